@@ -1,0 +1,11 @@
+/*
+ * cli.h - autobackupd's command line: subcommand table (init, serve, user,
+ * token, prune), option parsing and the mapping of errors to exit codes.
+ */
+#ifndef ABS_CLI_H
+#define ABS_CLI_H
+
+/* Run autobackupd with argv; returns the process exit status. */
+int autobackupd_main(int argc, char **argv);
+
+#endif

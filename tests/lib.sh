@@ -1,0 +1,93 @@
+# tests/lib.sh - shared helpers for the TAP integration tests.
+#
+# Source it from a test script.  It gives:
+#   - a private temp dir $T, removed by an EXIT trap (kept with KEEP_TMP=1),
+#   - TAP output: plan N, ok COND-EXIT "desc", pass/fail, skip_all, done_testing,
+#   - process control: spawn CMD... (remembers the PID), stop_pid PID,
+#     stop_all (stops exactly the PIDs this test started),
+#   - wait_for_file FILE [SECONDS], a bounded wait for a port file,
+#   - server helpers: ab_init DATA, ab_serve DATA (sets $PORT, $SERVER_PID).
+# Every test starts servers on 127.0.0.1 only.
+
+set -u
+
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_srcdir:=$top_builddir}"
+AUTOBACKUP="$top_builddir/autobackup"
+AUTOBACKUPD="$top_builddir/autobackupd"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/abtest.XXXXXX") || exit 99
+_tap_n=0
+_tap_failed=0
+_pids=""
+
+stop_pid() {
+	# stop_pid PID [SIGNAL]: TERM (or SIGNAL), wait up to 10 s, then KILL.
+	local pid=$1 sig=${2:-TERM} i=0
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	kill "-$sig" "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1; i=$((i + 1))
+		# reap if it is our child so kill -0 stops seeing a zombie
+		if ! ps -p "$pid" -o stat= 2>/dev/null | grep -qv Z; then break; fi
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+stop_all() {
+	local p
+	for p in $_pids; do stop_pid "$p"; done
+	_pids=""
+}
+
+_cleanup() {
+	stop_all
+	if [ "${KEEP_TMP:-0}" = 1 ] || [ "$_tap_failed" -ne 0 ]; then
+		echo "# test files kept in $T" >&2
+	else
+		rm -rf "$T"
+	fi
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM
+
+spawn() {
+	# spawn CMD ARGS...: run in the background, output to $T/spawn.N.log.
+	"$@" >"$T/spawn.$_tap_n.$$.log" 2>&1 &
+	LAST_PID=$!
+	_pids="$_pids $LAST_PID"
+}
+
+forget_pid() {
+	local p out=""
+	for p in $_pids; do [ "$p" = "$1" ] || out="$out $p"; done
+	_pids=$out
+}
+
+wait_for_file() {
+	# wait_for_file FILE [SECONDS]: 0 once FILE exists and is non-empty.
+	local f=$1 limit=${2:-20} i=0
+	while [ ! -s "$f" ]; do
+		[ $i -ge $((limit * 10)) ] && return 1
+		sleep 0.1; i=$((i + 1))
+	done
+	return 0
+}
+
+plan() { echo "1..$1"; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+pass() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+fail() { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
+ok() {
+	# ok STATUS DESCRIPTION: pass when STATUS is 0.
+	local st=$1; shift
+	if [ "$st" -eq 0 ]; then pass "$@"; else fail "$@ (status $st)"; fi
+}
+is() {
+	# is GOT WANT DESCRIPTION
+	if [ "$1" = "$2" ]; then pass "$3"; else fail "$3 (got '$1', want '$2')"; fi
+}
+diag() { printf '# %s\n' "$*" >&2; }
+done_testing() { echo "1..$_tap_n"; [ "$_tap_failed" -eq 0 ]; }
