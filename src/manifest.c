@@ -1,0 +1,88 @@
+/*
+ * manifest.c - encode and decode file-list entries (wire and disk share it).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "manifest.h"
+#include "pathsafe.h"
+
+int
+manifest_entry_encode(abk_buf *b, const struct manifest_entry *e)
+{
+	abk_put_str(b, e->path, e->path_len);
+	abk_put_u8(b, e->type);
+	abk_put_u32(b, e->mode & MF_MODE_MASK);
+	abk_put_i64(b, e->mtime);
+	abk_put_u64(b, e->size);
+	abk_put_u8(b, e->flags & (MF_HAS_CRC | MF_HAS_SHA256));
+	if (e->flags & MF_HAS_CRC)
+		abk_put_u32(b, e->crc32);
+	if (e->flags & MF_HAS_SHA256)
+		abk_put_bytes(b, e->sha256, sizeof(e->sha256));
+	if (e->type == MF_SYMLINK)
+		abk_put_str(b, e->target, e->target_len);
+	return b->failed ? -1 : 0;
+}
+
+int
+manifest_entry_decode(abk_rd *r, struct manifest_entry *e, abk_err *err)
+{
+	enum pathsafe_verdict v;
+
+	memset(e, 0, sizeof(*e));
+	abk_get_str(r, &e->path, &e->path_len, ABK_PATH_MAX + 1);
+	abk_get_u8(r, &e->type);
+	abk_get_u32(r, &e->mode);
+	abk_get_i64(r, &e->mtime);
+	abk_get_u64(r, &e->size);
+	abk_get_u8(r, &e->flags);
+	if (r->failed)
+		return abk_err_set(err, ABK_E_PROTO, "truncated file-list entry");
+	if (e->flags & ~(MF_HAS_CRC | MF_HAS_SHA256))
+		return abk_err_set(err, ABK_E_PROTO, "file-list entry has unknown flags 0x%x",
+		    e->flags);
+	if (e->flags & MF_HAS_CRC)
+		abk_get_u32(r, &e->crc32);
+	if (e->flags & MF_HAS_SHA256)
+		abk_get_bytes(r, e->sha256, sizeof(e->sha256));
+	if (e->type == MF_SYMLINK)
+		abk_get_str(r, &e->target, &e->target_len, MF_TARGET_MAX);
+	if (r->failed)
+		return abk_err_set(err, ABK_E_PROTO, "truncated or oversized file-list entry");
+	v = pathsafe_check(e->path, e->path_len);
+	if (v != PATHSAFE_OK)
+		return abk_err_set(err, ABK_E_PATH, "refused entry name: %s",
+		    pathsafe_reason(v));
+	if (e->type != MF_FILE && e->type != MF_DIR && e->type != MF_SYMLINK)
+		return abk_err_set(err, ABK_E_PROTO, "file-list entry has unknown type %u",
+		    e->type);
+	if (e->mode & ~MF_MODE_MASK)
+		return abk_err_set(err, ABK_E_PROTO, "file-list entry has invalid mode 0%o",
+		    e->mode);
+	if (e->type == MF_SYMLINK) {
+		if (e->target_len == 0 || memchr(e->target, '\0', e->target_len) != NULL)
+			return abk_err_set(err, ABK_E_PROTO, "symlink has an empty or NUL target");
+		if (e->size != e->target_len)
+			return abk_err_set(err, ABK_E_PROTO, "symlink size does not match its target");
+	}
+	if (e->type == MF_DIR && e->size != 0)
+		return abk_err_set(err, ABK_E_PROTO, "directory entry with a size");
+	return ABK_OK;
+}
+
+const char *
+manifest_type_name(uint8_t type)
+{
+	switch (type) {
+	case MF_FILE:
+		return "file";
+	case MF_DIR:
+		return "dir";
+	case MF_SYMLINK:
+		return "symlink";
+	default:
+		return "unknown";
+	}
+}
