@@ -1,0 +1,147 @@
+/*
+ * proto.h - protocol v1: frame types, every protocol limit, and the frame
+ * reader/writer over an abstract byte stream (TLS in practice).
+ *
+ * A frame is a 5-byte header, u32 payload length (big-endian) then u8 type,
+ * followed by the payload.  Payload fields are encoded with buf.h.  The
+ * version, every message and every limit here are described in
+ * doc/PROTOCOL.md, which is the reference for anyone writing a second peer.
+ * A frame longer than PROTO_FRAME_MAX or of a type not in the table is a
+ * protocol error: the reader refuses it before reading its payload.
+ */
+#ifndef ABK_PROTO_H
+#define ABK_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abkerr.h"
+#include "buf.h"
+
+#define PROTO_MAGIC 0x41424b31u		/* "ABK1" */
+#define PROTO_VERSION 1
+#define PROTO_HEADER_LEN 5
+
+/* Limits (invariant 7).  Both peers enforce the ones that concern them. */
+#define PROTO_FRAME_MAX (1024u * 1024u)		/* payload bytes in one frame */
+#define PROTO_ZIP_DATA_MAX (256u * 1024u)	/* payload of one ZIP_DATA frame */
+#define PROTO_ZIP_BATCH_MAX (64u * 1024u * 1024u) /* bytes of one zip batch */
+#define PROTO_ZIP_BATCH_ENTRIES 4096u		/* entries in one zip batch */
+#define PROTO_CHUNK_MAX (8u * 1024u * 1024u)	/* uncompressed bytes of one chunk */
+#define PROTO_MAX_ENTRIES 10000000u		/* entries in one push or restore */
+#define PROTO_LIST_BATCH 1000u			/* items per listing frame (sender) */
+#define PROTO_USER_MAX 32
+#define PROTO_PASSWORD_MAX 1024
+#define PROTO_TOKEN_MAX 256
+#define PROTO_SOURCE_MAX 255
+#define PROTO_ORIGIN_MAX 4095
+#define PROTO_SNAPSHOT_ID_MAX 64
+#define PROTO_MESSAGE_MAX 1024			/* error sentence */
+#define PROTO_SOFTWARE_MAX 128
+#define PROTO_RESTORE_PATHS_MAX 1024		/* subpaths in one RESTORE */
+#define PROTO_ZIP_RATIO_MAX 1100u		/* deflate cannot exceed ~1032:1 */
+
+enum proto_type {
+	PT_HELLO = 0x01,
+	PT_HELLO_OK = 0x02,
+	PT_ERROR = 0x03,
+	PT_BYE = 0x04,
+	PT_CANCEL = 0x05,
+	PT_LOGIN_PASSWORD = 0x10,
+	PT_LOGIN_TOKEN = 0x11,
+	PT_LOGIN_OK = 0x12,
+	PT_LIST_SOURCES = 0x20,
+	PT_SOURCES = 0x21,
+	PT_LIST_SNAPSHOTS = 0x22,
+	PT_SNAPSHOTS = 0x23,
+	PT_LIST_FILES = 0x24,
+	PT_FILES = 0x25,
+	PT_PUSH_BEGIN = 0x30,
+	PT_PUSH_READY = 0x31,
+	PT_PUSH_ENTRIES = 0x32,
+	PT_PUSH_NEED = 0x33,
+	PT_ZIP_BEGIN = 0x34,
+	PT_ZIP_DATA = 0x35,
+	PT_ZIP_END = 0x36,
+	PT_PUSH_END = 0x37,
+	PT_PUSH_VERDICT = 0x38,
+	PT_RESTORE = 0x40,
+	PT_RESTORE_BEGIN = 0x41,
+	PT_RESTORE_ENTRIES = 0x42,
+	PT_RESTORE_END = 0x43,
+	PT_VERIFY = 0x50,
+	PT_VERIFY_PROBLEMS = 0x51,
+	PT_VERIFY_RESULT = 0x52,
+};
+
+/* Error codes carried by PT_ERROR (u16).  Stable: documented in PROTOCOL.md. */
+enum proto_error {
+	PE_PROTOCOL = 1,	/* malformed, unexpected or oversized frame */
+	PE_VERSION = 2,		/* no common protocol version */
+	PE_AUTH = 3,		/* login refused (always the same sentence) */
+	PE_NOT_LOGGED_IN = 4,
+	PE_BUSY = 5,		/* server full, or source locked by another push */
+	PE_QUOTA = 6,
+	PE_NOT_FOUND = 7,
+	PE_INVALID = 8,		/* invalid name or argument */
+	PE_LIMIT = 9,		/* a bound was crossed */
+	PE_INTEGRITY = 10,	/* CRC or digest mismatch */
+	PE_INTERNAL = 11,	/* server-side failure (disk, database) */
+	PE_SHUTDOWN = 12,	/* server is stopping */
+	PE_TIMEOUT = 13,	/* idle or handshake timeout */
+	PE_CANCELED = 14,
+};
+
+/* Flags of PT_PUSH_BEGIN. */
+#define PROTO_PUSH_CHECKSUM 0x01
+
+/* Name of a frame type for logs ("PUSH_BEGIN"), or NULL if unknown. */
+const char *proto_type_name(uint8_t type);
+
+/* Map an abk_code to the wire error code and back. */
+uint16_t proto_error_from_code(int code);
+int proto_code_from_error(uint16_t perr);
+
+/*
+ * The byte stream under the frames.  read returns bytes read (> 0) or a
+ * negative abk_code (ABK_E_NET on EOF/timeout, ABK_E_TLS...); write writes
+ * everything or fails.  tlsconn.c provides one; tests use socketpairs.
+ */
+struct proto_io {
+	void *ctx;
+	int (*read_full)(void *ctx, void *buf, size_t len, abk_err *err);
+	int (*write_all)(void *ctx, const void *buf, size_t len, abk_err *err);
+};
+
+/*
+ * Parse a frame header.  Refuses unknown types and lengths above max_len.
+ * Returns ABK_OK or ABK_E_PROTO / ABK_E_LIMIT with the reason in err.
+ */
+int proto_parse_header(const uint8_t hdr[PROTO_HEADER_LEN], size_t max_len,
+    uint8_t *type, uint32_t *len, abk_err *err);
+
+/* Encode the header for a payload of len bytes into hdr. */
+void proto_make_header(uint8_t hdr[PROTO_HEADER_LEN], uint8_t type, uint32_t len);
+
+/*
+ * Read one frame: header then payload into payload (reset first; its cap
+ * must be at least PROTO_FRAME_MAX).  Returns ABK_OK, or the stream's error,
+ * or ABK_E_PROTO/ABK_E_LIMIT for a bad header.
+ */
+int proto_recv(const struct proto_io *io, uint8_t *type, abk_buf *payload, abk_err *err);
+
+/* Write one frame (header + payload). */
+int proto_send(const struct proto_io *io, uint8_t type, const void *payload,
+    size_t len, abk_err *err);
+
+/* Send PT_ERROR with a code and a printf-style sentence (truncated to fit). */
+int proto_send_error(const struct proto_io *io, uint16_t code, abk_err *err,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * Decode a PT_ERROR payload into err (code mapped with proto_code_from_error,
+ * message "server: <sentence>").  Returns the mapped code.
+ */
+int proto_decode_error(const void *payload, size_t len, abk_err *err);
+
+#endif
