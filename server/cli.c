@@ -28,13 +28,13 @@ static const struct cli_command cli_commands[] = {
 	  "create the data directory, account database and certificates", cli_not_ready },
 	{ "serve", "serve [--data DIR] [--listen HOST:PORT] [--port-file F] [--cert F --key F]\n"
 	  "              [--threads N] [--max-sessions N] [--keep N] [--console] [--syslog]",
-	  "run the TLS server", cli_not_ready },
+	  "run the TLS server", cli_serve },
 	{ "user", "user add|del|passwd|list|disable|enable|quota ...",
-	  "manage accounts (works while the server runs)", cli_not_ready },
+	  "manage accounts (works while the server runs)", cli_admin },
 	{ "token", "token add|list|revoke ...",
-	  "manage API tokens for --batch clients", cli_not_ready },
+	  "manage API tokens for --batch clients", cli_admin },
 	{ "prune", "prune USER [SOURCE] --keep N",
-	  "delete old snapshots beyond a retention count", cli_not_ready },
+	  "delete old snapshots beyond a retention count", cli_admin },
 };
 
 static void

@@ -8,4 +8,8 @@
 /* Run autobackupd with argv; returns the process exit status. */
 int autobackupd_main(int argc, char **argv);
 
+/* Subcommand handlers (argv[0] is the subcommand name). */
+int cli_serve(int argc, char **argv);
+int cli_admin(int argc, char **argv);
+
 #endif

@@ -65,6 +65,7 @@ enum proto_type {
 	PT_ZIP_END = 0x36,
 	PT_PUSH_END = 0x37,
 	PT_PUSH_VERDICT = 0x38,
+	PT_PUSH_SKIP = 0x39,
 	PT_RESTORE = 0x40,
 	PT_RESTORE_BEGIN = 0x41,
 	PT_RESTORE_ENTRIES = 0x42,
@@ -93,7 +94,8 @@ enum proto_error {
 };
 
 /* Flags of PT_PUSH_BEGIN. */
-#define PROTO_PUSH_CHECKSUM 0x01
+#define PROTO_PUSH_CHECKSUM 0x01	/* compare by SHA-256 */
+#define PROTO_PUSH_SINGLE_FILE 0x02	/* the source is one file, not a folder */
 
 /* Name of a frame type for logs ("PUSH_BEGIN"), or NULL if unknown. */
 const char *proto_type_name(uint8_t type);

@@ -1,38 +1,81 @@
 /*
- * main.c - autobackup entry point: the ncurses UI by default, or --batch
- * COMMAND for scripts.  Option parsing lives here; the work is the engine's.
+ * main.c - autobackup entry point: option parsing, then --batch COMMAND for
+ * scripts (batch.c).  The interactive interface is not built yet.
  */
 #include "config.h"
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "exitcodes.h"
+#include "strutil.h"
 
 static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: autobackup [OPTIONS]                      (interactive UI)\n"
-	    "       autobackup --batch push PATH... [OPTIONS]\n"
+	    "usage: autobackup --batch push PATH... [--name NAME] [--exclude PATTERN]... [--checksum]\n"
 	    "       autobackup --batch list [SOURCE [--snapshot ID [--path SUB]]]\n"
-	    "       autobackup --batch restore SOURCE [--snapshot ID] [--to DIR] [--zip FILE]\n"
+	    "       autobackup --batch restore SOURCE [--snapshot ID] [--path SUB]... [--to DIR]\n"
+	    "                                  [--delete] [--zip FILE]\n"
 	    "       autobackup --batch verify SOURCE [--snapshot ID]\n"
+	    "connection: [--server HOST:PORT] [--ca FILE] [--user NAME] [--profile NAME]\n"
+	    "            [--password-file F | --token-file F]  (or AUTOBACKUP_PASSWORD,\n"
+	    "            AUTOBACKUP_TOKEN, the config file, or a prompt)\n"
+	    "output:     [--json] [--quiet] [--verbose]\n"
 	    "See autobackup(1).\n");
+}
+
+static int
+bad_usage(const char *msg)
+{
+	if (msg != NULL)
+		fprintf(stderr, "autobackup: %s\n", msg);
+	fprintf(stderr, "Try 'autobackup --help'.\n");
+	return ABK_EXIT_USAGE;
 }
 
 int
 main(int argc, char **argv)
 {
+	enum {
+		OPT_SERVER = 256, OPT_CA, OPT_USER, OPT_PASSWORD_FILE, OPT_TOKEN_FILE,
+		OPT_PROFILE, OPT_CONFIG, OPT_NAME, OPT_SNAPSHOT, OPT_PATH, OPT_TO, OPT_ZIP,
+		OPT_EXCLUDE, OPT_JSON, OPT_CHECKSUM, OPT_DELETE, OPT_THREADS,
+	};
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "batch", no_argument, NULL, 'b' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "ca", required_argument, NULL, OPT_CA },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+		{ "path", required_argument, NULL, OPT_PATH },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "zip", required_argument, NULL, OPT_ZIP },
+		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "checksum", no_argument, NULL, OPT_CHECKSUM },
+		{ "delete", no_argument, NULL, OPT_DELETE },
+		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch;
+	struct batch_opts o;
+	int ch, batch = 0;
 
-	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+	memset(&o, 0, sizeof(o));
+	while ((ch = getopt_long(argc, argv, "hVbqv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(stdout);
@@ -40,11 +83,90 @@ main(int argc, char **argv)
 		case 'V':
 			printf("autobackup %s\n", PACKAGE_VERSION);
 			return ABK_EXIT_OK;
+		case 'b':
+			batch = 1;
+			break;
+		case 'q':
+			o.quiet = 1;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		case OPT_SERVER:
+			o.server = optarg;
+			break;
+		case OPT_CA:
+			o.ca = optarg;
+			break;
+		case OPT_USER:
+			o.user = optarg;
+			break;
+		case OPT_PASSWORD_FILE:
+			o.password_file = optarg;
+			break;
+		case OPT_TOKEN_FILE:
+			o.token_file = optarg;
+			break;
+		case OPT_PROFILE:
+			o.profile = optarg;
+			break;
+		case OPT_CONFIG:
+			o.config = optarg;
+			break;
+		case OPT_NAME:
+			o.name = optarg;
+			break;
+		case OPT_SNAPSHOT:
+			o.snapshot = optarg;
+			break;
+		case OPT_PATH:
+			o.path = optarg;
+			break;
+		case OPT_TO:
+			o.to = optarg;
+			break;
+		case OPT_ZIP:
+			o.zip = optarg;
+			break;
+		case OPT_EXCLUDE:
+			if (o.n_excludes >= BATCH_EXCLUDES_MAX)
+				return bad_usage("too many --exclude patterns");
+			o.excludes[o.n_excludes++] = optarg;
+			break;
+		case OPT_JSON:
+			o.json = 1;
+			break;
+		case OPT_CHECKSUM:
+			o.checksum = 1;
+			break;
+		case OPT_DELETE:
+			o.delete_extra = 1;
+			break;
+		case OPT_THREADS: {
+			uint64_t v;
+
+			if (abk_parse_uint(optarg, 1, 64, &v) != ABK_OK)
+				return bad_usage("--threads needs a number from 1 to 64");
+			o.threads = (int)v;
+			break;
+		}
 		default:
-			fprintf(stderr, "Try 'autobackup --help'.\n");
-			return ABK_EXIT_USAGE;
+			return bad_usage(NULL);
 		}
 	}
-	fprintf(stderr, "autobackup: not available in this build yet\n");
-	return ABK_EXIT_FAILURE;
+	if (o.password_file != NULL && o.token_file != NULL)
+		return bad_usage("give --password-file or --token-file, not both");
+	if (!batch) {
+		if (optind < argc)
+			return bad_usage("commands need --batch (the interactive interface takes "
+			    "no operands)");
+		fprintf(stderr, "autobackup: the interactive interface is not built yet; "
+		    "use 'autobackup --batch COMMAND' (see --help)\n");
+		return ABK_EXIT_USAGE;
+	}
+	if (optind >= argc)
+		return bad_usage("--batch needs a command: push, list, restore or verify");
+	o.args = argv + optind;
+	o.n_args = argc - optind;
+	return batch_run(&o);
 }

@@ -1,0 +1,488 @@
+/*
+ * admin.c - account and server administration commands (console and
+ * subcommands share this table).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "accounts.h"
+#include "admin.h"
+#include "exitcodes.h"
+#include "server.h"
+#include "storage.h"
+#include "strutil.h"
+
+static int adm_help(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_users(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_useradd(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_passwd(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_userdel(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_disable(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_enable(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_quota(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_token(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_prune(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_sessions(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_stats(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_shutdown(struct admin_ctx *ctx, int argc, char **argv);
+
+static const struct admin_command admin_table[] = {
+	{ "help", "help", "list the commands", 0, 0, adm_help },
+	{ "users", "users", "list accounts", 0, 0, adm_users },
+	{ "useradd", "useradd NAME [--quota SIZE] [--append-only]",
+	  "create an account (asks for the password twice)", 1, 4, adm_useradd },
+	{ "passwd", "passwd NAME", "set a new password", 1, 1, adm_passwd },
+	{ "userdel", "userdel NAME [--purge]",
+	  "delete an account and its tokens (--purge: and its backups)", 1, 2, adm_userdel },
+	{ "disable", "disable NAME", "refuse every login of an account", 1, 1, adm_disable },
+	{ "enable", "enable NAME", "allow logins again", 1, 1, adm_enable },
+	{ "quota", "quota NAME SIZE", "set the storage quota (0 = none; K, M, G, T)",
+	  2, 2, adm_quota },
+	{ "token", "token add NAME [LABEL] | token list [NAME] | token revoke ID",
+	  "manage API tokens for --batch clients", 1, 3, adm_token },
+	{ "prune", "prune USER [SOURCE] --keep N",
+	  "delete the oldest snapshots, keeping N per source", 3, 4, adm_prune },
+	{ "sessions", "sessions", "who is connected, from where, doing what", 0, 0,
+	  adm_sessions },
+	{ "stats", "stats", "server counters", 0, 0, adm_stats },
+	{ "shutdown", "shutdown", "stop the server (sessions get a grace period)", 0, 0,
+	  adm_shutdown },
+};
+
+const struct admin_command *
+admin_commands(size_t *n)
+{
+	*n = sizeof(admin_table) / sizeof(admin_table[0]);
+	return admin_table;
+}
+
+static int
+adm_fail(struct admin_ctx *ctx, const abk_err *err)
+{
+	fprintf(ctx->errout, "error: %s\n", err->msg[0] ? err->msg : abk_strerror(err->code));
+	return err->code == ABK_E_USAGE ? ABK_EXIT_USAGE : ABK_EXIT_FAILURE;
+}
+
+static int
+adm_usage(struct admin_ctx *ctx, const char *usage)
+{
+	fprintf(ctx->errout, "usage: %s\n", usage);
+	return ABK_EXIT_USAGE;
+}
+
+static int
+adm_help(struct admin_ctx *ctx, int argc, char **argv)
+{
+	for (size_t i = 0; i < sizeof(admin_table) / sizeof(admin_table[0]); i++)
+		fprintf(ctx->out, "  %-46s %s\n", admin_table[i].usage, admin_table[i].help);
+	return ABK_EXIT_OK;
+}
+
+static void
+adm_time(int64_t t, char *buf, size_t bufsz)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0) {
+		snprintf(buf, bufsz, "never");
+		return;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(buf, bufsz, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+static int
+adm_user_row(void *vctx, const struct account_user *u)
+{
+	struct admin_ctx *ctx = vctx;
+	char quota[32], created[32], last[32];
+
+	if (u->quota)
+		abk_format_size(u->quota, quota, sizeof(quota));
+	else
+		snprintf(quota, sizeof(quota), "none");
+	adm_time(u->created, created, sizeof(created));
+	adm_time(u->last_login, last, sizeof(last));
+	fprintf(ctx->out, "%-32s %-10s %-8s %-11s %-21s %s\n", u->name, quota,
+	    u->disabled ? "disabled" : "enabled", u->append_only ? "append-only" : "-",
+	    created, last);
+	return 0;
+}
+
+static int
+adm_users(struct admin_ctx *ctx, int argc, char **argv)
+{
+	abk_err err = ABK_ERR_INIT;
+
+	fprintf(ctx->out, "%-32s %-10s %-8s %-11s %-21s %s\n", "NAME", "QUOTA", "STATE",
+	    "MODE", "CREATED", "LAST LOGIN");
+	if (accounts_user_list(ctx->acc, adm_user_row, ctx, &err) != ABK_OK)
+		return adm_fail(ctx, &err);
+	return ABK_EXIT_OK;
+}
+
+/* Get a new password: from --password-file, or asked twice without echo. */
+static int
+adm_new_password(struct admin_ctx *ctx, const char *name, char *pw, size_t pwsz,
+    abk_err *err)
+{
+	char again[ACCOUNTS_PASSWORD_MAX + 2];
+	char prompt[96];
+	int rc;
+
+	if (ctx->password_file != NULL)
+		return abk_read_secret_file(ctx->password_file, pw, pwsz, err);
+	if (ctx->read_secret == NULL)
+		return abk_err_set(err, ABK_E_USAGE, "no way to ask for a password: use --password-file");
+	snprintf(prompt, sizeof(prompt), "New password for %s: ", name);
+	rc = ctx->read_secret(ctx, prompt, pw, pwsz, err);
+	if (rc != ABK_OK)
+		return rc;
+	rc = ctx->read_secret(ctx, "Again: ", again, sizeof(again), err);
+	if (rc == ABK_OK && strcmp(pw, again) != 0)
+		rc = abk_err_set(err, ABK_E_USAGE, "the two passwords differ; nothing changed");
+	abk_wipe(again, sizeof(again));
+	if (rc != ABK_OK)
+		abk_wipe(pw, pwsz);
+	return rc;
+}
+
+static int
+adm_useradd(struct admin_ctx *ctx, int argc, char **argv)
+{
+	const char *usage = "useradd NAME [--quota SIZE] [--append-only]";
+	char pw[ACCOUNTS_PASSWORD_MAX + 2];
+	abk_err err = ABK_ERR_INIT;
+	uint64_t quota = 0;
+	int append_only = 0, rc;
+
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--append-only") == 0)
+			append_only = 1;
+		else if (strcmp(argv[i], "--quota") == 0 && i + 1 < argc) {
+			if (abk_parse_size(argv[++i], &quota) != ABK_OK) {
+				fprintf(ctx->errout, "error: bad size '%s' (examples: 500M, 20G)\n",
+				    argv[i]);
+				return ABK_EXIT_USAGE;
+			}
+		} else
+			return adm_usage(ctx, usage);
+	}
+	if (!accounts_valid_username(argv[1])) {
+		fprintf(ctx->errout, "error: invalid user name '%s': use 1-32 of a-z 0-9 . _ -, "
+		    "not starting with '.' or '-'\n", argv[1]);
+		return ABK_EXIT_USAGE;
+	}
+	{
+		struct account_user existing;
+
+		if (accounts_user_get(ctx->acc, argv[1], &existing, &err) == ABK_OK) {
+			fprintf(ctx->errout, "error: user '%s' already exists\n", argv[1]);
+			return ABK_EXIT_FAILURE;
+		}
+		abk_err_clear(&err);
+	}
+	if (adm_new_password(ctx, argv[1], pw, sizeof(pw), &err) != ABK_OK)
+		return adm_fail(ctx, &err);
+	rc = accounts_user_add(ctx->acc, argv[1], pw, strlen(pw), ctx->iterations, quota,
+	    append_only, &err);
+	abk_wipe(pw, sizeof(pw));
+	if (rc != ABK_OK)
+		return adm_fail(ctx, &err);
+	fprintf(ctx->out, "user %s added\n", argv[1]);
+	return ABK_EXIT_OK;
+}
+
+static int
+adm_passwd(struct admin_ctx *ctx, int argc, char **argv)
+{
+	char pw[ACCOUNTS_PASSWORD_MAX + 2];
+	abk_err err = ABK_ERR_INIT;
+	struct account_user u;
+	int rc;
+
+	if (accounts_user_get(ctx->acc, argv[1], &u, &err) != ABK_OK)
+		return adm_fail(ctx, &err);
+	if (adm_new_password(ctx, argv[1], pw, sizeof(pw), &err) != ABK_OK)
+		return adm_fail(ctx, &err);
+	rc = accounts_user_passwd(ctx->acc, argv[1], pw, strlen(pw), ctx->iterations, &err);
+	abk_wipe(pw, sizeof(pw));
+	if (rc != ABK_OK)
+		return adm_fail(ctx, &err);
+	fprintf(ctx->out, "password of %s changed\n", argv[1]);
+	return ABK_EXIT_OK;
+}
+
+static int
+adm_userdel(struct admin_ctx *ctx, int argc, char **argv)
+{
+	abk_err err = ABK_ERR_INIT;
+	int purge = 0;
+
+	if (argc == 3) {
+		if (strcmp(argv[2], "--purge") != 0)
+			return adm_usage(ctx, "userdel NAME [--purge]");
+		purge = 1;
+	}
+	if (accounts_user_del(ctx->acc, argv[1], &err) != ABK_OK)
+		return adm_fail(ctx, &err);
+	fprintf(ctx->out, "user %s deleted\n", argv[1]);
+	if (purge) {
+		if (storage_user_purge(ctx->data_dir, argv[1], &err) != ABK_OK)
+			return adm_fail(ctx, &err);
+		fprintf(ctx->out, "backups of %s removed\n", argv[1]);
+	} else {
+		fprintf(ctx->out, "backups of %s kept in %s/users/%s (use --purge to remove)\n",
+		    argv[1], ctx->data_dir, argv[1]);
+	}
+	return ABK_EXIT_OK;
+}
+
+static int
+adm_set_disabled(struct admin_ctx *ctx, const char *name, int disabled)
+{
+	abk_err err = ABK_ERR_INIT;
+
+	if (accounts_user_set_disabled(ctx->acc, name, disabled, &err) != ABK_OK)
+		return adm_fail(ctx, &err);
+	fprintf(ctx->out, "user %s %s\n", name, disabled ? "disabled" : "enabled");
+	return ABK_EXIT_OK;
+}
+
+static int
+adm_disable(struct admin_ctx *ctx, int argc, char **argv)
+{
+	return adm_set_disabled(ctx, argv[1], 1);
+}
+
+static int
+adm_enable(struct admin_ctx *ctx, int argc, char **argv)
+{
+	return adm_set_disabled(ctx, argv[1], 0);
+}
+
+static int
+adm_quota(struct admin_ctx *ctx, int argc, char **argv)
+{
+	abk_err err = ABK_ERR_INIT;
+	uint64_t quota;
+	char human[32];
+
+	if (abk_parse_size(argv[2], &quota) != ABK_OK) {
+		fprintf(ctx->errout, "error: bad size '%s' (examples: 0, 500M, 20G)\n", argv[2]);
+		return ABK_EXIT_USAGE;
+	}
+	if (accounts_user_set_quota(ctx->acc, argv[1], quota, &err) != ABK_OK)
+		return adm_fail(ctx, &err);
+	fprintf(ctx->out, "quota of %s: %s\n", argv[1],
+	    quota ? abk_format_size(quota, human, sizeof(human)) : "none");
+	return ABK_EXIT_OK;
+}
+
+static int
+adm_token_row(void *vctx, const struct account_token *t)
+{
+	struct admin_ctx *ctx = vctx;
+	char created[32], used[32];
+
+	adm_time(t->created, created, sizeof(created));
+	adm_time(t->last_used, used, sizeof(used));
+	fprintf(ctx->out, "%-16s %-32s %-21s %-21s %s\n", t->id, t->user, created, used,
+	    t->label);
+	return 0;
+}
+
+static int
+adm_token(struct admin_ctx *ctx, int argc, char **argv)
+{
+	const char *usage = "token add NAME [LABEL] | token list [NAME] | token revoke ID";
+	abk_err err = ABK_ERR_INIT;
+
+	if (strcmp(argv[1], "add") == 0 && (argc == 3 || argc == 4)) {
+		char token[ACCOUNTS_TOKEN_BUFSZ], id[ACCOUNTS_TOKEN_ID_BUFSZ];
+
+		if (accounts_token_add(ctx->acc, argv[2], argc == 4 ? argv[3] : NULL, token,
+		    sizeof(token), id, sizeof(id), &err) != ABK_OK)
+			return adm_fail(ctx, &err);
+		fprintf(ctx->out, "token %s for %s (shown once; store it in a file "
+		    "readable only by you):\n%s\n", id, argv[2], token);
+		abk_wipe(token, sizeof(token));
+		return ABK_EXIT_OK;
+	}
+	if (strcmp(argv[1], "list") == 0 && argc <= 3) {
+		fprintf(ctx->out, "%-16s %-32s %-21s %-21s %s\n", "ID", "USER", "CREATED",
+		    "LAST USED", "LABEL");
+		if (accounts_token_list(ctx->acc, argc == 3 ? argv[2] : NULL, adm_token_row, ctx,
+		    &err) != ABK_OK)
+			return adm_fail(ctx, &err);
+		return ABK_EXIT_OK;
+	}
+	if (strcmp(argv[1], "revoke") == 0 && argc == 3) {
+		if (accounts_token_revoke(ctx->acc, argv[2], &err) != ABK_OK)
+			return adm_fail(ctx, &err);
+		fprintf(ctx->out, "token %s revoked\n", argv[2]);
+		return ABK_EXIT_OK;
+	}
+	return adm_usage(ctx, usage);
+}
+
+static int
+adm_prune(struct admin_ctx *ctx, int argc, char **argv)
+{
+	const char *usage = "prune USER [SOURCE] --keep N";
+	const char *source = NULL;
+	abk_err err = ABK_ERR_INIT;
+	struct account_user u;
+	struct storage_user *su = NULL;
+	uint64_t keep = 0;
+	unsigned removed = 0;
+	int have_keep = 0, rc;
+
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--keep") == 0 && i + 1 < argc) {
+			if (abk_parse_uint(argv[++i], 1, 100000, &keep) != ABK_OK) {
+				fprintf(ctx->errout, "error: --keep needs a number >= 1\n");
+				return ABK_EXIT_USAGE;
+			}
+			have_keep = 1;
+		} else if (source == NULL && argv[i][0] != '-') {
+			source = argv[i];
+		} else {
+			return adm_usage(ctx, usage);
+		}
+	}
+	if (!have_keep)
+		return adm_usage(ctx, usage);
+	if (accounts_user_get(ctx->acc, argv[1], &u, &err) != ABK_OK)
+		return adm_fail(ctx, &err);
+	rc = storage_user_open(ctx->data_dir, argv[1], &su, &err);
+	if (rc == ABK_OK)
+		rc = storage_prune(su, source, (unsigned)keep, &removed, &err);
+	storage_user_close(su);
+	if (rc != ABK_OK)
+		return adm_fail(ctx, &err);
+	fprintf(ctx->out, "%u snapshot(s) removed\n", removed);
+	return ABK_EXIT_OK;
+}
+
+static int
+adm_need_server(struct admin_ctx *ctx, const char *what)
+{
+	if (ctx->srv != NULL)
+		return 0;
+	fprintf(ctx->errout, "error: '%s' works only in the console of a running server\n", what);
+	return -1;
+}
+
+static int
+adm_sessions(struct admin_ctx *ctx, int argc, char **argv)
+{
+	struct srv *srv = ctx->srv;
+	time_t now = time(NULL);
+	unsigned n = 0;
+
+	if (adm_need_server(ctx, "sessions") != 0)
+		return ABK_EXIT_USAGE;
+	fprintf(ctx->out, "%-6s %-20s %-40s %-9s %s\n", "ID", "USER", "PEER", "FOR", "DOING");
+	pthread_mutex_lock(&srv->lock);
+	for (struct srv_session_info *s = srv->sessions; s != NULL; s = s->next, n++) {
+		char dur[16];
+		long secs = (long)(now - s->since);
+
+		snprintf(dur, sizeof(dur), "%ldm%02lds", secs / 60, secs % 60);
+		fprintf(ctx->out, "%-6llu %-20s %-40s %-9s %s\n", (unsigned long long)s->id,
+		    s->user[0] ? s->user : "-", s->peer, dur, s->action);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	fprintf(ctx->out, "%u session(s)\n", n);
+	return ABK_EXIT_OK;
+}
+
+static int
+adm_stats(struct admin_ctx *ctx, int argc, char **argv)
+{
+	struct srv *srv = ctx->srv;
+	struct srv_stats st;
+	unsigned active, queued;
+	char in[32], out[32];
+
+	if (adm_need_server(ctx, "stats") != 0)
+		return ABK_EXIT_USAGE;
+	pthread_mutex_lock(&srv->lock);
+	st = srv->stats;
+	active = srv->active;
+	queued = srv->queue_len;
+	pthread_mutex_unlock(&srv->lock);
+	fprintf(ctx->out,
+	    "uptime %lds, sessions %u active / %u queued (limit %u), connections %llu, "
+	    "refused busy %llu\nlogins ok %llu, failed %llu; pushes %llu, restores %llu; "
+	    "in %s, out %s\n",
+	    (long)(time(NULL) - st.started), active, queued, srv->cfg.max_sessions,
+	    (unsigned long long)st.connections, (unsigned long long)st.rejected_busy,
+	    (unsigned long long)st.logins_ok, (unsigned long long)st.logins_failed,
+	    (unsigned long long)st.pushes, (unsigned long long)st.restores,
+	    abk_format_size(st.bytes_in, in, sizeof(in)),
+	    abk_format_size(st.bytes_out, out, sizeof(out)));
+	return ABK_EXIT_OK;
+}
+
+static int
+adm_shutdown(struct admin_ctx *ctx, int argc, char **argv)
+{
+	if (adm_need_server(ctx, "shutdown") != 0)
+		return ABK_EXIT_USAGE;
+	fprintf(ctx->out, "shutting down\n");
+	srv_request_stop(ctx->srv);
+	return ABK_EXIT_OK;
+}
+
+int
+admin_exec(struct admin_ctx *ctx, int argc, char **argv)
+{
+	for (size_t i = 0; i < sizeof(admin_table) / sizeof(admin_table[0]); i++) {
+		const struct admin_command *c = &admin_table[i];
+
+		if (strcmp(argv[0], c->name) != 0)
+			continue;
+		if (argc - 1 < c->min_args || argc - 1 > c->max_args)
+			return adm_usage(ctx, c->usage);
+		return c->exec(ctx, argc, argv);
+	}
+	fprintf(ctx->errout, "error: unknown command '%s' (try 'help')\n", argv[0]);
+	return ABK_EXIT_USAGE;
+}
+
+int
+admin_split(char *line, char **argv, int max)
+{
+	int argc = 0;
+	char *p = line;
+
+	while (*p != '\0') {
+		char *w, quote = 0;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (*p == '\0')
+			break;
+		if (argc >= max)
+			return -1;
+		if (*p == '"' || *p == '\'')
+			quote = *p++;
+		w = p;
+		argv[argc++] = w;
+		while (*p != '\0' && (quote ? *p != quote : (*p != ' ' && *p != '\t' &&
+		    *p != '\n' && *p != '\r')))
+			p++;
+		if (quote && *p != quote)
+			return -1;
+		if (*p != '\0')
+			*p++ = '\0';
+	}
+	return argc;
+}

@@ -1,0 +1,31 @@
+/*
+ * log.h - autobackupd's log: one line per event, "TIME PEER USER ACTION RESULT
+ * detail", to stderr or syslog.  Callers never pass secrets; peer-supplied
+ * strings are escaped so a hostile name cannot forge log lines.
+ * Thread-safe: each line is formatted in a local buffer and written with one
+ * write(2) (or one syslog(3) call).
+ */
+#ifndef ABS_LOG_H
+#define ABS_LOG_H
+
+enum log_level {
+	LOG_LVL_INFO,
+	LOG_LVL_WARN,
+	LOG_LVL_ERROR,
+	LOG_LVL_SECURITY,	/* refused logins, hostile names */
+};
+
+/* Choose the sink before threads start (0 = stderr, 1 = syslog). */
+void log_init(int use_syslog, int verbose);
+
+/*
+ * Log one event.  peer and user may be NULL ("-").  fmt describes the
+ * result and details.
+ */
+void log_event(enum log_level level, const char *peer, const char *user,
+    const char *action, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Copy s into out with control bytes, spaces and backslashes escaped. */
+void log_escape(const char *s, size_t len, char *out, size_t outsz);
+
+#endif

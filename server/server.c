@@ -1,0 +1,466 @@
+/*
+ * server.c - autobackupd's lifecycle: listen, queue, worker pool, shutdown.
+ *
+ * The accept loop (main thread) polls the listening socket and a self-pipe
+ * written by the signal handler.  Accepted sockets go to a bounded queue;
+ * workers take them and run one session each (session.c).  Over
+ * max_sessions, a short-lived detached thread completes the TLS handshake
+ * and answers "server busy" so the client gets a clear error, not a hang.
+ * Shutdown: stop accepting, wake idle sessions, give busy ones the grace
+ * period, then shut their sockets down, join every worker and close the
+ * account database last.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "console.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+#include "storage.h"
+#include "throttle.h"
+#include "tlsconn.h"
+
+#define SRV_REJECTERS_MAX 4
+#define SRV_BUSY_HANDSHAKE_MS 3000
+#define SRV_THROTTLE_KEYS 4096
+
+/* The signal handler may touch only these two (STYLE: shutdown by flag). */
+static volatile sig_atomic_t srv_signalled;
+static int srv_signal_fd = -1;
+
+static void
+srv_on_signal(int sig)
+{
+	int saved = errno;
+
+	srv_signalled = sig;
+	if (srv_signal_fd >= 0)
+		(void)!write(srv_signal_fd, "s", 1);
+	errno = saved;
+}
+
+void
+srv_config_defaults(struct srv_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
+	cfg->listen_port = 7443;
+	cfg->threads = 64;
+	cfg->max_sessions = 128;
+	cfg->keep = 7;
+	cfg->handshake_timeout_ms = 10000;
+	cfg->idle_timeout_ms = 300000;
+	cfg->shutdown_grace_ms = 10000;
+	cfg->staging_max_age_s = 7 * 24 * 3600;
+	/* Small stacks: a session needs little (buffers are on the heap), and
+	 * 64 of them must not cost 64 x 8 MiB of address space.  Sanitizers
+	 * need much more stack. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	cfg->thread_stack = 4u << 20;
+#else
+	cfg->thread_stack = 512u << 10;
+#endif
+}
+
+void
+srv_stat_add(struct srv *srv, uint64_t *counter, uint64_t n)
+{
+	pthread_mutex_lock(&srv->lock);
+	*counter += n;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void
+srv_session_register(struct srv *srv, struct srv_session_info *info)
+{
+	pthread_mutex_lock(&srv->lock);
+	info->id = ++srv->next_session_id;
+	info->since = time(NULL);
+	info->next = srv->sessions;
+	srv->sessions = info;
+	srv->stats.connections++;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void
+srv_session_unregister(struct srv *srv, struct srv_session_info *info)
+{
+	struct srv_session_info **pp;
+
+	pthread_mutex_lock(&srv->lock);
+	for (pp = &srv->sessions; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == info) {
+			*pp = info->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void
+srv_session_set_action(struct srv *srv, struct srv_session_info *info,
+    const char *user, const char *action)
+{
+	pthread_mutex_lock(&srv->lock);
+	if (user != NULL)
+		snprintf(info->user, sizeof(info->user), "%s", user);
+	if (action != NULL)
+		snprintf(info->action, sizeof(info->action), "%s", action);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void
+srv_request_stop(struct srv *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	if (!srv->stopping) {
+		srv->stopping = 1;
+		(void)!write(srv->wake_pipe[1], "x", 1);
+	}
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+static void *
+srv_worker(void *arg)
+{
+	struct srv *srv = arg;
+
+	for (;;) {
+		int fd;
+
+		pthread_mutex_lock(&srv->lock);
+		while (srv->queue_len == 0 && !srv->stopping)
+			pthread_cond_wait(&srv->cond, &srv->lock);
+		if (srv->stopping) {
+			pthread_mutex_unlock(&srv->lock);
+			break;
+		}
+		fd = srv->queue[srv->queue_head];
+		srv->queue_head = (srv->queue_head + 1) % srv->queue_cap;
+		srv->queue_len--;
+		srv->active++;
+		pthread_mutex_unlock(&srv->lock);
+
+		session_run(srv, fd);
+
+		pthread_mutex_lock(&srv->lock);
+		srv->active--;
+		pthread_cond_broadcast(&srv->cond);
+		pthread_mutex_unlock(&srv->lock);
+	}
+	return NULL;
+}
+
+struct srv_reject {
+	struct srv *srv;
+	int fd;
+};
+
+/* Detached: tell one over-the-limit client why it cannot be served. */
+static void *
+srv_rejecter(void *arg)
+{
+	struct srv_reject *rj = arg;
+	struct srv *srv = rj->srv;
+	tls_conn *conn = NULL;
+	abk_err err = ABK_ERR_INIT;
+	char peer[64];
+
+	net_peer_name(rj->fd, peer, sizeof(peer));
+	if (tls_accept(srv->tls, rj->fd, SRV_BUSY_HANDSHAKE_MS, &conn, &err) == ABK_OK) {
+		struct proto_io io;
+
+		tls_conn_set_timeout(conn, SRV_BUSY_HANDSHAKE_MS);
+		tls_conn_io(conn, &io);
+		(void)proto_send_error(&io, PE_BUSY, &err,
+		    "server busy: %u sessions at once is the limit; try again later",
+		    srv->cfg.max_sessions);
+		tls_conn_free(conn);
+	}
+	log_event(LOG_LVL_WARN, peer, NULL, "connect", "refused: server busy");
+	pthread_mutex_lock(&srv->lock);
+	srv->rejecters--;
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+	free(rj);
+	return NULL;
+}
+
+static void
+srv_reject_busy(struct srv *srv, int fd)
+{
+	struct srv_reject *rj;
+	pthread_attr_t attr;
+	pthread_t tid;
+	int started = 0;
+
+	/* Caller holds the lock. */
+	srv->stats.rejected_busy++;
+	if (srv->rejecters >= SRV_REJECTERS_MAX || (rj = malloc(sizeof(*rj))) == NULL) {
+		close(fd);
+		return;
+	}
+	rj->srv = srv;
+	rj->fd = fd;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, srv->cfg.thread_stack);
+	if (pthread_create(&tid, &attr, srv_rejecter, rj) == 0) {
+		srv->rejecters++;
+		started = 1;
+	}
+	pthread_attr_destroy(&attr);
+	if (!started) {
+		close(fd);
+		free(rj);
+	}
+}
+
+static void
+srv_accept_one(struct srv *srv)
+{
+	int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;		/* EAGAIN, ECONNABORTED, EMFILE: try again later */
+	{
+		int one = 1;
+
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	}
+	pthread_mutex_lock(&srv->lock);
+	if (srv->stopping) {
+		close(fd);
+	} else if (srv->active + srv->queue_len >= srv->cfg.max_sessions ||
+	    srv->queue_len >= srv->queue_cap) {
+		srv_reject_busy(srv, fd);
+	} else {
+		srv->queue[(srv->queue_head + srv->queue_len) % srv->queue_cap] = fd;
+		srv->queue_len++;
+		pthread_cond_signal(&srv->cond);
+	}
+	pthread_mutex_unlock(&srv->lock);
+}
+
+static int
+srv_write_port_file(const char *path, int port, abk_err *err)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (f == NULL)
+		return abk_err_set(err, ABK_E_IO, "cannot write %s: %s", tmp, strerror(errno));
+	fprintf(f, "%d\n", port);
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return abk_err_set(err, ABK_E_IO, "cannot write %s: %s", path, strerror(errno));
+	}
+	return ABK_OK;
+}
+
+/* After the grace period: force every remaining session's socket down. */
+static void
+srv_force_sessions_down(struct srv *srv)
+{
+	struct srv_session_info *s;
+
+	pthread_mutex_lock(&srv->lock);
+	for (s = srv->sessions; s != NULL; s = s->next)
+		(void)shutdown(s->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+static void
+srv_drain(struct srv *srv)
+{
+	struct timespec until;
+	long long ms;
+
+	pthread_mutex_lock(&srv->lock);
+	while (srv->queue_len > 0) {
+		close(srv->queue[srv->queue_head]);
+		srv->queue_head = (srv->queue_head + 1) % srv->queue_cap;
+		srv->queue_len--;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	ms = srv->cfg.shutdown_grace_ms;
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while ((srv->active > 0 || srv->rejecters > 0) &&
+	    pthread_cond_timedwait(&srv->cond, &srv->lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&srv->lock);
+	srv_force_sessions_down(srv);
+}
+
+int
+srv_run(const struct srv_config *cfg, abk_err *err)
+{
+	struct srv *srv;
+	pthread_t *workers = NULL;
+	pthread_t console_tid;
+	int console_started = 0;
+	unsigned nworkers = 0, removed = 0;
+	struct sigaction sa;
+	char dbdir[PATH_MAX + 8];
+	int rc = ABK_OK;
+
+	srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	srv->cfg = *cfg;
+	srv->listen_fd = -1;
+	srv->wake_pipe[0] = srv->wake_pipe[1] = -1;
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->cond, NULL);
+	srv->stats.started = time(NULL);
+	log_init(cfg->use_syslog, 0);
+
+	if (pipe2(srv->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		rc = abk_err_set(err, ABK_E_IO, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	srv->queue_cap = cfg->max_sessions > 0 ? cfg->max_sessions : 1;
+	srv->queue = calloc(srv->queue_cap, sizeof(*srv->queue));
+	workers = calloc(cfg->threads, sizeof(*workers));
+	srv->thr = throttle_new(SRV_THROTTLE_KEYS);
+	if (srv->queue == NULL || workers == NULL || srv->thr == NULL) {
+		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = tls_global_init(err)) != ABK_OK ||
+	    (rc = tls_server_ctx_new(cfg->cert_file, cfg->key_file, &srv->tls, err)) != ABK_OK)
+		goto out;
+	snprintf(dbdir, sizeof(dbdir), "%s/db", cfg->data_dir);
+	if ((rc = accounts_open(dbdir, &srv->acc, err)) != ABK_OK)
+		goto out;
+	if (storage_cleanup_staging(cfg->data_dir, cfg->staging_max_age_s, &removed, err) != ABK_OK) {
+		log_event(LOG_LVL_WARN, NULL, NULL, "startup", "staging cleanup: %s", err->msg);
+		abk_err_clear(err);
+	} else if (removed > 0) {
+		log_event(LOG_LVL_INFO, NULL, NULL, "startup",
+		    "removed %u abandoned staging area(s)", removed);
+	}
+	if ((rc = net_listen(cfg->listen_host, cfg->listen_port, 128, &srv->listen_fd, err)) != ABK_OK)
+		goto out;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	srv_signal_fd = srv->wake_pipe[1];
+	sa.sa_handler = srv_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	for (nworkers = 0; nworkers < cfg->threads; nworkers++) {
+		pthread_attr_t attr;
+		int e;
+
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, cfg->thread_stack);
+		e = pthread_create(&workers[nworkers], &attr, srv_worker, srv);
+		pthread_attr_destroy(&attr);
+		if (e != 0) {
+			rc = abk_err_set(err, ABK_E_INTERNAL, "cannot start worker thread: %s",
+			    strerror(e));
+			goto stop;
+		}
+	}
+	if (cfg->console) {
+		if (pthread_create(&console_tid, NULL, console_thread, srv) == 0)
+			console_started = 1;
+		else
+			log_event(LOG_LVL_WARN, NULL, NULL, "startup", "console not started");
+	}
+	log_event(LOG_LVL_INFO, NULL, NULL, "startup",
+	    "listening on %s port %d (%u workers, %u sessions max, keep %u)",
+	    cfg->listen_host, net_local_port(srv->listen_fd), cfg->threads,
+	    cfg->max_sessions, cfg->keep);
+	if (cfg->port_file[0] != '\0' &&
+	    (rc = srv_write_port_file(cfg->port_file, net_local_port(srv->listen_fd), err)) != ABK_OK)
+		goto stop;
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = srv->listen_fd, .events = POLLIN },
+			{ .fd = srv->wake_pipe[0], .events = POLLIN },
+		};
+		int n = poll(pfd, 2, -1);
+
+		if (n < 0 && errno != EINTR) {
+			rc = abk_err_set(err, ABK_E_INTERNAL, "poll: %s", strerror(errno));
+			break;
+		}
+		if (srv_signalled || (n > 0 && (pfd[1].revents & POLLIN)))
+			break;
+		if (n > 0 && (pfd[0].revents & POLLIN))
+			srv_accept_one(srv);
+	}
+stop:
+	log_event(LOG_LVL_INFO, NULL, NULL, "shutdown", "stopping (%s)",
+	    srv_signalled == SIGINT ? "SIGINT" : srv_signalled == SIGTERM ? "SIGTERM" :
+	    "requested");
+	srv_request_stop(srv);
+	close(srv->listen_fd);
+	srv->listen_fd = -1;
+	srv_drain(srv);
+	for (unsigned i = 0; i < nworkers; i++)
+		pthread_join(workers[i], NULL);
+	if (console_started) {
+		/* The console polls the wake pipe too, so it has ended. */
+		pthread_join(console_tid, NULL);
+	}
+	/* Rejecters are detached; wait for them so srv outlives them. */
+	pthread_mutex_lock(&srv->lock);
+	while (srv->rejecters > 0)
+		pthread_cond_wait(&srv->cond, &srv->lock);
+	pthread_mutex_unlock(&srv->lock);
+	log_event(LOG_LVL_INFO, NULL, NULL, "shutdown", "stopped");
+out:
+	srv_signal_fd = -1;
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	if (srv->acc != NULL) {
+		abk_err cerr = ABK_ERR_INIT;
+
+		if (accounts_close(srv->acc, &cerr) != ABK_OK)
+			log_event(LOG_LVL_ERROR, NULL, NULL, "shutdown", "%s", cerr.msg);
+	}
+	tls_ctx_free(srv->tls);
+	tls_global_cleanup();
+	throttle_free(srv->thr);
+	free(srv->queue);
+	free(workers);
+	if (srv->wake_pipe[0] >= 0)
+		close(srv->wake_pipe[0]);
+	if (srv->wake_pipe[1] >= 0)
+		close(srv->wake_pipe[1]);
+	pthread_cond_destroy(&srv->cond);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+	return rc;
+}

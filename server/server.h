@@ -1,0 +1,107 @@
+/*
+ * server.h - the server-wide state of autobackupd and its lifecycle:
+ * listening socket, bounded connection queue, worker pool, session registry,
+ * statistics and orderly shutdown.
+ *
+ * struct srv is the one server-wide structure.  Fields marked "read-only"
+ * are written before the first thread starts; everything else is guarded by
+ * srv->lock.  Sessions run one per worker thread (session.c); a session holds
+ * its worker while connected, so the pool is sized for concurrent sessions.
+ */
+#ifndef ABS_SERVER_H
+#define ABS_SERVER_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "abkerr.h"
+#include "net.h"
+#include "proto.h"
+
+struct accounts;
+struct throttle;
+struct tls_ctx;
+
+struct srv_config {
+	char data_dir[PATH_MAX];
+	char listen_host[NET_HOST_MAX];
+	int listen_port;
+	char port_file[PATH_MAX];	/* "" = none */
+	char cert_file[PATH_MAX];
+	char key_file[PATH_MAX];
+	unsigned threads;		/* workers = concurrent sessions */
+	unsigned max_sessions;		/* active + queued */
+	unsigned keep;			/* snapshots kept per source */
+	int handshake_timeout_ms;
+	int idle_timeout_ms;
+	int shutdown_grace_ms;
+	unsigned staging_max_age_s;
+	int console;			/* run the admin console on stdin */
+	int use_syslog;
+	size_t thread_stack;
+};
+
+/* Defaults of `autobackupd serve`. */
+void srv_config_defaults(struct srv_config *cfg);
+
+/* One registry row per live session (for the console's `sessions`). */
+struct srv_session_info {
+	uint64_t id;
+	char peer[64];
+	char user[PROTO_USER_MAX + 1];
+	char action[96];
+	time_t since;
+	int fd;				/* socket, for forced shutdown */
+	struct srv_session_info *next;
+};
+
+struct srv_stats {
+	uint64_t connections;
+	uint64_t rejected_busy;
+	uint64_t logins_ok;
+	uint64_t logins_failed;
+	uint64_t pushes;
+	uint64_t restores;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	time_t started;
+};
+
+struct srv {
+	struct srv_config cfg;		/* read-only */
+	struct tls_ctx *tls;		/* read-only */
+	struct accounts *acc;		/* thread-safe on its own */
+	struct throttle *thr;		/* thread-safe on its own */
+	int listen_fd;			/* read-only */
+	int wake_pipe[2];		/* readable once stopping */
+
+	pthread_mutex_t lock;		/* guards everything below */
+	pthread_cond_t cond;
+	int *queue;			/* accepted fds waiting for a worker */
+	unsigned queue_head, queue_len, queue_cap;
+	unsigned active;		/* sessions held by workers */
+	unsigned rejecters;		/* detached "busy" replies in flight */
+	struct srv_session_info *sessions;
+	uint64_t next_session_id;
+	struct srv_stats stats;
+	int stopping;
+};
+
+/* Run `serve` with cfg until SIGINT/SIGTERM or console shutdown. */
+int srv_run(const struct srv_config *cfg, abk_err *err);
+
+/* Ask the server to stop (console `shutdown`); async-signal-unsafe. */
+void srv_request_stop(struct srv *srv);
+
+/* Registry, used by session.c. */
+void srv_session_register(struct srv *srv, struct srv_session_info *info);
+void srv_session_unregister(struct srv *srv, struct srv_session_info *info);
+void srv_session_set_action(struct srv *srv, struct srv_session_info *info,
+    const char *user, const char *action);
+/* Add to a statistics counter under the lock. */
+void srv_stat_add(struct srv *srv, uint64_t *counter, uint64_t n);
+
+#endif

@@ -1,0 +1,572 @@
+/*
+ * session.c - a client connection: handshake, version exchange, login, and
+ * the command loop with its dispatch table.  Listing commands live here;
+ * push, restore and verify have files of their own.
+ *
+ * Handlers return ABK_OK to keep the session going (also after a refusal
+ * they reported with an ERROR frame) and a negative code to end it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "log.h"
+#include "session.h"
+#include "storage.h"
+#include "throttle.h"
+#include "tlsconn.h"
+
+#define SESSION_LOGIN_TRIES 3	/* failed logins before the connection ends */
+
+struct session_command {
+	uint8_t type;
+	const char *action;
+	int needs_login;
+	int (*run)(struct session *s, abk_err *err);
+};
+
+static int session_login_password(struct session *s, abk_err *err);
+static int session_login_token(struct session *s, abk_err *err);
+static int session_list_sources(struct session *s, abk_err *err);
+static int session_list_snapshots(struct session *s, abk_err *err);
+static int session_list_files(struct session *s, abk_err *err);
+
+static const struct session_command session_commands[] = {
+	{ PT_LOGIN_PASSWORD, "login", 0, session_login_password },
+	{ PT_LOGIN_TOKEN, "login-token", 0, session_login_token },
+	{ PT_LIST_SOURCES, "list-sources", 1, session_list_sources },
+	{ PT_LIST_SNAPSHOTS, "list-snapshots", 1, session_list_snapshots },
+	{ PT_LIST_FILES, "list-files", 1, session_list_files },
+	{ PT_PUSH_BEGIN, "push", 1, session_push },
+	{ PT_RESTORE, "restore", 1, session_restore },
+	{ PT_VERIFY, "verify", 1, session_verify },
+};
+
+int
+session_send_out(struct session *s, uint8_t type, abk_err *err)
+{
+	int rc;
+
+	if (s->out.failed)
+		return abk_err_set(err, ABK_E_INTERNAL, "reply frame too large");
+	rc = proto_send(&s->io, type, s->out.data, s->out.len, err);
+	if (rc == ABK_OK)
+		srv_stat_add(s->srv, &s->srv->stats.bytes_out, s->out.len + PROTO_HEADER_LEN);
+	abk_buf_reset(&s->out);
+	return rc;
+}
+
+int
+session_fail(struct session *s, const char *action, const abk_err *e)
+{
+	abk_err ignored = ABK_ERR_INIT;
+	enum log_level lvl = (e->code == ABK_E_PATH || e->code == ABK_E_LIMIT) ?
+	    LOG_LVL_SECURITY : LOG_LVL_WARN;
+
+	log_event(lvl, s->peer, s->user[0] ? s->user : NULL, action, "refused: %s",
+	    e->msg[0] ? e->msg : abk_strerror(e->code));
+	(void)proto_send_error(&s->io, proto_error_from_code(e->code), &ignored, "%s",
+	    e->msg[0] ? e->msg : abk_strerror(e->code));
+	return e->code;
+}
+
+/* Sleep for the throttle delay of this user and this address. */
+static void
+session_throttle_wait(struct session *s, const char *ukey, const char *akey)
+{
+	long long now = net_now_ms();
+	unsigned du = throttle_delay_ms(s->srv->thr, ukey, now);
+	unsigned da = throttle_delay_ms(s->srv->thr, akey, now);
+	unsigned d = du > da ? du : da;
+	struct timespec ts = { .tv_sec = d / 1000, .tv_nsec = (long)(d % 1000) * 1000000 };
+
+	while (d > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static int
+session_login_finish(struct session *s, const char *user, int rc,
+    enum accounts_reason reason, const char *how, abk_err *err)
+{
+	char ukey[THROTTLE_KEY_MAX + 1], akey[THROTTLE_KEY_MAX + 1];
+	char safe_user[4 * PROTO_USER_MAX + 1];
+	struct account_user rec;
+	abk_err e2 = ABK_ERR_INIT;
+
+	log_escape(user, strlen(user), safe_user, sizeof(safe_user));
+	snprintf(ukey, sizeof(ukey), "u:%s", user);
+	snprintf(akey, sizeof(akey), "a:%s", s->peer);
+	if (rc != ABK_OK) {
+		if (rc != ABK_E_AUTH) {
+			log_event(LOG_LVL_ERROR, s->peer, safe_user, how, "error: %s", err->msg);
+			(void)proto_send_error(&s->io, PE_INTERNAL, &e2,
+			    "login could not be checked (server error)");
+			return rc;
+		}
+		throttle_fail(s->srv->thr, ukey, net_now_ms());
+		throttle_fail(s->srv->thr, akey, net_now_ms());
+		(void)accounts_record_failure(s->srv->acc, user, &e2);
+		srv_stat_add(s->srv, &s->srv->stats.logins_failed, 1);
+		log_event(LOG_LVL_SECURITY, s->peer, safe_user, how, "refused: %s",
+		    accounts_reason_str(reason));
+		abk_err_clear(&e2);
+		(void)proto_send_error(&s->io, PE_AUTH, &e2,
+		    "login failed: unknown user, wrong credentials or account disabled");
+		return ABK_E_AUTH;
+	}
+	throttle_success(s->srv->thr, ukey);
+	throttle_success(s->srv->thr, akey);
+	(void)accounts_record_success(s->srv->acc, user, &e2);
+	abk_err_clear(&e2);
+	if (accounts_user_get(s->srv->acc, user, &rec, &e2) != ABK_OK ||
+	    storage_user_open(s->srv->cfg.data_dir, user, &s->store, &e2) != ABK_OK) {
+		log_event(LOG_LVL_ERROR, s->peer, safe_user, how, "error: %s", e2.msg);
+		abk_err_clear(err);
+		(void)proto_send_error(&s->io, PE_INTERNAL, err,
+		    "cannot open your storage on the server");
+		return ABK_E_INTERNAL;
+	}
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	s->logged_in = 1;
+	s->quota = rec.quota;
+	s->append_only = rec.append_only;
+	srv_stat_add(s->srv, &s->srv->stats.logins_ok, 1);
+	srv_session_set_action(s->srv, &s->info, user, "idle");
+	log_event(LOG_LVL_INFO, s->peer, user, how, "ok (%s, %s)",
+	    tls_conn_version(s->conn), tls_conn_cipher(s->conn));
+	abk_buf_reset(&s->out);
+	abk_put_cstr(&s->out, user);
+	abk_put_u64(&s->out, rec.quota);
+	abk_put_u8(&s->out, rec.append_only ? 1 : 0);
+	return session_send_out(s, PT_LOGIN_OK, err);
+}
+
+static int
+session_login_password(struct session *s, abk_err *err)
+{
+	char user[PROTO_USER_MAX + 1];
+	const char *pw;
+	size_t pwlen;
+	char ukey[THROTTLE_KEY_MAX + 1], akey[THROTTLE_KEY_MAX + 1];
+	enum accounts_reason reason = ACCOUNTS_AUTH_OK;
+	abk_rd r;
+	int rc;
+
+	abk_rd_init(&r, s->in.data, s->in.len);
+	if (abk_get_cstr(&r, user, sizeof(user)) != 0 ||
+	    abk_get_str(&r, &pw, &pwlen, PROTO_PASSWORD_MAX) != 0) {
+		abk_err_set(err, ABK_E_PROTO, "malformed LOGIN_PASSWORD frame");
+		return session_fail(s, "login", err);
+	}
+	snprintf(ukey, sizeof(ukey), "u:%s", user);
+	snprintf(akey, sizeof(akey), "a:%s", s->peer);
+	session_throttle_wait(s, ukey, akey);
+	rc = accounts_verify_password(s->srv->acc, user, pw, pwlen, &reason, err);
+	return session_login_finish(s, user, rc, reason, "login", err);
+}
+
+static int
+session_login_token(struct session *s, abk_err *err)
+{
+	char user[PROTO_USER_MAX + 1], token[PROTO_TOKEN_MAX + 1];
+	char found[ACCOUNTS_NAME_MAX + 1] = "";
+	char ukey[THROTTLE_KEY_MAX + 1], akey[THROTTLE_KEY_MAX + 1];
+	enum accounts_reason reason = ACCOUNTS_AUTH_OK;
+	abk_rd r;
+	int rc;
+
+	abk_rd_init(&r, s->in.data, s->in.len);
+	if (abk_get_cstr(&r, user, sizeof(user)) != 0 ||
+	    abk_get_cstr(&r, token, sizeof(token)) != 0) {
+		abk_err_set(err, ABK_E_PROTO, "malformed LOGIN_TOKEN frame");
+		return session_fail(s, "login-token", err);
+	}
+	snprintf(ukey, sizeof(ukey), "u:%s", user);
+	snprintf(akey, sizeof(akey), "a:%s", s->peer);
+	session_throttle_wait(s, ukey, akey);
+	rc = accounts_verify_token(s->srv->acc, token, found, sizeof(found), &reason, err);
+	/* A token names its owner; a user name given beside it must match. */
+	if (rc == ABK_OK && user[0] != '\0' && strcmp(user, found) != 0) {
+		rc = ABK_E_AUTH;
+		reason = ACCOUNTS_AUTH_BAD_SECRET;
+	}
+	memset(token, 0, sizeof(token));
+	return session_login_finish(s, rc == ABK_OK ? found : user, rc, reason,
+	    "login-token", err);
+}
+
+/*
+ * Listing frames: u8 last, u32 count, items.  Items are gathered in a side
+ * buffer and flushed every PROTO_LIST_BATCH items (or when near the frame
+ * limit), so a listing of any length streams in bounded frames.
+ */
+struct session_lister {
+	struct session *s;
+	uint8_t type;
+	abk_buf items;
+	uint32_t count;
+	int rc;
+	abk_err *err;
+};
+
+static void
+session_lister_init(struct session_lister *l, struct session *s, uint8_t type, abk_err *err)
+{
+	l->s = s;
+	l->type = type;
+	abk_buf_init(&l->items, PROTO_FRAME_MAX - 16);
+	l->count = 0;
+	l->rc = ABK_OK;
+	l->err = err;
+}
+
+static int
+session_lister_flush(struct session_lister *l, int last)
+{
+	struct session *s = l->s;
+
+	if (l->rc != ABK_OK)
+		return l->rc;
+	abk_buf_reset(&s->out);
+	abk_put_u8(&s->out, last ? 1 : 0);
+	abk_put_u32(&s->out, l->count);
+	abk_put_bytes(&s->out, l->items.data, l->items.len);
+	l->rc = session_send_out(s, l->type, l->err);
+	abk_buf_reset(&l->items);
+	l->count = 0;
+	return l->rc;
+}
+
+/* Call after appending one item to l->items. */
+static int
+session_lister_added(struct session_lister *l)
+{
+	if (l->items.failed) {
+		l->rc = abk_err_set(l->err, ABK_E_INTERNAL, "listing item too large");
+		return l->rc;
+	}
+	l->count++;
+	if (l->count >= PROTO_LIST_BATCH || l->items.len > PROTO_FRAME_MAX / 2)
+		return session_lister_flush(l, 0);
+	return ABK_OK;
+}
+
+static void
+session_lister_free(struct session_lister *l)
+{
+	abk_buf_free(&l->items);
+}
+
+static int
+list_source_cb(void *ctx, const struct storage_source_info *si)
+{
+	struct session_lister *l = ctx;
+
+	abk_put_cstr(&l->items, si->name);
+	abk_put_cstr(&l->items, si->origin);
+	abk_put_u32(&l->items, si->snapshots);
+	abk_put_cstr(&l->items, si->latest_id);
+	abk_put_i64(&l->items, si->latest_time);
+	abk_put_u64(&l->items, si->latest_files);
+	abk_put_u64(&l->items, si->latest_bytes);
+	return session_lister_added(l);
+}
+
+static int
+session_list_end(struct session *s, struct session_lister *l, int rc, const char *action,
+    abk_err *err)
+{
+	if (rc == ABK_OK && l->rc == ABK_OK)
+		rc = session_lister_flush(l, 1);
+	else if (l->rc != ABK_OK)
+		rc = l->rc;		/* the connection failed while sending */
+	else
+		rc = session_fail(s, action, err) == ABK_E_NET ? ABK_E_NET : ABK_OK;
+	session_lister_free(l);
+	return rc;
+}
+
+static int
+session_list_sources(struct session *s, abk_err *err)
+{
+	struct session_lister l;
+	int rc;
+
+	session_lister_init(&l, s, PT_SOURCES, err);
+	rc = storage_list_sources(s->store, list_source_cb, &l, err);
+	return session_list_end(s, &l, rc, "list-sources", err);
+}
+
+static int
+list_snapshot_cb(void *ctx, const struct storage_snapshot_info *si)
+{
+	struct session_lister *l = ctx;
+
+	abk_put_cstr(&l->items, si->id);
+	abk_put_i64(&l->items, si->time);
+	abk_put_u64(&l->items, si->files);
+	abk_put_u64(&l->items, si->bytes);
+	return session_lister_added(l);
+}
+
+static int
+session_list_snapshots(struct session *s, abk_err *err)
+{
+	char source[PROTO_SOURCE_MAX + 1];
+	struct session_lister l;
+	abk_rd r;
+	int rc;
+
+	abk_rd_init(&r, s->in.data, s->in.len);
+	if (abk_get_cstr(&r, source, sizeof(source)) != 0) {
+		abk_err_set(err, ABK_E_PROTO, "malformed LIST_SNAPSHOTS frame");
+		return session_fail(s, "list-snapshots", err);
+	}
+	session_lister_init(&l, s, PT_SNAPSHOTS, err);
+	rc = storage_list_snapshots(s->store, source, list_snapshot_cb, &l, err);
+	return session_list_end(s, &l, rc, "list-snapshots", err);
+}
+
+static int
+list_file_cb(void *ctx, const struct manifest_entry *e)
+{
+	struct session_lister *l = ctx;
+
+	if (manifest_entry_encode(&l->items, e) != 0)
+		return abk_err_set(l->err, ABK_E_INTERNAL, "listing entry too large");
+	return session_lister_added(l);
+}
+
+static int
+session_list_files(struct session *s, abk_err *err)
+{
+	char source[PROTO_SOURCE_MAX + 1], snap[PROTO_SNAPSHOT_ID_MAX + 1];
+	char dir[ABK_PATH_MAX + 1];
+	struct storage_snapshot *snapshot = NULL;
+	struct session_lister l;
+	abk_rd r;
+	int rc;
+
+	abk_rd_init(&r, s->in.data, s->in.len);
+	if (abk_get_cstr(&r, source, sizeof(source)) != 0 ||
+	    abk_get_cstr(&r, snap, sizeof(snap)) != 0 ||
+	    abk_get_cstr(&r, dir, sizeof(dir)) != 0) {
+		abk_err_set(err, ABK_E_PROTO, "malformed LIST_FILES frame");
+		return session_fail(s, "list-files", err);
+	}
+	session_lister_init(&l, s, PT_FILES, err);
+	rc = storage_snapshot_open(s->store, source, snap[0] ? snap : NULL, &snapshot, err);
+	if (rc == ABK_OK)
+		rc = storage_snapshot_list_dir(snapshot, dir, list_file_cb, &l, err);
+	storage_snapshot_close(snapshot);
+	return session_list_end(s, &l, rc, "list-files", err);
+}
+
+static int
+session_hello(struct session *s, abk_err *err)
+{
+	uint8_t type;
+	uint32_t magic = 0;
+	uint16_t vmin = 0, vmax = 0;
+	abk_rd r;
+	int rc;
+
+	rc = proto_recv(&s->io, &type, &s->in, err);
+	if (rc != ABK_OK)
+		return rc;
+	abk_rd_init(&r, s->in.data, s->in.len);
+	abk_get_u32(&r, &magic);
+	abk_get_u16(&r, &vmin);
+	abk_get_u16(&r, &vmax);
+	if (type != PT_HELLO || r.failed || magic != PROTO_MAGIC) {
+		abk_err_set(err, ABK_E_PROTO, "expected HELLO as the first frame");
+		(void)proto_send_error(&s->io, PE_PROTOCOL, NULL, "%s", err->msg);
+		return ABK_E_PROTO;
+	}
+	if (vmin > PROTO_VERSION || vmax < PROTO_VERSION) {
+		abk_err_set(err, ABK_E_PROTO, "client speaks protocol %u..%u, server %u",
+		    vmin, vmax, PROTO_VERSION);
+		(void)proto_send_error(&s->io, PE_VERSION, NULL, "%s", err->msg);
+		return ABK_E_PROTO;
+	}
+	abk_buf_reset(&s->out);
+	abk_put_u16(&s->out, PROTO_VERSION);
+	abk_put_cstr(&s->out, "autobackupd " PACKAGE_VERSION);
+	abk_put_u32(&s->out, PROTO_FRAME_MAX);
+	return session_send_out(s, PT_HELLO_OK, err);
+}
+
+static const struct session_command *
+session_find_command(uint8_t type)
+{
+	for (size_t i = 0; i < sizeof(session_commands) / sizeof(session_commands[0]); i++)
+		if (session_commands[i].type == type)
+			return &session_commands[i];
+	return NULL;
+}
+
+static void
+session_loop(struct session *s)
+{
+	abk_err err = ABK_ERR_INIT;
+	int failed_logins = 0;
+
+	for (;;) {
+		const struct session_command *cmd;
+		uint8_t type;
+		int rc;
+
+		abk_err_clear(&err);
+		srv_session_set_action(s->srv, &s->info, NULL, "idle");
+		tls_conn_set_timeout(s->conn, s->srv->cfg.idle_timeout_ms);
+		tls_conn_set_wake_fd(s->conn, s->srv->wake_pipe[0]);
+		rc = proto_recv(&s->io, &type, &s->in, &err);
+		tls_conn_set_wake_fd(s->conn, -1);
+		if (rc == ABK_E_CANCELED) {
+			(void)proto_send_error(&s->io, PE_SHUTDOWN, NULL,
+			    "server is shutting down");
+			return;
+		}
+		if (rc == ABK_E_NET && strstr(err.msg, "timed out") != NULL) {
+			log_event(LOG_LVL_INFO, s->peer, s->user[0] ? s->user : NULL, "idle",
+			    "closed after %d s without a command",
+			    s->srv->cfg.idle_timeout_ms / 1000);
+			(void)proto_send_error(&s->io, PE_TIMEOUT, NULL,
+			    "idle timeout: closing the connection");
+			return;
+		}
+		if (rc != ABK_OK) {
+			if (rc != ABK_E_NET)
+				(void)session_fail(s, "frame", &err);
+			return;
+		}
+		srv_stat_add(s->srv, &s->srv->stats.bytes_in, s->in.len + PROTO_HEADER_LEN);
+		if (type == PT_BYE)
+			return;
+		cmd = session_find_command(type);
+		if (cmd == NULL) {
+			abk_err_set(&err, ABK_E_PROTO, "unexpected %s frame",
+			    proto_type_name(type));
+			(void)session_fail(s, "frame", &err);
+			return;
+		}
+		if (cmd->needs_login && !s->logged_in) {
+			(void)proto_send_error(&s->io, PE_NOT_LOGGED_IN, NULL,
+			    "log in first");
+			return;
+		}
+		if (!cmd->needs_login && s->logged_in) {
+			(void)proto_send_error(&s->io, PE_PROTOCOL, NULL, "already logged in");
+			continue;
+		}
+		srv_session_set_action(s->srv, &s->info, NULL, cmd->action);
+		tls_conn_set_timeout(s->conn, s->srv->cfg.idle_timeout_ms);
+		rc = cmd->run(s, &err);
+		if (rc == ABK_E_AUTH && ++failed_logins < SESSION_LOGIN_TRIES)
+			continue;
+		if (rc == ABK_E_NET || rc == ABK_E_TLS || rc == ABK_E_PROTO ||
+		    rc == ABK_E_LIMIT || rc == ABK_E_AUTH || rc == ABK_E_NOMEM ||
+		    rc == ABK_E_CANCELED || rc == ABK_E_INTERNAL)
+			return;
+	}
+}
+
+void
+session_run(struct srv *srv, int fd)
+{
+	struct session s;
+	abk_err err = ABK_ERR_INIT;
+
+	memset(&s, 0, sizeof(s));
+	s.srv = srv;
+	abk_buf_init(&s.in, PROTO_FRAME_MAX);
+	abk_buf_init(&s.out, PROTO_FRAME_MAX);
+	net_peer_name(fd, s.peer, sizeof(s.peer));
+	snprintf(s.info.peer, sizeof(s.info.peer), "%s", s.peer);
+	snprintf(s.info.action, sizeof(s.info.action), "handshake");
+	s.info.fd = fd;
+	srv_session_register(srv, &s.info);
+
+	if (tls_accept(srv->tls, fd, srv->cfg.handshake_timeout_ms, &s.conn, &err) != ABK_OK) {
+		log_event(LOG_LVL_WARN, s.peer, NULL, "tls", "handshake failed: %s", err.msg);
+		goto out;
+	}
+	tls_conn_io(s.conn, &s.io);
+	tls_conn_set_timeout(s.conn, srv->cfg.handshake_timeout_ms);
+	if (session_hello(&s, &err) != ABK_OK) {
+		log_event(LOG_LVL_WARN, s.peer, NULL, "hello", "failed: %s", err.msg);
+		goto out;
+	}
+	session_loop(&s);
+out:
+	srv_session_unregister(srv, &s.info);
+	if (s.logged_in)
+		log_event(LOG_LVL_INFO, s.peer, s.user, "disconnect", "session ended");
+	storage_user_close(s.store);
+	tls_conn_free(s.conn);	/* closes fd (tls_accept closed it on failure) */
+	abk_buf_free(&s.in);
+	abk_buf_free(&s.out);
+}
+
+static int
+verify_problem_cb(void *ctx, const char *path, size_t path_len, const char *problem)
+{
+	struct session_lister *l = ctx;
+
+	abk_put_str(&l->items, path, path_len);
+	abk_put_cstr(&l->items, problem);
+	return session_lister_added(l);
+}
+
+int
+session_verify(struct session *s, abk_err *err)
+{
+	char source[PROTO_SOURCE_MAX + 1], id[PROTO_SNAPSHOT_ID_MAX + 1];
+	struct storage_verify_counts counts;
+	struct storage_snapshot *snap = NULL;
+	struct session_lister l;
+	char snap_id[PROTO_SNAPSHOT_ID_MAX + 1] = "";
+	abk_rd r;
+	int rc;
+
+	abk_rd_init(&r, s->in.data, s->in.len);
+	if (abk_get_cstr(&r, source, sizeof(source)) != 0 ||
+	    abk_get_cstr(&r, id, sizeof(id)) != 0) {
+		abk_err_set(err, ABK_E_PROTO, "malformed VERIFY frame");
+		return session_fail(s, "verify", err);
+	}
+	/* Resolve "latest" once so the report names the snapshot checked. */
+	rc = storage_snapshot_open(s->store, source, id[0] ? id : NULL, &snap, err);
+	if (rc == ABK_OK)
+		snprintf(snap_id, sizeof(snap_id), "%s", storage_snapshot_id(snap));
+	storage_snapshot_close(snap);
+	if (rc != ABK_OK)
+		return session_fail(s, "verify", err) == ABK_E_NET ? ABK_E_NET : ABK_OK;
+	session_lister_init(&l, s, PT_VERIFY_PROBLEMS, err);
+	memset(&counts, 0, sizeof(counts));
+	srv_session_set_action(s->srv, &s->info, NULL, "verify");
+	rc = storage_verify(s->store, source, snap_id, verify_problem_cb, &l, &counts, err);
+	if (rc == ABK_E_INTEGRITY) {
+		abk_err_clear(err);
+		rc = ABK_OK;
+	}
+	rc = session_list_end(s, &l, rc, "verify", err);
+	if (rc != ABK_OK)
+		return rc;
+	log_event(counts.problems ? LOG_LVL_WARN : LOG_LVL_INFO, s->peer, s->user, "verify",
+	    "%s snapshot %s: %llu entries, %llu problems", source, snap_id,
+	    (unsigned long long)counts.entries, (unsigned long long)counts.problems);
+	abk_buf_reset(&s->out);
+	abk_put_cstr(&s->out, snap_id);
+	abk_put_u64(&s->out, counts.entries);
+	abk_put_u64(&s->out, counts.missing);
+	abk_put_u64(&s->out, counts.corrupted + counts.size_differs + counts.wrong_type +
+	    counts.target_differs);
+	abk_put_u64(&s->out, counts.bytes);
+	return session_send_out(s, PT_VERIFY_RESULT, err);
+}

@@ -1,0 +1,54 @@
+/*
+ * session.h - one client connection from TLS handshake to goodbye.
+ *
+ * A session is owned by the worker thread that runs it; nothing in it is
+ * shared except its registry row (server.h), which is changed under the
+ * server lock.  The command handlers (session.c for hello/login/listing,
+ * session_push.c, session_restore.c) all receive the session struct.
+ */
+#ifndef ABS_SESSION_H
+#define ABS_SESSION_H
+
+#include <stdint.h>
+
+#include "abkerr.h"
+#include "buf.h"
+#include "proto.h"
+#include "server.h"
+
+struct storage_user;
+struct tls_conn;
+
+struct session {
+	struct srv *srv;
+	struct tls_conn *conn;
+	struct proto_io io;
+	abk_buf in;			/* payload of the frame being handled */
+	abk_buf out;			/* payload being built */
+	struct srv_session_info info;	/* registry row */
+	char peer[64];
+	char user[PROTO_USER_MAX + 1];	/* "" until logged in */
+	int logged_in;
+	uint64_t quota;			/* of the logged-in user */
+	int append_only;
+	struct storage_user *store;	/* the user's folder, after login */
+};
+
+/* Run a connection on fd (ownership taken) until it ends. */
+void session_run(struct srv *srv, int fd);
+
+/*
+ * Send PT_ERROR for an abk_err (code mapped to the wire), log it, and return
+ * the error's code.  For handlers that end a command with an error.
+ */
+int session_fail(struct session *s, const char *action, const abk_err *err);
+
+/* Send the payload in s->out as a frame of type; resets s->out. */
+int session_send_out(struct session *s, uint8_t type, abk_err *err);
+
+/* Command handlers of other files. */
+int session_push(struct session *s, abk_err *err);
+int session_restore(struct session *s, abk_err *err);
+int session_verify(struct session *s, abk_err *err);
+
+#endif

@@ -1,0 +1,408 @@
+/*
+ * session_push.c - the server side of a push: file list in, needs out, zip
+ * batches in, verdict out (doc/PROTOCOL.md, "Push").
+ *
+ * Everything a client sends is checked before it touches the disk: entries
+ * by manifest_entry_decode and storage_push_entry, each zip entry against the
+ * unit list of its ZIP_BEGIN (same name, size within the declared file),
+ * every batch by its BLAKE2b digest and its CRCs, the whole push by the
+ * final digest.  Expanded bytes can never exceed what the list declared.
+ * Any failure aborts the push: staging keeps what arrived (for a resume),
+ * nothing is published.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "session.h"
+#include "storage.h"
+#include "tlsconn.h"
+#include "zipio.h"
+
+#define PUSH_READ_BUF (256u * 1024u)
+
+struct push_unit {
+	uint32_t index;
+	uint64_t offset;
+	uint64_t len;
+};
+
+struct srv_push {
+	struct session *s;
+	storage_push *p;
+	char source[PROTO_SOURCE_MAX + 1];
+	uint64_t declared_entries;
+	uint32_t *need;
+	size_t n_need;
+	abk_buf zip;
+	struct push_unit *units;
+	uint32_t n_units;
+	uint8_t *buf;
+	abk_digest_ctx total;
+	uint64_t files_done;
+	uint64_t wire_bytes;
+};
+
+static int
+push_read_entries(struct srv_push *sp, abk_err *err)
+{
+	struct session *s = sp->s;
+	size_t cap = 0;
+	uint64_t seen = 0;
+
+	for (;;) {
+		uint8_t type, last = 0;
+		uint32_t count = 0;
+		abk_rd r;
+		int rc = proto_recv(&s->io, &type, &s->in, err);
+
+		if (rc != ABK_OK)
+			return rc;
+		if (type != PT_PUSH_ENTRIES)
+			return abk_err_set(err, ABK_E_PROTO, "expected PUSH_ENTRIES, got %s",
+			    proto_type_name(type));
+		abk_rd_init(&r, s->in.data, s->in.len);
+		abk_get_u8(&r, &last);
+		abk_get_u32(&r, &count);
+		if (r.failed)
+			return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_ENTRIES");
+		for (uint32_t i = 0; i < count; i++) {
+			struct manifest_entry e;
+			int needed = 0;
+
+			if (seen >= sp->declared_entries)
+				return abk_err_set(err, ABK_E_LIMIT,
+				    "more entries than the %llu announced",
+				    (unsigned long long)sp->declared_entries);
+			rc = manifest_entry_decode(&r, &e, err);
+			if (rc == ABK_OK)
+				rc = storage_push_entry(sp->p, &e, &needed, err);
+			if (rc != ABK_OK)
+				return rc;
+			if (needed) {
+				if (sp->n_need == cap) {
+					size_t ncap = cap ? cap * 2 : 1024;
+					uint32_t *nn = realloc(sp->need, ncap * sizeof(*nn));
+
+					if (nn == NULL)
+						return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+					sp->need = nn;
+					cap = ncap;
+				}
+				sp->need[sp->n_need++] = (uint32_t)seen;
+			}
+			seen++;
+		}
+		if (r.left != 0)
+			return abk_err_set(err, ABK_E_PROTO, "trailing bytes in PUSH_ENTRIES");
+		if (last)
+			break;
+	}
+	if (seen != sp->declared_entries)
+		return abk_err_set(err, ABK_E_PROTO, "%llu entries announced, %llu sent",
+		    (unsigned long long)sp->declared_entries, (unsigned long long)seen);
+	return ABK_OK;
+}
+
+static int
+push_send_need(struct srv_push *sp, abk_err *err)
+{
+	struct session *s = sp->s;
+	const size_t per_frame = (PROTO_FRAME_MAX - 16) / 4;
+	size_t i = 0;
+
+	do {
+		size_t n = sp->n_need - i > per_frame ? per_frame : sp->n_need - i;
+		int rc;
+
+		abk_buf_reset(&s->out);
+		abk_put_u8(&s->out, i + n >= sp->n_need ? 1 : 0);
+		abk_put_u32(&s->out, (uint32_t)n);
+		for (size_t k = 0; k < n; k++)
+			abk_put_u32(&s->out, sp->need[i + k]);
+		rc = session_send_out(s, PT_PUSH_NEED, err);
+		if (rc != ABK_OK)
+			return rc;
+		i += n;
+	} while (i < sp->n_need);
+	return ABK_OK;
+}
+
+static int
+push_zip_begin(struct srv_push *sp, abk_rd *r, abk_err *err)
+{
+	uint32_t n = 0;
+
+	if (sp->n_units != 0)
+		return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN inside a batch");
+	abk_get_u32(r, &n);
+	if (r->failed || n == 0 || n > PROTO_ZIP_BATCH_ENTRIES)
+		return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN with %u entries", n);
+	for (uint32_t i = 0; i < n; i++) {
+		struct push_unit *u = &sp->units[i];
+		const struct manifest_entry *e;
+
+		abk_get_u32(r, &u->index);
+		abk_get_u64(r, &u->offset);
+		abk_get_u64(r, &u->len);
+		if (r->failed)
+			return abk_err_set(err, ABK_E_PROTO, "truncated ZIP_BEGIN");
+		e = storage_push_get_entry(sp->p, u->index);
+		if (e == NULL || e->type != MF_FILE)
+			return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN names entry %u, "
+			    "which is not a file of this push", u->index);
+		if (u->len == 0 || u->len > PROTO_CHUNK_MAX || u->offset > e->size ||
+		    u->len > e->size - u->offset)
+			return abk_err_set(err, ABK_E_LIMIT, "ZIP_BEGIN: piece of %llu bytes at "
+			    "%llu is outside the declared size of entry %u",
+			    (unsigned long long)u->len, (unsigned long long)u->offset, u->index);
+	}
+	sp->n_units = n;
+	abk_buf_reset(&sp->zip);
+	return ABK_OK;
+}
+
+static int
+push_zip_end(struct srv_push *sp, abk_rd *r, abk_err *err)
+{
+	struct zipio_limits lim = { PROTO_ZIP_BATCH_ENTRIES, PROTO_CHUNK_MAX,
+	    PROTO_ZIP_RATIO_MAX, 4096 };
+	uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
+	abk_digest_ctx d;
+	zipio_reader *zr = NULL;
+	uint64_t zlen = 0;
+	int rc;
+
+	abk_get_u64(r, &zlen);
+	abk_get_bytes(r, want, sizeof(want));
+	if (r->failed || sp->n_units == 0 || zlen != sp->zip.len)
+		return abk_err_set(err, ABK_E_PROTO, "ZIP_END does not match the batch");
+	abk_digest_init(&d);
+	abk_digest_update(&d, sp->zip.data, sp->zip.len);
+	abk_digest_final(&d, got);
+	if (!abk_ct_equal(want, got, sizeof(got)))
+		return abk_err_set(err, ABK_E_INTEGRITY, "zip batch digest mismatch");
+	abk_digest_update(&sp->total, got, sizeof(got));
+	sp->wire_bytes += sp->zip.len;
+	rc = zipio_reader_open(sp->zip.data, sp->zip.len, &lim, &zr, err);
+	for (uint32_t i = 0; rc == ABK_OK && i < sp->n_units; i++) {
+		const struct push_unit *u = &sp->units[i];
+		const struct manifest_entry *e = storage_push_get_entry(sp->p, u->index);
+		struct zipio_entry ze;
+		uint64_t pos = 0;
+		int more = zipio_next(zr, &ze, err);
+
+		if (more <= 0) {
+			rc = more < 0 ? more : abk_err_set(err, ABK_E_PROTO,
+			    "zip batch has fewer entries than announced");
+			break;
+		}
+		if (ze.name_has_nul || ze.type != ZIPIO_FILE || ze.name_len != e->path_len ||
+		    memcmp(ze.name, e->path, e->path_len) != 0) {
+			rc = abk_err_set(err, ABK_E_PATH, "zip entry %llu is not the announced file",
+			    (unsigned long long)ze.index);
+			break;
+		}
+		if (ze.size != u->len) {
+			rc = abk_err_set(err, ABK_E_LIMIT, "zip entry declares %llu bytes, "
+			    "%llu announced", (unsigned long long)ze.size,
+			    (unsigned long long)u->len);
+			break;
+		}
+		for (;;) {
+			ssize_t n = zipio_read(zr, sp->buf, PUSH_READ_BUF, err);
+
+			if (n < 0) {
+				rc = (int)n;
+				break;
+			}
+			if (n == 0)
+				break;
+			if (pos + (uint64_t)n > u->len) {
+				rc = abk_err_set(err, ABK_E_LIMIT, "zip entry longer than announced");
+				break;
+			}
+			rc = storage_push_file_write(sp->p, u->index, u->offset + pos, sp->buf,
+			    (size_t)n, err);
+			if (rc != ABK_OK)
+				break;
+			pos += (uint64_t)n;
+		}
+		if (rc == ABK_OK && pos != u->len)
+			rc = abk_err_set(err, ABK_E_INTEGRITY, "zip entry shorter than announced");
+		if (rc == ABK_OK && u->offset + u->len == e->size) {
+			rc = storage_push_file_done(sp->p, u->index, err);
+			sp->files_done++;
+		}
+	}
+	if (rc == ABK_OK && zipio_next(zr, &(struct zipio_entry){ 0 }, err) != 0)
+		rc = err->code ? err->code : abk_err_set(err, ABK_E_PROTO,
+		    "zip batch has more entries than announced");
+	zipio_reader_free(zr);
+	sp->n_units = 0;
+	return rc;
+}
+
+/* Receive batches until PUSH_END; ABK_OK when the digest matched. */
+static int
+push_receive(struct srv_push *sp, abk_err *err)
+{
+	struct session *s = sp->s;
+	char action[96];
+
+	for (;;) {
+		uint8_t type;
+		abk_rd r;
+		int rc = proto_recv(&s->io, &type, &s->in, err);
+
+		if (rc != ABK_OK)
+			return rc;
+		abk_rd_init(&r, s->in.data, s->in.len);
+		switch (type) {
+		case PT_ZIP_BEGIN:
+			rc = push_zip_begin(sp, &r, err);
+			break;
+		case PT_ZIP_DATA:
+			if (sp->n_units == 0)
+				return abk_err_set(err, ABK_E_PROTO, "ZIP_DATA outside a batch");
+			if (abk_put_bytes(&sp->zip, s->in.data, s->in.len) != 0)
+				return abk_err_set(err, ABK_E_LIMIT, "zip batch over %u bytes",
+				    PROTO_ZIP_BATCH_MAX);
+			break;
+		case PT_ZIP_END:
+			rc = push_zip_end(sp, &r, err);
+			snprintf(action, sizeof(action), "push %.40s: %llu/%zu files", sp->source,
+			    (unsigned long long)sp->files_done, sp->n_need);
+			srv_session_set_action(s->srv, &s->info, NULL, action);
+			break;
+		case PT_PUSH_SKIP: {
+			uint32_t index = 0;
+			const char *why;
+			size_t wlen;
+
+			abk_get_u32(&r, &index);
+			abk_get_str(&r, &why, &wlen, PROTO_MESSAGE_MAX);
+			if (r.failed || sp->n_units != 0)
+				return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_SKIP");
+			rc = storage_push_skip(sp->p, index, err);
+			break;
+		}
+		case PT_CANCEL:
+			return abk_err_set(err, ABK_E_CANCELED, "push canceled by the client");
+		case PT_PUSH_END: {
+			uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
+
+			abk_get_bytes(&r, want, sizeof(want));
+			if (r.failed || sp->n_units != 0)
+				return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_END");
+			abk_digest_final(&sp->total, got);
+			if (!abk_ct_equal(want, got, sizeof(got)))
+				return abk_err_set(err, ABK_E_INTEGRITY, "push digest mismatch");
+			return ABK_OK;
+		}
+		default:
+			return abk_err_set(err, ABK_E_PROTO, "unexpected %s during a push",
+			    proto_type_name(type));
+		}
+		if (rc != ABK_OK)
+			return rc;
+	}
+}
+
+int
+session_push(struct session *s, abk_err *err)
+{
+	struct srv_push sp;
+	struct storage_verdict v;
+	char origin[PROTO_ORIGIN_MAX + 1];
+	uint8_t flags = 0;
+	uint64_t total_bytes = 0;
+	abk_rd r;
+	int rc, fatal = 0;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.s = s;
+	abk_buf_init(&sp.zip, PROTO_ZIP_BATCH_MAX);
+	abk_digest_init(&sp.total);
+	abk_rd_init(&r, s->in.data, s->in.len);
+	abk_get_cstr(&r, sp.source, sizeof(sp.source));
+	abk_get_cstr(&r, origin, sizeof(origin));
+	abk_get_u8(&r, &flags);
+	abk_get_u64(&r, &sp.declared_entries);
+	abk_get_u64(&r, &total_bytes);
+	if (r.failed || origin[0] != '/') {
+		rc = abk_err_set(err, ABK_E_PROTO, "malformed PUSH_BEGIN");
+		fatal = 1;
+		goto out;
+	}
+	if (sp.declared_entries > PROTO_MAX_ENTRIES) {
+		rc = abk_err_set(err, ABK_E_LIMIT, "a push may hold at most %u entries",
+		    PROTO_MAX_ENTRIES);
+		goto out;
+	}
+	sp.units = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(*sp.units));
+	sp.buf = malloc(PUSH_READ_BUF);
+	if (sp.units == NULL || sp.buf == NULL) {
+		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+		fatal = 1;
+		goto out;
+	}
+	rc = storage_push_begin(s->store, sp.source, origin, flags & PROTO_PUSH_CHECKSUM, &sp.p,
+	    err);
+	if (rc != ABK_OK)
+		goto out;	/* busy, bad name: the session goes on */
+	storage_push_set_single_file(sp.p, (flags & PROTO_PUSH_SINGLE_FILE) != 0);
+	storage_push_set_max_entries(sp.p, sp.declared_entries ? sp.declared_entries : 1);
+	abk_buf_reset(&s->out);
+	abk_put_u32(&s->out, PROTO_ZIP_BATCH_MAX);
+	fatal = 1;	/* from here on the client streams: errors end the session */
+	if ((rc = session_send_out(s, PT_PUSH_READY, err)) != ABK_OK ||
+	    (rc = push_read_entries(&sp, err)) != ABK_OK)
+		goto out;
+	rc = storage_push_plan(sp.p, s->quota, err);
+	if (rc != ABK_OK) {
+		fatal = 0;	/* the client waits for PUSH_NEED: an ERROR is in sync */
+		goto out;
+	}
+	if ((rc = push_send_need(&sp, err)) != ABK_OK ||
+	    (rc = push_receive(&sp, err)) != ABK_OK)
+		goto out;
+	srv_session_set_action(s->srv, &s->info, NULL, "push: publishing");
+	rc = storage_push_commit(sp.p, s->append_only, s->srv->cfg.keep, &v, err);
+	if (rc != ABK_OK)
+		goto out;
+	srv_stat_add(s->srv, &s->srv->stats.pushes, 1);
+	log_event(LOG_LVL_INFO, s->peer, s->user, "push",
+	    "ok: %s snapshot %s, %llu entries (+%llu ~%llu -%llu =%llu), %llu bytes received",
+	    sp.source, v.id, (unsigned long long)v.entries, (unsigned long long)v.added,
+	    (unsigned long long)v.changed, (unsigned long long)v.removed,
+	    (unsigned long long)v.unchanged, (unsigned long long)v.bytes_received);
+	abk_buf_reset(&s->out);
+	abk_put_cstr(&s->out, v.id);
+	abk_put_u64(&s->out, v.added);
+	abk_put_u64(&s->out, v.changed);
+	abk_put_u64(&s->out, v.removed);
+	abk_put_u64(&s->out, v.unchanged);
+	abk_put_u64(&s->out, v.bytes_received);
+	abk_put_u64(&s->out, v.bytes_stored);
+	rc = session_send_out(s, PT_PUSH_VERDICT, err);
+out:
+	if (rc == ABK_E_NET)
+		log_event(LOG_LVL_WARN, s->peer, s->user, "push", "connection lost: %s "
+		    "(what arrived stays in staging for a resume)", err->msg);
+	else if (rc != ABK_OK)
+		(void)session_fail(s, "push", err);
+	storage_push_free(sp.p);	/* aborts (keeps staging) unless committed */
+	abk_buf_free(&sp.zip);
+	free(sp.need);
+	free(sp.units);
+	free(sp.buf);
+	/* After a refusal the client and we are still in step; else end it. */
+	if (rc == ABK_OK || rc == ABK_E_CANCELED || (!fatal && rc != ABK_E_NET))
+		return ABK_OK;
+	return rc == ABK_E_NET ? ABK_E_NET : ABK_E_PROTO;
+}

@@ -1,0 +1,301 @@
+/*
+ * session_restore.c - the server side of a restore: the snapshot's file
+ * list, then its data as zip batches (stored, not deflated, unless the
+ * client asks: on a fast link deflate would be the bottleneck, DESIGN.md),
+ * each with a BLAKE2b digest, and a whole-restore digest at the end.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "pathtab.h"
+#include "session.h"
+#include "storage.h"
+#include "zipio.h"
+
+#define RESTORE_BATCH_TARGET (4u << 20)
+#define RESTORE_CHUNK (4u << 20)
+#define RESTORE_FLAG_DEFLATE 0x01
+
+struct srv_restore {
+	struct session *s;
+	storage_snapshot *snap;
+	const struct manifest_entry **v;	/* point into snap */
+	size_t n, cap;
+	struct pathtab seen;
+	int seen_ready;
+	uint64_t bytes;
+	int level;
+};
+
+static const char *
+restore_key(void *ctx, uint32_t idx, size_t *len)
+{
+	struct srv_restore *sr = ctx;
+
+	*len = sr->v[idx]->path_len;
+	return sr->v[idx]->path;
+}
+
+static int
+restore_collect(void *ctx, const struct manifest_entry *e)
+{
+	struct srv_restore *sr = ctx;
+	uint32_t existing;
+	int ins;
+
+	if (sr->n == sr->cap) {
+		size_t ncap = sr->cap ? sr->cap * 2 : 1024;
+		const struct manifest_entry **nv = realloc(sr->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return ABK_E_NOMEM;
+		sr->v = nv;
+		sr->cap = ncap;
+	}
+	sr->v[sr->n] = e;
+	ins = pathtab_insert(&sr->seen, e->path, e->path_len, (uint32_t)sr->n, &existing);
+	if (ins < 0)
+		return ABK_E_NOMEM;
+	if (ins == 1)
+		return 0;	/* overlapping --path arguments: keep one copy */
+	if (e->type == MF_FILE)
+		sr->bytes += e->size;
+	sr->n++;
+	return 0;
+}
+
+static int
+restore_send_list(struct srv_restore *sr, abk_err *err)
+{
+	struct session *s = sr->s;
+	size_t i = 0;
+
+	do {
+		abk_buf items;
+		uint32_t n = 0;
+		int rc;
+
+		abk_buf_init(&items, PROTO_FRAME_MAX - 64);
+		while (i < sr->n && items.len < PROTO_FRAME_MAX / 2) {
+			if (manifest_entry_encode(&items, sr->v[i]) != 0) {
+				abk_buf_free(&items);
+				return abk_err_set(err, ABK_E_INTERNAL, "entry too large");
+			}
+			n++;
+			i++;
+		}
+		abk_buf_reset(&s->out);
+		abk_put_u8(&s->out, i >= sr->n ? 1 : 0);
+		abk_put_u32(&s->out, n);
+		abk_put_bytes(&s->out, items.data, items.len);
+		abk_buf_free(&items);
+		rc = session_send_out(s, PT_RESTORE_ENTRIES, err);
+		if (rc != ABK_OK)
+			return rc;
+	} while (i < sr->n);
+	return ABK_OK;
+}
+
+struct restore_unit {
+	uint32_t index;
+	uint64_t offset, len;
+};
+
+/* Build and send one batch of units[0..n). */
+static int
+restore_send_batch(struct srv_restore *sr, zipio_writer *zw, const struct restore_unit *units,
+    uint32_t n, abk_digest_ctx *total, uint8_t *frame, abk_err *err)
+{
+	struct session *s = sr->s;
+	const uint8_t *data;
+	size_t len;
+	uint8_t digest[ABK_DIGEST_LEN];
+	abk_digest_ctx d;
+	int rc = zipio_writer_reset(zw, err);
+	int fd = -1;
+	uint32_t fd_index = UINT32_MAX;
+
+	for (uint32_t i = 0; rc == ABK_OK && i < n; i++) {
+		const struct manifest_entry *e = sr->v[units[i].index];
+
+		if (fd_index != units[i].index) {
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+			rc = storage_snapshot_open_file(sr->snap, e, &fd, err);
+			if (rc != ABK_OK)
+				break;
+			fd_index = units[i].index;
+		}
+		rc = zipio_add_file(zw, e->path, fd, units[i].offset, units[i].len, e->mode,
+		    e->mtime, sr->level, NULL, err);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (rc == ABK_OK)
+		rc = zipio_writer_finish(zw, &data, &len, err);
+	if (rc != ABK_OK)
+		return rc;
+	abk_digest_init(&d);
+	abk_digest_update(&d, data, len);
+	abk_digest_final(&d, digest);
+	abk_digest_update(total, digest, sizeof(digest));
+
+	abk_buf_reset(&s->out);
+	abk_put_u32(&s->out, n);
+	for (uint32_t i = 0; i < n; i++) {
+		abk_put_u32(&s->out, units[i].index);
+		abk_put_u64(&s->out, units[i].offset);
+		abk_put_u64(&s->out, units[i].len);
+	}
+	rc = session_send_out(s, PT_ZIP_BEGIN, err);
+	for (size_t off = 0; rc == ABK_OK && off < len; off += PROTO_ZIP_DATA_MAX) {
+		size_t k = len - off > PROTO_ZIP_DATA_MAX ? PROTO_ZIP_DATA_MAX : len - off;
+
+		proto_make_header(frame, PT_ZIP_DATA, (uint32_t)k);
+		memcpy(frame + PROTO_HEADER_LEN, data + off, k);
+		rc = s->io.write_all(s->io.ctx, frame, PROTO_HEADER_LEN + k, err);
+	}
+	if (rc == ABK_OK) {
+		srv_stat_add(s->srv, &s->srv->stats.bytes_out, len);
+		abk_buf_reset(&s->out);
+		abk_put_u64(&s->out, len);
+		abk_put_bytes(&s->out, digest, sizeof(digest));
+		rc = session_send_out(s, PT_ZIP_END, err);
+	}
+	return rc;
+}
+
+static int
+restore_send_data(struct srv_restore *sr, abk_err *err)
+{
+	struct restore_unit *units = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(*units));
+	uint8_t *frame = malloc(PROTO_HEADER_LEN + PROTO_ZIP_DATA_MAX);
+	zipio_writer *zw = NULL;
+	abk_digest_ctx total;
+	uint8_t digest[ABK_DIGEST_LEN];
+	uint64_t batch_bytes = 0;
+	uint32_t n = 0;
+	int rc = ABK_OK;
+
+	abk_digest_init(&total);
+	if (units == NULL || frame == NULL) {
+		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = zipio_writer_new(&zw, err);
+	for (size_t i = 0; rc == ABK_OK && i < sr->n; i++) {
+		const struct manifest_entry *e = sr->v[i];
+		uint64_t off = 0;
+
+		if (e->type != MF_FILE || e->size == 0)
+			continue;
+		while (rc == ABK_OK && off < e->size) {
+			uint64_t len = e->size - off > RESTORE_CHUNK ? RESTORE_CHUNK : e->size - off;
+
+			if (n > 0 && (batch_bytes + len > RESTORE_BATCH_TARGET ||
+			    n >= PROTO_ZIP_BATCH_ENTRIES)) {
+				rc = restore_send_batch(sr, zw, units, n, &total, frame, err);
+				n = 0;
+				batch_bytes = 0;
+			}
+			units[n].index = (uint32_t)i;
+			units[n].offset = off;
+			units[n].len = len;
+			n++;
+			batch_bytes += len;
+			off += len;
+		}
+	}
+	if (rc == ABK_OK && n > 0)
+		rc = restore_send_batch(sr, zw, units, n, &total, frame, err);
+	if (rc == ABK_OK) {
+		abk_digest_final(&total, digest);
+		abk_buf_reset(&sr->s->out);
+		abk_put_bytes(&sr->s->out, digest, sizeof(digest));
+		rc = session_send_out(sr->s, PT_RESTORE_END, err);
+	}
+out:
+	zipio_writer_free(zw);
+	free(units);
+	free(frame);
+	return rc;
+}
+
+int
+session_restore(struct session *s, abk_err *err)
+{
+	struct srv_restore sr;
+	char source[PROTO_SOURCE_MAX + 1], id[PROTO_SNAPSHOT_ID_MAX + 1];
+	char path[ABK_PATH_MAX + 1];
+	uint8_t flags = 0;
+	uint32_t npaths = 0;
+	abk_rd r;
+	int rc, started = 0;
+
+	memset(&sr, 0, sizeof(sr));
+	sr.s = s;
+	abk_rd_init(&r, s->in.data, s->in.len);
+	abk_get_cstr(&r, source, sizeof(source));
+	abk_get_cstr(&r, id, sizeof(id));
+	abk_get_u8(&r, &flags);
+	abk_get_u32(&r, &npaths);
+	if (r.failed || npaths > PROTO_RESTORE_PATHS_MAX) {
+		rc = abk_err_set(err, ABK_E_PROTO, "malformed RESTORE");
+		goto out;
+	}
+	sr.level = (flags & RESTORE_FLAG_DEFLATE) ? 1 : 0;
+	rc = storage_snapshot_open(s->store, source, id[0] ? id : NULL, &sr.snap, err);
+	if (rc == ABK_OK)
+		rc = pathtab_init(&sr.seen, 1024, restore_key, &sr, err);
+	if (rc != ABK_OK)
+		goto out;
+	sr.seen_ready = 1;
+	if (npaths == 0) {
+		rc = storage_snapshot_foreach(sr.snap, NULL, restore_collect, &sr, err);
+	}
+	for (uint32_t i = 0; rc == ABK_OK && i < npaths; i++) {
+		if (abk_get_cstr(&r, path, sizeof(path)) != 0) {
+			rc = abk_err_set(err, ABK_E_PROTO, "malformed RESTORE path");
+			break;
+		}
+		rc = storage_snapshot_foreach(sr.snap, path, restore_collect, &sr, err);
+	}
+	if (rc > 0)
+		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	if (rc != ABK_OK)
+		goto out;
+	srv_session_set_action(s->srv, &s->info, NULL, "restore");
+	abk_buf_reset(&s->out);
+	abk_put_cstr(&s->out, storage_snapshot_id(sr.snap));
+	abk_put_cstr(&s->out, storage_snapshot_origin(sr.snap));
+	abk_put_u8(&s->out, storage_snapshot_single_file(sr.snap) ? 1 : 0);
+	abk_put_u64(&s->out, sr.n);
+	abk_put_u64(&s->out, sr.bytes);
+	started = 1;
+	if ((rc = session_send_out(s, PT_RESTORE_BEGIN, err)) != ABK_OK ||
+	    (rc = restore_send_list(&sr, err)) != ABK_OK ||
+	    (rc = restore_send_data(&sr, err)) != ABK_OK)
+		goto out;
+	srv_stat_add(s->srv, &s->srv->stats.restores, 1);
+	log_event(LOG_LVL_INFO, s->peer, s->user, "restore", "ok: %s snapshot %s, %zu entries, "
+	    "%llu bytes", source, storage_snapshot_id(sr.snap), sr.n,
+	    (unsigned long long)sr.bytes);
+out:
+	if (rc != ABK_OK && rc != ABK_E_NET)
+		(void)session_fail(s, "restore", err);
+	if (sr.seen_ready)
+		pathtab_free(&sr.seen);
+	free(sr.v);
+	storage_snapshot_close(sr.snap);
+	/* An error before RESTORE_BEGIN leaves the client in step. */
+	if (rc == ABK_OK || (!started && rc != ABK_E_NET))
+		return ABK_OK;
+	return rc == ABK_E_NET ? ABK_E_NET : ABK_E_PROTO;
+}

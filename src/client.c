@@ -1,0 +1,400 @@
+/*
+ * client.c - connecting and logging in, and the listing commands of the
+ * client engine.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_int.h"
+#include "net.h"
+#include "strutil.h"
+
+int
+client_send(abk_client *c, uint8_t type, abk_err *err)
+{
+	int rc;
+
+	if (c->broken)
+		return abk_err_set(err, ABK_E_NET, "connection is no longer usable");
+	if (c->out.failed) {
+		abk_buf_reset(&c->out);
+		return abk_err_set(err, ABK_E_LIMIT, "request too large for one frame");
+	}
+	rc = proto_send(&c->io, type, c->out.data, c->out.len, err);
+	abk_buf_reset(&c->out);
+	if (rc != ABK_OK)
+		c->broken = 1;
+	return rc;
+}
+
+int
+client_recv(abk_client *c, uint8_t want, uint8_t *type, abk_err *err)
+{
+	uint8_t t;
+	int rc;
+
+	if (c->broken)
+		return abk_err_set(err, ABK_E_NET, "connection is no longer usable");
+	rc = proto_recv(&c->io, &t, &c->in, err);
+	if (rc != ABK_OK) {
+		c->broken = 1;
+		return rc;
+	}
+	if (type != NULL)
+		*type = t;
+	if (t == PT_ERROR) {
+		rc = proto_decode_error(c->in.data, c->in.len, err);
+		if (rc == ABK_E_PROTO)
+			c->broken = 1;
+		return rc;
+	}
+	if (want != 0 && t != want) {
+		c->broken = 1;
+		return abk_err_set(err, ABK_E_PROTO, "server sent %s, expected %s",
+		    proto_type_name(t), proto_type_name(want));
+	}
+	return ABK_OK;
+}
+
+static int
+client_hello(abk_client *c, abk_err *err)
+{
+	uint16_t version = 0;
+	uint32_t frame_max = 0;
+	abk_rd r;
+	int rc;
+
+	abk_put_u32(&c->out, PROTO_MAGIC);
+	abk_put_u16(&c->out, PROTO_VERSION);
+	abk_put_u16(&c->out, PROTO_VERSION);
+	abk_put_cstr(&c->out, "autobackup " PACKAGE_VERSION);
+	if ((rc = client_send(c, PT_HELLO, err)) != ABK_OK ||
+	    (rc = client_recv(c, PT_HELLO_OK, NULL, err)) != ABK_OK)
+		return rc;
+	abk_rd_init(&r, c->in.data, c->in.len);
+	abk_get_u16(&r, &version);
+	abk_get_cstr(&r, c->server_software, sizeof(c->server_software));
+	abk_get_u32(&r, &frame_max);
+	if (r.failed || version != PROTO_VERSION)
+		return abk_err_set(err, ABK_E_PROTO, "server answered an unusable HELLO_OK");
+	return ABK_OK;
+}
+
+static int
+client_login(abk_client *c, const struct abk_profile *p, abk_err *err)
+{
+	abk_rd r;
+	uint8_t ao = 0;
+	int rc;
+
+	abk_put_cstr(&c->out, p->user);
+	if (p->secret_is_token) {
+		abk_put_cstr(&c->out, p->secret);
+		rc = client_send(c, PT_LOGIN_TOKEN, err);
+	} else {
+		abk_put_cstr(&c->out, p->secret);
+		rc = client_send(c, PT_LOGIN_PASSWORD, err);
+	}
+	/* The frame held the secret: wipe the buffer, not just reset it. */
+	if (c->out.data != NULL)
+		abk_wipe(c->out.data, c->out.cap);
+	if (rc != ABK_OK)
+		return rc;
+	rc = client_recv(c, PT_LOGIN_OK, NULL, err);
+	if (rc != ABK_OK)
+		return rc;
+	abk_rd_init(&r, c->in.data, c->in.len);
+	abk_get_cstr(&r, c->user, sizeof(c->user));
+	abk_get_u64(&r, &c->quota);
+	abk_get_u8(&r, &ao);
+	if (r.failed)
+		return abk_err_set(err, ABK_E_PROTO, "malformed LOGIN_OK");
+	c->append_only = ao;
+	return ABK_OK;
+}
+
+int
+abk_engine_init(abk_err *err)
+{
+	return tls_global_init(err);
+}
+
+void
+abk_engine_cleanup(void)
+{
+	tls_global_cleanup();
+}
+
+int
+abk_connect(const struct abk_profile *p, abk_client **out, abk_err *err)
+{
+	char host[NET_HOST_MAX];
+	abk_client *c;
+	int port, fd = -1, rc;
+
+	if (p->server[0] == '\0')
+		return abk_err_set(err, ABK_E_USAGE, "no server given (--server HOST:PORT)");
+	if (p->ca_file[0] == '\0')
+		return abk_err_set(err, ABK_E_USAGE,
+		    "no CA certificate given (--ca FILE, the server's ca.pem)");
+	if (p->user[0] == '\0' && !p->secret_is_token)
+		return abk_err_set(err, ABK_E_USAGE, "no user name given (--user NAME)");
+	rc = net_split_hostport(p->server, ABK_DEFAULT_PORT, host, &port, err);
+	if (rc != ABK_OK)
+		return rc;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	abk_buf_init(&c->in, PROTO_FRAME_MAX);
+	abk_buf_init(&c->out, PROTO_FRAME_MAX);
+	rc = tls_client_ctx_new(p->ca_file, &c->tls, err);
+	if (rc == ABK_OK)
+		rc = net_connect(host, port, p->connect_timeout_ms > 0 ? p->connect_timeout_ms :
+		    15000, &fd, err);
+	if (rc == ABK_OK)
+		rc = tls_connect(c->tls, fd, host, p->connect_timeout_ms > 0 ?
+		    p->connect_timeout_ms : 15000, &c->conn, err);
+	if (rc == ABK_OK) {
+		tls_conn_io(c->conn, &c->io);
+		tls_conn_set_timeout(c->conn, p->io_timeout_ms > 0 ? p->io_timeout_ms : 120000);
+		rc = client_hello(c, err);
+	}
+	if (rc == ABK_OK)
+		rc = client_login(c, p, err);
+	if (rc != ABK_OK) {
+		c->broken = 1;
+		abk_disconnect(c);
+		return rc;
+	}
+	*out = c;
+	return ABK_OK;
+}
+
+void
+abk_disconnect(abk_client *c)
+{
+	abk_err ignored = ABK_ERR_INIT;
+
+	if (c == NULL)
+		return;
+	if (c->conn != NULL && !c->broken)
+		(void)client_send(c, PT_BYE, &ignored);
+	tls_conn_free(c->conn);
+	tls_ctx_free(c->tls);
+	abk_buf_free(&c->in);
+	abk_buf_free(&c->out);
+	free(c);
+}
+
+const char *
+abk_server_software(const abk_client *c)
+{
+	return c->server_software;
+}
+
+uint64_t
+abk_user_quota(const abk_client *c)
+{
+	return c->quota;
+}
+
+/*
+ * Run a listing: send the request in c->out as type req, then read frames
+ * of type resp (u8 last, u32 count, items) and hand each item to decode.
+ */
+typedef int (*client_item_fn)(abk_rd *r, void *fnctx, abk_err *err);
+
+static int
+client_listing(abk_client *c, uint8_t req, uint8_t resp, client_item_fn fn, void *fnctx,
+    abk_err *err)
+{
+	int rc = client_send(c, req, err);
+	int stop = 0;
+
+	while (rc == ABK_OK) {
+		uint8_t last = 0;
+		uint32_t n = 0;
+		abk_rd r;
+
+		rc = client_recv(c, resp, NULL, err);
+		if (rc != ABK_OK)
+			return rc;
+		abk_rd_init(&r, c->in.data, c->in.len);
+		abk_get_u8(&r, &last);
+		abk_get_u32(&r, &n);
+		if (r.failed)
+			return abk_err_set(err, ABK_E_PROTO, "malformed %s frame",
+			    proto_type_name(resp));
+		for (uint32_t i = 0; i < n && rc == ABK_OK; i++) {
+			if (stop) {
+				/* keep reading to stay in sync, drop the items */
+				break;
+			}
+			rc = fn(&r, fnctx, err);
+			if (rc > 0) {
+				stop = rc;
+				rc = ABK_OK;
+			}
+		}
+		if (rc != ABK_OK) {
+			c->broken = 1;
+			return rc;
+		}
+		if (last)
+			break;
+	}
+	return rc == ABK_OK ? stop : rc;
+}
+
+struct source_ctx {
+	abk_source_cb cb;
+	void *ctx;
+};
+
+static int
+source_item(abk_rd *r, void *vctx, abk_err *err)
+{
+	struct source_ctx *sc = vctx;
+	char name[PROTO_SOURCE_MAX + 1], origin[PROTO_ORIGIN_MAX + 1];
+	char latest[PROTO_SNAPSHOT_ID_MAX + 1];
+	struct abk_source_info si;
+
+	memset(&si, 0, sizeof(si));
+	abk_get_cstr(r, name, sizeof(name));
+	abk_get_cstr(r, origin, sizeof(origin));
+	abk_get_u32(r, &si.snapshots);
+	abk_get_cstr(r, latest, sizeof(latest));
+	abk_get_i64(r, &si.latest_time);
+	abk_get_u64(r, &si.latest_files);
+	abk_get_u64(r, &si.latest_bytes);
+	if (r->failed)
+		return abk_err_set(err, ABK_E_PROTO, "malformed source in SOURCES");
+	si.name = name;
+	si.origin = origin;
+	si.latest_id = latest;
+	return sc->cb(sc->ctx, &si);
+}
+
+int
+abk_list_sources(abk_client *c, abk_source_cb cb, void *ctx, abk_err *err)
+{
+	struct source_ctx sc = { cb, ctx };
+
+	return client_listing(c, PT_LIST_SOURCES, PT_SOURCES, source_item, &sc, err);
+}
+
+struct snapshot_ctx {
+	abk_snapshot_cb cb;
+	void *ctx;
+};
+
+static int
+snapshot_item(abk_rd *r, void *vctx, abk_err *err)
+{
+	struct snapshot_ctx *sc = vctx;
+	char id[PROTO_SNAPSHOT_ID_MAX + 1];
+	struct abk_snapshot_info si;
+
+	memset(&si, 0, sizeof(si));
+	abk_get_cstr(r, id, sizeof(id));
+	abk_get_i64(r, &si.time);
+	abk_get_u64(r, &si.files);
+	abk_get_u64(r, &si.bytes);
+	if (r->failed)
+		return abk_err_set(err, ABK_E_PROTO, "malformed snapshot in SNAPSHOTS");
+	si.id = id;
+	return sc->cb(sc->ctx, &si);
+}
+
+int
+abk_list_snapshots(abk_client *c, const char *source, abk_snapshot_cb cb, void *ctx,
+    abk_err *err)
+{
+	struct snapshot_ctx sc = { cb, ctx };
+
+	abk_put_cstr(&c->out, source);
+	return client_listing(c, PT_LIST_SNAPSHOTS, PT_SNAPSHOTS, snapshot_item, &sc, err);
+}
+
+struct entry_ctx {
+	abk_entry_cb cb;
+	void *ctx;
+};
+
+static int
+entry_item(abk_rd *r, void *vctx, abk_err *err)
+{
+	struct entry_ctx *ec = vctx;
+	struct manifest_entry e;
+	int rc = manifest_entry_decode(r, &e, err);
+
+	if (rc != ABK_OK)
+		return rc;
+	return ec->cb(ec->ctx, &e);
+}
+
+int
+abk_list_files(abk_client *c, const char *source, const char *snapshot, const char *dir,
+    abk_entry_cb cb, void *ctx, abk_err *err)
+{
+	struct entry_ctx ec = { cb, ctx };
+
+	abk_put_cstr(&c->out, source);
+	abk_put_cstr(&c->out, snapshot ? snapshot : "");
+	abk_put_cstr(&c->out, dir ? dir : "");
+	return client_listing(c, PT_LIST_FILES, PT_FILES, entry_item, &ec, err);
+}
+
+struct problem_ctx {
+	abk_problem_cb cb;
+	void *ctx;
+};
+
+static int
+problem_item(abk_rd *r, void *vctx, abk_err *err)
+{
+	struct problem_ctx *pc = vctx;
+	char path[ABK_PATH_MAX + 1], problem[PROTO_MESSAGE_MAX + 1];
+
+	if (abk_get_cstr(r, path, sizeof(path)) != 0 ||
+	    abk_get_cstr(r, problem, sizeof(problem)) != 0)
+		return abk_err_set(err, ABK_E_PROTO, "malformed VERIFY_PROBLEMS item");
+	if (pc->cb != NULL)
+		pc->cb(pc->ctx, path, problem);
+	return 0;
+}
+
+int
+abk_verify(abk_client *c, const char *source, const char *snapshot, abk_problem_cb cb,
+    void *ctx, struct abk_verify_result *res, abk_err *err)
+{
+	struct problem_ctx pc = { cb, ctx };
+	abk_rd r;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	abk_put_cstr(&c->out, source);
+	abk_put_cstr(&c->out, snapshot ? snapshot : "");
+	rc = client_listing(c, PT_VERIFY, PT_VERIFY_PROBLEMS, problem_item, &pc, err);
+	if (rc != ABK_OK)
+		return rc;
+	rc = client_recv(c, PT_VERIFY_RESULT, NULL, err);
+	if (rc != ABK_OK)
+		return rc;
+	abk_rd_init(&r, c->in.data, c->in.len);
+	abk_get_cstr(&r, res->snapshot, sizeof(res->snapshot));
+	abk_get_u64(&r, &res->checked);
+	abk_get_u64(&r, &res->missing);
+	abk_get_u64(&r, &res->corrupted);
+	abk_get_u64(&r, &res->bytes);
+	if (r.failed)
+		return abk_err_set(err, ABK_E_PROTO, "malformed VERIFY_RESULT");
+	if (res->missing > 0 || res->corrupted > 0)
+		return abk_err_set(err, ABK_E_INTEGRITY,
+		    "snapshot %s: %llu missing, %llu corrupted of %llu files", res->snapshot,
+		    (unsigned long long)res->missing, (unsigned long long)res->corrupted,
+		    (unsigned long long)res->checked);
+	return ABK_OK;
+}

@@ -1,0 +1,36 @@
+/*
+ * client_int.h - the connection struct shared by the engine's files
+ * (client.c, push.c, restore.c).  Not for front ends: they use engine.h.
+ */
+#ifndef ABK_CLIENT_INT_H
+#define ABK_CLIENT_INT_H
+
+#include "buf.h"
+#include "engine.h"
+#include "proto.h"
+#include "tlsconn.h"
+
+struct abk_client {
+	tls_ctx *tls;
+	tls_conn *conn;
+	struct proto_io io;
+	abk_buf in;			/* payload of the last frame received */
+	abk_buf out;			/* payload being built */
+	char server_software[PROTO_SOFTWARE_MAX + 1];
+	char user[PROTO_USER_MAX + 1];
+	uint64_t quota;
+	int append_only;
+	int broken;			/* the stream is out of sync: only close */
+};
+
+/* Send c->out as a frame of type (then reset c->out). */
+int client_send(abk_client *c, uint8_t type, abk_err *err);
+
+/*
+ * Receive the next frame into c->in.  A PT_ERROR frame becomes its error
+ * code and sentence; a frame of another type than want (if want != 0)
+ * is a protocol error.
+ */
+int client_recv(abk_client *c, uint8_t want, uint8_t *type, abk_err *err);
+
+#endif

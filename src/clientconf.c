@@ -1,0 +1,132 @@
+/*
+ * clientconf.c - parse the client's INI-like configuration file.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clientconf.h"
+
+void
+abk_config_default_path(char *buf, size_t bufsz)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+
+	if (xdg != NULL && xdg[0] == '/')
+		snprintf(buf, bufsz, "%s/autobackup/config", xdg);
+	else
+		snprintf(buf, bufsz, "%s/.config/autobackup/config", home ? home : ".");
+}
+
+static char *
+trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' ||
+	    end[-1] == '\n'))
+		*--end = '\0';
+	return s;
+}
+
+static int
+set_value(char *dst, size_t dstsz, const char *value, int is_path)
+{
+	const char *home = getenv("HOME");
+	int n;
+
+	if (is_path && value[0] == '~' && value[1] == '/' && home != NULL)
+		n = snprintf(dst, dstsz, "%s/%s", home, value + 2);
+	else
+		n = snprintf(dst, dstsz, "%s", value);
+	return n < 0 || (size_t)n >= dstsz ? -1 : 0;
+}
+
+int
+abk_config_load(const char *path, const char *profile, struct abk_config *out,
+    abk_err *err)
+{
+	char defpath[ABK_CONFIG_VALUE_MAX], line[ABK_CONFIG_VALUE_MAX + 128];
+	FILE *f;
+	int lineno = 0, in_wanted = 1, found = profile == NULL, rc = ABK_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (path == NULL) {
+		abk_config_default_path(defpath, sizeof(defpath));
+		path = defpath;
+	}
+	f = fopen(path, "r");
+	if (f == NULL) {
+		if (errno == ENOENT && profile == NULL)
+			return ABK_OK;
+		return abk_err_set(err, ABK_E_USAGE, "cannot read %s: %s", path, strerror(errno));
+	}
+	snprintf(out->path, sizeof(out->path), "%s", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *s = trim(line), *eq, *key, *value;
+		struct {
+			const char *key;
+			char *dst;
+			size_t size;
+			int is_path;
+		} keys[] = {
+			{ "server", out->server, sizeof(out->server), 0 },
+			{ "ca", out->ca, sizeof(out->ca), 1 },
+			{ "user", out->user, sizeof(out->user), 0 },
+			{ "password-file", out->password_file, sizeof(out->password_file), 1 },
+			{ "token-file", out->token_file, sizeof(out->token_file), 1 },
+		};
+		size_t k;
+
+		lineno++;
+		if (*s == '\0' || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			char *close = strchr(s, ']');
+
+			if (close == NULL || strncmp(s, "[profile ", 9) != 0) {
+				rc = abk_err_set(err, ABK_E_USAGE,
+				    "%s:%d: expected [profile NAME]", path, lineno);
+				break;
+			}
+			*close = '\0';
+			in_wanted = profile != NULL && strcmp(trim(s + 9), profile) == 0;
+			found |= in_wanted;
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (eq == NULL) {
+			rc = abk_err_set(err, ABK_E_USAGE, "%s:%d: expected 'key = value'", path,
+			    lineno);
+			break;
+		}
+		*eq = '\0';
+		key = trim(s);
+		value = trim(eq + 1);
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (strcmp(key, keys[k].key) == 0)
+				break;
+		if (k == sizeof(keys) / sizeof(keys[0])) {
+			rc = abk_err_set(err, ABK_E_USAGE, "%s:%d: unknown key '%s' (known: server, "
+			    "ca, user, password-file, token-file)", path, lineno, key);
+			break;
+		}
+		if (!in_wanted)
+			continue;
+		if (set_value(keys[k].dst, keys[k].size, value, keys[k].is_path) != 0) {
+			rc = abk_err_set(err, ABK_E_USAGE, "%s:%d: value too long", path, lineno);
+			break;
+		}
+	}
+	fclose(f);
+	if (rc == ABK_OK && !found)
+		rc = abk_err_set(err, ABK_E_USAGE, "%s has no [profile %s]", path, profile);
+	return rc;
+}

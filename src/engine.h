@@ -1,0 +1,161 @@
+/*
+ * engine.h - the client engine: everything the TUI and `--batch` do with a
+ * server, behind one small API.  Front ends never speak the wire protocol.
+ *
+ * A connection (abk_client) belongs to one thread at a time.  Long
+ * operations (push, restore) report through a progress callback, called on
+ * the calling thread at most every ~100 ms plus at phase changes, and check
+ * a cancel flag often; cancel leaves nothing published on the server.
+ * Errors: negative abk_code with the sentence in the abk_err.
+ */
+#ifndef ABK_ENGINE_H
+#define ABK_ENGINE_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abkerr.h"
+#include "manifest.h"
+
+#define ABK_DEFAULT_PORT 7443
+
+struct abk_profile {
+	char server[512];		/* HOST[:PORT] or [V6]:PORT */
+	char ca_file[4096];		/* PEM file of the CA to trust */
+	char user[64];
+	char secret[1024];		/* password or token (wiped after use) */
+	int secret_is_token;
+	int connect_timeout_ms;
+	int io_timeout_ms;
+};
+
+typedef struct abk_client abk_client;
+
+/* Once per process before any connection (TLS library set-up), and at exit. */
+int abk_engine_init(abk_err *err);
+void abk_engine_cleanup(void);
+
+/* Connect, verify the server certificate, exchange versions and log in. */
+int abk_connect(const struct abk_profile *p, abk_client **out, abk_err *err);
+/* Say goodbye and free.  NULL-safe. */
+void abk_disconnect(abk_client *c);
+/* The server's software string and the user's quota (0 = none). */
+const char *abk_server_software(const abk_client *c);
+uint64_t abk_user_quota(const abk_client *c);
+
+struct abk_source_info {
+	const char *name;
+	const char *origin;		/* absolute path pushed from */
+	uint32_t snapshots;
+	const char *latest_id;
+	int64_t latest_time;
+	uint64_t latest_files;
+	uint64_t latest_bytes;
+};
+
+struct abk_snapshot_info {
+	const char *id;
+	int64_t time;
+	uint64_t files;
+	uint64_t bytes;
+};
+
+/* Callbacks return 0 to go on, non-zero to stop (the value is returned). */
+typedef int (*abk_source_cb)(void *ctx, const struct abk_source_info *s);
+typedef int (*abk_snapshot_cb)(void *ctx, const struct abk_snapshot_info *s);
+typedef int (*abk_entry_cb)(void *ctx, const struct manifest_entry *e);
+
+int abk_list_sources(abk_client *c, abk_source_cb cb, void *ctx, abk_err *err);
+int abk_list_snapshots(abk_client *c, const char *source, abk_snapshot_cb cb, void *ctx,
+    abk_err *err);
+/* One directory level of a snapshot ("" = root; snapshot NULL = latest). */
+int abk_list_files(abk_client *c, const char *source, const char *snapshot,
+    const char *dir, abk_entry_cb cb, void *ctx, abk_err *err);
+
+enum abk_phase {
+	ABK_PHASE_SCAN,		/* walking local files */
+	ABK_PHASE_COMPARE,	/* server decides what it needs */
+	ABK_PHASE_TRANSFER,	/* data on the wire */
+	ABK_PHASE_COMMIT,	/* server verifies and publishes */
+	ABK_PHASE_DONE,
+};
+
+struct abk_progress {
+	enum abk_phase phase;
+	const char *source;
+	uint64_t files_done, files_total;
+	uint64_t bytes_done, bytes_total;
+	const char *current;		/* file being handled, may be NULL */
+	double rate;			/* bytes per second, smoothed */
+};
+
+typedef void (*abk_progress_cb)(void *ctx, const struct abk_progress *p);
+
+/* What a skipped local entry looked like, for reports. */
+typedef void (*abk_note_cb)(void *ctx, const char *path, const char *why);
+
+struct abk_push_opts {
+	const char *path;		/* local file or folder */
+	const char *name;		/* source name; NULL = base name of path */
+	const char *const *excludes;	/* fnmatch patterns, NULL-terminated */
+	int checksum;			/* compare by SHA-256, not size+mtime */
+	int threads;			/* zip builders; 0 = number of cores */
+	abk_progress_cb progress;
+	abk_note_cb note;		/* skipped/unreadable entries */
+	void *ctx;
+	volatile sig_atomic_t *cancel;
+};
+
+struct abk_push_result {
+	char snapshot[80];
+	uint64_t entries, added, changed, removed, unchanged;
+	uint64_t bytes_sent;		/* zip bytes on the wire */
+	uint64_t bytes_received;	/* file bytes the server wrote */
+	uint64_t bytes_stored;
+	uint64_t skipped;		/* unreadable or special files */
+};
+
+/*
+ * Push one source.  ABK_E_PARTIAL when the snapshot was published but some
+ * entries were skipped (listed through opts->note).
+ */
+int abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result *res,
+    abk_err *err);
+
+/* Name of the ignore file read in every pushed folder. */
+#define ABK_IGNORE_FILE ".autobackupignore"
+
+struct abk_restore_opts {
+	const char *source;
+	const char *snapshot;		/* NULL = latest */
+	const char *const *paths;	/* subpaths, NULL-terminated; NULL = all */
+	const char *to;			/* target dir; NULL = original path */
+	const char *zip_file;		/* save the archive here instead */
+	int delete_extra;		/* remove files not in the snapshot */
+	abk_progress_cb progress;
+	abk_note_cb note;
+	void *ctx;
+	volatile sig_atomic_t *cancel;
+};
+
+struct abk_restore_result {
+	char snapshot[80];
+	char target[4096];
+	uint64_t files, dirs, symlinks, bytes, deleted;
+};
+
+int abk_restore(abk_client *c, const struct abk_restore_opts *opts,
+    struct abk_restore_result *res, abk_err *err);
+
+struct abk_verify_result {
+	char snapshot[80];
+	uint64_t checked, missing, corrupted, bytes;
+};
+typedef void (*abk_problem_cb)(void *ctx, const char *path, const char *problem);
+
+/* Ask the server to re-read a snapshot; ABK_E_INTEGRITY if problems. */
+int abk_verify(abk_client *c, const char *source, const char *snapshot,
+    abk_problem_cb cb, void *ctx, struct abk_verify_result *res, abk_err *err);
+
+#endif

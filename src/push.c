@@ -1,0 +1,747 @@
+/*
+ * push.c - the client side of a push.
+ *
+ * 1. scan the source (scan.c) and send the whole file list first;
+ * 2. the server answers which entries it needs (new or changed, not already
+ *    in its staging area from an interrupted push);
+ * 3. only those travel, as zip batches built in memory by builder threads
+ *    and sent in order by this thread while the next ones are being built
+ *    (a ring of threads+1 slots bounds memory);
+ * 4. a whole-push digest and the server's verdict end it.
+ *
+ * Compression adapts: deflate level 1 while the link is the bottleneck,
+ * store when the builders are (on a fast link, deflating at ~108 MB/s per
+ * core would only slow the push down: DESIGN.md's measured facts).  Files
+ * that do not compress are always stored.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client_int.h"
+#include "crypto.h"
+#include "net.h"
+#include "scan.h"
+#include "zipio.h"
+
+#define PUSH_BATCH_TARGET (4u << 20)	/* input bytes per zip batch */
+#define PUSH_CHUNK (4u << 20)		/* big files travel in pieces this size */
+#define PUSH_ENTRIES_FRAME (PROTO_FRAME_MAX / 2)
+#define PUSH_PROGRESS_MS 100
+
+struct push_unit {
+	uint32_t index;			/* in the scan result */
+	uint64_t offset;
+	uint64_t len;
+};
+
+struct push_skip {
+	uint32_t index;
+	char why[160];
+};
+
+enum slot_state { SLOT_FREE, SLOT_BUILDING, SLOT_READY };
+
+struct push_slot {
+	enum slot_state state;
+	size_t next_batch;		/* the batch this slot may take next */
+	zipio_writer *zw;
+	const uint8_t *data;
+	size_t len;
+	uint8_t digest[ABK_DIGEST_LEN];
+	struct push_unit *sent;		/* units in the zip, in order */
+	size_t n_sent;
+	struct push_skip *skips;
+	size_t n_skips, cap_skips;
+	uint64_t input_bytes;
+	double build_seconds;
+	int level_used;
+	int rc;
+	abk_err err;
+};
+
+struct push_batch {
+	size_t first, count;		/* range of units */
+};
+
+struct push_job {
+	abk_client *c;
+	const struct abk_push_opts *opts;
+	struct scan_result *scan;
+	int rootfd;
+	struct push_unit *units;
+	size_t n_units;
+	struct push_batch *batches;
+	size_t n_batches;
+	struct push_slot *slots;
+	size_t n_slots;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t next_to_build;
+	int abort;
+	atomic_int deflate;		/* 1: level 1 for compressible files */
+};
+
+static double
+now_seconds(void)
+{
+	return (double)net_now_ms() / 1000.0;
+}
+
+static int
+push_add_skip(struct push_slot *s, uint32_t index, const char *why)
+{
+	if (s->n_skips == s->cap_skips) {
+		size_t ncap = s->cap_skips ? s->cap_skips * 2 : 8;
+		struct push_skip *n = realloc(s->skips, ncap * sizeof(*n));
+
+		if (n == NULL)
+			return ABK_E_NOMEM;
+		s->skips = n;
+		s->cap_skips = ncap;
+	}
+	s->skips[s->n_skips].index = index;
+	snprintf(s->skips[s->n_skips].why, sizeof(s->skips[0].why), "%s", why);
+	s->n_skips++;
+	return ABK_OK;
+}
+
+/* Build one batch into slot s (builder thread). */
+static void
+push_build(struct push_job *job, size_t b, struct push_slot *s)
+{
+	const struct push_batch *batch = &job->batches[b];
+	int deflate = atomic_load(&job->deflate);
+	double t0 = now_seconds();
+	int fd = -1;
+	uint32_t fd_index = UINT32_MAX;
+	unsigned char *sample = NULL;
+
+	s->rc = ABK_OK;
+	abk_err_clear(&s->err);
+	s->n_sent = 0;
+	s->n_skips = 0;
+	s->input_bytes = 0;
+	s->level_used = deflate;
+	s->data = NULL;
+	s->len = 0;
+	if (zipio_writer_reset(s->zw, &s->err) != ABK_OK) {
+		s->rc = s->err.code;
+		return;
+	}
+	sample = malloc(ZIPIO_SAMPLE_MAX);
+	if (sample == NULL) {
+		s->rc = abk_err_set(&s->err, ABK_E_NOMEM, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < batch->count && s->rc == ABK_OK; i++) {
+		const struct push_unit *u = &job->units[batch->first + i];
+		const struct scan_entry *e = &job->scan->v[u->index];
+		abk_err ferr = ABK_ERR_INIT;
+		int level = 0;
+		struct stat st;
+
+		if (job->abort)
+			break;
+		/* a skipped file's later chunks are skipped too */
+		if (s->n_skips > 0 && s->skips[s->n_skips - 1].index == u->index)
+			continue;
+		if (fd_index != u->index) {
+			if (fd >= 0)
+				close(fd);
+			fd_index = u->index;
+			fd = openat(job->rootfd, e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+			    (uint64_t)st.st_size < u->offset + u->len) {
+				char why[160];
+
+				snprintf(why, sizeof(why), "%s", fd < 0 ? strerror(errno) :
+				    "changed or shrank during the backup");
+				if (fd >= 0)
+					close(fd);
+				fd = -1;
+				if (push_add_skip(s, u->index, why) != ABK_OK)
+					s->rc = abk_err_set(&s->err, ABK_E_NOMEM, "out of memory");
+				continue;
+			}
+		}
+		if (deflate) {
+			ssize_t n = pread(fd, sample, u->len < ZIPIO_SAMPLE_MAX ? u->len :
+			    ZIPIO_SAMPLE_MAX, (off_t)u->offset);
+
+			level = (n > 0 && !zipio_should_store(e->path, sample, (size_t)n)) ? 1 : 0;
+		}
+		if (zipio_add_file(s->zw, e->path, fd, u->offset, u->len, e->mode, e->mtime,
+		    level, NULL, &ferr) != ABK_OK) {
+			if (ferr.code == ABK_E_IO) {
+				/* the file shrank or failed to read: skip it, go on */
+				if (push_add_skip(s, u->index, ferr.msg) != ABK_OK)
+					s->rc = abk_err_set(&s->err, ABK_E_NOMEM, "out of memory");
+				if (s->n_sent > 0 && s->sent[s->n_sent - 1].index == u->index)
+					; /* an earlier chunk of it is in this zip: server drops it */
+				continue;
+			}
+			s->rc = abk_err_set(&s->err, ferr.code, "%s", ferr.msg);
+			break;
+		}
+		s->sent[s->n_sent++] = *u;
+		s->input_bytes += u->len;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(sample);
+	if (s->rc == ABK_OK && s->n_sent > 0) {
+		abk_digest_ctx d;
+
+		s->rc = zipio_writer_finish(s->zw, &s->data, &s->len, &s->err);
+		if (s->rc == ABK_OK) {
+			abk_digest_init(&d);
+			abk_digest_update(&d, s->data, s->len);
+			abk_digest_final(&d, s->digest);
+		}
+	}
+	s->build_seconds = now_seconds() - t0;
+}
+
+static void *
+push_builder(void *arg)
+{
+	struct push_job *job = arg;
+
+	for (;;) {
+		struct push_slot *s;
+		size_t b;
+
+		pthread_mutex_lock(&job->lock);
+		if (job->abort || job->next_to_build >= job->n_batches) {
+			pthread_mutex_unlock(&job->lock);
+			break;
+		}
+		b = job->next_to_build++;
+		s = &job->slots[b % job->n_slots];
+		while (!job->abort && !(s->state == SLOT_FREE && s->next_batch == b))
+			pthread_cond_wait(&job->cond, &job->lock);
+		if (job->abort) {
+			pthread_mutex_unlock(&job->lock);
+			break;
+		}
+		s->state = SLOT_BUILDING;
+		pthread_mutex_unlock(&job->lock);
+
+		push_build(job, b, s);
+
+		pthread_mutex_lock(&job->lock);
+		s->state = SLOT_READY;
+		pthread_cond_broadcast(&job->cond);
+		pthread_mutex_unlock(&job->lock);
+	}
+	return NULL;
+}
+
+/* Plan units (chunks) and batches for the needed entries. */
+static int
+push_plan(struct push_job *job, const uint32_t *need, size_t n_need, abk_err *err)
+{
+	size_t cap_units = 0, n = 0, nb = 0;
+	uint64_t batch_bytes = 0;
+	size_t batch_count = 0;
+
+	for (size_t i = 0; i < n_need; i++) {
+		uint64_t size = job->scan->v[need[i]].size;
+
+		cap_units += size == 0 ? 1 : (size_t)((size + PUSH_CHUNK - 1) / PUSH_CHUNK);
+	}
+	job->units = calloc(cap_units ? cap_units : 1, sizeof(*job->units));
+	job->batches = calloc(cap_units ? cap_units : 1, sizeof(*job->batches));
+	if (job->units == NULL || job->batches == NULL)
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory planning the transfer");
+	for (size_t i = 0; i < n_need; i++) {
+		uint64_t size = job->scan->v[need[i]].size, off = 0;
+
+		do {
+			uint64_t len = size - off > PUSH_CHUNK ? PUSH_CHUNK : size - off;
+
+			if (batch_count > 0 && (batch_bytes + len > PUSH_BATCH_TARGET ||
+			    batch_count >= PROTO_ZIP_BATCH_ENTRIES)) {
+				job->batches[nb].first = n - batch_count;
+				job->batches[nb].count = batch_count;
+				nb++;
+				batch_bytes = 0;
+				batch_count = 0;
+			}
+			job->units[n].index = need[i];
+			job->units[n].offset = off;
+			job->units[n].len = len;
+			n++;
+			batch_count++;
+			batch_bytes += len;
+			off += len;
+		} while (off < size);
+	}
+	if (batch_count > 0) {
+		job->batches[nb].first = n - batch_count;
+		job->batches[nb].count = batch_count;
+		nb++;
+	}
+	job->n_units = n;
+	job->n_batches = nb;
+	return ABK_OK;
+}
+
+static void
+push_progress(struct push_job *job, struct abk_progress *p, long long *last, int force)
+{
+	long long now = net_now_ms();
+
+	if (job->opts->progress == NULL || (!force && now - *last < PUSH_PROGRESS_MS))
+		return;
+	*last = now;
+	job->opts->progress(job->opts->ctx, p);
+}
+
+/* Send the file list in PUSH_ENTRIES frames. */
+static int
+push_send_entries(abk_client *c, const struct scan_result *scan, abk_err *err)
+{
+	size_t i = 0;
+
+	do {
+		abk_buf items;
+		uint32_t n = 0;
+		int rc;
+
+		abk_buf_init(&items, PUSH_ENTRIES_FRAME + ABK_PATH_MAX + MF_TARGET_MAX + 128);
+		while (i < scan->n && items.len < PUSH_ENTRIES_FRAME) {
+			const struct scan_entry *se = &scan->v[i];
+			struct manifest_entry e;
+
+			memset(&e, 0, sizeof(e));
+			e.path = se->path;
+			e.path_len = se->path_len;
+			e.type = se->type;
+			e.mode = se->mode;
+			e.mtime = se->mtime;
+			e.size = se->size;
+			e.target = se->target;
+			e.target_len = se->target ? strlen(se->target) : 0;
+			if (se->has_sha256) {
+				e.flags |= MF_HAS_SHA256;
+				memcpy(e.sha256, se->sha256, sizeof(e.sha256));
+			}
+			if (manifest_entry_encode(&items, &e) != 0) {
+				abk_buf_free(&items);
+				return abk_err_set(err, ABK_E_INTERNAL, "file list frame overflow");
+			}
+			n++;
+			i++;
+		}
+		abk_put_u8(&c->out, i >= scan->n ? 1 : 0);
+		abk_put_u32(&c->out, n);
+		abk_put_bytes(&c->out, items.data, items.len);
+		abk_buf_free(&items);
+		rc = client_send(c, PT_PUSH_ENTRIES, err);
+		if (rc != ABK_OK)
+			return rc;
+	} while (i < scan->n);
+	return ABK_OK;
+}
+
+/* Read PUSH_NEED frames: ascending indexes into the list. */
+static int
+push_read_need(abk_client *c, size_t n_entries, uint32_t **need_out, size_t *n_out,
+    abk_err *err)
+{
+	uint32_t *need = NULL;
+	size_t n = 0, cap = 0;
+	int64_t prev = -1;
+	int rc;
+
+	for (;;) {
+		uint8_t last = 0;
+		uint32_t count = 0;
+		abk_rd r;
+
+		rc = client_recv(c, PT_PUSH_NEED, NULL, err);
+		if (rc != ABK_OK)
+			goto fail;
+		abk_rd_init(&r, c->in.data, c->in.len);
+		abk_get_u8(&r, &last);
+		abk_get_u32(&r, &count);
+		if (r.failed || count > r.left / 4) {
+			rc = abk_err_set(err, ABK_E_PROTO, "malformed PUSH_NEED");
+			goto fail;
+		}
+		if (n + count > cap) {
+			size_t ncap = (n + count) * 2;
+			uint32_t *nn = realloc(need, ncap * sizeof(*nn));
+
+			if (nn == NULL) {
+				rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+				goto fail;
+			}
+			need = nn;
+			cap = ncap;
+		}
+		for (uint32_t k = 0; k < count; k++) {
+			uint32_t idx;
+
+			abk_get_u32(&r, &idx);
+			if ((int64_t)idx <= prev || idx >= n_entries) {
+				rc = abk_err_set(err, ABK_E_PROTO, "server asked for entry %u, "
+				    "out of order or out of range", idx);
+				goto fail;
+			}
+			prev = idx;
+			need[n++] = idx;
+		}
+		if (last)
+			break;
+	}
+	*need_out = need;
+	*n_out = n;
+	return ABK_OK;
+fail:
+	free(need);
+	c->broken = 1;
+	return rc;
+}
+
+/* Send one built batch: ZIP_BEGIN, ZIP_DATA..., ZIP_END, then its skips. */
+static int
+push_send_batch(struct push_job *job, struct push_slot *s, uint8_t *frame, abk_err *err)
+{
+	abk_client *c = job->c;
+	int rc = ABK_OK;
+
+	if (s->n_sent > 0) {
+		abk_put_u32(&c->out, (uint32_t)s->n_sent);
+		for (size_t i = 0; i < s->n_sent; i++) {
+			abk_put_u32(&c->out, s->sent[i].index);
+			abk_put_u64(&c->out, s->sent[i].offset);
+			abk_put_u64(&c->out, s->sent[i].len);
+		}
+		rc = client_send(c, PT_ZIP_BEGIN, err);
+		for (size_t off = 0; rc == ABK_OK && off < s->len; off += PROTO_ZIP_DATA_MAX) {
+			size_t n = s->len - off > PROTO_ZIP_DATA_MAX ? PROTO_ZIP_DATA_MAX :
+			    s->len - off;
+
+			/* header and payload in one write: one TLS record train */
+			proto_make_header(frame, PT_ZIP_DATA, (uint32_t)n);
+			memcpy(frame + PROTO_HEADER_LEN, s->data + off, n);
+			rc = c->io.write_all(c->io.ctx, frame, PROTO_HEADER_LEN + n, err);
+			if (rc != ABK_OK)
+				c->broken = 1;
+		}
+		if (rc == ABK_OK) {
+			abk_put_u64(&c->out, s->len);
+			abk_put_bytes(&c->out, s->digest, sizeof(s->digest));
+			rc = client_send(c, PT_ZIP_END, err);
+		}
+	}
+	for (size_t i = 0; rc == ABK_OK && i < s->n_skips; i++) {
+		const struct scan_entry *e = &job->scan->v[s->skips[i].index];
+
+		if (job->opts->note != NULL)
+			job->opts->note(job->opts->ctx, e->path, s->skips[i].why);
+		abk_put_u32(&c->out, s->skips[i].index);
+		abk_put_cstr(&c->out, s->skips[i].why);
+		rc = client_send(c, PT_PUSH_SKIP, err);
+	}
+	return rc;
+}
+
+/* An ERROR the server sent while we were streaming, if any. */
+static int
+push_check_server(abk_client *c, abk_err *err)
+{
+	uint8_t type;
+	int rc;
+
+	if (!tls_conn_readable(c->conn))
+		return ABK_OK;
+	rc = client_recv(c, 0, &type, err);
+	if (rc == ABK_OK) {
+		c->broken = 1;
+		return abk_err_set(err, ABK_E_PROTO, "unexpected %s during the transfer",
+		    proto_type_name(type));
+	}
+	c->broken = 1;
+	return rc;
+}
+
+static int
+push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_bytes,
+    uint64_t *skipped, abk_err *err)
+{
+	pthread_t *threads = NULL;
+	size_t n_threads = (size_t)(job->opts->threads > 0 ? job->opts->threads :
+	    sysconf(_SC_NPROCESSORS_ONLN));
+	size_t started = 0;
+	uint8_t *frame = NULL;
+	abk_digest_ctx total;
+	uint8_t total_digest[ABK_DIGEST_LEN];
+	double send_seconds = 0, wait_seconds = 0, deflate_rate = 0;
+	uint64_t sent_since = 0;
+	long long last_progress = 0;
+	double t_begin = now_seconds();
+	int rc = ABK_OK;
+
+	if (n_threads < 1)
+		n_threads = 1;
+	if (n_threads > 16)
+		n_threads = 16;
+	job->n_slots = n_threads + 1;
+	job->slots = calloc(job->n_slots, sizeof(*job->slots));
+	threads = calloc(n_threads, sizeof(*threads));
+	frame = malloc(PROTO_HEADER_LEN + PROTO_ZIP_DATA_MAX);
+	if (job->slots == NULL || threads == NULL || frame == NULL) {
+		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < job->n_slots; i++) {
+		job->slots[i].next_batch = i;
+		job->slots[i].sent = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct push_unit));
+		if (job->slots[i].sent == NULL ||
+		    zipio_writer_new(&job->slots[i].zw, err) != ABK_OK) {
+			rc = err->code ? err->code : abk_err_set(err, ABK_E_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	abk_digest_init(&total);
+	for (started = 0; started < n_threads && started < job->n_batches; started++)
+		if (pthread_create(&threads[started], NULL, push_builder, job) != 0)
+			break;
+	if (started == 0 && job->n_batches > 0) {
+		rc = abk_err_set(err, ABK_E_INTERNAL, "cannot start zip builder threads");
+		goto out;
+	}
+	for (size_t b = 0; b < job->n_batches && rc == ABK_OK; b++) {
+		struct push_slot *s = &job->slots[b % job->n_slots];
+		double t0 = now_seconds(), t1;
+
+		if (job->opts->cancel != NULL && *job->opts->cancel) {
+			rc = abk_err_set(err, ABK_E_CANCELED, "canceled");
+			break;
+		}
+		pthread_mutex_lock(&job->lock);
+		while (!(s->state == SLOT_READY && s->next_batch == b))
+			pthread_cond_wait(&job->cond, &job->lock);
+		pthread_mutex_unlock(&job->lock);
+		t1 = now_seconds();
+		wait_seconds += t1 - t0;
+		if (s->rc != ABK_OK) {
+			rc = abk_err_set(err, s->rc, "%s", s->err.msg);
+			break;
+		}
+		rc = push_check_server(job->c, err);
+		if (rc == ABK_OK)
+			rc = push_send_batch(job, s, frame, err);
+		if (rc != ABK_OK && job->c->broken && err->code == ABK_E_NET) {
+			/* the server may have said why before closing */
+			abk_err why = ABK_ERR_INIT;
+
+			job->c->broken = 0;
+			if (client_recv(job->c, 0, NULL, &why) != ABK_OK && why.code != ABK_E_NET) {
+				abk_err_clear(err);
+				rc = abk_err_set(err, why.code, "%s", why.msg);
+			}
+			job->c->broken = 1;
+		}
+		send_seconds += now_seconds() - t1;
+		if (rc != ABK_OK)
+			break;
+		if (s->n_sent > 0)
+			abk_digest_update(&total, s->digest, sizeof(s->digest));
+		*wire_bytes += s->len;
+		*skipped += s->n_skips;
+		sent_since += s->len;
+		prog->bytes_done += s->input_bytes;
+		for (size_t i = 0; i < s->n_sent; i++) {
+			const struct push_unit *u = &s->sent[i];
+
+			if (u->offset + u->len == job->scan->v[u->index].size) {
+				prog->files_done++;
+				prog->current = job->scan->v[u->index].path;
+			}
+		}
+		/* Adapt: measure what deflate gives against what the link takes. */
+		if (s->level_used && s->build_seconds > 0)
+			deflate_rate = (double)s->input_bytes / s->build_seconds *
+			    (double)n_threads;
+		if (b % 8 == 7 && send_seconds > 0) {
+			double link_rate = (double)sent_since / send_seconds;
+
+			atomic_store(&job->deflate, deflate_rate == 0 || link_rate < deflate_rate);
+			send_seconds = wait_seconds = 0;
+			sent_since = 0;
+		}
+		prog->rate = (double)prog->bytes_done / (now_seconds() - t_begin + 1e-9);
+		push_progress(job, prog, &last_progress, 0);
+
+		pthread_mutex_lock(&job->lock);
+		s->state = SLOT_FREE;
+		s->next_batch = b + job->n_slots;
+		pthread_cond_broadcast(&job->cond);
+		pthread_mutex_unlock(&job->lock);
+	}
+	pthread_mutex_lock(&job->lock);
+	job->abort = 1;
+	pthread_cond_broadcast(&job->cond);
+	pthread_mutex_unlock(&job->lock);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	if (rc == ABK_OK) {
+		abk_digest_final(&total, total_digest);
+		abk_put_bytes(&job->c->out, total_digest, sizeof(total_digest));
+		rc = client_send(job->c, PT_PUSH_END, err);
+	}
+out:
+	if (job->slots != NULL) {
+		for (size_t i = 0; i < job->n_slots; i++) {
+			zipio_writer_free(job->slots[i].zw);
+			free(job->slots[i].sent);
+			free(job->slots[i].skips);
+		}
+	}
+	free(threads);
+	free(frame);
+	return rc;
+}
+
+static const char *
+push_base_name(const char *origin)
+{
+	const char *slash = strrchr(origin, '/');
+
+	return slash && slash[1] ? slash + 1 : origin;
+}
+
+int
+abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result *res,
+    abk_err *err)
+{
+	struct scan_result scan;
+	struct scan_opts so;
+	struct push_job job;
+	struct abk_progress prog;
+	uint32_t *need = NULL;
+	size_t n_need = 0;
+	long long last = 0, t_start = net_now_ms();
+	const char *name;
+	abk_rd r;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&job, 0, sizeof(job));
+	memset(&prog, 0, sizeof(prog));
+	memset(&so, 0, sizeof(so));
+	job.rootfd = -1;
+	job.opts = opts;
+	so.excludes = opts->excludes;
+	so.checksum = opts->checksum;
+	so.note = opts->note;
+	so.ctx = opts->ctx;
+	so.cancel = opts->cancel;
+
+	prog.phase = ABK_PHASE_SCAN;
+	rc = scan_source(opts->path, &so, &scan, err);
+	if (rc != ABK_OK)
+		goto out;
+	name = opts->name ? opts->name : push_base_name(scan.origin);
+	prog.source = name;
+	prog.files_total = scan.n;
+	res->entries = scan.n;
+	res->skipped = scan.skipped;
+	if (scan.n > PROTO_MAX_ENTRIES) {
+		rc = abk_err_set(err, ABK_E_LIMIT, "%s has %zu entries; the limit is %u",
+		    opts->path, scan.n, PROTO_MAX_ENTRIES);
+		goto out;
+	}
+	prog.phase = ABK_PHASE_COMPARE;
+	push_progress(&job, &prog, &last, 1);
+
+	abk_put_cstr(&c->out, name);
+	abk_put_cstr(&c->out, scan.origin);
+	abk_put_u8(&c->out, (opts->checksum ? PROTO_PUSH_CHECKSUM : 0) |
+	    (scan.single_file ? PROTO_PUSH_SINGLE_FILE : 0));
+	abk_put_u64(&c->out, scan.n);
+	abk_put_u64(&c->out, scan.total_bytes);
+	if ((rc = client_send(c, PT_PUSH_BEGIN, err)) != ABK_OK ||
+	    (rc = client_recv(c, PT_PUSH_READY, NULL, err)) != ABK_OK ||
+	    (rc = push_send_entries(c, &scan, err)) != ABK_OK ||
+	    (rc = push_read_need(c, scan.n, &need, &n_need, err)) != ABK_OK)
+		goto out;
+
+	job.c = c;
+	job.opts = opts;
+	job.scan = &scan;
+	pthread_mutex_init(&job.lock, NULL);
+	pthread_cond_init(&job.cond, NULL);
+	atomic_init(&job.deflate, 1);
+	job.rootfd = open(scan.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (job.rootfd < 0) {
+		rc = abk_err_set(err, ABK_E_IO, "cannot open %s: %s", scan.root, strerror(errno));
+		goto out_job;
+	}
+	if ((rc = push_plan(&job, need, n_need, err)) != ABK_OK)
+		goto out_job;
+	prog.phase = ABK_PHASE_TRANSFER;
+	prog.files_total = n_need;
+	for (size_t i = 0; i < n_need; i++)
+		prog.bytes_total += scan.v[need[i]].size;
+	push_progress(&job, &prog, &last, 1);
+	rc = push_transfer(&job, &prog, &res->bytes_sent, &res->skipped, err);
+	if (rc == ABK_E_CANCELED && !c->broken) {
+		abk_err ignored = ABK_ERR_INIT;
+
+		if (client_send(c, PT_CANCEL, &ignored) == ABK_OK)
+			(void)client_recv(c, 0, NULL, &ignored);
+	}
+	if (rc != ABK_OK)
+		goto out_job;
+
+	prog.phase = ABK_PHASE_COMMIT;
+	push_progress(&job, &prog, &last, 1);
+	rc = client_recv(c, PT_PUSH_VERDICT, NULL, err);
+	if (rc != ABK_OK)
+		goto out_job;
+	abk_rd_init(&r, c->in.data, c->in.len);
+	abk_get_cstr(&r, res->snapshot, sizeof(res->snapshot));
+	abk_get_u64(&r, &res->added);
+	abk_get_u64(&r, &res->changed);
+	abk_get_u64(&r, &res->removed);
+	abk_get_u64(&r, &res->unchanged);
+	abk_get_u64(&r, &res->bytes_received);
+	abk_get_u64(&r, &res->bytes_stored);
+	if (r.failed) {
+		rc = abk_err_set(err, ABK_E_PROTO, "malformed PUSH_VERDICT");
+		goto out_job;
+	}
+	prog.phase = ABK_PHASE_DONE;
+	prog.rate = (double)prog.bytes_done * 1000.0 / (double)(net_now_ms() - t_start + 1);
+	push_progress(&job, &prog, &last, 1);
+	if (res->skipped > 0)
+		rc = abk_err_set(err, ABK_E_PARTIAL, "%llu entr%s skipped",
+		    (unsigned long long)res->skipped, res->skipped == 1 ? "y was" : "ies were");
+out_job:
+	if (job.rootfd >= 0)
+		close(job.rootfd);
+	free(job.units);
+	free(job.batches);
+	free(job.slots);
+	pthread_mutex_destroy(&job.lock);
+	pthread_cond_destroy(&job.cond);
+out:
+	free(need);
+	scan_result_free(&scan);
+	return rc;
+}

@@ -1,0 +1,720 @@
+/*
+ * restore.c - the client side of a restore.
+ *
+ * The server sends the snapshot's file list first, then the file data as zip
+ * batches.  Every name is checked by the same rules the server applies to a
+ * push (manifest_entry_decode runs pathsafe), every file is written under a
+ * temporary name in its final folder and renamed into place only when
+ * complete (so a file at the target is either the old one or the restored
+ * one, never a torn mix), and folders are walked with directory descriptors
+ * that never follow a symlink: a hostile server cannot make us write outside
+ * the target.  --zip FILE writes one archive instead (Info-ZIP compatible).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client_int.h"
+#include "crypto.h"
+#include "fsops.h"
+#include "net.h"
+#include "pathtab.h"
+#include "zipio.h"
+
+#define RESTORE_PROGRESS_MS 100
+#define RESTORE_TMP_PREFIX ".abk-restore-"
+
+struct rentry {
+	char *path;			/* in the arena */
+	size_t path_len;
+	uint8_t type;
+	uint32_t mode;
+	int64_t mtime;
+	uint64_t size;
+	char *target;			/* in the arena */
+	uint64_t written;		/* data bytes received so far */
+};
+
+struct rjob {
+	abk_client *c;
+	const struct abk_restore_opts *opts;
+	struct abk_restore_result *res;
+	struct rentry *v;
+	size_t n;
+	struct arena arena;
+	int rootfd;			/* target folder (unpack mode) */
+	struct fsops_dircache dc;
+	zipio_writer *zw;		/* --zip mode */
+	/* the file being received (chunks of one entry arrive in order) */
+	int cur_fd;
+	uint32_t cur_index;
+	char cur_tmp[64];
+	int cur_dirfd;			/* owned copy (dup) of its folder */
+	char cur_name[ABK_NAME_MAX + 1];
+	struct abk_progress prog;
+	long long last_progress;
+	long long t_start;
+};
+
+static void
+restore_note(struct rjob *j, const char *path, const char *why)
+{
+	if (j->opts->note != NULL)
+		j->opts->note(j->opts->ctx, path, why);
+}
+
+static void
+restore_progress(struct rjob *j, int force)
+{
+	long long now = net_now_ms();
+
+	if (j->opts->progress == NULL || (!force && now - j->last_progress < RESTORE_PROGRESS_MS))
+		return;
+	j->last_progress = now;
+	j->prog.rate = (double)j->prog.bytes_done * 1000.0 / (double)(now - j->t_start + 1);
+	j->opts->progress(j->opts->ctx, &j->prog);
+}
+
+/* A fresh temporary file in dirfd; its name goes to name[64]. */
+static int
+restore_tmpfile(int dirfd, char name[64], abk_err *err)
+{
+	for (int tries = 0; tries < 16; tries++) {
+		uint8_t rnd[6];
+		char hex[13];
+		int fd;
+
+		if (abk_random_bytes(rnd, sizeof(rnd), err) != ABK_OK)
+			return err->code;
+		abk_hex(rnd, sizeof(rnd), hex);
+		snprintf(name, 64, "%s%s", RESTORE_TMP_PREFIX, hex);
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return abk_err_set(err, ABK_E_IO, "cannot create a file: %s",
+			    strerror(errno));
+	}
+	return abk_err_set(err, ABK_E_IO, "cannot find a free temporary name");
+}
+
+static void
+restore_drop_current(struct rjob *j)
+{
+	if (j->cur_fd >= 0) {
+		close(j->cur_fd);
+		(void)unlinkat(j->cur_dirfd, j->cur_tmp, 0);
+	}
+	if (j->cur_dirfd >= 0)
+		close(j->cur_dirfd);
+	j->cur_fd = -1;
+	j->cur_dirfd = -1;
+	j->cur_index = UINT32_MAX;
+}
+
+/* Put a finished temporary file (or symlink) in place of name. */
+static int
+restore_place(int dirfd, const char *tmp, const char *name, const char *path, abk_err *err)
+{
+	if (renameat(dirfd, tmp, dirfd, name) == 0)
+		return ABK_OK;
+	if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST) {
+		/* a folder stands where the snapshot has a file: replace it */
+		if (fsops_remove(dirfd, name, NULL, err) == ABK_OK &&
+		    renameat(dirfd, tmp, dirfd, name) == 0)
+			return ABK_OK;
+	}
+	(void)unlinkat(dirfd, tmp, 0);
+	return abk_err_set(err, ABK_E_IO, "cannot put %s in place: %s", path, strerror(errno));
+}
+
+static int
+restore_parent(struct rjob *j, const struct rentry *e, int *dirfd, char *name, abk_err *err)
+{
+	int rc = fsops_dircache_parent(&j->dc, e->path, e->path_len, dirfd, name, err);
+
+	if (rc != ABK_OK)
+		return rc;
+	return ABK_OK;
+}
+
+/* Entries that need no data: folders, symlinks, empty files. */
+static int
+restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
+{
+	char name[ABK_NAME_MAX + 1], tmp[64];
+	int dirfd, rc;
+
+	if (j->zw != NULL) {
+		if (e->type == MF_DIR)
+			return zipio_add_dir(j->zw, e->path, e->mode, e->mtime, err);
+		if (e->type == MF_SYMLINK)
+			return zipio_add_symlink(j->zw, e->path, e->target, 0777, e->mtime, err);
+		if (e->size == 0)
+			return zipio_add_buffer(j->zw, e->path, "", 0, e->mode, e->mtime, 0, NULL,
+			    err);
+		return ABK_OK;
+	}
+	if (e->type == MF_FILE && e->size > 0)
+		return ABK_OK;
+	rc = restore_parent(j, e, &dirfd, name, err);
+	if (rc != ABK_OK)
+		return rc;
+	if (e->type == MF_DIR) {
+		int fd = fsops_open_dir(dirfd, name, 1, err);
+
+		if (fd < 0)
+			return fd;
+		close(fd);
+		j->res->dirs++;
+		return ABK_OK;
+	}
+	if (e->type == MF_SYMLINK) {
+		for (int tries = 0;; tries++) {
+			uint8_t rnd[6];
+			char hex[13];
+
+			if (abk_random_bytes(rnd, sizeof(rnd), err) != ABK_OK)
+				return err->code;
+			abk_hex(rnd, sizeof(rnd), hex);
+			snprintf(tmp, sizeof(tmp), "%s%s", RESTORE_TMP_PREFIX, hex);
+			if (symlinkat(e->target, dirfd, tmp) == 0)
+				break;
+			if (errno != EEXIST || tries > 16)
+				return abk_err_set(err, ABK_E_IO, "cannot create symlink %s: %s",
+				    e->path, strerror(errno));
+		}
+		{
+			struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
+
+			(void)utimensat(dirfd, tmp, ts, AT_SYMLINK_NOFOLLOW);
+		}
+		rc = restore_place(dirfd, tmp, name, e->path, err);
+		if (rc == ABK_OK)
+			j->res->symlinks++;
+		return rc;
+	}
+	/* empty regular file */
+	{
+		int fd = restore_tmpfile(dirfd, tmp, err);
+		struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
+
+		if (fd < 0)
+			return fd;
+		(void)fchmod(fd, e->mode);
+		(void)futimens(fd, ts);
+		close(fd);
+		rc = restore_place(dirfd, tmp, name, e->path, err);
+		if (rc == ABK_OK)
+			j->res->files++;
+		return rc;
+	}
+}
+
+/* Receive one data piece of entry idx at offset. */
+static int
+restore_data(struct rjob *j, uint32_t idx, uint64_t offset, zipio_reader *zr,
+    uint64_t len, uint8_t *buf, size_t bufsz, abk_err *err)
+{
+	struct rentry *e = &j->v[idx];
+	uint64_t got = 0;
+	int rc = ABK_OK;
+
+	if (offset != e->written)
+		return abk_err_set(err, ABK_E_PROTO, "data for %s out of order", e->path);
+	if (offset == 0) {
+		if (j->zw != NULL) {
+			rc = zipio_begin_file(j->zw, e->path, e->mode, e->mtime, 1, e->size, err);
+		} else {
+			int dirfd;
+
+			restore_drop_current(j);
+			rc = restore_parent(j, e, &dirfd, j->cur_name, err);
+			if (rc == ABK_OK) {
+				j->cur_dirfd = dup(dirfd);
+				j->cur_fd = j->cur_dirfd < 0 ? -1 :
+				    restore_tmpfile(j->cur_dirfd, j->cur_tmp, err);
+				if (j->cur_fd < 0)
+					rc = err->code ? err->code : ABK_E_IO;
+				else
+					j->cur_index = idx;
+			}
+		}
+		if (rc != ABK_OK)
+			return rc;
+	} else if (j->zw == NULL && j->cur_index != idx) {
+		return abk_err_set(err, ABK_E_PROTO, "data for %s out of order", e->path);
+	}
+	for (;;) {
+		ssize_t n = zipio_read(zr, buf, bufsz, err);
+
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			break;
+		got += (uint64_t)n;
+		if (got > len)
+			return abk_err_set(err, ABK_E_LIMIT, "more data than announced for %s",
+			    e->path);
+		if (j->zw != NULL)
+			rc = zipio_write(j->zw, buf, (size_t)n, err);
+		else if (fsops_write_all(j->cur_fd, buf, (size_t)n) != 0)
+			rc = abk_err_set(err, ABK_E_IO, "writing %s: %s", e->path, strerror(errno));
+		if (rc != ABK_OK)
+			return rc;
+	}
+	if (got != len)
+		return abk_err_set(err, ABK_E_INTEGRITY, "%s: %llu bytes instead of %llu",
+		    e->path, (unsigned long long)got, (unsigned long long)len);
+	e->written += got;
+	j->prog.bytes_done += got;
+	j->res->bytes += got;
+	if (e->written > e->size)
+		return abk_err_set(err, ABK_E_LIMIT, "more data than listed for %s", e->path);
+	if (e->written == e->size) {
+		if (j->zw != NULL) {
+			rc = zipio_end_file(j->zw, NULL, err);
+		} else {
+			struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
+
+			if (fchmod(j->cur_fd, e->mode) != 0 || futimens(j->cur_fd, ts) != 0)
+				rc = abk_err_set(err, ABK_E_IO, "%s: %s", e->path, strerror(errno));
+			close(j->cur_fd);
+			j->cur_fd = -1;
+			if (rc == ABK_OK)
+				rc = restore_place(j->cur_dirfd, j->cur_tmp, j->cur_name, e->path, err);
+			else
+				(void)unlinkat(j->cur_dirfd, j->cur_tmp, 0);
+			close(j->cur_dirfd);
+			j->cur_dirfd = -1;
+			j->cur_index = UINT32_MAX;
+		}
+		j->res->files++;
+		j->prog.files_done++;
+		j->prog.current = e->path;
+	}
+	return rc;
+}
+
+/* Read the zip batches until RESTORE_END. */
+static int
+restore_receive(struct rjob *j, abk_err *err)
+{
+	abk_client *c = j->c;
+	abk_buf zip;
+	abk_digest_ctx total;
+	uint8_t *buf = malloc(256 * 1024);
+	struct { uint32_t index; uint64_t offset, len; } *units = NULL;
+	uint32_t n_units = 0;
+	int rc = ABK_OK;
+
+	abk_buf_init(&zip, PROTO_ZIP_BATCH_MAX);
+	abk_digest_init(&total);
+	units = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(*units));
+	if (buf == NULL || units == NULL) {
+		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		uint8_t type;
+		abk_rd r;
+
+		if (j->opts->cancel != NULL && *j->opts->cancel) {
+			rc = abk_err_set(err, ABK_E_CANCELED, "canceled");
+			break;
+		}
+		rc = client_recv(c, 0, &type, err);
+		if (rc != ABK_OK)
+			break;
+		abk_rd_init(&r, c->in.data, c->in.len);
+		if (type == PT_ZIP_BEGIN) {
+			abk_get_u32(&r, &n_units);
+			if (r.failed || n_units == 0 || n_units > PROTO_ZIP_BATCH_ENTRIES) {
+				rc = abk_err_set(err, ABK_E_PROTO, "malformed ZIP_BEGIN");
+				break;
+			}
+			for (uint32_t i = 0; i < n_units; i++) {
+				abk_get_u32(&r, &units[i].index);
+				abk_get_u64(&r, &units[i].offset);
+				abk_get_u64(&r, &units[i].len);
+				if (!r.failed && (units[i].index >= j->n ||
+				    j->v[units[i].index].type != MF_FILE ||
+				    units[i].len > PROTO_CHUNK_MAX ||
+				    units[i].offset + units[i].len > j->v[units[i].index].size))
+					r.failed = 1;
+			}
+			if (r.failed) {
+				rc = abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN lists an invalid entry");
+				break;
+			}
+			abk_buf_reset(&zip);
+		} else if (type == PT_ZIP_DATA) {
+			if (abk_put_bytes(&zip, c->in.data, c->in.len) != 0) {
+				rc = abk_err_set(err, ABK_E_LIMIT, "zip batch over %u bytes",
+				    PROTO_ZIP_BATCH_MAX);
+				break;
+			}
+		} else if (type == PT_ZIP_END) {
+			uint64_t zlen = 0;
+			uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
+			abk_digest_ctx d;
+			zipio_reader *zr = NULL;
+			struct zipio_limits lim = { PROTO_ZIP_BATCH_ENTRIES, PROTO_CHUNK_MAX,
+			    PROTO_ZIP_RATIO_MAX, 4096 };
+
+			abk_get_u64(&r, &zlen);
+			abk_get_bytes(&r, want, sizeof(want));
+			if (r.failed || zlen != zip.len || n_units == 0) {
+				rc = abk_err_set(err, ABK_E_PROTO, "ZIP_END does not match the data");
+				break;
+			}
+			abk_digest_init(&d);
+			abk_digest_update(&d, zip.data, zip.len);
+			abk_digest_final(&d, got);
+			if (!abk_ct_equal(want, got, sizeof(got))) {
+				rc = abk_err_set(err, ABK_E_INTEGRITY, "zip batch digest mismatch");
+				break;
+			}
+			abk_digest_update(&total, got, sizeof(got));
+			rc = zipio_reader_open(zip.data, zip.len, &lim, &zr, err);
+			for (uint32_t i = 0; rc == ABK_OK && i < n_units; i++) {
+				struct zipio_entry ze;
+				const struct rentry *e = &j->v[units[i].index];
+				int more = zipio_next(zr, &ze, err);
+
+				if (more <= 0) {
+					rc = more < 0 ? more : abk_err_set(err, ABK_E_PROTO,
+					    "zip batch has fewer entries than announced");
+					break;
+				}
+				if (ze.name_has_nul || ze.type != ZIPIO_FILE ||
+				    ze.name_len != e->path_len ||
+				    memcmp(ze.name, e->path, e->path_len) != 0 ||
+				    ze.size != units[i].len) {
+					rc = abk_err_set(err, ABK_E_PROTO,
+					    "zip entry does not match the file list");
+					break;
+				}
+				rc = restore_data(j, units[i].index, units[i].offset, zr,
+				    units[i].len, buf, 256 * 1024, err);
+				restore_progress(j, 0);
+			}
+			zipio_reader_free(zr);
+			n_units = 0;
+			if (rc != ABK_OK)
+				break;
+		} else if (type == PT_RESTORE_END) {
+			uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
+
+			abk_get_bytes(&r, want, sizeof(want));
+			abk_digest_final(&total, got);
+			if (r.failed || !abk_ct_equal(want, got, sizeof(got)))
+				rc = abk_err_set(err, ABK_E_INTEGRITY, "restore digest mismatch");
+			break;
+		} else {
+			rc = abk_err_set(err, ABK_E_PROTO, "unexpected %s during a restore",
+			    proto_type_name(type));
+			break;
+		}
+	}
+out:
+	if (rc != ABK_OK)
+		c->broken = 1;
+	abk_buf_free(&zip);
+	free(units);
+	free(buf);
+	return rc;
+}
+
+static const char *
+rentry_key(void *ctx, uint32_t idx, size_t *len)
+{
+	struct rjob *j = ctx;
+
+	*len = j->v[idx].path_len;
+	return j->v[idx].path;
+}
+
+/* --delete: remove what is in the target but not in the snapshot. */
+static int
+restore_delete_extra(struct rjob *j, abk_err *err)
+{
+	struct pathtab tab;
+	char *rel = malloc(ABK_PATH_MAX + 2);
+	int rc;
+
+	if (rel == NULL)
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	rc = pathtab_init(&tab, j->n, rentry_key, j, err);
+	for (size_t i = 0; rc == ABK_OK && i < j->n; i++)
+		if (pathtab_insert(&tab, j->v[i].path, j->v[i].path_len, (uint32_t)i, NULL) < 0)
+			rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	/* visit the root and every restored folder */
+	for (size_t i = 0; rc == ABK_OK && i <= j->n; i++) {
+		const struct rentry *d = i < j->n ? &j->v[i] : NULL;
+		int dirfd, own = 0;
+		char **names = NULL;
+		size_t count = 0;
+		char name[ABK_NAME_MAX + 1];
+
+		if (d != NULL && d->type != MF_DIR)
+			continue;
+		if (d == NULL) {
+			dirfd = j->rootfd;
+		} else {
+			if (fsops_dircache_parent(&j->dc, d->path, d->path_len, &dirfd, name, err)
+			    != ABK_OK)
+				break;
+			dirfd = fsops_open_dir(dirfd, name, 0, err);
+			if (dirfd < 0)
+				break;
+			own = 1;
+		}
+		if (fsops_list_names(dirfd, &names, &count, err) == ABK_OK) {
+			for (size_t k = 0; k < count && rc == ABK_OK; k++) {
+				size_t len;
+				uint32_t found;
+
+				if (d == NULL)
+					len = (size_t)snprintf(rel, ABK_PATH_MAX + 2, "%s", names[k]);
+				else
+					len = (size_t)snprintf(rel, ABK_PATH_MAX + 2, "%s/%s", d->path,
+					    names[k]);
+				if (len > ABK_PATH_MAX || pathtab_find(&tab, rel, len, &found))
+					continue;
+				rc = fsops_remove(dirfd, names[k], NULL, err);
+				if (rc == ABK_OK)
+					j->res->deleted++;
+			}
+			fsops_names_free(names, count);
+		}
+		if (own)
+			close(dirfd);
+	}
+	pathtab_free(&tab);
+	free(rel);
+	return rc;
+}
+
+/* Folder modes and times last, deepest first, once nothing more is written. */
+static void
+restore_finish_dirs(struct rjob *j)
+{
+	for (size_t i = j->n; i-- > 0;) {
+		const struct rentry *e = &j->v[i];
+		char name[ABK_NAME_MAX + 1];
+		struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
+		abk_err ignored = ABK_ERR_INIT;
+		int dirfd;
+
+		if (e->type != MF_DIR ||
+		    fsops_dircache_parent(&j->dc, e->path, e->path_len, &dirfd, name, &ignored)
+		    != ABK_OK)
+			continue;
+		(void)fchmodat(dirfd, name, e->mode, 0);
+		(void)utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
+	}
+}
+
+/* Create (like mkdir -p) and open the target folder. */
+static int
+restore_open_target(const char *path, abk_err *err)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+	int fd;
+
+	if (len == 0 || len >= sizeof(buf))
+		return abk_err_set(err, ABK_E_USAGE, "bad target folder '%s'", path);
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return abk_err_set(err, ABK_E_IO, "cannot create %s: %s", buf,
+			    strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+		return abk_err_set(err, ABK_E_IO, "cannot create %s: %s", buf, strerror(errno));
+	fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return abk_err_set(err, ABK_E_IO, "cannot open %s: %s", buf, strerror(errno));
+	return fd;
+}
+
+static int
+restore_read_list(struct rjob *j, abk_err *err)
+{
+	size_t cap = 0;
+
+	for (;;) {
+		uint8_t last = 0;
+		uint32_t count = 0;
+		abk_rd r;
+		int rc = client_recv(j->c, PT_RESTORE_ENTRIES, NULL, err);
+
+		if (rc != ABK_OK)
+			return rc;
+		abk_rd_init(&r, j->c->in.data, j->c->in.len);
+		abk_get_u8(&r, &last);
+		abk_get_u32(&r, &count);
+		if (r.failed)
+			return abk_err_set(err, ABK_E_PROTO, "malformed RESTORE_ENTRIES");
+		for (uint32_t i = 0; i < count; i++) {
+			struct manifest_entry e;
+			struct rentry *re;
+
+			rc = manifest_entry_decode(&r, &e, err);
+			if (rc != ABK_OK)
+				return rc;
+			if (j->n >= PROTO_MAX_ENTRIES)
+				return abk_err_set(err, ABK_E_LIMIT, "too many entries");
+			if (j->n == cap) {
+				size_t ncap = cap ? cap * 2 : 1024;
+				struct rentry *nv = realloc(j->v, ncap * sizeof(*nv));
+
+				if (nv == NULL)
+					return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+				j->v = nv;
+				cap = ncap;
+			}
+			re = &j->v[j->n];
+			memset(re, 0, sizeof(*re));
+			re->path = arena_dup(&j->arena, e.path, e.path_len);
+			re->path_len = e.path_len;
+			re->type = e.type;
+			re->mode = e.mode;
+			re->mtime = e.mtime;
+			re->size = e.size;
+			if (e.type == MF_SYMLINK)
+				re->target = arena_dup(&j->arena, e.target, e.target_len);
+			if (re->path == NULL || (e.type == MF_SYMLINK && re->target == NULL))
+				return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+			if (e.type == MF_FILE)
+				j->prog.bytes_total += e.size;
+			j->n++;
+		}
+		if (last)
+			return ABK_OK;
+	}
+}
+
+int
+abk_restore(abk_client *c, const struct abk_restore_opts *opts,
+    struct abk_restore_result *res, abk_err *err)
+{
+	struct rjob j;
+	char origin[PROTO_ORIGIN_MAX + 1];
+	uint8_t single = 0;
+	uint64_t n_entries = 0, n_bytes = 0;
+	uint32_t npaths = 0;
+	abk_rd r;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&j, 0, sizeof(j));
+	j.c = c;
+	j.opts = opts;
+	j.res = res;
+	j.rootfd = -1;
+	j.cur_fd = -1;
+	j.cur_dirfd = -1;
+	j.cur_index = UINT32_MAX;
+	j.t_start = net_now_ms();
+	j.prog.source = opts->source;
+
+	while (opts->paths != NULL && opts->paths[npaths] != NULL)
+		npaths++;
+	abk_put_cstr(&c->out, opts->source);
+	abk_put_cstr(&c->out, opts->snapshot ? opts->snapshot : "");
+	abk_put_u8(&c->out, 0);		/* flags: store (see PROTOCOL.md) */
+	abk_put_u32(&c->out, npaths);
+	for (uint32_t i = 0; i < npaths; i++)
+		abk_put_cstr(&c->out, opts->paths[i]);
+	if ((rc = client_send(c, PT_RESTORE, err)) != ABK_OK ||
+	    (rc = client_recv(c, PT_RESTORE_BEGIN, NULL, err)) != ABK_OK)
+		goto out;
+	abk_rd_init(&r, c->in.data, c->in.len);
+	abk_get_cstr(&r, res->snapshot, sizeof(res->snapshot));
+	abk_get_cstr(&r, origin, sizeof(origin));
+	abk_get_u8(&r, &single);
+	abk_get_u64(&r, &n_entries);
+	abk_get_u64(&r, &n_bytes);
+	if (r.failed || origin[0] != '/') {
+		rc = abk_err_set(err, ABK_E_PROTO, "malformed RESTORE_BEGIN");
+		goto out;
+	}
+	if ((rc = restore_read_list(&j, err)) != ABK_OK)
+		goto out;
+	j.prog.files_total = j.n;
+	j.prog.phase = ABK_PHASE_TRANSFER;
+
+	if (opts->zip_file != NULL) {
+		snprintf(res->target, sizeof(res->target), "%s", opts->zip_file);
+		rc = zipio_writer_open_file(opts->zip_file, &j.zw, err);
+	} else {
+		if (opts->to != NULL) {
+			snprintf(res->target, sizeof(res->target), "%s", opts->to);
+		} else if (single) {
+			char *slash = strrchr(origin, '/');
+
+			snprintf(res->target, sizeof(res->target), "%.*s",
+			    slash == origin ? 1 : (int)(slash - origin), origin);
+		} else {
+			snprintf(res->target, sizeof(res->target), "%s", origin);
+		}
+		j.rootfd = restore_open_target(res->target, err);
+		rc = j.rootfd < 0 ? j.rootfd : ABK_OK;
+		if (rc == ABK_OK)
+			fsops_dircache_init(&j.dc, j.rootfd, 1);
+	}
+	if (rc != ABK_OK)
+		goto out;
+	for (size_t i = 0; i < j.n && rc == ABK_OK; i++) {
+		rc = restore_entry_now(&j, &j.v[i], err);
+		if (rc != ABK_OK && rc != ABK_E_NOMEM && j.zw == NULL) {
+			/* one entry that cannot be made is reported, not fatal */
+			restore_note(&j, j.v[i].path, err->msg);
+			abk_err_clear(err);
+			rc = ABK_OK;
+		}
+	}
+	restore_progress(&j, 1);
+	if (rc == ABK_OK)
+		rc = restore_receive(&j, err);
+	if (rc == ABK_OK && j.zw == NULL) {
+		if (opts->delete_extra)
+			rc = restore_delete_extra(&j, err);
+		restore_finish_dirs(&j);
+	}
+	if (rc == ABK_OK && j.zw != NULL)
+		rc = zipio_writer_finish(j.zw, NULL, NULL, err);
+	if (rc == ABK_OK) {
+		j.prog.phase = ABK_PHASE_DONE;
+		restore_progress(&j, 1);
+	}
+out:
+	restore_drop_current(&j);
+	if (j.zw != NULL) {
+		zipio_writer_free(j.zw);
+		if (rc != ABK_OK)
+			(void)unlink(opts->zip_file);
+	}
+	if (j.rootfd >= 0) {
+		fsops_dircache_reset(&j.dc);
+		close(j.rootfd);
+	}
+	arena_free(&j.arena);
+	free(j.v);
+	return rc;
+}

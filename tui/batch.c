@@ -1,0 +1,544 @@
+/*
+ * batch.c - `autobackup --batch COMMAND`: credentials, connection, and the
+ * four commands with plain-text or JSON output.  A one-line progress display
+ * goes to stderr when it is a terminal.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "clientconf.h"
+#include "engine.h"
+#include "exitcodes.h"
+#include "json.h"
+#include "strutil.h"
+
+static volatile sig_atomic_t batch_cancel;
+
+static void
+batch_on_sigint(int sig)
+{
+	(void)sig;
+	batch_cancel = 1;
+}
+
+struct batch_ui {
+	struct batch_opts *o;
+	int progress_line;		/* stderr is a terminal and not --quiet */
+	int line_shown;
+	int first_json;
+};
+
+/* Print a name for humans: control bytes escaped so they cannot move the cursor. */
+static void
+print_name(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\n')
+			fputs("\\n", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else if (c == '\\')
+			fputs("\\\\", f);
+		else
+			fputc(c, f);
+	}
+}
+
+static void
+clear_line(struct batch_ui *ui)
+{
+	if (ui->line_shown) {
+		fputs("\r\033[K", stderr);
+		ui->line_shown = 0;
+	}
+}
+
+static void
+on_progress(void *ctx, const struct abk_progress *p)
+{
+	static const char *const phases[] = { "scanning", "comparing", "sending", "committing",
+	    "done" };
+	struct batch_ui *ui = ctx;
+	char done[32], total[32], rate[32];
+
+	if (ui->o->verbose && p->phase != ABK_PHASE_TRANSFER && !ui->progress_line)
+		fprintf(stderr, "%s: %s\n", p->source ? p->source : "", phases[p->phase]);
+	if (!ui->progress_line)
+		return;
+	abk_format_size(p->bytes_done, done, sizeof(done));
+	abk_format_size(p->bytes_total, total, sizeof(total));
+	abk_format_size((uint64_t)p->rate, rate, sizeof(rate));
+	fprintf(stderr, "\r\033[K%s: %s %llu/%llu files, %s/%s, %s/s",
+	    p->source ? p->source : "", phases[p->phase],
+	    (unsigned long long)p->files_done, (unsigned long long)p->files_total,
+	    done, total, rate);
+	ui->line_shown = 1;
+	fflush(stderr);
+}
+
+static void
+on_note(void *ctx, const char *path, const char *why)
+{
+	struct batch_ui *ui = ctx;
+
+	clear_line(ui);
+	fputs("autobackup: skipped ", stderr);
+	print_name(stderr, path, strlen(path));
+	fprintf(stderr, ": %s\n", why);
+}
+
+static int
+fail(struct batch_ui *ui, const abk_err *err)
+{
+	clear_line(ui);
+	fprintf(stderr, "autobackup: %s\n", err->msg[0] ? err->msg : abk_strerror(err->code));
+	return abk_exit_for(err->code);
+}
+
+/* Fill the profile from flags, environment, config file; then the secret. */
+static int
+batch_profile(struct batch_opts *o, struct abk_profile *p, abk_err *err)
+{
+	struct abk_config cfg;
+	const char *env;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	rc = abk_config_load(o->config, o->profile, &cfg, err);
+	if (rc != ABK_OK)
+		return rc;
+#define PICK(dst, flag, conf) \
+	snprintf(dst, sizeof(dst), "%s", (flag) ? (flag) : (conf))
+	PICK(p->server, o->server, cfg.server);
+	PICK(p->ca_file, o->ca, cfg.ca);
+	PICK(p->user, o->user, cfg.user);
+#undef PICK
+	if (p->ca_file[0] == '\0') {
+		char def[4200];
+
+		abk_config_default_path(def, sizeof(def));
+		/* default: ca.pem beside the config file */
+		if (strlen(def) > 6) {
+			def[strlen(def) - 6] = '\0';
+			snprintf(p->ca_file, sizeof(p->ca_file), "%sca.pem", def);
+			if (access(p->ca_file, R_OK) != 0)
+				p->ca_file[0] = '\0';
+		}
+	}
+	if (o->token_file != NULL) {
+		p->secret_is_token = 1;
+		return abk_read_secret_file(o->token_file, p->secret, sizeof(p->secret), err);
+	}
+	if (o->password_file != NULL)
+		return abk_read_secret_file(o->password_file, p->secret, sizeof(p->secret), err);
+	if ((env = getenv("AUTOBACKUP_TOKEN")) != NULL && env[0] != '\0') {
+		p->secret_is_token = 1;
+		snprintf(p->secret, sizeof(p->secret), "%s", env);
+		return ABK_OK;
+	}
+	if ((env = getenv("AUTOBACKUP_PASSWORD")) != NULL && env[0] != '\0') {
+		snprintf(p->secret, sizeof(p->secret), "%s", env);
+		return ABK_OK;
+	}
+	if (cfg.token_file[0] != '\0') {
+		p->secret_is_token = 1;
+		return abk_read_secret_file(cfg.token_file, p->secret, sizeof(p->secret), err);
+	}
+	if (cfg.password_file[0] != '\0')
+		return abk_read_secret_file(cfg.password_file, p->secret, sizeof(p->secret), err);
+	if (isatty(STDIN_FILENO)) {
+		char prompt[128];
+
+		snprintf(prompt, sizeof(prompt), "Password for %s@%s: ", p->user, p->server);
+		return abk_read_secret_tty(prompt, p->secret, sizeof(p->secret), err);
+	}
+	return abk_err_set(err, ABK_E_USAGE, "no credentials: use --password-file, "
+	    "--token-file, AUTOBACKUP_PASSWORD or AUTOBACKUP_TOKEN");
+}
+
+static const char *
+base_name(const char *path, char *buf, size_t bufsz)
+{
+	char tmp[4096];
+	size_t n;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	n = strlen(tmp);
+	while (n > 1 && tmp[n - 1] == '/')
+		tmp[--n] = '\0';
+	{
+		const char *slash = strrchr(tmp, '/');
+
+		snprintf(buf, bufsz, "%s", slash && slash[1] ? slash + 1 : tmp);
+	}
+	return buf;
+}
+
+static int
+cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
+{
+	struct batch_opts *o = ui->o;
+	int worst = ABK_EXIT_OK;
+
+	if (n == 0) {
+		fprintf(stderr, "autobackup: push needs at least one PATH\nTry 'autobackup --help'.\n");
+		return ABK_EXIT_USAGE;
+	}
+	if (o->name != NULL && n > 1) {
+		fprintf(stderr, "autobackup: --name works with a single PATH\n");
+		return ABK_EXIT_USAGE;
+	}
+	for (int i = 0; i < n; i++) {
+		char a[256], b[256];
+
+		for (int k = 0; k < i; k++) {
+			if (strcmp(base_name(paths[i], a, sizeof(a)),
+			    base_name(paths[k], b, sizeof(b))) == 0) {
+				fprintf(stderr, "autobackup: '%s' and '%s' would both be source '%s': "
+				    "push them separately with --name\n", paths[k], paths[i], a);
+				return ABK_EXIT_USAGE;
+			}
+		}
+	}
+	if (o->json)
+		fputs("[", stdout);
+	for (int i = 0; i < n; i++) {
+		struct abk_push_opts po;
+		struct abk_push_result res;
+		abk_err err = ABK_ERR_INIT;
+		char sent[32], stored[32];
+		int rc, ex;
+
+		memset(&po, 0, sizeof(po));
+		po.path = paths[i];
+		po.name = o->name;
+		po.excludes = o->excludes;
+		po.checksum = o->checksum;
+		po.threads = o->threads;
+		po.progress = on_progress;
+		po.note = on_note;
+		po.ctx = ui;
+		po.cancel = &batch_cancel;
+		rc = abk_push(c, &po, &res, &err);
+		clear_line(ui);
+		ex = abk_exit_for(rc);
+		if (rc != ABK_OK && rc != ABK_E_PARTIAL) {
+			fail(ui, &err);
+		} else if (o->json) {
+			fputs(i ? ",{" : "{", stdout);
+			json_kv_str(stdout, 1, "path", paths[i]);
+			json_kv_str(stdout, 0, "snapshot", res.snapshot);
+			json_kv_u64(stdout, 0, "entries", res.entries);
+			json_kv_u64(stdout, 0, "added", res.added);
+			json_kv_u64(stdout, 0, "changed", res.changed);
+			json_kv_u64(stdout, 0, "removed", res.removed);
+			json_kv_u64(stdout, 0, "unchanged", res.unchanged);
+			json_kv_u64(stdout, 0, "skipped", res.skipped);
+			json_kv_u64(stdout, 0, "bytes_sent", res.bytes_sent);
+			json_kv_u64(stdout, 0, "bytes_received", res.bytes_received);
+			json_kv_u64(stdout, 0, "bytes_stored", res.bytes_stored);
+			fputs("}", stdout);
+		} else if (!o->quiet) {
+			printf("%s: snapshot %s: %llu added, %llu changed, %llu removed, %llu "
+			    "unchanged; %s sent, %s stored%s\n", paths[i], res.snapshot,
+			    (unsigned long long)res.added, (unsigned long long)res.changed,
+			    (unsigned long long)res.removed, (unsigned long long)res.unchanged,
+			    abk_format_size(res.bytes_sent, sent, sizeof(sent)),
+			    abk_format_size(res.bytes_stored, stored, sizeof(stored)),
+			    rc == ABK_E_PARTIAL ? " (some entries skipped)" : "");
+		}
+		if (ex != ABK_EXIT_OK && (worst == ABK_EXIT_OK || worst == ABK_EXIT_PARTIAL))
+			worst = ex;
+		if (rc == ABK_E_CANCELED || rc == ABK_E_NET || rc == ABK_E_TLS || rc == ABK_E_PROTO)
+			break;
+	}
+	if (o->json)
+		fputs("]\n", stdout);
+	return worst;
+}
+
+static int
+list_source_row(void *ctx, const struct abk_source_info *s)
+{
+	struct batch_ui *ui = ctx;
+	char size[32];
+
+	if (ui->o->json) {
+		fputs(ui->first_json ? "{" : ",{", stdout);
+		ui->first_json = 0;
+		json_kv_str(stdout, 1, "name", s->name);
+		json_kv_str(stdout, 0, "origin", s->origin);
+		json_kv_u64(stdout, 0, "snapshots", s->snapshots);
+		json_kv_str(stdout, 0, "latest", s->latest_id);
+		json_kv_i64(stdout, 0, "latest_time", s->latest_time);
+		json_kv_u64(stdout, 0, "files", s->latest_files);
+		json_kv_u64(stdout, 0, "bytes", s->latest_bytes);
+		fputs("}", stdout);
+		return 0;
+	}
+	print_name(stdout, s->name, strlen(s->name));
+	printf("\t%u snapshot(s)\tlatest %s\t%llu files\t%s\t", s->snapshots, s->latest_id,
+	    (unsigned long long)s->latest_files,
+	    abk_format_size(s->latest_bytes, size, sizeof(size)));
+	print_name(stdout, s->origin, strlen(s->origin));
+	fputc('\n', stdout);
+	return 0;
+}
+
+static int
+list_snapshot_row(void *ctx, const struct abk_snapshot_info *s)
+{
+	struct batch_ui *ui = ctx;
+	char size[32], when[32];
+	time_t t = (time_t)s->time;
+	struct tm tm;
+
+	if (ui->o->json) {
+		fputs(ui->first_json ? "{" : ",{", stdout);
+		ui->first_json = 0;
+		json_kv_str(stdout, 1, "id", s->id);
+		json_kv_i64(stdout, 0, "time", s->time);
+		json_kv_u64(stdout, 0, "files", s->files);
+		json_kv_u64(stdout, 0, "bytes", s->bytes);
+		fputs("}", stdout);
+		return 0;
+	}
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+	printf("%s\t%s\t%llu files\t%s\n", s->id, when, (unsigned long long)s->files,
+	    abk_format_size(s->bytes, size, sizeof(size)));
+	return 0;
+}
+
+static int
+list_file_row(void *ctx, const struct manifest_entry *e)
+{
+	struct batch_ui *ui = ctx;
+
+	if (ui->o->json) {
+		fputs(ui->first_json ? "{" : ",{", stdout);
+		ui->first_json = 0;
+		fputs("\"path\":", stdout);
+		json_string_n(stdout, e->path, e->path_len);
+		json_kv_str(stdout, 0, "type", manifest_type_name(e->type));
+		json_kv_u64(stdout, 0, "mode", e->mode);
+		json_kv_i64(stdout, 0, "mtime", e->mtime);
+		json_kv_u64(stdout, 0, "size", e->size);
+		if (e->type == MF_SYMLINK) {
+			fputs(",\"target\":", stdout);
+			json_string_n(stdout, e->target, e->target_len);
+		}
+		fputs("}", stdout);
+		return 0;
+	}
+	printf("%c%04o %12llu ", e->type == MF_DIR ? 'd' : e->type == MF_SYMLINK ? 'l' : '-',
+	    e->mode, (unsigned long long)e->size);
+	print_name(stdout, e->path, e->path_len);
+	if (e->type == MF_DIR)
+		fputc('/', stdout);
+	if (e->type == MF_SYMLINK) {
+		fputs(" -> ", stdout);
+		print_name(stdout, e->target, e->target_len);
+	}
+	fputc('\n', stdout);
+	return 0;
+}
+
+static int
+cmd_list(struct batch_ui *ui, abk_client *c, char **args, int n)
+{
+	struct batch_opts *o = ui->o;
+	abk_err err = ABK_ERR_INIT;
+	int rc;
+
+	if (n > 1) {
+		fprintf(stderr, "autobackup: list takes at most one SOURCE\n");
+		return ABK_EXIT_USAGE;
+	}
+	if ((o->snapshot || o->path) && n == 0) {
+		fprintf(stderr, "autobackup: --snapshot and --path need a SOURCE\n");
+		return ABK_EXIT_USAGE;
+	}
+	ui->first_json = 1;
+	if (o->json)
+		fputs("[", stdout);
+	if (n == 0)
+		rc = abk_list_sources(c, list_source_row, ui, &err);
+	else if (o->snapshot == NULL && o->path == NULL)
+		rc = abk_list_snapshots(c, args[0], list_snapshot_row, ui, &err);
+	else
+		rc = abk_list_files(c, args[0], o->snapshot, o->path ? o->path : "",
+		    list_file_row, ui, &err);
+	if (o->json)
+		fputs("]\n", stdout);
+	return rc == ABK_OK ? ABK_EXIT_OK : fail(ui, &err);
+}
+
+static int
+cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
+{
+	struct batch_opts *o = ui->o;
+	struct abk_restore_opts ro;
+	struct abk_restore_result res;
+	abk_err err = ABK_ERR_INIT;
+	const char *paths[2] = { o->path, NULL };
+	int rc;
+
+	if (n != 1) {
+		fprintf(stderr, "autobackup: restore needs exactly one SOURCE\n");
+		return ABK_EXIT_USAGE;
+	}
+	if (o->zip != NULL && (o->to != NULL || o->delete_extra)) {
+		fprintf(stderr, "autobackup: --zip cannot be combined with --to or --delete\n");
+		return ABK_EXIT_USAGE;
+	}
+	memset(&ro, 0, sizeof(ro));
+	ro.source = args[0];
+	ro.snapshot = o->snapshot;
+	ro.paths = o->path ? paths : NULL;
+	ro.to = o->to;
+	ro.zip_file = o->zip;
+	ro.delete_extra = o->delete_extra;
+	ro.progress = on_progress;
+	ro.note = on_note;
+	ro.ctx = ui;
+	ro.cancel = &batch_cancel;
+	rc = abk_restore(c, &ro, &res, &err);
+	clear_line(ui);
+	if (rc != ABK_OK)
+		return fail(ui, &err);
+	if (o->json) {
+		fputs("{", stdout);
+		json_kv_str(stdout, 1, "source", args[0]);
+		json_kv_str(stdout, 0, "snapshot", res.snapshot);
+		json_kv_str(stdout, 0, "target", res.target);
+		json_kv_u64(stdout, 0, "files", res.files);
+		json_kv_u64(stdout, 0, "dirs", res.dirs);
+		json_kv_u64(stdout, 0, "symlinks", res.symlinks);
+		json_kv_u64(stdout, 0, "bytes", res.bytes);
+		json_kv_u64(stdout, 0, "deleted", res.deleted);
+		fputs("}\n", stdout);
+	} else if (!o->quiet) {
+		char size[32];
+
+		printf("restored %s snapshot %s to %s: %llu files, %llu folders, %llu symlinks, "
+		    "%s%s\n", args[0], res.snapshot, res.target, (unsigned long long)res.files,
+		    (unsigned long long)res.dirs, (unsigned long long)res.symlinks,
+		    abk_format_size(res.bytes, size, sizeof(size)),
+		    o->delete_extra ? "" : "");
+	}
+	return ABK_EXIT_OK;
+}
+
+static void
+on_problem(void *ctx, const char *path, const char *problem)
+{
+	struct batch_ui *ui = ctx;
+
+	clear_line(ui);
+	if (ui->o->json)
+		return;
+	print_name(stdout, path, strlen(path));
+	printf(": %s\n", problem);
+}
+
+static int
+cmd_verify(struct batch_ui *ui, abk_client *c, char **args, int n)
+{
+	struct abk_verify_result res;
+	abk_err err = ABK_ERR_INIT;
+	int rc;
+
+	if (n != 1) {
+		fprintf(stderr, "autobackup: verify needs exactly one SOURCE\n");
+		return ABK_EXIT_USAGE;
+	}
+	rc = abk_verify(c, args[0], ui->o->snapshot, on_problem, ui, &res, &err);
+	if (rc != ABK_OK && rc != ABK_E_INTEGRITY)
+		return fail(ui, &err);
+	if (ui->o->json) {
+		fputs("{", stdout);
+		json_kv_str(stdout, 1, "snapshot", res.snapshot);
+		json_kv_u64(stdout, 0, "checked", res.checked);
+		json_kv_u64(stdout, 0, "missing", res.missing);
+		json_kv_u64(stdout, 0, "corrupted", res.corrupted);
+		json_kv_u64(stdout, 0, "bytes", res.bytes);
+		fputs("}\n", stdout);
+	} else if (!ui->o->quiet || rc != ABK_OK) {
+		printf("snapshot %s: %llu files checked, %llu missing, %llu corrupted\n",
+		    res.snapshot, (unsigned long long)res.checked,
+		    (unsigned long long)res.missing, (unsigned long long)res.corrupted);
+	}
+	return rc == ABK_OK ? ABK_EXIT_OK : ABK_EXIT_INTEGRITY;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct batch_ui *ui, abk_client *c, char **args, int n);
+} batch_commands[] = {
+	{ "push", cmd_push },
+	{ "list", cmd_list },
+	{ "restore", cmd_restore },
+	{ "verify", cmd_verify },
+};
+
+int
+batch_run(struct batch_opts *o)
+{
+	struct batch_ui ui;
+	struct abk_profile prof;
+	struct sigaction sa;
+	abk_client *c = NULL;
+	abk_err err = ABK_ERR_INIT;
+	size_t k;
+	int rc, ex;
+
+	memset(&ui, 0, sizeof(ui));
+	ui.o = o;
+	ui.progress_line = !o->quiet && !o->json && isatty(STDERR_FILENO);
+	for (k = 0; k < sizeof(batch_commands) / sizeof(batch_commands[0]); k++)
+		if (strcmp(o->args[0], batch_commands[k].name) == 0)
+			break;
+	if (k == sizeof(batch_commands) / sizeof(batch_commands[0])) {
+		fprintf(stderr, "autobackup: unknown command '%s' (push, list, restore, verify)\n"
+		    "Try 'autobackup --help'.\n", o->args[0]);
+		return ABK_EXIT_USAGE;
+	}
+	rc = batch_profile(o, &prof, &err);
+	if (rc != ABK_OK) {
+		abk_wipe(prof.secret, sizeof(prof.secret));
+		return fail(&ui, &err);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = batch_on_sigint;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	if (abk_engine_init(&err) != ABK_OK)
+		return fail(&ui, &err);
+	rc = abk_connect(&prof, &c, &err);
+	abk_wipe(prof.secret, sizeof(prof.secret));
+	if (rc != ABK_OK) {
+		abk_engine_cleanup();
+		return fail(&ui, &err);
+	}
+	if (o->verbose)
+		fprintf(stderr, "autobackup: connected to %s\n", abk_server_software(c));
+	ex = batch_commands[k].run(&ui, c, o->args + 1, o->n_args - 1);
+	abk_disconnect(c);
+	abk_engine_cleanup();
+	if (batch_cancel && ex != ABK_EXIT_OK)
+		ex = ABK_EXIT_CANCELED;
+	return ex;
+}

@@ -1,0 +1,27 @@
+/*
+ * batch.h - `autobackup --batch`: the engine's operations for scripts and
+ * cron, with plain or JSON output and documented exit codes.
+ */
+#ifndef ABT_BATCH_H
+#define ABT_BATCH_H
+
+#include <stddef.h>
+
+#define BATCH_EXCLUDES_MAX 256
+#define BATCH_PATHS_MAX 1024
+
+struct batch_opts {
+	const char *server, *ca, *user, *password_file, *token_file;
+	const char *profile, *config;
+	const char *name, *snapshot, *path, *to, *zip;
+	const char *excludes[BATCH_EXCLUDES_MAX + 1];
+	size_t n_excludes;
+	int json, quiet, verbose, checksum, delete_extra, threads;
+	char **args;			/* command and its operands */
+	int n_args;
+};
+
+/* Run a batch command; returns the exit status. */
+int batch_run(struct batch_opts *o);
+
+#endif
