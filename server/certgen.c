@@ -175,10 +175,11 @@ cg_build_names(struct cg_work *w, const char *const *hostnames, size_t nhost,
     abk_err *err)
 {
 	static const char *const defaults[] = { "localhost", "127.0.0.1", "::1" };
-	size_t total = sizeof(defaults) / sizeof(defaults[0]) + nhost;
+	const size_t ndef = sizeof(defaults) / sizeof(defaults[0]);
+	size_t total = ndef + nhost;
 
 	for (size_t i = 0; i < total; i++) {
-		const char *s = i < 3 ? defaults[i] : hostnames[i - 3];
+		const char *s = i < ndef ? defaults[i] : hostnames[i - ndef];
 		struct cg_name *n = &w->names[w->nnames];
 		size_t j;
 		int rc = cg_parse_name(s, n, err);

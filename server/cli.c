@@ -103,6 +103,40 @@ cli_init_help(FILE *out)
 	    cli_find("init")->usage, DATADIR_ENV, DATADIR_SYSTEM);
 }
 
+/* What init made and what to do next. */
+static void
+cli_init_report(const char *data, const char *const *names, size_t nnames,
+    int force, int renew)
+{
+	char full[PATH_MAX];
+	const char *d = realpath(data, full) != NULL ? full : data;
+
+	if (renew)
+		printf("Renewed the server certificate in %s/%s\n", d, DATADIR_CERTS);
+	else
+		printf("Created the autobackup data directory %s\n"
+		    "  accounts:     %s/%s\n  backups:      %s/%s\n",
+		    d, d, DATADIR_DB, d, DATADIR_USERS);
+	printf("  server cert:  %s/%s/%s (key %s)\n"
+	    "  valid for:    localhost 127.0.0.1 ::1",
+	    d, DATADIR_CERTS, CERTGEN_SERVER_CERT, CERTGEN_SERVER_KEY);
+	for (size_t i = 0; i < nnames; i++)
+		printf(" %s", names[i]);
+	printf("\n  CA cert:      %s/%s/%s\n", d, DATADIR_CERTS, CERTGEN_CA_CERT);
+	if (renew) {
+		printf("Clients keep their ca.pem; restart 'autobackupd serve' to "
+		    "use the new certificate.\n");
+		return;
+	}
+	if (force)
+		printf("This is a new CA: clients holding the old ca.pem will refuse "
+		    "the server until they get the new one.\n");
+	printf("Copy the CA certificate to every client, for example:\n"
+	    "  scp THIS-HOST:%s/%s/%s ~/.config/autobackup/ca.pem\n"
+	    "or point the client at it with 'autobackup --ca FILE'.\n",
+	    d, DATADIR_CERTS, CERTGEN_CA_CERT);
+}
+
 static int
 cli_init(int argc, char **argv)
 {
@@ -115,8 +149,8 @@ cli_init(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *names[CERTGEN_MAX_NAMES];
-	char defdata[PATH_MAX], certs[PATH_MAX], full[PATH_MAX], host[256];
-	const char *data = NULL, *shown;
+	char defdata[PATH_MAX], host[256];
+	const char *data = NULL;
 	size_t nnames = 0;
 	int ch, force = 0, renew = 0, rc;
 	abk_err err = ABK_ERR_INIT;
@@ -169,6 +203,8 @@ cli_init(int argc, char **argv)
 			names[nnames++] = host;
 	}
 	if (renew) {
+		char certs[PATH_MAX];
+
 		rc = datadir_check(data, &err);
 		if (rc == ABK_OK && snprintf(certs, sizeof(certs), "%s/%s", data,
 		    DATADIR_CERTS) >= (int)sizeof(certs))
@@ -181,27 +217,7 @@ cli_init(int argc, char **argv)
 		fprintf(stderr, "autobackupd init: %s\n", err.msg);
 		return rc == ABK_E_USAGE ? ABK_EXIT_USAGE : ABK_EXIT_FAILURE;
 	}
-	shown = realpath(data, full) != NULL ? full : data;
-	if (renew)
-		printf("Renewed the server certificate in %s/%s\n", shown, DATADIR_CERTS);
-	else
-		printf("Created the autobackup data directory %s\n"
-		    "  accounts:     %s/%s\n  backups:      %s/%s\n", shown,
-		    shown, DATADIR_DB, shown, DATADIR_USERS);
-	printf("  server cert:  %s/%s/%s (key %s)\n  valid for:    localhost 127.0.0.1 ::1",
-	    shown, DATADIR_CERTS, CERTGEN_SERVER_CERT, CERTGEN_SERVER_KEY);
-	for (size_t i = 0; i < nnames; i++)
-		printf(" %s", names[i]);
-	printf("\n  CA cert:      %s/%s/%s\n", shown, DATADIR_CERTS, CERTGEN_CA_CERT);
-	if (renew)
-		printf("Clients keep their ca.pem; restart 'autobackupd serve' to use "
-		    "the new certificate.\n");
-	else
-		printf("%sCopy the CA certificate to every client, for example:\n"
-		    "  scp THIS-HOST:%s/%s/%s ~/.config/autobackup/ca.pem\n"
-		    "or point the client at it with 'autobackup --ca FILE'.\n",
-		    force ? "This is a new CA: clients holding the old ca.pem will "
-		    "refuse the server until they get the new one.\n" : "", shown, DATADIR_CERTS, CERTGEN_CA_CERT);
+	cli_init_report(data, names, nnames, force, renew);
 	return ABK_EXIT_OK;
 }
 
