@@ -8,10 +8,15 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "certgen.h"
 #include "cli.h"
+#include "datadir.h"
 #include "exitcodes.h"
 
 struct cli_command {
@@ -21,11 +26,11 @@ struct cli_command {
 	int (*run)(int argc, char **argv);
 };
 
-static int cli_not_ready(int argc, char **argv);
+static int cli_init(int argc, char **argv);
 
 static const struct cli_command cli_commands[] = {
-	{ "init", "init [--data DIR] [--hostname NAME]... [--force]",
-	  "create the data directory, account database and certificates", cli_not_ready },
+	{ "init", "init [--data DIR] [--hostname NAME]... [--force | --renew-server]",
+	  "create the data directory, account database and certificates", cli_init },
 	{ "serve", "serve [--data DIR] [--listen HOST:PORT] [--port-file F] [--cert F --key F]\n"
 	  "              [--threads N] [--max-sessions N] [--keep N] [--console] [--syslog]",
 	  "run the TLS server", cli_serve },
@@ -46,11 +51,166 @@ cli_usage(FILE *out)
 	fprintf(out, "\nRun 'autobackupd COMMAND --help' or see autobackupd(8).\n");
 }
 
-static int
-cli_not_ready(int argc, char **argv)
+static const struct cli_command *
+cli_find(const char *name)
 {
-	fprintf(stderr, "autobackupd: '%s' is not available in this build yet\n", argv[0]);
-	return ABK_EXIT_FAILURE;
+	for (size_t i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++)
+		if (strcmp(name, cli_commands[i].name) == 0)
+			return &cli_commands[i];
+	return NULL;
+}
+
+/* Unknown option or missing argument: one line and a hint, exit 2. */
+static int
+cli_bad_option(const char *cmd, int ch, char **argv)
+{
+	if (ch == ':')
+		fprintf(stderr, "autobackupd %s: option '%s' needs an argument\n", cmd,
+		    argv[optind - 1]);
+	else
+		fprintf(stderr, "autobackupd %s: unknown option '%s'\n", cmd,
+		    argv[optind - 1]);
+	fprintf(stderr, "Try 'autobackupd %s --help'.\n", cmd);
+	return ABK_EXIT_USAGE;
+}
+
+static void
+cli_init_help(FILE *out)
+{
+	fprintf(out, "usage: autobackupd %s\n\n"
+	    "Create the data directory (db/, users/, certs/), a private CA and a\n"
+	    "server certificate signed by it.\n\n"
+	    "  --data DIR       data directory (default: $%s, %s as root,\n"
+	    "                   else ~/.local/share/autobackupd)\n"
+	    "  --hostname NAME  a DNS name or IP address clients will connect to;\n"
+	    "                   repeat for several (localhost, 127.0.0.1 and ::1 are\n"
+	    "                   always included; without --hostname, this machine's\n"
+	    "                   host name is added)\n"
+	    "  --force          DIR already holds a data directory: make a new CA and\n"
+	    "                   server certificate (accounts and backups are kept;\n"
+	    "                   every client needs the new ca.pem)\n"
+	    "  --renew-server   new server key and certificate from the existing CA\n"
+	    "                   (clients keep their ca.pem); give the --hostname\n"
+	    "                   names again\n",
+	    cli_find("init")->usage, DATADIR_ENV, DATADIR_SYSTEM);
+}
+
+/* What init made and what to do next. */
+static void
+cli_init_report(const char *data, const char *const *names, size_t nnames,
+    int force, int renew)
+{
+	char full[PATH_MAX];
+	const char *d = realpath(data, full) != NULL ? full : data;
+
+	if (renew)
+		printf("Renewed the server certificate in %s/%s\n", d, DATADIR_CERTS);
+	else
+		printf("Created the autobackup data directory %s\n"
+		    "  accounts:     %s/%s\n  backups:      %s/%s\n",
+		    d, d, DATADIR_DB, d, DATADIR_USERS);
+	printf("  server cert:  %s/%s/%s (key %s)\n"
+	    "  valid for:    localhost 127.0.0.1 ::1",
+	    d, DATADIR_CERTS, CERTGEN_SERVER_CERT, CERTGEN_SERVER_KEY);
+	for (size_t i = 0; i < nnames; i++)
+		printf(" %s", names[i]);
+	printf("\n  CA cert:      %s/%s/%s\n", d, DATADIR_CERTS, CERTGEN_CA_CERT);
+	if (renew) {
+		printf("Clients keep their ca.pem; restart 'autobackupd serve' to "
+		    "use the new certificate.\n");
+		return;
+	}
+	if (force)
+		printf("This is a new CA: clients holding the old ca.pem will refuse "
+		    "the server until they get the new one.\n");
+	printf("Copy the CA certificate to every client, for example:\n"
+	    "  scp THIS-HOST:%s/%s/%s ~/.config/autobackup/ca.pem\n"
+	    "or point the client at it with 'autobackup --ca FILE'.\n",
+	    d, DATADIR_CERTS, CERTGEN_CA_CERT);
+}
+
+static int
+cli_init(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "hostname", required_argument, NULL, 'n' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "renew-server", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *names[CERTGEN_MAX_NAMES];
+	char defdata[PATH_MAX], host[256];
+	const char *data = NULL;
+	size_t nnames = 0;
+	int ch, force = 0, renew = 0, rc;
+	abk_err err = ABK_ERR_INIT;
+
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			data = optarg;
+			break;
+		case 'n':
+			if (nnames == CERTGEN_MAX_NAMES) {
+				fprintf(stderr, "autobackupd init: at most %d --hostname "
+				    "options\n", CERTGEN_MAX_NAMES);
+				return ABK_EXIT_USAGE;
+			}
+			names[nnames++] = optarg;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'r':
+			renew = 1;
+			break;
+		case 'h':
+			cli_init_help(stdout);
+			return ABK_EXIT_OK;
+		default:
+			return cli_bad_option("init", ch, argv);
+		}
+	}
+	if (optind < argc || (force && renew)) {
+		fprintf(stderr, "autobackupd init: %s\nTry 'autobackupd init --help'.\n",
+		    optind < argc ? "unexpected argument" :
+		    "--force and --renew-server cannot be combined");
+		return ABK_EXIT_USAGE;
+	}
+	if (data == NULL) {
+		if (datadir_default(defdata, sizeof(defdata), &err) != ABK_OK) {
+			fprintf(stderr, "autobackupd init: %s\n", err.msg);
+			return ABK_EXIT_USAGE;
+		}
+		data = defdata;
+	}
+	/* By default the certificate also names this machine, when it can. */
+	if (nnames == 0 && gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		if (certgen_check_name(host, NULL) == ABK_OK)
+			names[nnames++] = host;
+	}
+	if (renew) {
+		char certs[PATH_MAX];
+
+		rc = datadir_check(data, &err);
+		if (rc == ABK_OK && snprintf(certs, sizeof(certs), "%s/%s", data,
+		    DATADIR_CERTS) >= (int)sizeof(certs))
+			rc = abk_err_set(&err, ABK_E_LIMIT, "data directory path too long");
+		if (rc == ABK_OK)
+			rc = certgen_make_server(certs, names, nnames, &err);
+	} else
+		rc = datadir_init(data, names, nnames, force, &err);
+	if (rc != ABK_OK) {
+		fprintf(stderr, "autobackupd init: %s\n", err.msg);
+		return rc == ABK_E_USAGE ? ABK_EXIT_USAGE : ABK_EXIT_FAILURE;
+	}
+	cli_init_report(data, names, nnames, force, renew);
+	return ABK_EXIT_OK;
 }
 
 int

@@ -73,7 +73,8 @@ cli_serve(int argc, char **argv)
 	uint64_t v;
 
 	srv_config_defaults(&cfg);
-	datadir_default(cfg.data_dir, sizeof(cfg.data_dir));
+	if (datadir_default(cfg.data_dir, sizeof(cfg.data_dir), &err) != ABK_OK)
+		cfg.data_dir[0] = '\0';	/* then --data is required */
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -166,6 +167,14 @@ cli_serve(int argc, char **argv)
 	if (cfg.max_sessions < cfg.threads)
 		cfg.threads = cfg.max_sessions;
 	cfg.console = console >= 0 ? console : isatty(STDIN_FILENO);
+	if (cfg.data_dir[0] == '\0') {
+		fprintf(stderr, "autobackupd: no data directory: give --data DIR\n");
+		return ABK_EXIT_USAGE;
+	}
+	if (datadir_check(cfg.data_dir, &err) != ABK_OK) {
+		fprintf(stderr, "autobackupd: %s\n", err.msg);
+		return ABK_EXIT_FAILURE;
+	}
 	if (srv_run(&cfg, &err) != ABK_OK) {
 		fprintf(stderr, "autobackupd: %s\n", err.msg);
 		return abk_exit_for(err.code) == ABK_EXIT_USAGE ? ABK_EXIT_USAGE : ABK_EXIT_FAILURE;
@@ -225,7 +234,10 @@ cli_admin(int argc, char **argv)
 	abk_err err = ABK_ERR_INIT;
 
 	memset(&ctx, 0, sizeof(ctx));
-	datadir_default(data_dir, sizeof(data_dir));
+	if (datadir_default(data_dir, sizeof(data_dir), &err) != ABK_OK) {
+		data_dir[0] = '\0';
+		abk_err_clear(&err);
+	}
 	/* Options may stand anywhere; everything else is positional. */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -284,9 +296,8 @@ cli_admin(int argc, char **argv)
 	args[nargs] = NULL;
 
 	snprintf(dbdir, sizeof(dbdir), "%s/db", data_dir);
-	if (access(dbdir, F_OK) != 0) {
-		fprintf(stderr, "autobackupd: no data directory at %s: run 'autobackupd init "
-		    "--data %s' first\n", data_dir, data_dir);
+	if (datadir_check(data_dir, &err) != ABK_OK) {
+		fprintf(stderr, "autobackupd: %s\n", err.msg);
 		return ABK_EXIT_FAILURE;
 	}
 	if (accounts_open(dbdir, &ctx.acc, &err) != ABK_OK) {

@@ -91,3 +91,11 @@ is() {
 }
 diag() { printf '# %s\n' "$*" >&2; }
 done_testing() { echo "1..$_tap_n"; [ "$_tap_failed" -eq 0 ]; }
+
+ab_init() {
+	# ab_init DATA [INIT-OPTIONS...]: a fresh data directory with certificates
+	# (output in $T/init.log); returns autobackupd init's status.
+	local data=$1
+	shift
+	"$AUTOBACKUPD" init --data "$data" "$@" >"$T/init.log" 2>&1
+}
