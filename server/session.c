@@ -498,6 +498,7 @@ session_run(struct srv *srv, int fd)
 	}
 	tls_conn_io(s.conn, &s.io);
 	tls_conn_set_timeout(s.conn, srv->cfg.handshake_timeout_ms);
+	tls_conn_set_wake_fd(s.conn, srv->wake_pipe[0]);
 	if (session_hello(&s, &err) != ABK_OK) {
 		log_event(LOG_LVL_WARN, s.peer, NULL, "hello", "failed: %s", err.msg);
 		goto out;

@@ -99,3 +99,39 @@ ab_init() {
 	shift
 	"$AUTOBACKUPD" init --data "$data" "$@" >"$T/init.log" 2>&1
 }
+
+ab_user() {
+	# ab_user DATA NAME PASSWORD [USER-ADD-OPTIONS...]: add an account with a
+	# low PBKDF2 iteration count (tests only); password kept in $T/pw.NAME.
+	local data=$1 name=$2 pw=$3
+	shift 3
+	printf '%s\n' "$pw" >"$T/pw.$name"
+	"$AUTOBACKUPD" user add "$name" --data "$data" --password-file "$T/pw.$name" \
+		--iterations 1000 "$@" >>"$T/admin.log" 2>&1
+}
+
+ab_serve() {
+	# ab_serve DATA [SERVE-OPTIONS...]: start autobackupd on 127.0.0.1 port 0,
+	# wait for its port file; sets PORT, SERVER_PID and SERVER_LOG.
+	local data=$1
+	shift
+	rm -f "$T/port"
+	SERVER_LOG="$T/server.$$.$RANDOM.log"
+	"$AUTOBACKUPD" serve --data "$data" --listen 127.0.0.1:0 --port-file "$T/port" \
+		--no-console "$@" >"$SERVER_LOG" 2>&1 </dev/null &
+	SERVER_PID=$!
+	_pids="$_pids $SERVER_PID"
+	if ! wait_for_file "$T/port" 30; then
+		diag "server did not start:"; sed 's/^/# /' "$SERVER_LOG" >&2
+		return 1
+	fi
+	PORT=$(cat "$T/port")
+}
+
+ab_client() {
+	# ab_client DATA USER CMD...: autobackup --batch against the test server.
+	local data=$1 user=$2
+	shift 2
+	"$AUTOBACKUP" --batch --server "127.0.0.1:$PORT" --ca "$data/certs/ca.pem" \
+		--user "$user" --password-file "$T/pw.$user" --config /dev/null "$@"
+}

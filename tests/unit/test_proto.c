@@ -1,0 +1,367 @@
+/*
+ * test_proto.c - frames and the shared entry encoding: round trips, and the
+ * hostile cases (truncated, oversized, unknown type, bad entries).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "manifest.h"
+#include "proto.h"
+
+/* A proto_io over a plain file descriptor (one end of a socketpair). */
+static int
+fd_read_full(void *ctx, void *buf, size_t len, abk_err *err)
+{
+	int fd = *(int *)ctx;
+	unsigned char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+
+		if (n <= 0)
+			return abk_err_set(err, ABK_E_NET, "connection closed by peer");
+		p += n;
+		len -= (size_t)n;
+	}
+	return ABK_OK;
+}
+
+static int
+fd_write_all(void *ctx, const void *buf, size_t len, abk_err *err)
+{
+	int fd = *(int *)ctx;
+	const unsigned char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n <= 0)
+			return abk_err_set(err, ABK_E_NET, "write failed");
+		p += n;
+		len -= (size_t)n;
+	}
+	return ABK_OK;
+}
+
+static int sv[2];
+static struct proto_io io_a, io_b;
+
+static void
+setup(void)
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	io_a = (struct proto_io){ &sv[0], fd_read_full, fd_write_all };
+	io_b = (struct proto_io){ &sv[1], fd_read_full, fd_write_all };
+}
+
+static void
+teardown(void)
+{
+	close(sv[0]);
+	close(sv[1]);
+}
+
+START_TEST(test_frame_round_trip)
+{
+	abk_buf in;
+	abk_err err = ABK_ERR_INIT;
+	uint8_t type = 0;
+	const char payload[] = "hello frame";
+
+	abk_buf_init(&in, PROTO_FRAME_MAX);
+	ck_assert_int_eq(proto_send(&io_a, PT_LIST_SOURCES, payload, sizeof(payload), &err), ABK_OK);
+	ck_assert_int_eq(proto_send(&io_a, PT_BYE, NULL, 0, &err), ABK_OK);
+	ck_assert_int_eq(proto_recv(&io_b, &type, &in, &err), ABK_OK);
+	ck_assert_int_eq(type, PT_LIST_SOURCES);
+	ck_assert_uint_eq(in.len, sizeof(payload));
+	ck_assert_mem_eq(in.data, payload, sizeof(payload));
+	ck_assert_int_eq(proto_recv(&io_b, &type, &in, &err), ABK_OK);
+	ck_assert_int_eq(type, PT_BYE);
+	ck_assert_uint_eq(in.len, 0);
+	abk_buf_free(&in);
+}
+END_TEST
+
+START_TEST(test_large_frame)
+{
+	abk_buf in;
+	abk_err err = ABK_ERR_INIT;
+	uint8_t type = 0;
+	size_t n = PROTO_FRAME_MAX;
+	unsigned char *big = malloc(n);
+	pid_t pid;
+
+	memset(big, 0xab, n);
+	abk_buf_init(&in, PROTO_FRAME_MAX);
+	pid = fork();
+	if (pid == 0) {
+		abk_err e2 = ABK_ERR_INIT;
+
+		_exit(proto_send(&io_a, PT_ZIP_DATA, big, n, &e2) == ABK_OK ? 0 : 1);
+	}
+	ck_assert_int_eq(proto_recv(&io_b, &type, &in, &err), ABK_OK);
+	ck_assert_uint_eq(in.len, n);
+	ck_assert_int_eq(in.data[n - 1], 0xab);
+	abk_buf_free(&in);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_oversized_refused_before_payload)
+{
+	uint8_t hdr[PROTO_HEADER_LEN];
+	abk_buf in;
+	abk_err err = ABK_ERR_INIT;
+	uint8_t type;
+
+	proto_make_header(hdr, PT_ZIP_DATA, PROTO_FRAME_MAX + 1);
+	ck_assert_int_eq(write(sv[0], hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+	abk_buf_init(&in, PROTO_FRAME_MAX);
+	ck_assert_int_eq(proto_recv(&io_b, &type, &in, &err), ABK_E_LIMIT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "over the limit"));
+	/* nothing was allocated for the refused payload */
+	ck_assert_uint_eq(in.cap, 0);
+	abk_buf_free(&in);
+}
+END_TEST
+
+START_TEST(test_sender_refuses_oversized)
+{
+	abk_err err = ABK_ERR_INIT;
+	static unsigned char big[PROTO_FRAME_MAX + 1];
+
+	ck_assert_int_eq(proto_send(&io_a, PT_ZIP_DATA, big, sizeof(big), &err), ABK_E_INTERNAL);
+}
+END_TEST
+
+START_TEST(test_unknown_type)
+{
+	uint8_t hdr[PROTO_HEADER_LEN];
+	abk_buf in;
+	abk_err err = ABK_ERR_INIT;
+	uint8_t type;
+
+	proto_make_header(hdr, 0x7f, 3);
+	ck_assert_int_eq(write(sv[0], hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+	abk_buf_init(&in, PROTO_FRAME_MAX);
+	ck_assert_int_eq(proto_recv(&io_b, &type, &in, &err), ABK_E_PROTO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "unknown frame type 0x7f"));
+	abk_buf_free(&in);
+}
+END_TEST
+
+START_TEST(test_truncated_frame)
+{
+	uint8_t hdr[PROTO_HEADER_LEN];
+	abk_buf in;
+	abk_err err = ABK_ERR_INIT;
+	uint8_t type;
+
+	proto_make_header(hdr, PT_HELLO, 100);
+	ck_assert_int_eq(write(sv[0], hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+	ck_assert_int_eq(write(sv[0], "abc", 3), 3);
+	close(sv[0]);
+	sv[0] = -1;
+	abk_buf_init(&in, PROTO_FRAME_MAX);
+	ck_assert_int_eq(proto_recv(&io_b, &type, &in, &err), ABK_E_NET);
+	abk_buf_free(&in);
+}
+END_TEST
+
+START_TEST(test_truncated_header)
+{
+	abk_buf in;
+	abk_err err = ABK_ERR_INIT;
+	uint8_t type;
+
+	ck_assert_int_eq(write(sv[0], "\0\0", 2), 2);
+	close(sv[0]);
+	sv[0] = -1;
+	abk_buf_init(&in, PROTO_FRAME_MAX);
+	ck_assert_int_eq(proto_recv(&io_b, &type, &in, &err), ABK_E_NET);
+	abk_buf_free(&in);
+}
+END_TEST
+
+START_TEST(test_error_frame)
+{
+	abk_buf in;
+	abk_err err = ABK_ERR_INIT, got = ABK_ERR_INIT;
+	uint8_t type;
+
+	abk_buf_init(&in, PROTO_FRAME_MAX);
+	ck_assert_int_eq(proto_send_error(&io_a, PE_QUOTA, &err, "over by %d bytes\x1b[2J", 5),
+	    ABK_OK);
+	ck_assert_int_eq(proto_recv(&io_b, &type, &in, &err), ABK_OK);
+	ck_assert_int_eq(type, PT_ERROR);
+	ck_assert_int_eq(proto_decode_error(in.data, in.len, &got), ABK_E_QUOTA);
+	/* the escape sequence from the peer is neutralised */
+	ck_assert_str_eq(got.msg, "server: over by 5 bytes?[2J");
+	abk_buf_free(&in);
+}
+END_TEST
+
+START_TEST(test_error_codes_round_trip)
+{
+	ck_assert_int_eq(proto_code_from_error(proto_error_from_code(ABK_E_AUTH)), ABK_E_AUTH);
+	ck_assert_int_eq(proto_code_from_error(proto_error_from_code(ABK_E_BUSY)), ABK_E_BUSY);
+	ck_assert_int_eq(proto_code_from_error(proto_error_from_code(ABK_E_QUOTA)), ABK_E_QUOTA);
+	ck_assert_int_eq(proto_code_from_error(proto_error_from_code(ABK_E_NOTFOUND)),
+	    ABK_E_NOTFOUND);
+	ck_assert_int_eq(proto_error_from_code(ABK_E_PATH), PE_INVALID);
+	ck_assert_int_eq(proto_code_from_error(999), ABK_E_REFUSED);
+	ck_assert_ptr_null(proto_type_name(0xee));
+	ck_assert_str_eq(proto_type_name(PT_PUSH_NEED), "PUSH_NEED");
+}
+END_TEST
+
+static void
+encode_entry(abk_buf *b, const char *path, uint8_t type, const char *target)
+{
+	struct manifest_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.path = path;
+	e.path_len = strlen(path);
+	e.type = type;
+	e.mode = 0644;
+	e.mtime = -86400;	/* before the epoch survives */
+	if (type == MF_FILE)
+		e.size = 12345678901ull;
+	if (target != NULL) {
+		e.target = target;
+		e.target_len = strlen(target);
+		e.size = e.target_len;
+	}
+	e.flags = MF_HAS_CRC | MF_HAS_SHA256;
+	e.crc32 = 0xdeadbeef;
+	memset(e.sha256, 7, sizeof(e.sha256));
+	ck_assert_int_eq(manifest_entry_encode(b, &e), 0);
+}
+
+START_TEST(test_entry_round_trip)
+{
+	abk_buf b;
+	abk_rd r;
+	struct manifest_entry e;
+	abk_err err = ABK_ERR_INIT;
+
+	abk_buf_init(&b, 1 << 20);
+	encode_entry(&b, "dir/new\nline \xc3\xa9", MF_FILE, NULL);
+	encode_entry(&b, "link", MF_SYMLINK, "../target");
+	abk_rd_init(&r, b.data, b.len);
+	ck_assert_int_eq(manifest_entry_decode(&r, &e, &err), ABK_OK);
+	ck_assert_uint_eq(e.path_len, strlen("dir/new\nline \xc3\xa9"));
+	ck_assert_int_eq(e.mtime, -86400);
+	ck_assert_uint_eq(e.size, 12345678901ull);
+	ck_assert_uint_eq(e.crc32, 0xdeadbeef);
+	ck_assert_int_eq(manifest_entry_decode(&r, &e, &err), ABK_OK);
+	ck_assert_int_eq(e.type, MF_SYMLINK);
+	ck_assert_mem_eq(e.target, "../target", 9);
+	ck_assert_uint_eq(r.left, 0);
+	abk_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_entry_hostile)
+{
+	static const char *const bad_paths[] = { "../etc/passwd", "/abs", "a//b", "a/./b",
+		"a\\b", "" };
+	abk_buf b;
+	abk_rd r;
+	struct manifest_entry e;
+
+	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++) {
+		abk_err err = ABK_ERR_INIT;
+
+		abk_buf_init(&b, 1 << 20);
+		encode_entry(&b, bad_paths[i], MF_FILE, NULL);
+		abk_rd_init(&r, b.data, b.len);
+		ck_assert_int_eq(manifest_entry_decode(&r, &e, &err), ABK_E_PATH);
+		abk_buf_free(&b);
+	}
+	/* unknown type */
+	{
+		abk_err err = ABK_ERR_INIT;
+
+		abk_buf_init(&b, 1 << 20);
+		encode_entry(&b, "x", 9, NULL);
+		abk_rd_init(&r, b.data, b.len);
+		ck_assert_int_eq(manifest_entry_decode(&r, &e, &err), ABK_E_PROTO);
+		abk_buf_free(&b);
+	}
+	/* every truncation of a valid entry is refused */
+	abk_buf_init(&b, 1 << 20);
+	encode_entry(&b, "some/file", MF_SYMLINK, "t");
+	for (size_t cut = 0; cut < b.len; cut++) {
+		abk_err err = ABK_ERR_INIT;
+
+		abk_rd_init(&r, b.data, cut);
+		ck_assert_int_eq(manifest_entry_decode(&r, &e, &err), ABK_E_PROTO);
+	}
+	abk_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_buf_cap)
+{
+	abk_buf b;
+	abk_rd r;
+	const char *s;
+	size_t n;
+	uint8_t huge_len[4] = { 0xff, 0xff, 0xff, 0xf0 };
+
+	abk_buf_init(&b, 8);
+	ck_assert_int_eq(abk_put_u64(&b, 1), 0);
+	ck_assert_int_eq(abk_put_u8(&b, 1), -1);
+	ck_assert(b.failed);
+	abk_buf_free(&b);
+	/* a string length larger than what is left is refused, not read */
+	abk_rd_init(&r, huge_len, sizeof(huge_len));
+	ck_assert_int_eq(abk_get_str(&r, &s, &n, SIZE_MAX), -1);
+	ck_assert(r.failed);
+}
+END_TEST
+
+static Suite *
+proto_suite(void)
+{
+	Suite *s = suite_create("proto");
+	TCase *tc = tcase_create("frames");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_frame_round_trip);
+	tcase_add_test(tc, test_large_frame);
+	tcase_add_test(tc, test_oversized_refused_before_payload);
+	tcase_add_test(tc, test_sender_refuses_oversized);
+	tcase_add_test(tc, test_unknown_type);
+	tcase_add_test(tc, test_truncated_frame);
+	tcase_add_test(tc, test_truncated_header);
+	tcase_add_test(tc, test_error_frame);
+	tcase_add_test(tc, test_error_codes_round_trip);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("entries");
+	tcase_add_test(tc, test_entry_round_trip);
+	tcase_add_test(tc, test_entry_hostile);
+	tcase_add_test(tc, test_buf_cap);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(proto_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
