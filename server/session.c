@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "accounts.h"
+#include "pathsafe.h"
 #include "log.h"
 #include "session.h"
 #include "storage.h"

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "pathsafe.h"
 #include "log.h"
 #include "pathtab.h"
 #include "session.h"

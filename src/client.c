@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "client_int.h"
+#include "pathsafe.h"
 #include "net.h"
 #include "strutil.h"
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "client_int.h"
+#include "pathsafe.h"
 #include "crypto.h"
 #include "net.h"
 #include "scan.h"
@@ -184,10 +185,10 @@ push_build(struct push_job *job, size_t b, struct push_slot *s)
 		    level, NULL, &ferr) != ABK_OK) {
 			if (ferr.code == ABK_E_IO) {
 				/* the file shrank or failed to read: skip it, go on */
+				/* an earlier chunk already in this zip is dropped by the
+				 * server when it sees the skip */
 				if (push_add_skip(s, u->index, ferr.msg) != ABK_OK)
 					s->rc = abk_err_set(&s->err, ABK_E_NOMEM, "out of memory");
-				if (s->n_sent > 0 && s->sent[s->n_sent - 1].index == u->index)
-					; /* an earlier chunk of it is in this zip: server drops it */
 				continue;
 			}
 			s->rc = abk_err_set(&s->err, ferr.code, "%s", ferr.msg);

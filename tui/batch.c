@@ -157,9 +157,9 @@ batch_profile(struct batch_opts *o, struct abk_profile *p, abk_err *err)
 	if (cfg.password_file[0] != '\0')
 		return abk_read_secret_file(cfg.password_file, p->secret, sizeof(p->secret), err);
 	if (isatty(STDIN_FILENO)) {
-		char prompt[128];
+		char prompt[700];
 
-		snprintf(prompt, sizeof(prompt), "Password for %s@%s: ", p->user, p->server);
+		snprintf(prompt, sizeof(prompt), "Password for %.64s@%.512s: ", p->user, p->server);
 		return abk_read_secret_tty(prompt, p->secret, sizeof(p->secret), err);
 	}
 	return abk_err_set(err, ABK_E_USAGE, "no credentials: use --password-file, "
