@@ -1,0 +1,322 @@
+/*
+ * snapfile.c - the manifest file stored beside each snapshot, and snapshot
+ * IDs.
+ *
+ * Format (big-endian, buf.h):
+ *   "ABKM" | u32 version | str origin | i64 time_ms | u64 entries
+ *   | u64 files | u64 bytes | entries (manifest_entry_encode) ...
+ *   | u32 CRC-32 of everything before it
+ * The CRC makes a damaged manifest an integrity error instead of a wrong
+ * restore.  IDs are the server's UTC publication time, YYYYMMDDTHHMMSS.mmmZ,
+ * so lexical order is time order.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "fsops.h"
+#include "storage_int.h"
+
+#define SNAPFILE_FLUSH 65536
+#define SNAPFILE_BUF_MAX (SNAPFILE_FLUSH + 2 * (ABK_PATH_MAX + MF_TARGET_MAX + 128))
+#define SNAPFILE_HEADER_MAX (4 + 4 + 4 + ABK_PATH_MAX + 8 * 4)
+#define SNAPFILE_MIN_ENTRY 27	/* smallest encoded entry */
+#define SNAPFILE_MAX_SIZE ((uint64_t)1 << 40)
+
+static uint32_t
+crc_update(uint32_t crc, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		uInt n = len > 0x40000000u ? 0x40000000u : (uInt)len;
+
+		crc = (uint32_t)crc32(crc, p, n);
+		p += n;
+		len -= n;
+	}
+	return crc;
+}
+
+static void
+put_header(abk_buf *b, const struct snapfile_header *h)
+{
+	abk_put_bytes(b, SNAPFILE_MAGIC, 4);
+	abk_put_u32(b, SNAPFILE_VERSION);
+	abk_put_cstr(b, h->origin);
+	abk_put_i64(b, h->time_ms);
+	abk_put_u64(b, h->entries);
+	abk_put_u64(b, h->files);
+	abk_put_u64(b, h->bytes);
+}
+
+static int
+get_header(abk_rd *r, struct snapfile_header *h, abk_err *err)
+{
+	uint8_t magic[4];
+	uint32_t version = 0;
+
+	memset(h, 0, sizeof(*h));
+	abk_get_bytes(r, magic, sizeof(magic));
+	if (r->failed || memcmp(magic, SNAPFILE_MAGIC, 4) != 0)
+		return abk_err_set(err, ABK_E_INTEGRITY, "snapshot manifest has a bad magic number");
+	abk_get_u32(r, &version);
+	if (!r->failed && version != SNAPFILE_VERSION)
+		return abk_err_set(err, ABK_E_INTEGRITY,
+		    "snapshot manifest has format version %u, this server reads %u",
+		    version, SNAPFILE_VERSION);
+	abk_get_cstr(r, h->origin, sizeof(h->origin));
+	abk_get_i64(r, &h->time_ms);
+	abk_get_u64(r, &h->entries);
+	abk_get_u64(r, &h->files);
+	abk_get_u64(r, &h->bytes);
+	if (r->failed)
+		return abk_err_set(err, ABK_E_INTEGRITY, "snapshot manifest header is truncated");
+	if (h->entries > STORAGE_MAX_ENTRIES || h->files > h->entries)
+		return abk_err_set(err, ABK_E_INTEGRITY,
+		    "snapshot manifest header has impossible counts");
+	return ABK_OK;
+}
+
+int
+snapfile_read_header(int snapdir, struct snapfile_header *h, abk_err *err)
+{
+	uint8_t *buf = NULL;
+	abk_rd r;
+	ssize_t n;
+	int fd, rc;
+
+	fd = openat(snapdir, STG_MANIFEST, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return abk_err_set(err, errno == ENOENT ? ABK_E_INTEGRITY : ABK_E_IO,
+		    "open snapshot manifest: %s", strerror(errno));
+	buf = malloc(SNAPFILE_HEADER_MAX);
+	if (buf == NULL) {
+		close(fd);
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory reading a manifest header");
+	}
+	do
+		n = pread(fd, buf, SNAPFILE_HEADER_MAX, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		rc = abk_err_set(err, ABK_E_IO, "read snapshot manifest: %s", strerror(errno));
+		goto out;
+	}
+	abk_rd_init(&r, buf, (size_t)n);
+	rc = get_header(&r, h, err);
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+void
+snapfile_free(struct snapfile *sf)
+{
+	if (sf == NULL)
+		return;
+	free(sf->data);
+	free(sf->ents);
+	memset(sf, 0, sizeof(*sf));
+}
+
+int
+snapfile_load(int snapdir, struct snapfile *sf, abk_err *err)
+{
+	uint32_t want, got;
+	abk_rd r, tr;
+	int rc;
+
+	memset(sf, 0, sizeof(*sf));
+	rc = fsops_read_file(snapdir, STG_MANIFEST, (size_t)SNAPFILE_MAX_SIZE, &sf->data,
+	    &sf->len, err);
+	if (rc == ABK_E_NOTFOUND) {
+		abk_err_clear(err);
+		return abk_err_set(err, ABK_E_INTEGRITY, "snapshot manifest is missing");
+	}
+	if (rc != ABK_OK)
+		return rc;
+	if (sf->len < 4) {
+		rc = abk_err_set(err, ABK_E_INTEGRITY, "snapshot manifest is truncated");
+		goto fail;
+	}
+	abk_rd_init(&tr, sf->data + sf->len - 4, 4);
+	abk_get_u32(&tr, &want);
+	got = crc_update((uint32_t)crc32(0, Z_NULL, 0), sf->data, sf->len - 4);
+	if (got != want) {
+		rc = abk_err_set(err, ABK_E_INTEGRITY,
+		    "snapshot manifest is damaged (CRC mismatch)");
+		goto fail;
+	}
+	abk_rd_init(&r, sf->data, sf->len - 4);
+	rc = get_header(&r, &sf->hdr, err);
+	if (rc != ABK_OK)
+		goto fail;
+	if (sf->hdr.entries > sf->len / SNAPFILE_MIN_ENTRY + 1) {
+		rc = abk_err_set(err, ABK_E_INTEGRITY, "snapshot manifest entry count is impossible");
+		goto fail;
+	}
+	sf->ents = calloc(sf->hdr.entries ? sf->hdr.entries : 1, sizeof(*sf->ents));
+	if (sf->ents == NULL) {
+		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory loading a manifest");
+		goto fail;
+	}
+	for (sf->n = 0; sf->n < sf->hdr.entries; sf->n++) {
+		abk_err derr = ABK_ERR_INIT;
+
+		if (manifest_entry_decode(&r, &sf->ents[sf->n], &derr) != ABK_OK) {
+			rc = abk_err_set(err, ABK_E_INTEGRITY,
+			    "snapshot manifest entry %zu is damaged: %s", sf->n, derr.msg);
+			goto fail;
+		}
+	}
+	if (r.left != 0) {
+		rc = abk_err_set(err, ABK_E_INTEGRITY, "snapshot manifest has trailing bytes");
+		goto fail;
+	}
+	return ABK_OK;
+fail:
+	snapfile_free(sf);
+	return rc;
+}
+
+static int
+writer_flush(struct snapfile_writer *w, abk_err *err)
+{
+	if (w->buf.failed)
+		return abk_err_set(err, ABK_E_INTERNAL, "manifest buffer overflow");
+	if (w->buf.len == 0)
+		return ABK_OK;
+	w->crc = crc_update(w->crc, w->buf.data, w->buf.len);
+	if (fsops_write_all(w->fd, w->buf.data, w->buf.len) != 0)
+		return abk_err_set(err, ABK_E_IO, "write snapshot manifest: %s", strerror(errno));
+	w->size += w->buf.len;
+	abk_buf_reset(&w->buf);
+	return ABK_OK;
+}
+
+int
+snapfile_write_begin(struct snapfile_writer *w, int fd, const struct snapfile_header *h,
+    abk_err *err)
+{
+	w->fd = fd;
+	w->crc = (uint32_t)crc32(0, Z_NULL, 0);
+	w->size = 0;
+	abk_buf_init(&w->buf, SNAPFILE_BUF_MAX);
+	put_header(&w->buf, h);
+	return w->buf.failed ? abk_err_set(err, ABK_E_INTERNAL, "manifest header too large")
+	    : ABK_OK;
+}
+
+int
+snapfile_write_entry(struct snapfile_writer *w, const struct manifest_entry *e, abk_err *err)
+{
+	if (manifest_entry_encode(&w->buf, e) != 0)
+		return abk_err_set(err, ABK_E_INTERNAL, "manifest entry too large");
+	if (w->buf.len >= SNAPFILE_FLUSH)
+		return writer_flush(w, err);
+	return ABK_OK;
+}
+
+int
+snapfile_write_end(struct snapfile_writer *w, abk_err *err)
+{
+	uint32_t crc;
+	int rc;
+
+	rc = writer_flush(w, err);
+	if (rc == ABK_OK) {
+		crc = w->crc;
+		abk_put_u32(&w->buf, crc);
+		if (fsops_write_all(w->fd, w->buf.data, w->buf.len) != 0)
+			rc = abk_err_set(err, ABK_E_IO, "write snapshot manifest: %s",
+			    strerror(errno));
+		else
+			w->size += w->buf.len;
+	}
+	snapfile_writer_free(w);
+	return rc;
+}
+
+void
+snapfile_writer_free(struct snapfile_writer *w)
+{
+	abk_buf_free(&w->buf);
+}
+
+static int
+digits(const char *s, size_t n, int *out)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int
+snapfile_id_parse(const char *id, int64_t *ms)
+{
+	char again[STORAGE_ID_LEN + 1];
+	struct tm tm;
+	int y, mo, d, h, mi, s, milli;
+	time_t t;
+
+	if (strlen(id) != STORAGE_ID_LEN || id[8] != 'T' || id[15] != '.' || id[19] != 'Z')
+		return ABK_E_USAGE;
+	if (digits(id, 4, &y) || digits(id + 4, 2, &mo) || digits(id + 6, 2, &d) ||
+	    digits(id + 9, 2, &h) || digits(id + 11, 2, &mi) || digits(id + 13, 2, &s) ||
+	    digits(id + 16, 3, &milli))
+		return ABK_E_USAGE;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+		return ABK_E_USAGE;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return ABK_E_USAGE;
+	/* One spelling per instant: "20240231T..." (normalised by timegm) is not an ID. */
+	snapfile_id_format((int64_t)t * 1000 + milli, again);
+	if (strcmp(again, id) != 0)
+		return ABK_E_USAGE;
+	*ms = (int64_t)t * 1000 + milli;
+	return ABK_OK;
+}
+
+int
+snapfile_id_valid(const char *s)
+{
+	int64_t ms;
+
+	return snapfile_id_parse(s, &ms) == ABK_OK;
+}
+
+void
+snapfile_id_format(int64_t ms, char out[STORAGE_ID_LEN + 1])
+{
+	time_t t = (time_t)(ms / 1000);
+	char buf[80];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, sizeof(buf), "%04d%02d%02dT%02d%02d%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)(ms % 1000));
+	memcpy(out, buf, STORAGE_ID_LEN);	/* years 1970..9999 fill it exactly */
+	out[STORAGE_ID_LEN] = '\0';
+}

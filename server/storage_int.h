@@ -1,0 +1,107 @@
+/*
+ * storage_int.h - what storage.c, push.c, snapshot.c and snapfile.c share
+ * and nobody else should use: the user handle, the manifest file format,
+ * snapshot IDs, source locks and the usage cache.
+ */
+#ifndef ABS_STORAGE_INT_H
+#define ABS_STORAGE_INT_H
+
+#include <stdint.h>
+
+#include "abkerr.h"
+#include "buf.h"
+#include "manifest.h"
+#include "pathsafe.h"
+#include "storage.h"
+
+struct fsops_dircache;
+
+#define STG_STAGING ".staging"
+#define STG_LOCK ".lock"
+#define STG_USAGE ".usage"
+#define STG_TRASH_PREFIX ".trash-"
+#define STG_TREE "tree"
+#define STG_MANIFEST "manifest"
+#define STG_JOURNAL "journal"
+
+struct storage_user {
+	int dirfd;		/* DATA/users/USER */
+	char *name;
+};
+
+/* ---- snapfile.c: the manifest file and snapshot IDs ------------------------- */
+
+#define SNAPFILE_MAGIC "ABKM"
+#define SNAPFILE_VERSION 1u
+
+struct snapfile_header {
+	char origin[ABK_PATH_MAX + 1];
+	int64_t time_ms;	/* publication time, ms since the epoch (UTC) */
+	uint64_t entries;
+	uint64_t files;
+	uint64_t bytes;
+};
+
+/* A loaded manifest: ents[i] point into data. */
+struct snapfile {
+	struct snapfile_header hdr;
+	uint8_t *data;
+	size_t len;
+	struct manifest_entry *ents;
+	size_t n;
+};
+
+/* Load and check (CRC, every entry decoded) snapdir/manifest. */
+int snapfile_load(int snapdir, struct snapfile *sf, abk_err *err);
+void snapfile_free(struct snapfile *sf);
+/* Only the header (cheap, for listings). */
+int snapfile_read_header(int snapdir, struct snapfile_header *h, abk_err *err);
+
+/* Streaming writer: header, entries, then a CRC-32 trailer. */
+struct snapfile_writer {
+	int fd;			/* not owned */
+	abk_buf buf;
+	uint32_t crc;
+	uint64_t size;		/* bytes written so far */
+};
+int snapfile_write_begin(struct snapfile_writer *w, int fd,
+    const struct snapfile_header *h, abk_err *err);
+int snapfile_write_entry(struct snapfile_writer *w, const struct manifest_entry *e,
+    abk_err *err);
+/* Flush and write the trailer (fd stays open); w is freed either way. */
+int snapfile_write_end(struct snapfile_writer *w, abk_err *err);
+void snapfile_writer_free(struct snapfile_writer *w);
+
+/* 1 if s is exactly a well-formed snapshot ID. */
+int snapfile_id_valid(const char *s);
+void snapfile_id_format(int64_t ms, char out[STORAGE_ID_LEN + 1]);
+/* ABK_OK and *ms, or ABK_E_USAGE if malformed. */
+int snapfile_id_parse(const char *id, int64_t *ms);
+
+/* ---- storage.c: sources and snapshots --------------------------------------- */
+
+/* Open USER/source (checked); create it when asked.  fd or negative code. */
+int stg_open_source(storage_user *u, const char *source, int create, abk_err *err);
+/*
+ * IDs of the published snapshots in srcfd, ascending (oldest first):
+ * free with fsops_names_free.
+ */
+int stg_list_ids(int srcfd, char ***ids, size_t *n, abk_err *err);
+/* flock(LOCK_EX|LOCK_NB) on a fresh open of srcfd/.lock: fd or ABK_E_BUSY. */
+int stg_lock_source(int srcfd, const char *source, abk_err *err);
+/* The read-only directory cache on a snapshot's tree (owned by s). */
+struct fsops_dircache *stg_snapshot_dircache(storage_snapshot *s);
+
+/* ---- snapshot.c: retention and usage ---------------------------------------- */
+
+/* Remove the oldest snapshots of a locked source beyond keep. */
+int stg_retain(storage_user *u, int srcfd, unsigned keep, unsigned *removed, abk_err *err);
+/* flock(LOCK_EX) on USER/.usage: the fd to pass below, or a negative code. */
+int stg_usage_lock(storage_user *u, abk_err *err);
+/* Read the cache (walking when needed) while holding the lock. */
+int stg_usage_get_locked(storage_user *u, int lockfd, uint64_t *bytes, abk_err *err);
+/* Add delta (may be negative) to the cache, if it is valid. */
+int stg_usage_add_locked(int lockfd, int64_t delta, abk_err *err);
+void stg_usage_unlock(int lockfd);
+
+#endif
