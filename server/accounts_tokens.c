@@ -195,8 +195,8 @@ tokens_walk(accounts *a, DB_TXN *txn, int write,
 			rc = accounts_db_fail(err, ret, "scan tokens");
 			goto out;
 		}
-		if ((rc = token_decode(vbuf, data.size, kbuf, key.size, &r, err)) != ABK_OK ||
-		    (rc = each(c, &r, ctx, err)) != ABK_OK)
+		rc = token_decode(vbuf, data.size, kbuf, key.size, &r, err);
+		if (rc != ABK_OK || (rc = each(c, &r, ctx, err)) != ABK_OK)
 			goto out;
 	}
 out:
@@ -265,6 +265,7 @@ int
 accounts_token_add(accounts *a, const char *user, const char *label,
     char *token_out, size_t tokensz, char *id_out, size_t idsz, abk_err *err)
 {
+	char shown[ACCOUNTS_SHOWN_NAME_BUFSZ];
 	uint8_t id[TOKEN_ID_BYTES], secret[TOKEN_SECRET_BYTES];
 	char secret_hex[ACCOUNTS_TOKEN_SECRET_LEN + 1];
 	struct token_rec r;
@@ -281,7 +282,8 @@ accounts_token_add(accounts *a, const char *user, const char *label,
 		return abk_err_set(err, ABK_E_USAGE, "token label must be at most %d "
 		    "bytes without control characters", ACCOUNTS_LABEL_MAX);
 	if (!accounts_valid_username(user))
-		return abk_err_set(err, ABK_E_NOTFOUND, "no user \"%s\"", user ? user : "");
+		return abk_err_set(err, ABK_E_NOTFOUND, "no user \"%s\"",
+		    accounts_shown_name(user, shown));
 	strcpy(r.t.user, user);
 	strcpy(r.t.label, label);
 	r.t.created = accounts_now();
