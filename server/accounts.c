@@ -270,7 +270,7 @@ accounts_user_add(accounts *a, const char *name, const char *password,
 	r.u.append_only = append_only != 0;
 	rc = accounts_txn_run(a, txn_user_add, &r, 1, err);
 out:
-	memset(&r, 0, sizeof(r));
+	explicit_bzero(&r, sizeof(r));
 	return rc;
 }
 
@@ -322,7 +322,7 @@ txn_user_update(accounts *a, DB_TXN *txn, void *arg, abk_err *err)
 		up->apply(&r, up->ctx);
 		rc = user_write(a, txn, &r, 0, err);
 	}
-	memset(&r, 0, sizeof(r));
+	explicit_bzero(&r, sizeof(r));
 	return rc;
 }
 
@@ -402,7 +402,7 @@ accounts_user_passwd(accounts *a, const char *name, const char *password,
 		    accounts_shown_name(name, shown));
 	if ((rc = hash_new_password(&n, password, passlen, iterations, err)) == ABK_OK)
 		rc = user_update(a, name, apply_passwd, &n, err);
-	memset(&n, 0, sizeof(n));
+	explicit_bzero(&n, sizeof(n));
 	return rc;
 }
 
@@ -471,7 +471,7 @@ accounts_user_get(accounts *a, const char *name, struct account_user *out,
 		    accounts_shown_name(name, shown));
 	if ((rc = accounts_txn_run(a, txn_user_get, &g, 0, err)) == ABK_OK)
 		*out = g.r.u;
-	memset(&g, 0, sizeof(g));
+	explicit_bzero(&g, sizeof(g));
 	return rc;
 }
 
@@ -493,7 +493,7 @@ take_user(struct list_pass *lp, const uint8_t *k, size_t klen, const uint8_t *v,
 		return accounts_corrupt(err, "user");
 	if ((rc = user_decode(v, vlen, (const char *)k, klen, &r, err)) == ABK_OK)
 		ul->batch[lp->n++] = r.u;
-	memset(&r, 0, sizeof(r));
+	explicit_bzero(&r, sizeof(r));
 	return rc;
 }
 
@@ -585,7 +585,7 @@ accounts_verify_password(accounts *a, const char *name, const char *password,
 	rc = why == ACCOUNTS_AUTH_OK ? ABK_OK :
 	    abk_err_set(err, ABK_E_AUTH, AUTH_PASSWORD_MSG);
 out:
-	memset(derived, 0, sizeof(derived));
-	memset(&g, 0, sizeof(g));
+	explicit_bzero(derived, sizeof(derived));
+	explicit_bzero(&g, sizeof(g));
 	return rc;
 }

@@ -250,7 +250,7 @@ txn_token_add(accounts *a, DB_TXN *txn, void *arg, abk_err *err)
 
 	/* The owner's record stays read-locked until commit: no delete races us. */
 	rc = accounts_user_read(a, txn, r->t.user, &u, 0, err);
-	memset(&u, 0, sizeof(u));
+	explicit_bzero(&u, sizeof(u));
 	if (rc != ABK_OK)
 		return rc;
 	if ((rc = tokens_walk(a, txn, 0, each_count_of, &co, err)) != ABK_OK)
@@ -317,9 +317,9 @@ accounts_token_add(accounts *a, const char *user, const char *label,
 	if (id_out != NULL)
 		snprintf(id_out, idsz, "%s", r.t.id);
 out:
-	memset(secret, 0, sizeof(secret));
-	memset(secret_hex, 0, sizeof(secret_hex));
-	memset(&r, 0, sizeof(r));
+	explicit_bzero(secret, sizeof(secret));
+	explicit_bzero(secret_hex, sizeof(secret_hex));
+	explicit_bzero(&r, sizeof(r));
 	return rc;
 }
 
@@ -470,10 +470,10 @@ txn_token_verify(accounts *a, DB_TXN *txn, void *arg, abk_err *err)
 		return rc;
 	if (u.u.disabled) {
 		v->why = ACCOUNTS_AUTH_DISABLED;
-		memset(&u, 0, sizeof(u));
+		explicit_bzero(&u, sizeof(u));
 		return ABK_OK;
 	}
-	memset(&u, 0, sizeof(u));
+	explicit_bzero(&u, sizeof(u));
 	r.t.last_used = accounts_now();
 	if ((rc = token_write(a, txn, &r, 0, err)) != ABK_OK)
 		return rc;
@@ -515,7 +515,7 @@ accounts_verify_token(accounts *a, const char *token, char *user_out, size_t use
 	}
 	snprintf(user_out, usersz, "%s", v.user);
 out:
-	memset(secret, 0, sizeof(secret));
-	memset(&v, 0, sizeof(v));
+	explicit_bzero(secret, sizeof(secret));
+	explicit_bzero(&v, sizeof(v));
 	return rc;
 }
