@@ -1,13 +1,18 @@
 /*
  * accounts.h - the account store of autobackupd: users and API tokens in a
  * transactional Berkeley DB 5.3 environment (DESIGN invariants 4 and 5).
- * This module is the only one that includes <db.h>.
+ * Its files (accounts.c, accounts_env.c, accounts_tokens.c) are the only ones
+ * that include <db.h>.
  *
  * Storage.  One environment directory (DATA/db) holds users.db (key: user
  * name, value: a versioned big-endian user record) and tokens.db (key: token
  * id, value: a versioned token record).  Every change runs in a transaction
  * committed synchronously, so a crash loses no committed change; transactions
- * that lose a deadlock are retried up to ACCOUNTS_TXN_RETRIES times.
+ * that lose a deadlock are retried up to ACCOUNTS_TXN_RETRIES times.  Log
+ * files no longer needed are removed automatically (DB_LOG_AUTO_REMOVE), so
+ * the directory stays small; that also means no catastrophic recovery from
+ * old logs: back the directory up with db5.3_hotbackup or by copying it
+ * while the server is stopped.
  *
  * Several processes at once.  The server and the admin subcommands
  * (`autobackupd user add ...`) open the same environment at the same time.
@@ -15,10 +20,14 @@
  * only when a process died with the environment open, never under the feet of
  * a live one.  Consequence of DB_REGISTER: a process may hold only ONE open
  * accounts handle per environment; a second accounts_open of the same
- * directory in the same process fails with ABK_E_DB.  Share the handle
- * between threads instead.  If another process had to run recovery because a
- * third one crashed, the handles still open see ABK_E_DB errors mentioning
- * "run recovery": close and reopen.
+ * directory in the same process fails with ABK_E_DB: share the handle
+ * between threads instead.  A process must not use (or close) a handle it
+ * inherited through fork(); open accounts after daemonizing.  When another
+ * process has to run recovery (a third one died holding the environment),
+ * BDB invalidates the environment of every live process; the next call on
+ * this handle notices, reopens the environment itself and carries on (a
+ * call whose commit was cut short by that reports ABK_E_DB, as its outcome
+ * is unknown).
  *
  * Secrets.  Passwords are hashed with PBKDF2-HMAC-SHA256, a random
  * ACCOUNTS_SALT_LEN-byte salt and a per-record iteration count; API tokens
@@ -29,11 +38,15 @@
  * out-parameter, for the log.  Nothing here logs or prints.
  *
  * Thread-safety: an accounts handle may be used by any number of threads at
- * once (DB_THREAD environment and databases; no state outside BDB besides a
- * mutex-guarded diagnostic buffer).  accounts_open and accounts_close are not
+ * once (DB_THREAD environment and databases; besides BDB's own locking, a
+ * mutex guards a diagnostic buffer and a read/write lock keeps calls out
+ * while a reopen replaces the environment).  accounts_open and accounts_close are not
  * concurrent with other calls on the same handle.  Callbacks of the *_list
  * functions run with no database lock held and may call other accounts
  * functions.
+ *
+ * Every function returns ABK_E_USAGE for a NULL handle or a missing
+ * required pointer, besides the errors listed with it.
  */
 #ifndef ABS_ACCOUNTS_H
 #define ABS_ACCOUNTS_H
@@ -123,8 +136,9 @@ int accounts_close(accounts *a, abk_err *err);
 
 /*
  * Add a user.  password[0..passlen) is 1..ACCOUNTS_PASSWORD_MAX bytes, any
- * but NUL (HMAC zero-pads keys, so "pw" and "pw\0" would be equal); iterations 0 means ACCOUNTS_DEFAULT_ITERATIONS, else it must lie
- * in [ACCOUNTS_MIN_ITERATIONS, ACCOUNTS_MAX_ITERATIONS].  quota in bytes
+ * but NUL (HMAC zero-pads keys, so "pw" and "pw\0" would be equal).
+ * iterations 0 means ACCOUNTS_DEFAULT_ITERATIONS, else it must lie in
+ * [ACCOUNTS_MIN_ITERATIONS, ACCOUNTS_MAX_ITERATIONS].  quota in bytes
  * (0 = none).  Errors: ABK_E_USAGE (invalid name, password or iterations),
  * ABK_E_EXISTS, ABK_E_CRYPTO, ABK_E_DB.
  */

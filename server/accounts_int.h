@@ -1,8 +1,9 @@
 /*
- * accounts_int.h - private interface between the two files of the accounts
- * module: accounts.c (environment, transactions, users, passwords) and
- * accounts_tokens.c (API tokens).  Nothing outside them includes this file,
- * so <db.h> stays inside the accounts module (STYLE 4).
+ * accounts_int.h - private interface between the files of the accounts
+ * module: accounts_env.c (environment, transactions, list walks), accounts.c
+ * (users, passwords) and accounts_tokens.c (API tokens).  Nothing outside
+ * them includes this file, so <db.h> stays inside the accounts module
+ * (STYLE 4).
  */
 #ifndef ABS_ACCOUNTS_INT_H
 #define ABS_ACCOUNTS_INT_H
@@ -133,6 +134,14 @@ void accounts_dbt_in(DBT *d, void *data, size_t len);
 void accounts_dbt_out(DBT *d, void *buf, size_t cap);
 
 int64_t accounts_now(void);
+
+/*
+ * A user name as it may appear in an error message: printable ASCII only
+ * (others become '?'), at most ACCOUNTS_SHOWN_NAME_BUFSZ - 1 bytes.
+ * Returns out.
+ */
+#define ACCOUNTS_SHOWN_NAME_BUFSZ 41
+const char *accounts_shown_name(const char *name, char out[ACCOUNTS_SHOWN_NAME_BUFSZ]);
 
 /* Read a (valid) user name into *r inside txn; flags 0 or DB_RMW. */
 int accounts_user_read(accounts *a, DB_TXN *txn, const char *name,

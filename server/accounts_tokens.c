@@ -195,8 +195,8 @@ tokens_walk(accounts *a, DB_TXN *txn, int write,
 			rc = accounts_db_fail(err, ret, "scan tokens");
 			goto out;
 		}
-		if ((rc = token_decode(vbuf, data.size, kbuf, key.size, &r, err)) != ABK_OK ||
-		    (rc = each(c, &r, ctx, err)) != ABK_OK)
+		rc = token_decode(vbuf, data.size, kbuf, key.size, &r, err);
+		if (rc != ABK_OK || (rc = each(c, &r, ctx, err)) != ABK_OK)
 			goto out;
 	}
 out:
@@ -250,7 +250,7 @@ txn_token_add(accounts *a, DB_TXN *txn, void *arg, abk_err *err)
 
 	/* The owner's record stays read-locked until commit: no delete races us. */
 	rc = accounts_user_read(a, txn, r->t.user, &u, 0, err);
-	memset(&u, 0, sizeof(u));
+	explicit_bzero(&u, sizeof(u));
 	if (rc != ABK_OK)
 		return rc;
 	if ((rc = tokens_walk(a, txn, 0, each_count_of, &co, err)) != ABK_OK)
@@ -265,6 +265,7 @@ int
 accounts_token_add(accounts *a, const char *user, const char *label,
     char *token_out, size_t tokensz, char *id_out, size_t idsz, abk_err *err)
 {
+	char shown[ACCOUNTS_SHOWN_NAME_BUFSZ];
 	uint8_t id[TOKEN_ID_BYTES], secret[TOKEN_SECRET_BYTES];
 	char secret_hex[ACCOUNTS_TOKEN_SECRET_LEN + 1];
 	struct token_rec r;
@@ -281,7 +282,8 @@ accounts_token_add(accounts *a, const char *user, const char *label,
 		return abk_err_set(err, ABK_E_USAGE, "token label must be at most %d "
 		    "bytes without control characters", ACCOUNTS_LABEL_MAX);
 	if (!accounts_valid_username(user))
-		return abk_err_set(err, ABK_E_NOTFOUND, "no user \"%s\"", user ? user : "");
+		return abk_err_set(err, ABK_E_NOTFOUND, "no user \"%s\"",
+		    accounts_shown_name(user, shown));
 	strcpy(r.t.user, user);
 	strcpy(r.t.label, label);
 	r.t.created = accounts_now();
@@ -315,9 +317,9 @@ accounts_token_add(accounts *a, const char *user, const char *label,
 	if (id_out != NULL)
 		snprintf(id_out, idsz, "%s", r.t.id);
 out:
-	memset(secret, 0, sizeof(secret));
-	memset(secret_hex, 0, sizeof(secret_hex));
-	memset(&r, 0, sizeof(r));
+	explicit_bzero(secret, sizeof(secret));
+	explicit_bzero(secret_hex, sizeof(secret_hex));
+	explicit_bzero(&r, sizeof(r));
 	return rc;
 }
 
@@ -468,10 +470,10 @@ txn_token_verify(accounts *a, DB_TXN *txn, void *arg, abk_err *err)
 		return rc;
 	if (u.u.disabled) {
 		v->why = ACCOUNTS_AUTH_DISABLED;
-		memset(&u, 0, sizeof(u));
+		explicit_bzero(&u, sizeof(u));
 		return ABK_OK;
 	}
-	memset(&u, 0, sizeof(u));
+	explicit_bzero(&u, sizeof(u));
 	r.t.last_used = accounts_now();
 	if ((rc = token_write(a, txn, &r, 0, err)) != ABK_OK)
 		return rc;
@@ -513,7 +515,7 @@ accounts_verify_token(accounts *a, const char *token, char *user_out, size_t use
 	}
 	snprintf(user_out, usersz, "%s", v.user);
 out:
-	memset(secret, 0, sizeof(secret));
-	memset(&v, 0, sizeof(v));
+	explicit_bzero(secret, sizeof(secret));
+	explicit_bzero(&v, sizeof(v));
 	return rc;
 }

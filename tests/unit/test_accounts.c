@@ -7,10 +7,14 @@
  *
  * Iteration counts are ACCOUNTS_MIN_ITERATIONS except in the one test of the
  * default, so the file stays fast under the sanitizers.
+ *
+ * The test includes <db.h> itself for one purpose: planting corrupt records
+ * through a transaction of its own, to check the store refuses them cleanly.
  */
 #include "config.h"
 
 #include <check.h>
+#include <db.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -152,10 +156,10 @@ static const struct {
 
 START_TEST(test_username_rules)
 {
-	const char *n = name_cases[_i].name;
-
-	ck_assert_msg(accounts_valid_username(n) == name_cases[_i].valid,
-	    "case %d \"%s\": want %d", _i, n, name_cases[_i].valid);
+	for (size_t i = 0; i < sizeof(name_cases) / sizeof(name_cases[0]); i++)
+		ck_assert_msg(accounts_valid_username(name_cases[i].name) ==
+		    name_cases[i].valid, "case %zu \"%s\": want %d", i,
+		    name_cases[i].name, name_cases[i].valid);
 }
 END_TEST
 
@@ -166,6 +170,23 @@ START_TEST(test_username_null)
 END_TEST
 
 /* Invalid names are refused by user_add, whatever they are. */
+START_TEST(test_error_messages_are_printable)
+{
+	accounts *a = open_ok(fresh_env());
+	abk_err err = ABK_ERR_INIT;
+
+	ck_assert_int_eq(accounts_user_add(a, "evil\x1b]0;owned\x07\n", PW("pw"), IT,
+	    0, 0, &err), ABK_E_USAGE);
+	for (const char *p = err.msg; *p != '\0'; p++)
+		ck_assert_msg((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f,
+		    "control byte in \"%s\"", err.msg);
+	abk_err_clear(&err);
+	ck_assert_int_eq(accounts_user_del(a, "\x1b[2J", &err), ABK_E_NOTFOUND);
+	ck_assert_ptr_null(strchr(err.msg, '\x1b'));
+	close_ok(a);
+}
+END_TEST
+
 START_TEST(test_add_refuses_bad_names)
 {
 	accounts *a = open_ok(fresh_env());
@@ -528,6 +549,14 @@ collect_token(void *ctx, const struct account_token *t)
 	return 0;
 }
 
+static int
+collect_token_count(void *ctx, const struct account_token *t)
+{
+	(void)t;
+	(*(int *)ctx)++;
+	return 0;
+}
+
 static void
 token_ok(accounts *a, const char *user, const char *label, char tok[ACCOUNTS_TOKEN_BUFSZ],
     char id[ACCOUNTS_TOKEN_ID_BUFSZ])
@@ -746,19 +775,24 @@ START_TEST(test_token_malformed)
 	char user[ACCOUNTS_NAME_MAX + 1];
 	enum accounts_reason why;
 	abk_err err = ABK_ERR_INIT, first = ABK_ERR_INIT;
-	const char *t = malformed_tokens[_i];
 
 	add_ok(a, "alice", "pw");
-	ck_assert_int_eq(accounts_verify_token(a, t, user, sizeof(user), &why, &err),
-	    ABK_E_AUTH);
-	ck_assert_int_eq(why, ACCOUNTS_AUTH_MALFORMED_TOKEN);
-	ck_assert_str_eq(user, "");
-	/* Same message as a well-formed unknown token. */
+	/* The message of a well-formed unknown token, for comparison. */
 	ck_assert_int_eq(accounts_verify_token(a, "abk_0123456789abcdef_0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef0123456789abcdef", user, sizeof(user), &why,
 	    &first), ABK_E_AUTH);
 	ck_assert_int_eq(why, ACCOUNTS_AUTH_NO_TOKEN);
-	ck_assert_str_eq(err.msg, first.msg);
+	for (size_t i = 0; i < sizeof(malformed_tokens) / sizeof(malformed_tokens[0]); i++) {
+		const char *t = malformed_tokens[i];
+
+		abk_err_clear(&err);
+		ck_assert_msg(accounts_verify_token(a, t, user, sizeof(user), &why, &err) ==
+		    ABK_E_AUTH, "malformed token %zu accepted", i);
+		ck_assert_msg(why == ACCOUNTS_AUTH_MALFORMED_TOKEN, "token %zu: reason %d",
+		    i, why);
+		ck_assert_str_eq(user, "");
+		ck_assert_str_eq(err.msg, first.msg);
+	}
 	close_ok(a);
 }
 END_TEST
@@ -798,6 +832,126 @@ START_TEST(test_token_of_deleted_or_disabled_user)
 	/* A new alice does not inherit the old tokens. */
 	add_ok(a, "alice", "pw");
 	ck_assert_int_eq(verify_tok(a, t1, user, &why), ABK_E_AUTH);
+	close_ok(a);
+}
+END_TEST
+
+/* ---- corrupt records ----------------------------------------------------- */
+
+/* Store key -> val[len] in file of the environment dir, in a transaction. */
+static void
+raw_put(const char *dir, const char *file, const char *key, const void *val,
+    size_t len)
+{
+	DB_ENV *env = NULL;
+	DB *db = NULL;
+	DBT k, v;
+
+	ck_assert_int_eq(db_env_create(&env, 0), 0);
+	ck_assert_int_eq(env->open(env, dir, DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK |
+	    DB_INIT_LOG | DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER, 0600), 0);
+	ck_assert_int_eq(db_create(&db, env, 0), 0);
+	ck_assert_int_eq(db->open(db, NULL, file, NULL, DB_BTREE, DB_AUTO_COMMIT, 0), 0);
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = (void *)(uintptr_t)key;
+	k.size = (u_int32_t)strlen(key);
+	v.data = (void *)(uintptr_t)val;
+	v.size = (u_int32_t)len;
+	ck_assert_int_eq(db->put(db, NULL, &k, &v, DB_AUTO_COMMIT), 0);
+	ck_assert_int_eq(db->close(db, 0), 0);
+	ck_assert_int_eq(env->close(env, 0), 0);
+}
+
+static int
+count_user(void *ctx, const struct account_user *u)
+{
+	(void)u;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static const struct {
+	const char *what;
+	size_t len;
+	uint8_t rec[96];
+} bad_users[] = {
+	{ "empty", 0, { 0 } },
+	{ "truncated", 10, { 1, 0, 16, 32 } },
+	{ "future version", 92, { 2, 0, 16, 32, 0, 0, 3, 232 } },
+	{ "unknown flag", 92, { 1, 0x80, 16, 32, 0, 0, 3, 232 } },
+	{ "short salt", 84, { 1, 0, 8, 32, 0, 0, 3, 232 } },
+	{ "zero iterations", 92, { 1, 0, 16, 32, 0, 0, 0, 0 } },
+	{ "length mismatch", 93, { 1, 0, 16, 32, 0, 0, 3, 232 } },
+};
+
+START_TEST(test_corrupt_user_records)
+{
+	const size_t nbad = sizeof(bad_users) / sizeof(bad_users[0]);
+	const char *dir = fresh_env();
+	accounts *a = open_ok(dir);
+	abk_err err = ABK_ERR_INIT;
+	struct account_user u;
+	char name[16];
+	int n = 0;
+
+	add_ok(a, "alice", "pw");
+	close_ok(a);
+	for (size_t i = 0; i < nbad; i++) {
+		snprintf(name, sizeof(name), "mallory%zu", i);
+		raw_put(dir, "users.db", name, bad_users[i].rec, bad_users[i].len);
+	}
+	a = open_ok(dir);
+	for (size_t i = 0; i < nbad; i++) {
+		snprintf(name, sizeof(name), "mallory%zu", i);
+		abk_err_clear(&err);
+		ck_assert_msg(accounts_user_get(a, name, &u, &err) == ABK_E_DB,
+		    "%s: accepted", bad_users[i].what);
+		ck_assert_ptr_nonnull(strstr(err.msg, "corrupt"));
+		abk_err_clear(&err);
+		ck_assert_int_eq(accounts_verify_password(a, name, PW("pw"), NULL, &err),
+		    ABK_E_DB);
+		abk_err_clear(&err);
+		ck_assert_int_eq(accounts_record_failure(a, name, &err), ABK_E_DB);
+	}
+	abk_err_clear(&err);
+	ck_assert_int_eq(accounts_user_list(a, count_user, &n, &err), ABK_E_DB);
+	/* The rest of the store still works, and the bad records can go. */
+	ck_assert_int_eq(verify(a, "alice", "pw", NULL, &err), ABK_OK);
+	for (size_t i = 0; i < nbad; i++) {
+		snprintf(name, sizeof(name), "mallory%zu", i);
+		ck_assert_int_eq(accounts_user_del(a, name, &err), ABK_OK);
+	}
+	n = 0;
+	ck_assert_int_eq(accounts_user_list(a, count_user, &n, &err), ABK_OK);
+	ck_assert_int_eq(n, 1);
+	close_ok(a);
+}
+END_TEST
+
+START_TEST(test_corrupt_token_record)
+{
+	const char *dir = fresh_env();
+	accounts *a = open_ok(dir);
+	abk_err err = ABK_ERR_INIT;
+	char tok[ACCOUNTS_TOKEN_BUFSZ], id[ACCOUNTS_TOKEN_ID_BUFSZ];
+	char user[ACCOUNTS_NAME_MAX + 1];
+	uint8_t rec[60] = { 1, 40, 0, 0 };	/* user length past the end */
+	int n = 0;
+
+	add_ok(a, "alice", "pw");
+	token_ok(a, "alice", NULL, tok, id);
+	close_ok(a);
+	raw_put(dir, "tokens.db", id, rec, sizeof(rec));
+	a = open_ok(dir);
+	ck_assert_int_eq(accounts_verify_token(a, tok, user, sizeof(user), NULL, &err),
+	    ABK_E_DB);
+	ck_assert_ptr_nonnull(strstr(err.msg, "corrupt"));
+	abk_err_clear(&err);
+	ck_assert_int_eq(accounts_token_list(a, NULL, collect_token_count, &n, &err),
+	    ABK_E_DB);
+	/* Revoking removes it. */
+	ck_assert_int_eq(accounts_token_revoke(a, id, &err), ABK_OK);
 	close_ok(a);
 }
 END_TEST
@@ -1046,14 +1200,14 @@ accounts_suite(void)
 	TCase *tokens = tcase_create("tokens");
 	TCase *env = tcase_create("environment");
 
-	tcase_add_loop_test(names, test_username_rules, 0,
-	    (int)(sizeof(name_cases) / sizeof(name_cases[0])));
+	tcase_add_test(names, test_username_rules);
 	tcase_add_test(names, test_username_null);
 	suite_add_tcase(s, names);
 
 	tcase_add_unchecked_fixture(users, base_setup, base_teardown);
 	tcase_set_timeout(users, 60);
 	tcase_add_test(users, test_add_refuses_bad_names);
+	tcase_add_test(users, test_error_messages_are_printable);
 	tcase_add_test(users, test_user_crud);
 	tcase_add_test(users, test_add_refuses_bad_parameters);
 	tcase_add_test(users, test_verify_failures_look_alike);
@@ -1071,9 +1225,10 @@ accounts_suite(void)
 	tcase_add_test(tokens, test_token_last_used_persisted);
 	tcase_add_test(tokens, test_token_bad_requests);
 	tcase_add_test(tokens, test_token_limit);
-	tcase_add_loop_test(tokens, test_token_malformed, 0,
-	    (int)(sizeof(malformed_tokens) / sizeof(malformed_tokens[0])));
+	tcase_add_test(tokens, test_token_malformed);
 	tcase_add_test(tokens, test_token_of_deleted_or_disabled_user);
+	tcase_add_test(tokens, test_corrupt_user_records);
+	tcase_add_test(tokens, test_corrupt_token_record);
 	suite_add_tcase(s, tokens);
 
 	tcase_add_unchecked_fixture(env, base_setup, base_teardown);
