@@ -391,7 +391,7 @@ adm_sessions(struct admin_ctx *ctx, int argc, char **argv)
 	fprintf(ctx->out, "%-6s %-20s %-40s %-9s %s\n", "ID", "USER", "PEER", "FOR", "DOING");
 	pthread_mutex_lock(&srv->lock);
 	for (struct srv_session_info *s = srv->sessions; s != NULL; s = s->next, n++) {
-		char dur[16];
+		char dur[40];
 		long secs = (long)(now - s->since);
 
 		snprintf(dur, sizeof(dur), "%ldm%02lds", secs / 60, secs % 60);

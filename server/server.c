@@ -86,6 +86,28 @@ srv_stat_add(struct srv *srv, uint64_t *counter, uint64_t n)
 }
 
 void
+srv_auth_enter(struct srv *srv)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned limit = cores > 2 ? (unsigned)cores * 2 : 4;
+
+	pthread_mutex_lock(&srv->lock);
+	while (srv->auth_active >= limit)
+		pthread_cond_wait(&srv->cond, &srv->lock);
+	srv->auth_active++;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void
+srv_auth_leave(struct srv *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	srv->auth_active--;
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void
 srv_session_register(struct srv *srv, struct srv_session_info *info)
 {
 	pthread_mutex_lock(&srv->lock);

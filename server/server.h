@@ -84,6 +84,7 @@ struct srv {
 	unsigned queue_head, queue_len, queue_cap;
 	unsigned active;		/* sessions held by workers */
 	unsigned rejecters;		/* detached "busy" replies in flight */
+	unsigned auth_active;		/* password/token checks running */
 	struct srv_session_info *sessions;
 	uint64_t next_session_id;
 	struct srv_stats stats;
@@ -101,6 +102,13 @@ void srv_session_register(struct srv *srv, struct srv_session_info *info);
 void srv_session_unregister(struct srv *srv, struct srv_session_info *info);
 void srv_session_set_action(struct srv *srv, struct srv_session_info *info,
     const char *user, const char *action);
+/*
+ * Bound the PBKDF2 checks running at once (each costs ~0.3 s of CPU), so a
+ * flood of logins cannot starve the sessions already working.
+ */
+void srv_auth_enter(struct srv *srv);
+void srv_auth_leave(struct srv *srv);
+
 /* Add to a statistics counter under the lock. */
 void srv_stat_add(struct srv *srv, uint64_t *counter, uint64_t n);
 

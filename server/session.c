@@ -94,7 +94,7 @@ static int
 session_login_finish(struct session *s, const char *user, int rc,
     enum accounts_reason reason, const char *how, abk_err *err)
 {
-	char ukey[THROTTLE_KEY_MAX + 1], akey[THROTTLE_KEY_MAX + 1];
+	char ukey[THROTTLE_KEY_MAX + 72], akey[THROTTLE_KEY_MAX + 72];
 	char safe_user[4 * PROTO_USER_MAX + 1];
 	struct account_user rec;
 	abk_err e2 = ABK_ERR_INIT;
@@ -120,8 +120,9 @@ session_login_finish(struct session *s, const char *user, int rc,
 		    "login failed: unknown user, wrong credentials or account disabled");
 		return ABK_E_AUTH;
 	}
+	/* Only the name's count is reset: resetting the address would let one
+	 * valid account clear the count of guesses at other accounts. */
 	throttle_success(s->srv->thr, ukey);
-	throttle_success(s->srv->thr, akey);
 	(void)accounts_record_success(s->srv->acc, user, &e2);
 	abk_err_clear(&e2);
 	if (accounts_user_get(s->srv->acc, user, &rec, &e2) != ABK_OK ||
@@ -153,7 +154,7 @@ session_login_password(struct session *s, abk_err *err)
 	char user[PROTO_USER_MAX + 1];
 	const char *pw;
 	size_t pwlen;
-	char ukey[THROTTLE_KEY_MAX + 1], akey[THROTTLE_KEY_MAX + 1];
+	char ukey[THROTTLE_KEY_MAX + 72], akey[THROTTLE_KEY_MAX + 72];
 	enum accounts_reason reason = ACCOUNTS_AUTH_OK;
 	abk_rd r;
 	int rc;
@@ -167,7 +168,9 @@ session_login_password(struct session *s, abk_err *err)
 	snprintf(ukey, sizeof(ukey), "u:%s", user);
 	snprintf(akey, sizeof(akey), "a:%s", s->peer);
 	session_throttle_wait(s, ukey, akey);
+	srv_auth_enter(s->srv);
 	rc = accounts_verify_password(s->srv->acc, user, pw, pwlen, &reason, err);
+	srv_auth_leave(s->srv);
 	return session_login_finish(s, user, rc, reason, "login", err);
 }
 
@@ -176,7 +179,7 @@ session_login_token(struct session *s, abk_err *err)
 {
 	char user[PROTO_USER_MAX + 1], token[PROTO_TOKEN_MAX + 1];
 	char found[ACCOUNTS_NAME_MAX + 1] = "";
-	char ukey[THROTTLE_KEY_MAX + 1], akey[THROTTLE_KEY_MAX + 1];
+	char ukey[THROTTLE_KEY_MAX + 72], akey[THROTTLE_KEY_MAX + 72];
 	enum accounts_reason reason = ACCOUNTS_AUTH_OK;
 	abk_rd r;
 	int rc;
@@ -190,7 +193,9 @@ session_login_token(struct session *s, abk_err *err)
 	snprintf(ukey, sizeof(ukey), "u:%s", user);
 	snprintf(akey, sizeof(akey), "a:%s", s->peer);
 	session_throttle_wait(s, ukey, akey);
+	srv_auth_enter(s->srv);
 	rc = accounts_verify_token(s->srv->acc, token, found, sizeof(found), &reason, err);
+	srv_auth_leave(s->srv);
 	/* A token names its owner; a user name given beside it must match. */
 	if (rc == ABK_OK && user[0] != '\0' && strcmp(user, found) != 0) {
 		rc = ABK_E_AUTH;
