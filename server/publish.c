@@ -295,9 +295,12 @@ choose_id(struct storage_push *p, char id[STORAGE_ID_LEN + 1], int64_t *time_ms,
 	fsops_names_free(ids, nids);
 	for (;;) {
 		snapfile_id_format(ms, id);
-		if (fstatat(p->srcfd, id, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
-			break;
-		ms++;
+		if (fstatat(p->srcfd, id, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno == ENOENT)
+				break;
+			return abk_err_set(err, ABK_E_IO, "stat %s: %s", id, strerror(errno));
+		}
+		ms++;	/* taken (same millisecond): the next one */
 	}
 	*time_ms = ms;
 	return ABK_OK;

@@ -629,7 +629,6 @@ push_release(struct storage_push *p)
 	p->phase = PH_CLOSED;
 }
 
-
 void
 storage_push_abort(storage_push *p)
 {
