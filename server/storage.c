@@ -552,6 +552,8 @@ storage_snapshot_open_file(storage_snapshot *s, const struct manifest_entry *e, 
 		    fsops_quote(e->path, e->path_len, q, sizeof(q)), s->id,
 		    (unsigned long long)e->size);
 	}
+	/* O_NONBLOCK only guarded the open against a FIFO; hand back a plain fd. */
+	fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
 	*fd = f;
 	return ABK_OK;
 }

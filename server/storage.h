@@ -29,6 +29,8 @@
  * restore takes modes from the manifest.
  *
  * Threads: handles are not shared; each belongs to one thread at a time.
+ * A storage_user must stay open until the snapshots and pushes opened
+ * through it are closed and freed.
  * Any number of threads may use distinct handles at once, for the same user
  * or others: pushes and prunes of one source exclude each other with flock
  * on SOURCE/.lock (across processes too, and the lock dies with its holder),
@@ -201,7 +203,10 @@ void storage_push_get_counts(const storage_push *p, struct storage_push_counts *
 /* Index of path in this push's list: ABK_OK, or ABK_E_NOTFOUND. */
 int storage_push_lookup(const storage_push *p, const char *path, size_t len,
     uint32_t *index);
-/* Entry index as stored by the push (NULL if out of range); valid until free. */
+/*
+ * Entry index as stored by the push (NULL if out of range).  Valid until the
+ * next storage_push_entry (the array may move) or storage_push_free.
+ */
 const struct manifest_entry *storage_push_get_entry(const storage_push *p, uint32_t index);
 
 /*

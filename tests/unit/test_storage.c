@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -572,6 +573,24 @@ START_TEST(test_resume)
 	storage_push_get_counts(p, &c);
 	ck_assert_uint_eq(c.resumed, 1);
 	ck_assert_uint_eq(c.needed, 2);
+	ck_assert_uint_eq(c.needed_bytes, strlen(rtree[2].data) + strlen(rtree[3].data));
+	storage_push_free(p);
+	/* unless it is not there any more (or has another size) */
+	snprintf(path, sizeof(path), "%s/users/alice/src/.staging/tree/d/one", data);
+	fd = open(path, O_WRONLY | O_APPEND);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "+", 1), 1);
+	close(fd);
+	p = begin_list(u, "src", rtree, N(rtree), needed);
+	ck_assert_int_eq(needed[1], 1);
+	storage_push_free(p);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, rtree[1].data, strlen(rtree[1].data)),
+	    (ssize_t)strlen(rtree[1].data));
+	close(fd);
+	p = begin_list(u, "src", rtree, N(rtree), needed);
+	ck_assert_int_eq(needed[1], 0);
 	/* ... but if it was damaged meanwhile, the commit refuses it */
 	snprintf(path, sizeof(path), "%s/users/alice/src/.staging/tree/d/one", data);
 	fd = open(path, O_WRONLY);
@@ -1250,6 +1269,107 @@ START_TEST(test_names)
 }
 END_TEST
 
+/*
+ * A commit that fails half-way leaves hard links to the previous snapshot
+ * in staging; a later push writing that name must not write through them.
+ */
+START_TEST(test_staging_links_not_written_through)
+{
+	static const struct tent t1[] = { F("x", 0644, "old x"), F("y", 0644, "y") };
+	static const struct tent t2[] = { F("x", 0644, "old x"), F("z", 0644, "zzzz") };
+	static const struct tent t3[] = {
+		{ "x", MF_FILE, 0644, 1700000000, "NEW X" }, F("z", 0644, "zzzz"),
+	};
+	abk_err err = ABK_ERR_INIT;
+	storage_user *u = user("alice");
+	struct storage_verdict v1, v3;
+	storage_push *p;
+	char path[PATH_MAX];
+	struct stat st;
+	int needed[2], fd;
+
+	ck_assert_int_eq(push(u, "src", t1, N(t1), 0, 5, &v1, NULL, &err), ABK_OK);
+	p = begin_list(u, "src", t2, N(t2), needed);
+	ck_assert(!needed[0] && needed[1]);
+	send_needed(p, t2, N(t2), needed);
+	storage_push_free(p);
+	snprintf(path, sizeof(path), "%s/users/alice/src/.staging/tree/z", data);
+	fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, "Z", 1, 0), 1);
+	close(fd);
+	p = begin_list(u, "src", t2, N(t2), needed);
+	ck_assert(!needed[0] && !needed[1]);
+	ck_assert_int_eq(storage_push_commit(p, 0, 5, NULL, &err), ABK_E_INTEGRITY);
+	abk_err_clear(&err);
+	storage_push_free(p);
+	snprintf(path, sizeof(path), "%s/users/alice/src/.staging/tree/x", data);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_nlink, 2);	/* the link the failed commit made */
+
+	ck_assert_int_eq(push(u, "src", t3, N(t3), 0, 5, &v3, needed, &err), ABK_OK);
+	ck_assert(needed[0] && needed[1]);
+	spath(path, sizeof(path), "alice", "src", v1.id, "x");
+	ck_assert_str_eq(slurp(path), "old x");
+	spath(path, sizeof(path), "alice", "src", v3.id, "x");
+	ck_assert_str_eq(slurp(path), "NEW X");
+	ck_assert_int_eq(storage_verify(u, "src", v1.id, NULL, NULL, NULL, &err), ABK_OK);
+	ck_assert_int_eq(storage_verify(u, "src", v3.id, NULL, NULL, NULL, &err), ABK_OK);
+	storage_user_close(u);
+}
+END_TEST
+
+struct worker {
+	pthread_t tid;
+	char source[16];
+	int rc;
+	char msg[ABK_ERR_MSG_MAX];
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	abk_err err = ABK_ERR_INIT;
+	storage_user *u = NULL;
+	struct storage_verdict v;
+
+	w->rc = storage_user_open(data, "alice", &u, &err);
+	for (int i = 0; w->rc == ABK_OK && i < 3; i++)
+		w->rc = push(u, w->source, i % 2 ? tree2 : tree1, i % 2 ? N(tree2) : N(tree1), 0,
+		    2, &v, NULL, &err);
+	snprintf(w->msg, sizeof(w->msg), "%s", err.msg);
+	storage_user_close(u);
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	abk_err err = ABK_ERR_INIT;
+	struct worker w[4];
+	storage_user *u;
+	uint64_t used, walked;
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(w[i].source, sizeof(w[i].source), "src%d", i);
+		ck_assert_int_eq(pthread_create(&w[i].tid, NULL, worker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(w[i].tid, NULL), 0);
+		ck_assert_msg(w[i].rc == ABK_OK, "%s: %s", w[i].source, w[i].msg);
+	}
+	u = user("alice");
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(nsnap(u, w[i].source), 2);
+		ck_assert_int_eq(storage_verify(u, w[i].source, NULL, NULL, NULL, NULL, &err), ABK_OK);
+	}
+	ck_assert_int_eq(storage_usage(u, &used, &err), ABK_OK);
+	ck_assert_int_eq(storage_usage_recompute(u, &walked, &err), ABK_OK);
+	ck_assert_uint_eq(used, walked);
+	storage_user_close(u);
+}
+END_TEST
+
 static Suite *
 storage_suite(void)
 {
@@ -1279,6 +1399,8 @@ storage_suite(void)
 	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_cleanup_staging);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_staging_links_not_written_through);
+	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);
 	return s;
 }

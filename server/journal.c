@@ -1,0 +1,224 @@
+/*
+ * journal.c - the staging journal: which files of SOURCE/.staging/tree
+ * arrived completely, so an interrupted push resumes instead of resending.
+ *
+ * Format: "ABKJ" u32 version, then records
+ *   u32 len | payload | u32 CRC-32(payload)
+ *   payload: u8 kind (1 complete, 2 withdrawn) | str path | u64 size
+ *            | i64 mtime | u32 crc | u8 has_sha | [32 bytes sha256]
+ * The last record of a path wins.  Records are appended with plain
+ * write(2), no fsync per file: a torn tail is cut at the first bad record,
+ * and every resumed file is read again and checked against its CRC before
+ * it is published (publish.c), so a journal that ran ahead of the data on
+ * a crash is harmless.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "push_int.h"
+
+#define JOURNAL_MAGIC "ABKJ"
+#define JOURNAL_VERSION 1u
+#define JOURNAL_REC_MAX (ABK_PATH_MAX + 128)
+#define JOURNAL_MAX_SIZE ((size_t)1 << 34)
+
+static const char *
+j_key(void *ctx, uint32_t idx, size_t *len)
+{
+	struct storage_push *p = ctx;
+
+	*len = p->jr[idx].path_len;
+	return p->jr[idx].path;
+}
+
+static int
+journal_apply(struct storage_push *p, const struct jrec *r, abk_err *err)
+{
+	uint32_t idx;
+
+	if (pathtab_find(&p->jtab, r->path, r->path_len, &idx)) {
+		const char *keep = p->jr[idx].path;
+
+		p->jr[idx] = *r;
+		p->jr[idx].path = keep;
+		return ABK_OK;
+	}
+	if (p->jn == p->jcap) {
+		size_t ncap = p->jcap ? p->jcap * 2 : 256;
+		struct jrec *nj = realloc(p->jr, ncap * sizeof(*nj));
+
+		if (nj == NULL)
+			return abk_err_set(err, ABK_E_NOMEM, "out of memory reading the journal");
+		p->jr = nj;
+		p->jcap = ncap;
+	}
+	p->jr[p->jn] = *r;
+	p->jr[p->jn].path = arena_dup(&p->arena, r->path, r->path_len);
+	if (p->jr[p->jn].path == NULL ||
+	    pathtab_insert(&p->jtab, r->path, r->path_len, (uint32_t)p->jn, NULL) < 0)
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory reading the journal");
+	p->jn++;
+	return ABK_OK;
+}
+
+static int
+journal_parse(abk_rd *r, struct jrec *j)
+{
+	uint8_t kind = 0;
+
+	memset(j, 0, sizeof(*j));
+	abk_get_u8(r, &kind);
+	abk_get_str(r, &j->path, &j->path_len, ABK_PATH_MAX);
+	abk_get_u64(r, &j->size);
+	abk_get_i64(r, &j->mtime);
+	abk_get_u32(r, &j->crc);
+	abk_get_u8(r, &j->has_sha);
+	if (j->has_sha)
+		abk_get_bytes(r, j->sha, sizeof(j->sha));
+	if (r->failed || r->left != 0 || (kind != JOURNAL_COMPLETE && kind != JOURNAL_WITHDRAWN)
+	    || j->has_sha > 1 || pathsafe_check(j->path, j->path_len) != PATHSAFE_OK)
+		return -1;
+	j->complete = kind == JOURNAL_COMPLETE;
+	return 0;
+}
+
+/* Read the journal; cut it after the last good record, or start it afresh. */
+int
+push_journal_load(struct storage_push *p, abk_err *err)
+{
+	uint8_t *data = NULL, hdr[8];
+	size_t len = 0, pos = 8;
+	struct stat st;
+	int rc;
+
+	rc = pathtab_init(&p->jtab, 0, j_key, p, err);
+	if (rc != ABK_OK)
+		return rc;
+	p->jfd = openat(p->stagefd, STG_JOURNAL, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (p->jfd < 0 && errno == ELOOP) {
+		unlinkat(p->stagefd, STG_JOURNAL, 0);
+		p->jfd = openat(p->stagefd, STG_JOURNAL, O_RDWR | O_CREAT | O_APPEND |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	if (p->jfd < 0)
+		return abk_err_set(err, ABK_E_IO, "open staging journal: %s", strerror(errno));
+	if (fstat(p->jfd, &st) != 0 || !S_ISREG(st.st_mode))
+		return abk_err_set(err, ABK_E_IO, "staging journal is not a regular file");
+	len = (size_t)st.st_size;
+	if ((uint64_t)st.st_size > JOURNAL_MAX_SIZE) {
+		pos = 0;	/* absurd: start again */
+		goto cut;
+	}
+	data = malloc(len ? len : 1);
+	if (data == NULL)
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory reading the journal");
+	for (size_t got = 0; got < len;) {
+		ssize_t n = pread(p->jfd, data + got, len - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			len = got;
+			break;
+		}
+		got += (size_t)n;
+	}
+	if (len < 8 || memcmp(data, JOURNAL_MAGIC, 4) != 0) {
+		pos = 0;
+		goto cut;
+	}
+	while (pos + 8 <= len) {
+		abk_rd r;
+		uint32_t rlen, crc;
+		struct jrec j;
+
+		abk_rd_init(&r, data + pos, len - pos);
+		abk_get_u32(&r, &rlen);
+		if (rlen > JOURNAL_REC_MAX || (size_t)rlen + 8 > len - pos)
+			break;
+		abk_rd_init(&r, data + pos + 4 + rlen, 4);
+		abk_get_u32(&r, &crc);
+		if (crc != push_crc((uint32_t)crc32(0, Z_NULL, 0), data + pos + 4, rlen))
+			break;
+		abk_rd_init(&r, data + pos + 4, rlen);
+		if (journal_parse(&r, &j) != 0)
+			break;
+		rc = journal_apply(p, &j, err);
+		if (rc != ABK_OK)
+			goto out;
+		pos += (size_t)rlen + 8;
+	}
+cut:
+	if (pos != len && ftruncate(p->jfd, (off_t)pos) != 0) {
+		rc = abk_err_set(err, ABK_E_IO, "truncate staging journal: %s", strerror(errno));
+		goto out;
+	}
+	if (pos == 0) {
+		memcpy(hdr, JOURNAL_MAGIC, 4);
+		hdr[4] = hdr[5] = hdr[6] = 0;
+		hdr[7] = JOURNAL_VERSION;
+		if (fsops_write_all(p->jfd, hdr, sizeof(hdr)) != 0)
+			rc = abk_err_set(err, ABK_E_IO, "write staging journal: %s", strerror(errno));
+	}
+out:
+	free(data);
+	return rc;
+}
+
+int
+push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind, abk_err *err)
+{
+	uint8_t stack[JOURNAL_REC_MAX + 16];
+	abk_buf b;
+	struct jrec j;
+	uint32_t crc;
+	int rc = ABK_OK;
+
+	abk_buf_init(&b, sizeof(stack));
+	abk_put_u32(&b, 0);
+	abk_put_u8(&b, (uint8_t)kind);
+	abk_put_str(&b, pe->e.path, pe->e.path_len);
+	abk_put_u64(&b, pe->e.size);
+	abk_put_i64(&b, pe->e.mtime);
+	abk_put_u32(&b, pe->crc);
+	abk_put_u8(&b, (pe->e.flags & MF_HAS_SHA256) ? 1 : 0);
+	if (pe->e.flags & MF_HAS_SHA256)
+		abk_put_bytes(&b, pe->e.sha256, sizeof(pe->e.sha256));
+	if (b.failed) {
+		rc = abk_err_set(err, ABK_E_INTERNAL, "journal record too large");
+		goto out;
+	}
+	crc = push_crc((uint32_t)crc32(0, Z_NULL, 0), b.data + 4, b.len - 4);
+	abk_put_u32(&b, crc);
+	memcpy(stack, b.data, b.len);
+	stack[0] = (uint8_t)((b.len - 8) >> 24);
+	stack[1] = (uint8_t)((b.len - 8) >> 16);
+	stack[2] = (uint8_t)((b.len - 8) >> 8);
+	stack[3] = (uint8_t)(b.len - 8);
+	if (fsops_write_all(p->jfd, stack, b.len) != 0) {
+		rc = abk_err_set(err, ABK_E_IO, "write staging journal: %s", strerror(errno));
+		goto out;
+	}
+	memset(&j, 0, sizeof(j));
+	j.path = pe->e.path;
+	j.path_len = pe->e.path_len;
+	j.size = pe->e.size;
+	j.mtime = pe->e.mtime;
+	j.crc = pe->crc;
+	j.complete = kind == JOURNAL_COMPLETE;
+	j.has_sha = (pe->e.flags & MF_HAS_SHA256) ? 1 : 0;
+	if (j.has_sha)
+		memcpy(j.sha, pe->e.sha256, sizeof(j.sha));
+	rc = journal_apply(p, &j, err);
+out:
+	abk_buf_free(&b);
+	return rc;
+}

@@ -1,0 +1,145 @@
+/*
+ * push_int.h - the state of one push, shared by push.c (begin, file list,
+ * data), journal.c (the staging journal of completed files) and publish.c
+ * (commit: build the rest of the tree, write the manifest, publish).
+ * Internal to storage; one thread uses a push at a time.
+ */
+#ifndef ABS_PUSH_INT_H
+#define ABS_PUSH_INT_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "crypto.h"
+#include "fsops.h"
+#include "pathtab.h"
+#include "storage_int.h"
+
+#define JOURNAL_COMPLETE 1
+#define JOURNAL_WITHDRAWN 2
+#define READ_BUF 65536
+#define NO_PREV UINT32_MAX
+
+enum ent_state {
+	ST_DIR,
+	ST_SYMLINK,
+	ST_EMPTY,	/* file of size 0: created at commit */
+	ST_NEED,	/* data expected */
+	ST_DONE,	/* data received in this push */
+	ST_RESUMED,	/* complete in staging from an earlier push */
+	ST_LINK,	/* unchanged: hard link to the previous snapshot */
+};
+
+enum push_phase { PH_LIST, PH_DATA, PH_FAILED, PH_CLOSED };
+
+struct push_ent {
+	struct manifest_entry e;	/* path and target live in the arena */
+	uint64_t written;
+	uint32_t prev;			/* index in the previous manifest */
+	uint32_t crc;
+	uint8_t state;
+};
+
+struct jrec {
+	const char *path;
+	size_t path_len;
+	uint64_t size;
+	int64_t mtime;
+	uint32_t crc;
+	uint8_t complete;
+	uint8_t has_sha;
+	uint8_t sha[ABK_SHA256_LEN];
+};
+
+struct storage_push {
+	storage_user *u;		/* not owned */
+	char *source;
+	char *origin;
+	int checksum_mode;
+	enum push_phase phase;
+	uint64_t max_entries;
+
+	int lockfd, srcfd, stagefd, treefd, jfd;
+	int prevfd, prevtree;		/* -1 without a previous snapshot */
+	struct snapfile prev;
+	struct pathtab prevtab;
+
+	struct push_ent *ents;
+	size_t n, cap;
+	struct arena arena;
+	struct pathtab tab;
+
+	struct jrec *jr;
+	size_t jn, jcap;
+	struct pathtab jtab;
+
+	struct fsops_dircache sdc;	/* staging tree, creating */
+	struct fsops_dircache pdc;	/* previous tree, read-only */
+
+	uint32_t cur;			/* file open for writing, if cur_fd >= 0 */
+	int cur_fd;
+	int cur_sha_ok;			/* sha holds all of cur's bytes so far */
+	abk_sha256_ctx sha;
+
+	struct storage_push_counts counts;
+	uint64_t done;			/* needed files complete */
+	uint64_t bytes_received;
+	uint64_t bytes_stored;
+};
+
+static inline const char *
+push_quote(const struct manifest_entry *e, char *q, size_t qsz)
+{
+	return fsops_quote(e->path, e->path_len, q, qsz);
+}
+
+static inline uint32_t
+push_file_mode(uint32_t mode)
+{
+	return (mode & 0777) | 0600;
+}
+
+static inline uint32_t
+push_dir_mode(uint32_t mode)
+{
+	return (mode & 0777) | 0700;
+}
+
+static inline void
+push_mtime(int64_t mtime, struct timespec ts[2])
+{
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_sec = (time_t)mtime;
+	ts[1].tv_nsec = 0;
+}
+
+static inline uint32_t
+push_crc(uint32_t crc, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len > 0) {
+		uInt n = len > 0x40000000u ? 0x40000000u : (uInt)len;
+
+		crc = (uint32_t)crc32(crc, p, n);
+		p += n;
+		len -= n;
+	}
+	return crc;
+}
+
+/* journal.c: open and read SOURCE/.staging/journal (p->jfd, p->jr, p->jtab). */
+int push_journal_load(struct storage_push *p, abk_err *err);
+/* Append a record (JOURNAL_COMPLETE or JOURNAL_WITHDRAWN) for pe. */
+int push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind,
+    abk_err *err);
+
+/* push.c */
+void push_close_current(struct storage_push *p);
+/* Close the journal and the lock (releasing it); the push is over. */
+void push_release(struct storage_push *p);
+
+#endif
