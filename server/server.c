@@ -186,6 +186,7 @@ srv_worker(void *arg)
 		pthread_cond_broadcast(&srv->cond);
 		pthread_mutex_unlock(&srv->lock);
 	}
+	tls_thread_cleanup();
 	return NULL;
 }
 
@@ -216,11 +217,12 @@ srv_rejecter(void *arg)
 		tls_conn_free(conn);
 	}
 	log_event(LOG_LVL_WARN, peer, NULL, "connect", "refused: server busy");
+	tls_thread_cleanup();
+	free(rj);
 	pthread_mutex_lock(&srv->lock);
 	srv->rejecters--;
 	pthread_cond_broadcast(&srv->cond);
 	pthread_mutex_unlock(&srv->lock);
-	free(rj);
 	return NULL;
 }
 

@@ -1,7 +1,7 @@
 /*
  * storage.c - user folders, sources, listings and read access to snapshots
- * (browse, restore).  Pushes live in push.c; retention, cleanup, usage and
- * verify in snapshot.c; the manifest file format in snapfile.c.
+ * (browse, restore).  Pushes live in storage_push.c; retention, cleanup, usage and
+ * verify in storage_snapshot.c; the manifest file format in storage_snapfile.c.
  */
 #include "config.h"
 
@@ -410,6 +410,12 @@ storage_snapshot_origin(const storage_snapshot *s)
 	return s->sf.hdr.origin;
 }
 
+int
+storage_snapshot_single_file(const storage_snapshot *s)
+{
+	return (s->sf.hdr.flags & SNAPFILE_SINGLE_FILE) != 0;
+}
+
 void
 storage_snapshot_get_info(const storage_snapshot *s, struct storage_snapshot_info *si)
 {
@@ -557,3 +563,66 @@ storage_snapshot_open_file(storage_snapshot *s, const struct manifest_entry *e, 
 	*fd = f;
 	return ABK_OK;
 }
+
+int
+storage_user_purge(const char *datadir, const char *user, abk_err *err)
+{
+	char **names = NULL;
+	size_t count = 0;
+	int dfd = -1, usersfd = -1, ufd = -1, rc;
+	int *locks = NULL;
+	size_t nlocks = 0;
+
+	rc = check_folder_name("user", user, err);
+	if (rc != ABK_OK)
+		return rc;
+	dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return abk_err_set(err, ABK_E_IO, "data directory %s: %s", datadir,
+		    strerror(errno));
+	usersfd = openat(dfd, "users", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (usersfd < 0) {
+		rc = errno == ENOENT ? ABK_OK : abk_err_set(err, ABK_E_IO, "open %s/users: %s",
+		    datadir, strerror(errno));
+		goto out;
+	}
+	ufd = openat(usersfd, user, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (ufd < 0) {
+		rc = errno == ENOENT ? ABK_OK : abk_err_set(err, ABK_E_IO,
+		    "open folder of user %s: %s", user, strerror(errno));
+		goto out;
+	}
+	/* Take every source's lock first: a running push must not lose its tree. */
+	rc = fsops_list_names(ufd, &names, &count, err);
+	if (rc == ABK_OK && (locks = calloc(count ? count : 1, sizeof(*locks))) == NULL)
+		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	for (size_t i = 0; rc == ABK_OK && i < count; i++) {
+		int srcfd, lk;
+
+		if (names[i][0] == '.')
+			continue;
+		srcfd = openat(ufd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (srcfd < 0)
+			continue;
+		lk = stg_lock_source(srcfd, names[i], err);
+		close(srcfd);
+		if (lk < 0)
+			rc = lk;
+		else
+			locks[nlocks++] = lk;
+	}
+	if (rc == ABK_OK)
+		rc = fsops_remove(usersfd, user, NULL, err);
+out:
+	for (size_t i = 0; i < nlocks; i++)
+		close(locks[i]);
+	free(locks);
+	fsops_names_free(names, count);
+	if (ufd >= 0)
+		close(ufd);
+	if (usersfd >= 0)
+		close(usersfd);
+	close(dfd);
+	return rc;
+}
+

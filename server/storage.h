@@ -69,6 +69,13 @@ int storage_user_open(const char *datadir, const char *user, storage_user **out,
     abk_err *err);
 void storage_user_close(storage_user *u);	/* NULL-safe */
 
+/*
+ * Remove DATA/users/USER and everything below it (userdel --purge), without
+ * following symlinks.  Refuses (ABK_E_BUSY) while a push of that user holds
+ * a source lock.  A missing folder is not an error.
+ */
+int storage_user_purge(const char *datadir, const char *user, abk_err *err);
+
 /* ABK_OK if name can be a source (one path component, no leading '.'). */
 int storage_check_source_name(const char *name, abk_err *err);
 
@@ -118,6 +125,8 @@ void storage_snapshot_close(storage_snapshot *s);	/* NULL-safe */
 /* Strings owned by the handle. */
 const char *storage_snapshot_id(const storage_snapshot *s);
 const char *storage_snapshot_origin(const storage_snapshot *s);
+/* 1 if the snapshot's source is a single file rather than a folder. */
+int storage_snapshot_single_file(const storage_snapshot *s);
 void storage_snapshot_get_info(const storage_snapshot *s, struct storage_snapshot_info *si);
 
 typedef int (*storage_entry_cb)(void *ctx, const struct manifest_entry *e);
@@ -185,6 +194,16 @@ struct storage_verdict {
  */
 int storage_push_begin(storage_user *u, const char *source, const char *origin,
     int checksum_mode, storage_push **out, abk_err *err);
+
+/* Record that the source is a single file (kept in the manifest for restores). */
+void storage_push_set_single_file(storage_push *p, int single_file);
+
+/*
+ * The client could not read needed file index after listing it: leave it
+ * out of the new snapshot (data already written for it is dropped).
+ * Idempotent.  ABK_E_PROTO for an entry whose data was not asked for.
+ */
+int storage_push_skip(storage_push *p, uint32_t index, abk_err *err);
 
 /* Lower the bound on entries (default STORAGE_MAX_ENTRIES); before any entry. */
 void storage_push_set_max_entries(storage_push *p, uint64_t max);

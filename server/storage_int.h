@@ -1,5 +1,5 @@
 /*
- * storage_int.h - what storage.c, push.c, snapshot.c and snapfile.c share
+ * storage_int.h - what storage.c, storage_push.c, storage_snapshot.c and storage_snapfile.c share
  * and nobody else should use: the user handle, the manifest file format,
  * snapshot IDs, source locks and the usage cache.
  */
@@ -29,13 +29,16 @@ struct storage_user {
 	char *name;
 };
 
-/* ---- snapfile.c: the manifest file and snapshot IDs ------------------------- */
+/* ---- storage_snapfile.c: the manifest file and snapshot IDs ------------------------- */
 
 #define SNAPFILE_MAGIC "ABKM"
 #define SNAPFILE_VERSION 1u
 
+#define SNAPFILE_SINGLE_FILE 0x01	/* the source is one file, not a folder */
+
 struct snapfile_header {
 	char origin[ABK_PATH_MAX + 1];
+	uint32_t flags;		/* SNAPFILE_* */
 	int64_t time_ms;	/* publication time, ms since the epoch (UTC) */
 	uint64_t entries;
 	uint64_t files;
@@ -92,7 +95,7 @@ int stg_lock_source(int srcfd, const char *source, abk_err *err);
 /* The read-only directory cache on a snapshot's tree (owned by s). */
 struct fsops_dircache *stg_snapshot_dircache(storage_snapshot *s);
 
-/* ---- snapshot.c: retention and usage ---------------------------------------- */
+/* ---- storage_snapshot.c: retention and usage ---------------------------------------- */
 
 /* Remove the oldest snapshots of a locked source beyond keep. */
 int stg_retain(storage_user *u, int srcfd, unsigned keep, unsigned *removed, abk_err *err);

@@ -10,6 +10,7 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,7 +65,17 @@ tls_global_init(abk_err *err)
 void
 tls_global_cleanup(void)
 {
+	tls_thread_cleanup();
 	wolfSSL_Cleanup();
+}
+
+void
+tls_thread_cleanup(void)
+{
+#ifdef FP_ECC
+	/* wolfCrypt caches ECC points per thread; only that thread can free them. */
+	wc_ecc_fp_free();
+#endif
 }
 
 static int

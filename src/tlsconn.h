@@ -23,6 +23,8 @@ typedef struct tls_conn tls_conn;
 /* Once per process, before any thread starts; cleanup at exit. */
 int tls_global_init(abk_err *err);
 void tls_global_cleanup(void);
+/* Every thread that did TLS handshakes calls this before it exits. */
+void tls_thread_cleanup(void);
 
 /* Server context from PEM certificate (chain) and key files. */
 int tls_server_ctx_new(const char *cert_file, const char *key_file, tls_ctx **out,

@@ -1,5 +1,5 @@
 /*
- * push.c - receiving a push into SOURCE/.staging: begin (lock, previous
+ * storage_push.c - receiving a push into SOURCE/.staging: begin (lock, previous
  * manifest, journal), the file list (what is needed), the data, abort.
  *
  * The session gives us the client's file list one entry at a time; we answer
@@ -7,7 +7,7 @@
  * snapshot at commit, or are already complete in staging from an
  * interrupted push), then receive the data chunk by chunk straight to disk
  * with a running CRC-32 and note every completed file in the journal
- * (journal.c).  publish.c turns the staging folder into a snapshot.  Memory
+ * (storage_journal.c).  storage_publish.c turns the staging folder into a snapshot.  Memory
  * is a few hundred bytes per entry; no file content is held.
  */
 #include "config.h"
@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "push_int.h"
+#include "storage_push_int.h"
 
 static const char *
 ent_key(void *ctx, uint32_t idx, size_t *len)
@@ -667,3 +667,59 @@ storage_push_free(storage_push *p)
 	free(p->origin);
 	free(p);
 }
+
+void
+storage_push_set_single_file(storage_push *p, int single_file)
+{
+	p->single_file = single_file != 0;
+}
+
+int
+storage_push_skip(storage_push *p, uint32_t index, abk_err *err)
+{
+	struct push_ent *pe;
+
+	if (p->phase != PH_DATA)
+		return abk_err_set(err, ABK_E_PROTO, "skip outside the data phase");
+	if (index >= p->n)
+		return abk_err_set(err, ABK_E_PROTO, "skip of entry %u, which is not in the list",
+		    index);
+	pe = &p->ents[index];
+	if (pe->state == ST_SKIPPED)
+		return ABK_OK;	/* several pieces of one file may each be skipped */
+	if (pe->state != ST_NEED && pe->state != ST_DONE)
+		return abk_err_set(err, ABK_E_PROTO, "skip of entry %u, whose data was not asked for",
+		    index);
+	if (p->cur_fd >= 0 && p->cur == index)
+		push_close_current(p);
+	if (pe->state == ST_DONE)
+		p->done--;
+	p->counts.needed--;
+	p->counts.needed_bytes -= pe->e.size;
+	pe->state = ST_SKIPPED;
+	p->skipped++;
+	return ABK_OK;
+}
+
+int
+push_drop_skipped(struct storage_push *p, abk_err *err)
+{
+	size_t w = 0;
+	int rc;
+
+	if (p->skipped == 0)
+		return ABK_OK;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->ents[i].state != ST_SKIPPED)
+			p->ents[w++] = p->ents[i];
+	p->n = w;
+	p->skipped = 0;
+	pathtab_free(&p->tab);
+	rc = pathtab_init(&p->tab, p->n > 1024 ? p->n : 1024, ent_key, p, err);
+	for (size_t i = 0; rc == ABK_OK && i < p->n; i++)
+		if (pathtab_insert(&p->tab, p->ents[i].e.path, p->ents[i].e.path_len,
+		    (uint32_t)i, NULL) < 0)
+			rc = abk_err_set(err, ABK_E_NOMEM, "out of memory at commit");
+	return rc;
+}
+

@@ -1,5 +1,5 @@
 /*
- * publish.c - committing a push: check that every needed file arrived,
+ * storage_publish.c - committing a push: check that every needed file arrived,
  * remove from staging what the new list no longer holds, build the rest of
  * the tree (directories, symlinks, empty files, hard links to the previous
  * snapshot, or copies when a link is impossible), re-check files resumed
@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "push_int.h"
+#include "storage_push_int.h"
 
 static int
 type_matches(uint8_t type, mode_t m)
@@ -239,6 +239,7 @@ write_manifest(struct storage_push *p, int64_t time_ms, uint64_t *size, abk_err 
 	if (h == NULL)
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory writing the manifest");
 	snprintf(h->origin, sizeof(h->origin), "%s", p->origin);
+	h->flags = p->single_file ? SNAPFILE_SINGLE_FILE : 0;
 	h->time_ms = time_ms;
 	h->entries = p->n;
 	for (size_t i = 0; i < p->n; i++)
@@ -369,6 +370,9 @@ storage_push_commit(storage_push *p, int append_only, unsigned keep,
 	push_close_current(p);
 	fsops_dircache_reset(&p->sdc);
 
+	rc = push_drop_skipped(p, err);
+	if (rc != ABK_OK)
+		return rc;
 	path = malloc(ABK_PATH_MAX + 1);
 	if (path == NULL)
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory at commit");

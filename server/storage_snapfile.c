@@ -1,9 +1,9 @@
 /*
- * snapfile.c - the manifest file stored beside each snapshot, and snapshot
+ * storage_snapfile.c - the manifest file stored beside each snapshot, and snapshot
  * IDs.
  *
  * Format (big-endian, buf.h):
- *   "ABKM" | u32 version | str origin | i64 time_ms | u64 entries
+ *   "ABKM" | u32 version | str origin | u32 flags | i64 time_ms | u64 entries
  *   | u64 files | u64 bytes | entries (manifest_entry_encode) ...
  *   | u32 CRC-32 of everything before it
  * The CRC makes a damaged manifest an integrity error instead of a wrong
@@ -27,7 +27,7 @@
 
 #define SNAPFILE_FLUSH 65536
 #define SNAPFILE_BUF_MAX (SNAPFILE_FLUSH + 2 * (ABK_PATH_MAX + MF_TARGET_MAX + 128))
-#define SNAPFILE_HEADER_MAX (4 + 4 + 4 + ABK_PATH_MAX + 8 * 4)
+#define SNAPFILE_HEADER_MAX (4 + 4 + 4 + ABK_PATH_MAX + 4 + 8 * 4)
 #define SNAPFILE_MIN_ENTRY 27	/* smallest encoded entry */
 #define SNAPFILE_MAX_SIZE ((uint64_t)1 << 40)
 
@@ -50,6 +50,7 @@ put_header(abk_buf *b, const struct snapfile_header *h)
 	abk_put_bytes(b, SNAPFILE_MAGIC, 4);
 	abk_put_u32(b, SNAPFILE_VERSION);
 	abk_put_cstr(b, h->origin);
+	abk_put_u32(b, h->flags);
 	abk_put_i64(b, h->time_ms);
 	abk_put_u64(b, h->entries);
 	abk_put_u64(b, h->files);
@@ -72,6 +73,7 @@ get_header(abk_rd *r, struct snapfile_header *h, abk_err *err)
 		    "snapshot manifest has format version %u, this server reads %u",
 		    version, SNAPFILE_VERSION);
 	abk_get_cstr(r, h->origin, sizeof(h->origin));
+	abk_get_u32(r, &h->flags);
 	abk_get_i64(r, &h->time_ms);
 	abk_get_u64(r, &h->entries);
 	abk_get_u64(r, &h->files);

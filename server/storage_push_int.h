@@ -1,6 +1,6 @@
 /*
- * push_int.h - the state of one push, shared by push.c (begin, file list,
- * data), journal.c (the staging journal of completed files) and publish.c
+ * storage_push_int.h - the state of one push, shared by storage_push.c (begin, file list,
+ * data), storage_journal.c (the staging journal of completed files) and storage_publish.c
  * (commit: build the rest of the tree, write the manifest, publish).
  * Internal to storage; one thread uses a push at a time.
  */
@@ -30,6 +30,7 @@ enum ent_state {
 	ST_DONE,	/* data received in this push */
 	ST_RESUMED,	/* complete in staging from an earlier push */
 	ST_LINK,	/* unchanged: hard link to the previous snapshot */
+	ST_SKIPPED,	/* the client could not read it: left out at commit */
 };
 
 enum push_phase { PH_LIST, PH_DATA, PH_FAILED, PH_CLOSED };
@@ -83,6 +84,9 @@ struct storage_push {
 	int cur_sha_ok;			/* sha holds all of cur's bytes so far */
 	abk_sha256_ctx sha;
 
+	int single_file;		/* the source is one file (manifest flag) */
+	uint64_t skipped;		/* entries in state ST_SKIPPED */
+
 	struct storage_push_counts counts;
 	uint64_t done;			/* needed files complete */
 	uint64_t bytes_received;
@@ -131,14 +135,16 @@ push_crc(uint32_t crc, const void *data, size_t len)
 	return crc;
 }
 
-/* journal.c: open and read SOURCE/.staging/journal (p->jfd, p->jr, p->jtab). */
+/* storage_journal.c: open and read SOURCE/.staging/journal (p->jfd, p->jr, p->jtab). */
 int push_journal_load(struct storage_push *p, abk_err *err);
 /* Append a record (JOURNAL_COMPLETE or JOURNAL_WITHDRAWN) for pe. */
 int push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind,
     abk_err *err);
 
-/* push.c */
+/* storage_push.c */
 void push_close_current(struct storage_push *p);
+/* Drop ST_SKIPPED entries from the list (indices change); before commit. */
+int push_drop_skipped(struct storage_push *p, abk_err *err);
 /* Close the journal and the lock (releasing it); the push is over. */
 void push_release(struct storage_push *p);
 

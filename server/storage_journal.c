@@ -1,5 +1,5 @@
 /*
- * journal.c - the staging journal: which files of SOURCE/.staging/tree
+ * storage_journal.c - the staging journal: which files of SOURCE/.staging/tree
  * arrived completely, so an interrupted push resumes instead of resending.
  *
  * Format: "ABKJ" u32 version, then records
@@ -9,7 +9,7 @@
  * The last record of a path wins.  Records are appended with plain
  * write(2), no fsync per file: a torn tail is cut at the first bad record,
  * and every resumed file is read again and checked against its CRC before
- * it is published (publish.c), so a journal that ran ahead of the data on
+ * it is published (storage_publish.c), so a journal that ran ahead of the data on
  * a crash is harmless.
  */
 #include "config.h"
@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "push_int.h"
+#include "storage_push_int.h"
 
 #define JOURNAL_MAGIC "ABKJ"
 #define JOURNAL_VERSION 1u

@@ -1,5 +1,5 @@
 /*
- * snapshot.c - what happens to published snapshots after a push: retention
+ * storage_snapshot.c - what happens to published snapshots after a push: retention
  * and prune, cleanup of abandoned staging at server start, the per-user
  * usage figure used by quotas, and verify (re-read and compare with the
  * manifest).
