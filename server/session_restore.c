@@ -121,9 +121,14 @@ restore_send_batch(struct srv_restore *sr, zipio_writer *zw, const struct restor
 	int rc = zipio_writer_reset(zw, err);
 	int fd = -1;
 	uint32_t fd_index = UINT32_MAX;
+	char name[ABK_PATH_MAX + 1];
 
 	for (uint32_t i = 0; rc == ABK_OK && i < n; i++) {
 		const struct manifest_entry *e = sr->v[units[i].index];
+
+		/* manifest paths point into the manifest, unterminated */
+		memcpy(name, e->path, e->path_len);
+		name[e->path_len] = '\0';
 
 		if (fd_index != units[i].index) {
 			if (fd >= 0)
@@ -134,7 +139,7 @@ restore_send_batch(struct srv_restore *sr, zipio_writer *zw, const struct restor
 				break;
 			fd_index = units[i].index;
 		}
-		rc = zipio_add_file(zw, e->path, fd, units[i].offset, units[i].len, e->mode,
+		rc = zipio_add_file(zw, name, fd, units[i].offset, units[i].len, e->mode,
 		    e->mtime, sr->level, NULL, err);
 	}
 	if (fd >= 0)

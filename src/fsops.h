@@ -12,8 +12,8 @@
  * fsops_dircache belongs to one thread.  Errors are reported through abk_err
  * with the errno text; "what" arguments name the object for the message.
  */
-#ifndef ABS_FSOPS_H
-#define ABS_FSOPS_H
+#ifndef ABK_FSOPS_H
+#define ABK_FSOPS_H
 
 #include <stddef.h>
 #include <stdint.h>

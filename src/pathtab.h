@@ -9,8 +9,8 @@
  * collide.  The arena copies strings in 64 KiB blocks instead of one malloc
  * per path.  Neither is thread-safe: one owner at a time.
  */
-#ifndef ABS_PATHTAB_H
-#define ABS_PATHTAB_H
+#ifndef ABK_PATHTAB_H
+#define ABK_PATHTAB_H
 
 #include <stddef.h>
 #include <stdint.h>

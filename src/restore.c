@@ -154,13 +154,19 @@ restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
 	int dirfd, rc;
 
 	if (j->zw != NULL) {
-		if (e->type == MF_DIR)
+		if (e->type == MF_DIR) {
+			j->res->dirs++;
 			return zipio_add_dir(j->zw, e->path, e->mode, e->mtime, err);
-		if (e->type == MF_SYMLINK)
+		}
+		if (e->type == MF_SYMLINK) {
+			j->res->symlinks++;
 			return zipio_add_symlink(j->zw, e->path, e->target, 0777, e->mtime, err);
-		if (e->size == 0)
+		}
+		if (e->size == 0) {
+			j->res->files++;
 			return zipio_add_buffer(j->zw, e->path, "", 0, e->mode, e->mtime, 0, NULL,
 			    err);
+		}
 		return ABK_OK;
 	}
 	if (e->type == MF_FILE && e->size > 0)
@@ -400,7 +406,11 @@ restore_receive(struct rjob *j, abk_err *err)
 				    memcmp(ze.name, e->path, e->path_len) != 0 ||
 				    ze.size != units[i].len) {
 					rc = abk_err_set(err, ABK_E_PROTO,
-					    "zip entry does not match the file list");
+					    "zip entry %llu (type %d, %llu bytes) does not match "
+					    "the file list (%llu bytes announced)",
+					    (unsigned long long)ze.index, (int)ze.type,
+					    (unsigned long long)ze.size,
+					    (unsigned long long)units[i].len);
 					break;
 				}
 				rc = restore_data(j, units[i].index, units[i].offset, zr,

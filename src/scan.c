@@ -3,7 +3,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "fsops.h"
 #include "manifest.h"
 #include "pathsafe.h"
 #include "scan.h"
@@ -209,50 +209,6 @@ scan_hash_file(int fd, uint8_t out[32])
 	return rc;
 }
 
-static int
-scan_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted names of a directory (caller frees each and the array). */
-static int
-scan_read_names(int dirfd, char ***names_out, size_t *n_out)
-{
-	int fd = dup(dirfd);
-	DIR *d;
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			char **nn = realloc(names, ncap * sizeof(*nn));
-
-			if (nn == NULL)
-				break;
-			names = nn;
-			cap = ncap;
-		}
-		if ((names[n] = strdup(de->d_name)) == NULL)
-			break;
-		n++;
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), scan_name_cmp);
-	*names_out = names;
-	*n_out = n;
-	return 0;
-}
-
 static int scan_dir(struct scan_walk *w, int dirfd, char *rel, size_t rel_len, int depth,
     struct scan_ignore *ig);
 
@@ -351,10 +307,11 @@ scan_dir(struct scan_walk *w, int dirfd, char *rel, size_t rel_len, int depth,
 	struct scan_ignore *mine = scan_read_ignore(dirfd, rel_len, ig);
 	char **names = NULL;
 	size_t n = 0;
+	abk_err lerr = ABK_ERR_INIT;
 	int rc = ABK_OK;
 
-	if (scan_read_names(dirfd, &names, &n) != 0) {
-		scan_note(w, rel_len ? rel : ".", "cannot list folder");
+	if (fsops_list_names(dirfd, &names, &n, &lerr) != ABK_OK) {
+		scan_note(w, rel_len ? rel : ".", lerr.msg);
 		scan_ignore_free(mine);
 		return ABK_OK;
 	}
@@ -365,9 +322,7 @@ scan_dir(struct scan_walk *w, int dirfd, char *rel, size_t rel_len, int depth,
 		}
 		rc = scan_one(w, dirfd, names[i], rel, rel_len, depth, mine ? mine : ig);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	fsops_names_free(names, n);
 	scan_ignore_free(mine);
 	return rc;
 }
