@@ -1,0 +1,871 @@
+/*
+ * zipio.c - writing zip archives, in memory and on disk, over minizip 1.1;
+ * the compression decision; minizip error translation (zipio_read.c reads).
+ *
+ * minizip does the zip format; this file gives it a byte sink through its
+ * zlib_filefunc64_def callbacks (a growable memory buffer, or a file written
+ * with pwrite) and writes every entry the Info-ZIP way: Unix attributes,
+ * DOS time plus the 0x5455 extended timestamp, UTF-8 flag.
+ *
+ * One minizip habit is corrected: it overwrites "version made by" with a
+ * bare 45 (host MS-DOS) for zip64 entries and for entries past 4 GiB, which
+ * would make unzip ignore their Unix modes and turn symlinks into files.
+ * zipio_writer_finish captures the central directory and puts the Unix host
+ * byte back in every header.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zipio.h"
+#include "zipio_int.h"
+
+#define UT_LEN 9		/* id, size, flags, mtime */
+#define LOCAL_HDR 30
+#define DOS_TIME_MIN ((1ul << 21) | (1ul << 16))	/* 1980-01-01 00:00:00 */
+#define DOS_TIME_MAX ((127ul << 25) | (12ul << 21) | (31ul << 16) | \
+	(23ul << 11) | (59ul << 5) | 29ul)		/* 2107-12-31 23:59:58 */
+#define STREAM_BLOCK (1u << 20)	/* pread size for ranges too big to preread */
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* Translate a minizip/zlib return code into an abk code with a sentence. */
+int
+zipio_zip_error(abk_err *err, int zrc, int io_errno, int short_read, const char *what,
+    const char *name)
+{
+	if (name == NULL)
+		name = "";
+	switch (zrc) {
+	case Z_ERRNO:		/* ZIP_ERRNO, UNZ_ERRNO */
+		if (io_errno == ENOMEM)
+			return abk_err_set(err, ABK_E_NOMEM, "%s %s: out of memory", what, name);
+		if (io_errno != 0)
+			return abk_err_set(err, ABK_E_IO, "%s %s: %s", what, name, strerror(io_errno));
+		if (short_read)
+			return abk_err_set(err, ABK_E_ZIP, "%s %s: zip archive truncated (data past its end)",
+			    what, name);
+		return abk_err_set(err, ABK_E_IO, "%s %s: I/O error", what, name);
+	case UNZ_BADZIPFILE:	/* ZIP_BADZIPFILE */
+		return abk_err_set(err, ABK_E_ZIP, "%s %s: not a zip archive, or corrupt", what, name);
+	case UNZ_CRCERROR:
+		return abk_err_set(err, ABK_E_INTEGRITY, "%s %s: CRC-32 mismatch", what, name);
+	case Z_DATA_ERROR:
+		return abk_err_set(err, ABK_E_INTEGRITY, "%s %s: compressed data corrupt", what, name);
+	case Z_BUF_ERROR:
+		return abk_err_set(err, ABK_E_ZIP, "%s %s: compressed data truncated", what, name);
+	case Z_MEM_ERROR:
+		return abk_err_set(err, ABK_E_NOMEM, "%s %s: out of memory", what, name);
+	case UNZ_PARAMERROR:	/* ZIP_PARAMERROR */
+		return abk_err_set(err, ABK_E_INTERNAL, "%s %s: minizip rejected a parameter", what, name);
+	case UNZ_INTERNALERROR:	/* ZIP_INTERNALERROR */
+		return abk_err_set(err, ABK_E_INTERNAL, "%s %s: minizip internal error", what, name);
+	default:
+		return abk_err_set(err, ABK_E_ZIP, "%s %s: minizip error %d", what, name, zrc);
+	}
+}
+
+/* ---- byte sink (writer side) -------------------------------------------- */
+
+struct zipio_sink {
+	int fd;			/* -1: the archive lives in buf */
+	int capture;		/* fd: writes at offsets >= base go to buf */
+	int discard;		/* drop writes (closing an abandoned archive) */
+	uint8_t *buf;
+	size_t cap;
+	size_t len;		/* valid bytes in buf */
+	uint64_t base;		/* archive offset of buf[0] */
+	uint64_t pos;
+	uint64_t end;		/* archive size so far */
+	int err;		/* errno of the first failure */
+};
+
+static int
+sink_in_memory(const struct zipio_sink *s, uint64_t off)
+{
+	return s->fd < 0 || (s->capture && off >= s->base);
+}
+
+static int
+sink_grow(struct zipio_sink *s, size_t need)
+{
+	size_t ncap = s->cap ? s->cap : (size_t)1 << 20;
+	uint8_t *nbuf;
+
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			return ENOMEM;
+		ncap *= 2;
+	}
+	if (ncap == s->cap)
+		return 0;
+	if ((nbuf = realloc(s->buf, ncap)) == NULL)
+		return ENOMEM;
+	s->buf = nbuf;
+	s->cap = ncap;
+	return 0;
+}
+
+static uLong
+sink_write(voidpf opaque, voidpf stream, const void *data, uLong size)
+{
+	struct zipio_sink *s = opaque;
+	const uint8_t *p = data;
+	size_t done = 0;
+
+	(void)stream;
+	if (s->err != 0)
+		return 0;
+	if (s->discard) {
+		s->pos += size;
+		return size;
+	}
+	if (sink_in_memory(s, s->pos)) {
+		uint64_t off = s->pos - s->base;
+
+		if (off > SIZE_MAX - size) {
+			s->err = ENOMEM;
+			return 0;
+		}
+		if ((s->err = sink_grow(s, (size_t)off + size)) != 0)
+			return 0;
+		if (off > s->len)
+			memset(s->buf + s->len, 0, (size_t)off - s->len);
+		memcpy(s->buf + off, p, size);
+		if ((size_t)off + size > s->len)
+			s->len = (size_t)off + size;
+		done = size;
+	} else {
+		while (done < size) {
+			ssize_t n = pwrite(s->fd, p + done, size - done,
+			    (off_t)(s->pos + done));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				s->err = n < 0 ? errno : EIO;
+				break;
+			}
+			done += (size_t)n;
+		}
+	}
+	s->pos += done;
+	if (s->pos > s->end)
+		s->end = s->pos;
+	return (uLong)done;
+}
+
+/* Read back n bytes the sink holds at off (used for the CRC minizip wrote). */
+static int
+sink_pread(struct zipio_sink *s, void *out, size_t n, uint64_t off)
+{
+	if (sink_in_memory(s, off)) {
+		if (off < s->base || off - s->base > s->len || s->len - (off - s->base) < n)
+			return EINVAL;
+		memcpy(out, s->buf + (off - s->base), n);
+		return 0;
+	}
+	while (n > 0) {
+		ssize_t r = pread(s->fd, out, n, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? errno : EIO;
+		out = (uint8_t *)out + r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+static uLong
+sink_read(voidpf opaque, voidpf stream, void *buf, uLong size)
+{
+	struct zipio_sink *s = opaque;
+	uint64_t avail = s->end > s->pos ? s->end - s->pos : 0;
+
+	(void)stream;
+	if (size > avail)
+		size = (uLong)avail;
+	if (size == 0 || sink_pread(s, buf, size, s->pos) != 0)
+		return 0;
+	s->pos += size;
+	return size;
+}
+
+static ZPOS64_T
+sink_tell(voidpf opaque, voidpf stream)
+{
+	(void)stream;
+	return ((struct zipio_sink *)opaque)->pos;
+}
+
+static long
+sink_seek(voidpf opaque, voidpf stream, ZPOS64_T off, int origin)
+{
+	struct zipio_sink *s = opaque;
+
+	(void)stream;
+	switch (origin) {
+	case ZLIB_FILEFUNC_SEEK_SET:
+		s->pos = off;
+		return 0;
+	case ZLIB_FILEFUNC_SEEK_CUR:
+		s->pos += off;
+		return 0;
+	case ZLIB_FILEFUNC_SEEK_END:
+		s->pos = s->end + off;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int
+sink_error(voidpf opaque, voidpf stream)
+{
+	(void)stream;
+	return ((struct zipio_sink *)opaque)->err;
+}
+
+/* ---- time --------------------------------------------------------------- */
+
+/* DOS date/time (local time, as Info-ZIP writes it), clamped to 1980..2107. */
+static uLong
+dos_time(int64_t mtime)
+{
+	struct tm tm;
+	time_t t = (time_t)mtime;
+
+	/* 1980-01-01 and 2108-01-01 UTC, a day of margin for time zones */
+	if (mtime > 4354819200LL + 86400)
+		return DOS_TIME_MAX;
+	if (mtime < 315532800 - 86400 || localtime_r(&t, &tm) == NULL ||
+	    tm.tm_year < 80)
+		return DOS_TIME_MIN;
+	if (tm.tm_year > 207)
+		return DOS_TIME_MAX;
+	return ((uLong)(tm.tm_year - 80) << 25) | ((uLong)(tm.tm_mon + 1) << 21) |
+	    ((uLong)tm.tm_mday << 16) | ((uLong)tm.tm_hour << 11) |
+	    ((uLong)tm.tm_min << 5) | ((uLong)tm.tm_sec / 2);
+}
+
+/* The 0x5455 extra block: flags = mtime present, 32-bit UTC mtime. */
+static size_t
+ut_extra(uint8_t out[UT_LEN], int64_t mtime)
+{
+	uint32_t v;
+
+	/* Beyond 32 bits only the DOS time remains.  Above INT32_MAX the
+	 * value is unsigned; readers tell the two apart by the DOS year. */
+	if (mtime < INT32_MIN || mtime > (int64_t)UINT32_MAX)
+		return 0;
+	v = (uint32_t)mtime;
+	out[0] = ZIPIO_EXTRA_UT & 0xff;
+	out[1] = ZIPIO_EXTRA_UT >> 8;
+	out[2] = 5;
+	out[3] = 0;
+	out[4] = 1;
+	for (int i = 0; i < 4; i++)
+		out[5 + i] = (uint8_t)(v >> (8 * i));
+	return UT_LEN;
+}
+
+/* ---- writer ------------------------------------------------------------- */
+
+enum writer_state { W_OPEN, W_ENTRY, W_DONE, W_FAILED };
+
+struct zipio_writer {
+	struct zipio_sink sink;
+	zipFile zf;
+	enum writer_state state;
+	int failed_code;
+	uint64_t entries;
+	uint64_t cd_size;	/* central directory bytes so far */
+	/* the open entry */
+	char entry_name[128];	/* for messages (may be truncated) */
+	uint64_t entry_pos;	/* offset of its local header */
+	uint64_t entry_data;	/* offset of its data */
+	uint64_t entry_bytes;	/* uncompressed bytes written */
+	size_t entry_cd;	/* its central header size before zip64 */
+	int entry_zip64;
+	uint8_t *scratch;	/* preread buffer of zipio_add_file */
+	size_t scratch_cap;
+};
+
+static int
+writer_fail(zipio_writer *w, int code)
+{
+	w->state = W_FAILED;
+	w->failed_code = code;
+	return code;
+}
+
+/* Refuse to work in a state other than want. */
+static int
+writer_check(zipio_writer *w, enum writer_state want, abk_err *err)
+{
+	if (w == NULL)
+		return abk_err_set(err, ABK_E_USAGE, "zip writer is NULL");
+	if (w->state == want)
+		return ABK_OK;
+	switch (w->state) {
+	case W_FAILED:
+		return abk_err_set(err, w->failed_code, "zip writer stopped after an earlier error");
+	case W_DONE:
+		return abk_err_set(err, ABK_E_USAGE, "zip archive already finished");
+	case W_ENTRY:
+		return abk_err_set(err, ABK_E_USAGE, "zip entry %s still open", w->entry_name);
+	default:
+		return abk_err_set(err, ABK_E_USAGE, "no zip entry open");
+	}
+}
+
+static int
+writer_open_zip(zipio_writer *w, abk_err *err)
+{
+	zlib_filefunc64_def ff = {
+		.zopen64_file = zipio_io_open,
+		.zread_file = sink_read,
+		.zwrite_file = sink_write,
+		.ztell64_file = sink_tell,
+		.zseek64_file = sink_seek,
+		.zclose_file = zipio_io_close,
+		.zerror_file = sink_error,
+		.opaque = &w->sink,
+	};
+
+	w->zf = zipOpen2_64("zipio", APPEND_STATUS_CREATE, NULL, &ff);
+	if (w->zf == NULL)
+		return writer_fail(w, zipio_zip_error(err, Z_ERRNO,
+		    w->sink.err ? w->sink.err : ENOMEM, 0, "create zip", ""));
+	w->state = W_OPEN;
+	return ABK_OK;
+}
+
+static int
+writer_alloc(int fd, zipio_writer **out, abk_err *err)
+{
+	zipio_writer *w;
+	int rc;
+
+	if (out == NULL)
+		return abk_err_set(err, ABK_E_USAGE, "zipio_writer: out is NULL");
+	*out = NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return abk_err_set(err, ABK_E_NOMEM, "zip writer: out of memory");
+	w->sink.fd = fd;
+	if ((rc = writer_open_zip(w, err)) != ABK_OK) {
+		free(w->sink.buf);
+		free(w);
+		return rc;
+	}
+	*out = w;
+	return ABK_OK;
+}
+
+int
+zipio_writer_new(zipio_writer **out, abk_err *err)
+{
+	return writer_alloc(-1, out, err);
+}
+
+int
+zipio_writer_open_file(const char *path, zipio_writer **out, abk_err *err)
+{
+	int fd, rc;
+
+	if (path == NULL || out == NULL)
+		return abk_err_set(err, ABK_E_USAGE, "zipio_writer_open_file: NULL argument");
+	*out = NULL;
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return abk_err_set(err, ABK_E_IO, "create %s: %s", path, strerror(errno));
+	if ((rc = writer_alloc(fd, out, err)) != ABK_OK)
+		close(fd);
+	return rc;
+}
+
+/* Close minizip's archive and forget what it writes. */
+static void
+writer_abandon(zipio_writer *w)
+{
+	if (w->zf == NULL)
+		return;
+	w->sink.discard = 1;
+	(void)zipClose(w->zf, NULL);
+	w->zf = NULL;
+	w->sink.discard = 0;
+}
+
+void
+zipio_writer_free(zipio_writer *w)
+{
+	if (w == NULL)
+		return;
+	writer_abandon(w);
+	if (w->sink.fd >= 0)
+		close(w->sink.fd);
+	free(w->sink.buf);
+	free(w->scratch);
+	free(w);
+}
+
+int
+zipio_writer_reset(zipio_writer *w, abk_err *err)
+{
+	if (w == NULL || w->sink.fd >= 0)
+		return abk_err_set(err, ABK_E_USAGE, "only a memory zip writer can be reset");
+	writer_abandon(w);
+	w->sink.len = 0;
+	w->sink.pos = w->sink.end = 0;
+	w->sink.err = 0;
+	w->entries = 0;
+	w->cd_size = 0;
+	w->failed_code = ABK_OK;
+	return writer_open_zip(w, err);
+}
+
+/*
+ * Open an entry.  unix_mode holds type and permission bits; the name is
+ * the caller's (NUL-terminated, raw bytes).
+ */
+static int
+entry_open(zipio_writer *w, const char *name, uint32_t unix_mode, int64_t mtime,
+    int level, uint64_t size_hint, abk_err *err)
+{
+	zip_fileinfo zi;
+	uint8_t ut[UT_LEN];
+	size_t namelen, utlen;
+	int zip64, rc;
+
+	if ((rc = writer_check(w, W_OPEN, err)) != ABK_OK)
+		return rc;
+	if (name == NULL || (namelen = strlen(name)) == 0 || namelen > ZIPIO_NAME_MAX)
+		return abk_err_set(err, ABK_E_USAGE, "zip entry name empty or over %d bytes",
+		    ZIPIO_NAME_MAX);
+	if (level < 0 || level > 9)
+		return abk_err_set(err, ABK_E_USAGE, "zip level %d for %s: not 0..9", level, name);
+
+	memset(&zi, 0, sizeof(zi));
+	zi.dosDate = dos_time(mtime);
+	zi.external_fa = (uLong)unix_mode << 16;
+	if (S_ISDIR(unix_mode))
+		zi.external_fa |= ZIPIO_DOS_DIR;
+	if (!(unix_mode & S_IWUSR))
+		zi.external_fa |= ZIPIO_DOS_RDONLY;
+	utlen = ut_extra(ut, mtime);
+	zip64 = size_hint >= ZIPIO_ZIP64_THRESHOLD;
+
+	w->entry_pos = w->sink.pos;
+	rc = zipOpenNewFileInZip4_64(w->zf, name, &zi, ut, (uInt)utlen, ut,
+	    (uInt)utlen, NULL, level == 0 ? 0 : Z_DEFLATED, level, 0, -MAX_WBITS,
+	    DEF_MEM_LEVEL, Z_DEFAULT_STRATEGY, NULL, 0,
+	    ZIPIO_MADE_BY_UNIX | (zip64 ? 45u : 20u), ZIPIO_GPBF_UTF8, zip64);
+	if (rc != ZIP_OK)
+		return writer_fail(w, zipio_zip_error(err, rc, w->sink.err, 0, "add zip entry", name));
+	w->state = W_ENTRY;
+	snprintf(w->entry_name, sizeof(w->entry_name), "%s", name);
+	w->entry_data = w->entry_pos + LOCAL_HDR + namelen + utlen + (zip64 ? 20 : 0);
+	w->entry_bytes = 0;
+	w->entry_cd = ZIPIO_CENTRAL_HDR + namelen + utlen;
+	w->entry_zip64 = zip64;
+	return ABK_OK;
+}
+
+int
+zipio_write(zipio_writer *w, const void *data, size_t len, abk_err *err)
+{
+	const uint8_t *p = data;
+	int rc;
+
+	if ((rc = writer_check(w, W_ENTRY, err)) != ABK_OK)
+		return rc;
+	if (len > 0 && data == NULL)
+		return abk_err_set(err, ABK_E_USAGE, "zipio_write: NULL data");
+	if (!w->entry_zip64 && len >= ZIPIO_ZIP64_THRESHOLD - w->entry_bytes)
+		return writer_fail(w, abk_err_set(err, ABK_E_USAGE,
+		    "zip entry %s grew past 3.75 GiB but was announced smaller",
+		    w->entry_name));
+	while (len > 0) {
+		unsigned n = len > ZIPIO_IO_MAX ? ZIPIO_IO_MAX : (unsigned)len;
+
+		if ((rc = zipWriteInFileInZip(w->zf, p, n)) != ZIP_OK)
+			return writer_fail(w, zipio_zip_error(err, rc, w->sink.err, 0,
+			    "write zip entry", w->entry_name));
+		p += n;
+		len -= n;
+		w->entry_bytes += n;
+	}
+	return ABK_OK;
+}
+
+int
+zipio_end_file(zipio_writer *w, uint32_t *crc_out, abk_err *err)
+{
+	uint8_t c[4];
+	uint64_t csize;
+	size_t z64 = 0;
+	int rc;
+
+	if ((rc = writer_check(w, W_ENTRY, err)) != ABK_OK)
+		return rc;
+	if ((rc = zipCloseFileInZip(w->zf)) != ZIP_OK)
+		return writer_fail(w, zipio_zip_error(err, rc, w->sink.err, 0,
+		    "close zip entry", w->entry_name));
+	/* minizip has patched the CRC into the local header: read it back
+	 * rather than computing it twice. */
+	if ((rc = sink_pread(&w->sink, c, sizeof(c), w->entry_pos + 14)) != 0)
+		return writer_fail(w, abk_err_set(err, ABK_E_IO, "read back zip entry %s: %s",
+		    w->entry_name, strerror(rc)));
+	if (crc_out != NULL)
+		*crc_out = (uint32_t)c[0] | (uint32_t)c[1] << 8 |
+		    (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
+	/* Mirror minizip's central header, zip64 block included. */
+	csize = w->sink.pos - w->entry_data;
+	z64 += w->entry_bytes >= 0xffffffffu ? 8 : 0;
+	z64 += csize >= 0xffffffffu ? 8 : 0;
+	z64 += w->entry_pos >= 0xffffffffu ? 8 : 0;
+	w->cd_size += w->entry_cd + (z64 ? z64 + 4 : 0);
+	w->entries++;
+	w->state = W_OPEN;
+	return ABK_OK;
+}
+
+int
+zipio_begin_file(zipio_writer *w, const char *name, uint32_t mode, int64_t mtime,
+    int level, uint64_t size_hint, abk_err *err)
+{
+	return entry_open(w, name, S_IFREG | (mode & 07777), mtime, level, size_hint, err);
+}
+
+int
+zipio_add_buffer(zipio_writer *w, const char *name, const void *data, size_t len,
+    uint32_t mode, int64_t mtime, int level, uint32_t *crc_out, abk_err *err)
+{
+	int rc;
+
+	if ((rc = zipio_begin_file(w, name, mode, mtime, level, len, err)) != ABK_OK)
+		return rc;
+	if ((rc = zipio_write(w, data, len, err)) != ABK_OK)
+		return rc;
+	return zipio_end_file(w, crc_out, err);
+}
+
+/* pread exactly len bytes; ABK_E_IO on error or if the file is shorter. */
+static int
+pread_full(int fd, void *buf, size_t len, uint64_t off, const char *name,
+    abk_err *err)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return abk_err_set(err, ABK_E_IO, "read %s: %s", name, strerror(errno));
+		if (n == 0)
+			return abk_err_set(err, ABK_E_IO,
+			    "read %s: file shrank (%zu of %zu bytes at offset %llu)",
+			    name, done, len, (unsigned long long)off);
+		done += (size_t)n;
+	}
+	return ABK_OK;
+}
+
+static int
+scratch_reserve(zipio_writer *w, size_t n, abk_err *err)
+{
+	uint8_t *p;
+
+	if (n <= w->scratch_cap)
+		return ABK_OK;
+	if ((p = realloc(w->scratch, n)) == NULL)
+		return abk_err_set(err, ABK_E_NOMEM, "zip read buffer of %zu bytes: out of memory", n);
+	w->scratch = p;
+	w->scratch_cap = n;
+	return ABK_OK;
+}
+
+int
+zipio_add_file(zipio_writer *w, const char *name, int fd, uint64_t offset,
+    uint64_t len, uint32_t mode, int64_t mtime, int level, uint32_t *crc_out,
+    abk_err *err)
+{
+	int rc;
+
+	if ((rc = writer_check(w, W_OPEN, err)) != ABK_OK)
+		return rc;
+	if (name == NULL || fd < 0 || offset > (uint64_t)INT64_MAX ||
+	    len > (uint64_t)INT64_MAX - offset)
+		return abk_err_set(err, ABK_E_USAGE, "zipio_add_file %s: bad name, fd or range",
+		    name ? name : "(null)");
+	if (len <= ZIPIO_PREREAD_MAX) {
+		/* Whole range first: a file that shrank adds nothing. */
+		if ((rc = scratch_reserve(w, (size_t)len, err)) != ABK_OK ||
+		    (rc = pread_full(fd, w->scratch, (size_t)len, offset, name, err)) != ABK_OK)
+			return rc;
+		return zipio_add_buffer(w, name, w->scratch, (size_t)len, mode, mtime,
+		    level, crc_out, err);
+	}
+	if ((rc = scratch_reserve(w, STREAM_BLOCK, err)) != ABK_OK ||
+	    (rc = zipio_begin_file(w, name, mode, mtime, level, len, err)) != ABK_OK)
+		return rc;
+	for (uint64_t done = 0; done < len;) {
+		size_t n = len - done > STREAM_BLOCK ? STREAM_BLOCK : (size_t)(len - done);
+
+		if ((rc = pread_full(fd, w->scratch, n, offset + done, name, err)) != ABK_OK)
+			return writer_fail(w, rc);
+		if ((rc = zipio_write(w, w->scratch, n, err)) != ABK_OK)
+			return rc;
+		done += n;
+	}
+	return zipio_end_file(w, crc_out, err);
+}
+
+int
+zipio_add_symlink(zipio_writer *w, const char *name, const char *target,
+    uint32_t mode, int64_t mtime, abk_err *err)
+{
+	size_t len;
+	int rc;
+
+	if (target == NULL || (len = strlen(target)) == 0)
+		return abk_err_set(err, ABK_E_USAGE, "symlink %s: empty target", name ? name : "");
+	mode &= 07777;
+	if ((rc = entry_open(w, name, S_IFLNK | (mode ? mode : 0777), mtime, 0, len, err)) != ABK_OK)
+		return rc;
+	if ((rc = zipio_write(w, target, len, err)) != ABK_OK)
+		return rc;
+	return zipio_end_file(w, NULL, err);
+}
+
+int
+zipio_add_dir(zipio_writer *w, const char *name, uint32_t mode, int64_t mtime,
+    abk_err *err)
+{
+	char *slashed = NULL;
+	size_t len;
+	int rc;
+
+	if (name == NULL || (len = strlen(name)) == 0)
+		return abk_err_set(err, ABK_E_USAGE, "zip directory entry with an empty name");
+	if (name[len - 1] != '/') {
+		if ((slashed = malloc(len + 2)) == NULL)
+			return abk_err_set(err, ABK_E_NOMEM, "zip directory %s: out of memory", name);
+		memcpy(slashed, name, len);
+		slashed[len] = '/';
+		slashed[len + 1] = '\0';
+		name = slashed;
+	}
+	rc = entry_open(w, name, S_IFDIR | (mode & 07777), mtime, 0, 0, err);
+	if (rc == ABK_OK)
+		rc = zipio_end_file(w, NULL, err);
+	free(slashed);
+	return rc;
+}
+
+uint64_t
+zipio_writer_size(const zipio_writer *w)
+{
+	uint64_t cd_end;
+
+	if (w == NULL)
+		return 0;
+	if (w->state == W_DONE)
+		return w->sink.end;
+	cd_end = w->sink.end + w->cd_size;
+	/* End of central directory, plus the zip64 record and locator.
+	 * minizip versions differ on exactly 65535 entries (> or >=):
+	 * count it, so the estimate is never below the real size. */
+	if (w->sink.end >= 0xffffffffu || w->entries >= 0xffff)
+		cd_end += 56 + 20;
+	return cd_end + 22;
+}
+
+uint64_t
+zipio_writer_entries(const zipio_writer *w)
+{
+	return w ? w->entries : 0;
+}
+
+/*
+ * Put the Unix host byte back into "version made by" of every central
+ * header (minizip writes a bare 45 for zip64 entries and offsets past 4 GiB).
+ */
+static int
+fix_central(uint8_t *p, size_t n, uint64_t count, abk_err *err)
+{
+	size_t off = 0;
+
+	for (uint64_t i = 0; i < count; i++) {
+		size_t hdr;
+
+		if (n - off < ZIPIO_CENTRAL_HDR || p[off] != 0x50 || p[off + 1] != 0x4b ||
+		    p[off + 2] != 0x01 || p[off + 3] != 0x02)
+			return abk_err_set(err, ABK_E_INTERNAL,
+			    "zip central directory not where expected (entry %llu)",
+			    (unsigned long long)i);
+		p[off + 5] = ZIPIO_MADE_BY_UNIX >> 8;
+		hdr = ZIPIO_CENTRAL_HDR + (p[off + 28] | (size_t)p[off + 29] << 8) +
+		    (p[off + 30] | (size_t)p[off + 31] << 8) +
+		    (p[off + 32] | (size_t)p[off + 33] << 8);
+		if (hdr > n - off)
+			return abk_err_set(err, ABK_E_INTERNAL, "zip central directory truncated");
+		off += hdr;
+	}
+	return ABK_OK;
+}
+
+int
+zipio_writer_finish(zipio_writer *w, const uint8_t **data, size_t *len, abk_err *err)
+{
+	uint64_t cd_start;
+	uint8_t *tail;
+	size_t tail_len, done = 0;
+	int rc;
+
+	if ((rc = writer_check(w, W_OPEN, err)) != ABK_OK)
+		return rc;
+	cd_start = w->sink.pos;
+	if (w->sink.fd >= 0) {
+		/* Keep the central directory in memory to patch it. */
+		w->sink.capture = 1;
+		w->sink.base = cd_start;
+		w->sink.len = 0;
+	}
+	rc = zipClose(w->zf, NULL);
+	w->zf = NULL;
+	if (rc != ZIP_OK)
+		return writer_fail(w, zipio_zip_error(err, rc, w->sink.err, 0, "finish zip", ""));
+	tail = w->sink.buf + (cd_start - w->sink.base);
+	tail_len = w->sink.len - (size_t)(cd_start - w->sink.base);
+	if ((rc = fix_central(tail, tail_len, w->entries, err)) != ABK_OK)
+		return writer_fail(w, rc);
+	if (w->sink.fd >= 0) {
+		while (done < tail_len) {
+			ssize_t n = pwrite(w->sink.fd, tail + done, tail_len - done,
+			    (off_t)(cd_start + done));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return writer_fail(w, abk_err_set(err, ABK_E_IO,
+				    "write zip central directory: %s",
+				    n < 0 ? strerror(errno) : "short write"));
+			done += (size_t)n;
+		}
+		if (fsync(w->sink.fd) != 0)
+			return writer_fail(w, abk_err_set(err, ABK_E_IO, "fsync zip: %s",
+			    strerror(errno)));
+	}
+	w->state = W_DONE;
+	if (data != NULL)
+		*data = w->sink.fd >= 0 ? NULL : w->sink.buf;
+	if (len != NULL)
+		*len = (size_t)w->sink.end;
+	return ABK_OK;
+}
+
+/* ---- compression decision ----------------------------------------------- */
+
+/* Formats that are compressed already (lower case, sorted for reading). */
+static const char *const stored_exts[] = {
+	"7z", "aac", "apk", "avi", "avif", "br", "bz2", "cab", "deb", "docx",
+	"epub", "flac", "gif", "gz", "heic", "heif", "jar", "jpeg", "jpg",
+	"jxl", "lz", "lz4", "lzma", "m4a", "m4v", "mkv", "mov", "mp3", "mp4",
+	"mpeg", "mpg", "odp", "ods", "odt", "ogg", "opus", "png", "pptx",
+	"rar", "rpm", "tbz2", "tgz", "txz", "tzst", "war", "webm", "webp",
+	"whl", "wma", "wmv", "woff", "woff2", "xlsx", "xz", "zip", "zst",
+};
+
+static int
+ext_is_stored(const char *name)
+{
+	const char *base, *dot;
+
+	if (name == NULL)
+		return 0;
+	base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	dot = strrchr(base, '.');
+	if (dot == NULL || dot == base || dot[1] == '\0')
+		return 0;
+	for (size_t i = 0; i < sizeof(stored_exts) / sizeof(stored_exts[0]); i++)
+		if (strcasecmp(dot + 1, stored_exts[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Deflate into 90% of the input: if it fits, deflating pays.  A 16 KiB
+ * window and a small hash table are enough for a 16 KiB sample and make
+ * the set-up cheap.
+ */
+static int
+trial_saves(const void *sample, size_t len)
+{
+	uint8_t out[ZIPIO_TRIAL_MAX];
+	z_stream zs;
+	int zrc;
+
+	memset(&zs, 0, sizeof(zs));
+	if (deflateInit2(&zs, 1, Z_DEFLATED, -14, 6, Z_DEFAULT_STRATEGY) != Z_OK)
+		return 1;	/* cannot tell: deflating is never wrong */
+	zs.next_in = (Bytef *)(uintptr_t)sample;	/* zlib does not write it */
+	zs.avail_in = (uInt)len;
+	zs.next_out = out;
+	zs.avail_out = (uInt)(len - len / 10);
+	zrc = deflate(&zs, Z_FINISH);
+	deflateEnd(&zs);
+	return zrc == Z_STREAM_END;
+}
+
+int
+zipio_should_store(const char *name, const void *sample, size_t len)
+{
+	const uint8_t *p = sample;
+	uint8_t seen[256] = { 0 };
+	unsigned distinct = 0;
+
+	if (ext_is_stored(name))
+		return 1;
+	if (sample == NULL || len == 0)
+		return 1;
+	if (len > ZIPIO_SAMPLE_MAX)
+		len = ZIPIO_SAMPLE_MAX;
+	/*
+	 * At most 128 distinct byte values: Huffman coding alone needs at most
+	 * 7 bits a byte, so deflate saves over 10% once a block header (~100
+	 * bytes) is small beside the data.  Plain text always gets here.
+	 */
+	for (size_t i = 0; i < len; i++)
+		seen[p[i]] = 1;
+	for (size_t i = 0; i < 256; i++)
+		distinct += seen[i];
+	if (distinct <= 128 && len >= 8192)
+		return 0;
+	if (len <= ZIPIO_TRIAL_MAX)
+		return !trial_saves(sample, len);
+	/* A quarter of the trial from each quarter of the sample, so that a
+	 * header unlike the rest does not decide alone. */
+	{
+		uint8_t mix[ZIPIO_TRIAL_MAX];
+		const size_t q = ZIPIO_TRIAL_MAX / 4;
+
+		for (size_t i = 0; i < 4; i++)
+			memcpy(mix + i * q, p + i * (len / 4), q);
+		return !trial_saves(mix, sizeof(mix));
+	}
+}
