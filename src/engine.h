@@ -101,6 +101,7 @@ struct abk_push_opts {
 	const char *const *excludes;	/* fnmatch patterns, NULL-terminated */
 	int checksum;			/* compare by SHA-256, not size+mtime */
 	int threads;			/* zip builders; 0 = number of cores */
+	uint64_t bwlimit;		/* bytes per second on the wire; 0 = none */
 	abk_progress_cb progress;
 	abk_note_cb note;		/* skipped/unreadable entries */
 	void *ctx;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client_int.h"
@@ -84,6 +85,9 @@ struct push_job {
 	size_t n_batches;
 	struct push_slot *slots;
 	size_t n_slots;
+
+	long long t_start_ms;		/* for --bwlimit */
+	uint64_t wire_sent;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -416,6 +420,26 @@ fail:
 	return rc;
 }
 
+/* --bwlimit: sleep until sending n more bytes keeps the average under it. */
+static void
+push_pace(struct push_job *job, size_t n)
+{
+	long long due, now;
+
+	job->wire_sent += n;
+	if (job->opts->bwlimit == 0)
+		return;
+	due = job->t_start_ms + (long long)(job->wire_sent * 1000 / job->opts->bwlimit);
+	while ((now = net_now_ms()) < due) {
+		long long ms = due - now > 100 ? 100 : due - now;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)ms * 1000000 };
+
+		if (job->opts->cancel != NULL && *job->opts->cancel)
+			return;
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* Send one built batch: ZIP_BEGIN, ZIP_DATA..., ZIP_END, then its skips. */
 static int
 push_send_batch(struct push_job *job, struct push_slot *s, uint8_t *frame, abk_err *err)
@@ -441,6 +465,9 @@ push_send_batch(struct push_job *job, struct push_slot *s, uint8_t *frame, abk_e
 			rc = c->io.write_all(c->io.ctx, frame, PROTO_HEADER_LEN + n, err);
 			if (rc != ABK_OK)
 				c->broken = 1;
+			push_pace(job, PROTO_HEADER_LEN + n);
+			if (job->opts->cancel != NULL && *job->opts->cancel && rc == ABK_OK)
+				rc = abk_err_set(err, ABK_E_CANCELED, "canceled");
 		}
 		if (rc == ABK_OK) {
 			abk_put_u64(&c->out, s->len);
@@ -695,6 +722,7 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 	}
 	if ((rc = push_plan(&job, need, n_need, err)) != ABK_OK)
 		goto out_job;
+	job.t_start_ms = net_now_ms();
 	prog.phase = ABK_PHASE_TRANSFER;
 	prog.files_total = n_need;
 	for (size_t i = 0; i < n_need; i++)

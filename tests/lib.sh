@@ -135,3 +135,26 @@ ab_client() {
 	"$AUTOBACKUP" --batch --server "127.0.0.1:$PORT" --ca "$data/certs/ca.pem" \
 		--user "$user" --password-file "$T/pw.$user" --config /dev/null "$@"
 }
+
+ab_client_bg() {
+	# ab_client_bg DATA USER CMD...: like ab_client, in the background.
+	# CLIENT_PID is the client's own PID (signals go to it, not to a shell);
+	# wait_client waits for it and sets CLIENT_STATUS.
+	local data=$1 user=$2
+	shift 2
+	rm -f "$T/cpid" "$T/cstatus"
+	( "$AUTOBACKUP" --batch --server "127.0.0.1:$PORT" --ca "$data/certs/ca.pem" \
+		--user "$user" --password-file "$T/pw.$user" --config /dev/null "$@" </dev/null &
+	  echo $! >"$T/cpid"; wait $!; echo $? >"$T/cstatus" ) >"$T/client.out" 2>&1 &
+	CLIENT_SHELL=$!
+	wait_for_file "$T/cpid" 10
+	CLIENT_PID=$(cat "$T/cpid")
+	_pids="$_pids $CLIENT_PID $CLIENT_SHELL"
+}
+
+wait_client() {
+	wait "$CLIENT_SHELL" 2>/dev/null
+	CLIENT_STATUS=$(cat "$T/cstatus" 2>/dev/null || echo 255)
+	forget_pid "$CLIENT_PID"
+	forget_pid "$CLIENT_SHELL"
+}

@@ -225,6 +225,7 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 		po.excludes = o->excludes;
 		po.checksum = o->checksum;
 		po.threads = o->threads;
+		po.bwlimit = o->bwlimit;
 		po.progress = on_progress;
 		po.note = on_note;
 		po.ctx = ui;

@@ -6,6 +6,7 @@
 #define ABT_BATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define BATCH_EXCLUDES_MAX 256
 #define BATCH_PATHS_MAX 1024
@@ -17,6 +18,7 @@ struct batch_opts {
 	const char *excludes[BATCH_EXCLUDES_MAX + 1];
 	size_t n_excludes;
 	int json, quiet, verbose, checksum, delete_extra, threads;
+	uint64_t bwlimit;		/* bytes per second, 0 = none */
 	char **args;			/* command and its operands */
 	int n_args;
 };

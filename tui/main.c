@@ -44,7 +44,7 @@ main(int argc, char **argv)
 	enum {
 		OPT_SERVER = 256, OPT_CA, OPT_USER, OPT_PASSWORD_FILE, OPT_TOKEN_FILE,
 		OPT_PROFILE, OPT_CONFIG, OPT_NAME, OPT_SNAPSHOT, OPT_PATH, OPT_TO, OPT_ZIP,
-		OPT_EXCLUDE, OPT_JSON, OPT_CHECKSUM, OPT_DELETE, OPT_THREADS,
+		OPT_EXCLUDE, OPT_JSON, OPT_CHECKSUM, OPT_DELETE, OPT_THREADS, OPT_BWLIMIT,
 	};
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -69,6 +69,7 @@ main(int argc, char **argv)
 		{ "checksum", no_argument, NULL, OPT_CHECKSUM },
 		{ "delete", no_argument, NULL, OPT_DELETE },
 		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "bwlimit", required_argument, NULL, OPT_BWLIMIT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct batch_opts o;
@@ -150,6 +151,11 @@ main(int argc, char **argv)
 			o.threads = (int)v;
 			break;
 		}
+		case OPT_BWLIMIT:
+			if (abk_parse_size(optarg, &o.bwlimit) != ABK_OK || o.bwlimit == 0)
+				return bad_usage("--bwlimit needs a rate in bytes per second, "
+				    "like 500K or 2M");
+			break;
 		default:
 			return bad_usage(NULL);
 		}
