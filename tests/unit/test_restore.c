@@ -1,0 +1,350 @@
+/*
+ * test_restore.c - the client's restore against a hostile server (DESIGN
+ * invariant 1, client side): a fake server on a socketpair sends file lists
+ * and zip data crafted to escape the target folder; nothing may be written
+ * outside it.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client_int.h"
+#include "crypto.h"
+#include "engine.h"
+#include "manifest.h"
+#include "zipio.h"
+
+static int
+fd_read_full(void *ctx, void *buf, size_t len, abk_err *err)
+{
+	int fd = *(int *)ctx;
+	unsigned char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+
+		if (n <= 0)
+			return abk_err_set(err, ABK_E_NET, "connection closed by peer");
+		p += n;
+		len -= (size_t)n;
+	}
+	return ABK_OK;
+}
+
+static int
+fd_write_all(void *ctx, const void *buf, size_t len, abk_err *err)
+{
+	int fd = *(int *)ctx;
+	const unsigned char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n <= 0)
+			return abk_err_set(err, ABK_E_NET, "write failed");
+		p += n;
+		len -= (size_t)n;
+	}
+	return ABK_OK;
+}
+
+/* What the fake server sends: a list and, for each data file, its bytes. */
+struct fake_entry {
+	const char *path;
+	uint8_t type;
+	const char *target;	/* symlink */
+	const char *data;	/* file content */
+	const char *zip_name;	/* name in the zip (default: path) */
+};
+
+struct fake_server {
+	int fd;
+	const struct fake_entry *ents;
+	size_t n;
+};
+
+static void
+send_frame(struct proto_io *io, uint8_t type, abk_buf *b)
+{
+	abk_err err = ABK_ERR_INIT;
+
+	(void)proto_send(io, type, b->data, b->len, &err);
+	abk_buf_reset(b);
+}
+
+static void *
+fake_server_run(void *arg)
+{
+	struct fake_server *fs = arg;
+	struct proto_io io = { &fs->fd, fd_read_full, fd_write_all };
+	abk_buf in, b;
+	abk_err err = ABK_ERR_INIT;
+	abk_digest_ctx total, d;
+	uint8_t type, digest[ABK_DIGEST_LEN];
+	zipio_writer *zw = NULL;
+	const uint8_t *zdata;
+	size_t zlen;
+	uint32_t nunits = 0;
+
+	abk_buf_init(&in, PROTO_FRAME_MAX);
+	abk_buf_init(&b, PROTO_FRAME_MAX);
+	if (proto_recv(&io, &type, &in, &err) != ABK_OK || type != PT_RESTORE)
+		goto out;
+	abk_put_cstr(&b, "20260101T000000.000Z");
+	abk_put_cstr(&b, "/nonexistent/origin");
+	abk_put_u8(&b, 0);
+	abk_put_u64(&b, fs->n);
+	abk_put_u64(&b, 0);
+	send_frame(&io, PT_RESTORE_BEGIN, &b);
+	abk_put_u8(&b, 1);
+	abk_put_u32(&b, (uint32_t)fs->n);
+	for (size_t i = 0; i < fs->n; i++) {
+		struct manifest_entry e;
+
+		memset(&e, 0, sizeof(e));
+		e.path = fs->ents[i].path;
+		e.path_len = strlen(e.path);
+		e.type = fs->ents[i].type;
+		e.mode = 0644;
+		if (e.type == MF_SYMLINK) {
+			e.target = fs->ents[i].target;
+			e.target_len = strlen(e.target);
+			e.size = e.target_len;
+		} else if (e.type == MF_FILE) {
+			e.size = strlen(fs->ents[i].data);
+		}
+		manifest_entry_encode(&b, &e);
+	}
+	send_frame(&io, PT_RESTORE_ENTRIES, &b);
+
+	abk_digest_init(&total);
+	zipio_writer_new(&zw, &err);
+	abk_put_u32(&b, 0);	/* count, patched below */
+	for (size_t i = 0; i < fs->n; i++) {
+		const struct fake_entry *fe = &fs->ents[i];
+
+		if (fe->type != MF_FILE || fe->data[0] == '\0')
+			continue;
+		zipio_add_buffer(zw, fe->zip_name ? fe->zip_name : fe->path, fe->data,
+		    strlen(fe->data), 0644, 0, 0, NULL, &err);
+		abk_put_u32(&b, (uint32_t)i);
+		abk_put_u64(&b, 0);
+		abk_put_u64(&b, strlen(fe->data));
+		nunits++;
+	}
+	if (nunits > 0) {
+		b.data[0] = (uint8_t)(nunits >> 24);
+		b.data[1] = (uint8_t)(nunits >> 16);
+		b.data[2] = (uint8_t)(nunits >> 8);
+		b.data[3] = (uint8_t)nunits;
+		send_frame(&io, PT_ZIP_BEGIN, &b);
+		zipio_writer_finish(zw, &zdata, &zlen, &err);
+		abk_put_bytes(&b, zdata, zlen);
+		send_frame(&io, PT_ZIP_DATA, &b);
+		abk_digest_init(&d);
+		abk_digest_update(&d, zdata, zlen);
+		abk_digest_final(&d, digest);
+		abk_digest_update(&total, digest, sizeof(digest));
+		abk_put_u64(&b, zlen);
+		abk_put_bytes(&b, digest, sizeof(digest));
+		send_frame(&io, PT_ZIP_END, &b);
+	}
+	abk_buf_reset(&b);
+	abk_digest_final(&total, digest);
+	abk_put_bytes(&b, digest, sizeof(digest));
+	send_frame(&io, PT_RESTORE_END, &b);
+out:
+	zipio_writer_free(zw);
+	abk_buf_free(&in);
+	abk_buf_free(&b);
+	return NULL;
+}
+
+static char base[256], target[300], outside[300];
+
+static void
+setup(void)
+{
+	char cmd[400];
+
+	snprintf(base, sizeof(base), "/tmp/abk_restore_test.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(base));
+	snprintf(target, sizeof(target), "%s/target", base);
+	snprintf(outside, sizeof(outside), "%s/outside", base);
+	ck_assert_int_eq(mkdir(target, 0700), 0);
+	ck_assert_int_eq(mkdir(outside, 0700), 0);
+	(void)cmd;
+}
+
+static void
+teardown(void)
+{
+	char cmd[400];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Run abk_restore into target against a fake server sending ents. */
+static int
+restore_from(const struct fake_entry *ents, size_t n, abk_err *err)
+{
+	struct fake_server fs;
+	struct abk_restore_opts ro;
+	struct abk_restore_result res;
+	abk_client c;
+	pthread_t tid;
+	int sv[2], rc;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	memset(&c, 0, sizeof(c));
+	c.io.ctx = &sv[0];
+	c.io.read_full = fd_read_full;
+	c.io.write_all = fd_write_all;
+	abk_buf_init(&c.in, PROTO_FRAME_MAX);
+	abk_buf_init(&c.out, PROTO_FRAME_MAX);
+	fs.fd = sv[1];
+	fs.ents = ents;
+	fs.n = n;
+	ck_assert_int_eq(pthread_create(&tid, NULL, fake_server_run, &fs), 0);
+	memset(&ro, 0, sizeof(ro));
+	ro.source = "src";
+	ro.to = target;
+	rc = abk_restore(&c, &ro, &res, err);
+	shutdown(sv[0], SHUT_RDWR);
+	pthread_join(tid, NULL);
+	close(sv[0]);
+	close(sv[1]);
+	abk_buf_free(&c.in);
+	abk_buf_free(&c.out);
+	return rc;
+}
+
+static int
+dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n == 0;
+}
+
+START_TEST(test_honest_server)
+{
+	const struct fake_entry ents[] = {
+		{ "dir", MF_DIR, NULL, NULL, NULL },
+		{ "dir/file", MF_FILE, NULL, "hello", NULL },
+		{ "link", MF_SYMLINK, "dir/file", NULL, NULL },
+	};
+	abk_err err = ABK_ERR_INIT;
+	char path[400], buf[16] = "";
+	FILE *f;
+
+	ck_assert_int_eq(restore_from(ents, 3, &err), ABK_OK);
+	snprintf(path, sizeof(path), "%s/link", target);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	ck_assert_str_eq(buf, "hello");
+}
+END_TEST
+
+START_TEST(test_symlink_then_file_through_it)
+{
+	char out_target[320];
+	struct fake_entry ents[] = {
+		{ "a", MF_SYMLINK, NULL, NULL, NULL },
+		{ "a/x", MF_FILE, NULL, "evil", NULL },
+	};
+	abk_err err = ABK_ERR_INIT;
+
+	snprintf(out_target, sizeof(out_target), "%s", outside);
+	ents[0].target = out_target;
+	(void)restore_from(ents, 2, &err);
+	ck_assert_msg(dir_is_empty(outside), "a file was written through a symlink");
+}
+END_TEST
+
+START_TEST(test_dotdot_in_list)
+{
+	const struct fake_entry ents[] = {
+		{ "../outside/x", MF_FILE, NULL, "evil", NULL },
+	};
+	abk_err err = ABK_ERR_INIT;
+
+	ck_assert_int_eq(restore_from(ents, 1, &err), ABK_E_PATH);
+	ck_assert(dir_is_empty(outside));
+}
+END_TEST
+
+START_TEST(test_absolute_in_list)
+{
+	char abs[320];
+	struct fake_entry ents[] = { { NULL, MF_FILE, NULL, "evil", NULL } };
+	abk_err err = ABK_ERR_INIT;
+
+	snprintf(abs, sizeof(abs), "%s/x", outside);
+	ents[0].path = abs;
+	ck_assert_int_eq(restore_from(ents, 1, &err), ABK_E_PATH);
+	ck_assert(dir_is_empty(outside));
+}
+END_TEST
+
+START_TEST(test_zip_name_differs)
+{
+	const struct fake_entry ents[] = {
+		{ "x", MF_FILE, NULL, "evil", "../outside/x" },
+	};
+	abk_err err = ABK_ERR_INIT;
+
+	ck_assert_int_eq(restore_from(ents, 1, &err), ABK_E_PROTO);
+	ck_assert(dir_is_empty(outside));
+	/* the half-received file is not left behind under a temporary name */
+	ck_assert(dir_is_empty(target));
+}
+END_TEST
+
+static Suite *
+restore_suite(void)
+{
+	Suite *s = suite_create("restore");
+	TCase *tc = tcase_create("hostile server");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_honest_server);
+	tcase_add_test(tc, test_symlink_then_file_through_it);
+	tcase_add_test(tc, test_dotdot_in_list);
+	tcase_add_test(tc, test_absolute_in_list);
+	tcase_add_test(tc, test_zip_name_differs);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(restore_suite());
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);	/* the fake server may write after a refusal */
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
