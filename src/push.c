@@ -669,6 +669,7 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	memset(&scan, 0, sizeof(scan));
 	memset(&job, 0, sizeof(job));
 	memset(&prog, 0, sizeof(prog));
 	memset(&so, 0, sizeof(so));

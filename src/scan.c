@@ -253,7 +253,7 @@ scan_one(struct scan_walk *w, int dirfd, const char *name, char *rel, size_t rel
 			goto out;
 		}
 		rc = scan_push(w, rel, sub_len, MF_FILE, &st, NULL, &e);
-		if (rc == ABK_OK && w->opts->checksum) {
+		if (rc == ABK_OK && e != NULL && w->opts->checksum) {
 			if (scan_hash_file(fd, e->sha256) == ABK_OK)
 				e->has_sha256 = 1;
 		}

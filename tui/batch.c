@@ -430,13 +430,15 @@ cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
 		json_kv_u64(stdout, 0, "deleted", res.deleted);
 		fputs("}\n", stdout);
 	} else if (!o->quiet) {
-		char size[32];
+		char size[32], deleted[48] = "";
 
+		if (o->delete_extra)
+			snprintf(deleted, sizeof(deleted), ", %llu extra entries removed",
+			    (unsigned long long)res.deleted);
 		printf("restored %s snapshot %s to %s: %llu files, %llu folders, %llu symlinks, "
 		    "%s%s\n", args[0], res.snapshot, res.target, (unsigned long long)res.files,
 		    (unsigned long long)res.dirs, (unsigned long long)res.symlinks,
-		    abk_format_size(res.bytes, size, sizeof(size)),
-		    o->delete_extra ? "" : "");
+		    abk_format_size(res.bytes, size, sizeof(size)), deleted);
 	}
 	return ABK_EXIT_OK;
 }
