@@ -352,7 +352,7 @@ storage_push_commit(storage_push *p, int append_only, unsigned keep,
 	struct storage_verdict local;
 	abk_err rerr = ABK_ERR_INIT;
 	uint64_t msize = 0, missing, used;
-	int64_t time_ms;
+	int64_t time_ms = 0;
 	int lk, rc;
 
 	if (v == NULL)
