@@ -49,10 +49,16 @@ scan_result_free(struct scan_result *r)
 	r->n = r->cap = 0;
 }
 
+/*
+ * Report an entry left out.  lost: its data is not backed up (unreadable,
+ * refused name), which makes the push "partial"; special files (FIFOs,
+ * sockets, devices) are noted but cannot be backed up by design.
+ */
 static void
-scan_note(struct scan_walk *w, const char *rel, const char *why)
+scan_note(struct scan_walk *w, const char *rel, const char *why, int lost)
 {
-	w->res->skipped++;
+	if (lost)
+		w->res->skipped++;
 	if (w->opts->note != NULL)
 		w->opts->note(w->opts->ctx, rel, why);
 }
@@ -224,7 +230,7 @@ scan_one(struct scan_walk *w, int dirfd, const char *name, char *rel, size_t rel
 
 	if (sub_len > ABK_PATH_MAX) {
 		rel[rel_len] = '\0';
-		scan_note(w, name, "path longer than 4095 bytes: skipped");
+		scan_note(w, name, "path longer than 4095 bytes: skipped", 1);
 		return ABK_OK;
 	}
 	if (rel_len)
@@ -234,11 +240,11 @@ scan_one(struct scan_walk *w, int dirfd, const char *name, char *rel, size_t rel
 		goto out;
 	v = pathsafe_check(rel, sub_len);
 	if (v != PATHSAFE_OK) {
-		scan_note(w, rel, pathsafe_reason(v));
+		scan_note(w, rel, pathsafe_reason(v), 1);
 		goto out;
 	}
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-		scan_note(w, rel, strerror(errno));
+		scan_note(w, rel, strerror(errno), 1);
 		goto out;
 	}
 	if (S_ISREG(st.st_mode)) {
@@ -249,7 +255,7 @@ scan_one(struct scan_walk *w, int dirfd, const char *name, char *rel, size_t rel
 			char why[128];
 
 			snprintf(why, sizeof(why), "cannot read: %s", strerror(errno));
-			scan_note(w, rel, why);
+			scan_note(w, rel, why, 1);
 			goto out;
 		}
 		rc = scan_push(w, rel, sub_len, MF_FILE, &st, NULL, &e);
@@ -265,12 +271,12 @@ scan_one(struct scan_walk *w, int dirfd, const char *name, char *rel, size_t rel
 			char why[128];
 
 			snprintf(why, sizeof(why), "cannot open folder: %s", strerror(errno));
-			scan_note(w, rel, why);
+			scan_note(w, rel, why, 1);
 			goto out;
 		}
 		if (depth >= SCAN_DEPTH_MAX) {
 			close(sub);
-			scan_note(w, rel, "folders nested too deep: skipped");
+			scan_note(w, rel, "folders nested too deep: skipped", 1);
 			goto out;
 		}
 		rc = scan_push(w, rel, sub_len, MF_DIR, &st, NULL, NULL);
@@ -286,14 +292,14 @@ scan_one(struct scan_walk *w, int dirfd, const char *name, char *rel, size_t rel
 		n = readlinkat(dirfd, name, target, MF_TARGET_MAX + 1);
 		if (n <= 0 || n > MF_TARGET_MAX) {
 			free(target);
-			scan_note(w, rel, n <= 0 ? "cannot read symlink" : "symlink target too long");
+			scan_note(w, rel, n <= 0 ? "cannot read symlink" : "symlink target too long", 1);
 			goto out;
 		}
 		target[n] = '\0';
 		rc = scan_push(w, rel, sub_len, MF_SYMLINK, &st, target, NULL);
 	} else {
 		scan_note(w, rel, S_ISFIFO(st.st_mode) ? "FIFO skipped" :
-		    S_ISSOCK(st.st_mode) ? "socket skipped" : "device file skipped");
+		    S_ISSOCK(st.st_mode) ? "socket skipped" : "device file skipped", 0);
 	}
 out:
 	rel[rel_len] = '\0';
@@ -311,7 +317,7 @@ scan_dir(struct scan_walk *w, int dirfd, char *rel, size_t rel_len, int depth,
 	int rc = ABK_OK;
 
 	if (fsops_list_names(dirfd, &names, &n, &lerr) != ABK_OK) {
-		scan_note(w, rel_len ? rel : ".", lerr.msg);
+		scan_note(w, rel_len ? rel : ".", lerr.msg, 1);
 		scan_ignore_free(mine);
 		return ABK_OK;
 	}
