@@ -21,15 +21,11 @@
 #include "session.h"
 #include "storage.h"
 #include "tlsconn.h"
+#include "transfer.h"
 #include "zipio.h"
 
 #define PUSH_READ_BUF (256u * 1024u)
 
-struct push_unit {
-	uint32_t index;
-	uint64_t offset;
-	uint64_t len;
-};
 
 struct srv_push {
 	struct session *s;
@@ -39,7 +35,7 @@ struct srv_push {
 	uint32_t *need;
 	size_t n_need;
 	abk_buf zip;
-	struct push_unit *units;
+	struct transfer_unit *units;
 	uint32_t n_units;
 	uint8_t *buf;
 	abk_digest_ctx total;
@@ -136,21 +132,17 @@ static int
 push_zip_begin(struct srv_push *sp, abk_rd *r, abk_err *err)
 {
 	uint32_t n = 0;
+	int rc;
 
 	if (sp->n_units != 0)
 		return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN inside a batch");
-	abk_get_u32(r, &n);
-	if (r->failed || n == 0 || n > PROTO_ZIP_BATCH_ENTRIES)
-		return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN with %u entries", n);
+	rc = transfer_get_units(r, sp->units, PROTO_ZIP_BATCH_ENTRIES, &n, err);
+	if (rc != ABK_OK)
+		return rc;
 	for (uint32_t i = 0; i < n; i++) {
-		struct push_unit *u = &sp->units[i];
+		const struct transfer_unit *u = &sp->units[i];
 		const struct manifest_entry *e;
 
-		abk_get_u32(r, &u->index);
-		abk_get_u64(r, &u->offset);
-		abk_get_u64(r, &u->len);
-		if (r->failed)
-			return abk_err_set(err, ABK_E_PROTO, "truncated ZIP_BEGIN");
 		e = storage_push_get_entry(sp->p, u->index);
 		if (e == NULL || e->type != MF_FILE)
 			return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN names entry %u, "
@@ -172,7 +164,6 @@ push_zip_end(struct srv_push *sp, abk_rd *r, abk_err *err)
 	struct zipio_limits lim = { PROTO_ZIP_BATCH_ENTRIES, PROTO_CHUNK_MAX,
 	    PROTO_ZIP_RATIO_MAX, 4096 };
 	uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
-	abk_digest_ctx d;
 	zipio_reader *zr = NULL;
 	uint64_t zlen = 0;
 	int rc;
@@ -181,16 +172,16 @@ push_zip_end(struct srv_push *sp, abk_rd *r, abk_err *err)
 	abk_get_bytes(r, want, sizeof(want));
 	if (r->failed || sp->n_units == 0 || zlen != sp->zip.len)
 		return abk_err_set(err, ABK_E_PROTO, "ZIP_END does not match the batch");
-	abk_digest_init(&d);
-	abk_digest_update(&d, sp->zip.data, sp->zip.len);
-	abk_digest_final(&d, got);
+	rc = transfer_batch_digest(sp->zip.data, sp->zip.len, got, err);
+	if (rc != ABK_OK)
+		return rc;
 	if (!abk_ct_equal(want, got, sizeof(got)))
 		return abk_err_set(err, ABK_E_INTEGRITY, "zip batch digest mismatch");
 	abk_digest_update(&sp->total, got, sizeof(got));
 	sp->wire_bytes += sp->zip.len;
 	rc = zipio_reader_open(sp->zip.data, sp->zip.len, &lim, &zr, err);
 	for (uint32_t i = 0; rc == ABK_OK && i < sp->n_units; i++) {
-		const struct push_unit *u = &sp->units[i];
+		const struct transfer_unit *u = &sp->units[i];
 		const struct manifest_entry *e = storage_push_get_entry(sp->p, u->index);
 		struct zipio_entry ze;
 		uint64_t pos = 0;

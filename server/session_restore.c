@@ -17,6 +17,7 @@
 #include "pathtab.h"
 #include "session.h"
 #include "storage.h"
+#include "transfer.h"
 #include "zipio.h"
 
 #define RESTORE_BATCH_TARGET (4u << 20)
@@ -103,10 +104,7 @@ restore_send_list(struct srv_restore *sr, abk_err *err)
 	return ABK_OK;
 }
 
-struct restore_unit {
-	uint32_t index;
-	uint64_t offset, len;
-};
+#define restore_unit transfer_unit
 
 /* Build and send one batch of units[0..n). */
 static int
@@ -117,7 +115,6 @@ restore_send_batch(struct srv_restore *sr, zipio_writer *zw, const struct restor
 	const uint8_t *data;
 	size_t len;
 	uint8_t digest[ABK_DIGEST_LEN];
-	abk_digest_ctx d;
 	int rc = zipio_writer_reset(zw, err);
 	int fd = -1;
 	uint32_t fd_index = UINT32_MAX;
@@ -146,20 +143,14 @@ restore_send_batch(struct srv_restore *sr, zipio_writer *zw, const struct restor
 		close(fd);
 	if (rc == ABK_OK)
 		rc = zipio_writer_finish(zw, &data, &len, err);
+	if (rc == ABK_OK)
+		rc = transfer_batch_digest(data, len, digest, err);
 	if (rc != ABK_OK)
 		return rc;
-	abk_digest_init(&d);
-	abk_digest_update(&d, data, len);
-	abk_digest_final(&d, digest);
 	abk_digest_update(total, digest, sizeof(digest));
 
 	abk_buf_reset(&s->out);
-	abk_put_u32(&s->out, n);
-	for (uint32_t i = 0; i < n; i++) {
-		abk_put_u32(&s->out, units[i].index);
-		abk_put_u64(&s->out, units[i].offset);
-		abk_put_u64(&s->out, units[i].len);
-	}
+	transfer_put_units(&s->out, units, n);
 	rc = session_send_out(s, PT_ZIP_BEGIN, err);
 	for (size_t off = 0; rc == ABK_OK && off < len; off += PROTO_ZIP_DATA_MAX) {
 		size_t k = len - off > PROTO_ZIP_DATA_MAX ? PROTO_ZIP_DATA_MAX : len - off;

@@ -32,6 +32,7 @@
 #include "crypto.h"
 #include "net.h"
 #include "scan.h"
+#include "transfer.h"
 #include "zipio.h"
 
 #define PUSH_BATCH_TARGET (4u << 20)	/* input bytes per zip batch */
@@ -39,11 +40,8 @@
 #define PUSH_ENTRIES_FRAME (PROTO_FRAME_MAX / 2)
 #define PUSH_PROGRESS_MS 100
 
-struct push_unit {
-	uint32_t index;			/* in the scan result */
-	uint64_t offset;
-	uint64_t len;
-};
+/* A piece of a file: index in the scan result, offset, length. */
+#define push_unit transfer_unit
 
 struct push_skip {
 	uint32_t index;
@@ -205,14 +203,9 @@ push_build(struct push_job *job, size_t b, struct push_slot *s)
 		close(fd);
 	free(sample);
 	if (s->rc == ABK_OK && s->n_sent > 0) {
-		abk_digest_ctx d;
-
 		s->rc = zipio_writer_finish(s->zw, &s->data, &s->len, &s->err);
-		if (s->rc == ABK_OK) {
-			abk_digest_init(&d);
-			abk_digest_update(&d, s->data, s->len);
-			abk_digest_final(&d, s->digest);
-		}
+		if (s->rc == ABK_OK)
+			s->rc = transfer_batch_digest(s->data, s->len, s->digest, &s->err);
 	}
 	s->build_seconds = now_seconds() - t0;
 }
@@ -448,12 +441,7 @@ push_send_batch(struct push_job *job, struct push_slot *s, uint8_t *frame, abk_e
 	int rc = ABK_OK;
 
 	if (s->n_sent > 0) {
-		abk_put_u32(&c->out, (uint32_t)s->n_sent);
-		for (size_t i = 0; i < s->n_sent; i++) {
-			abk_put_u32(&c->out, s->sent[i].index);
-			abk_put_u64(&c->out, s->sent[i].offset);
-			abk_put_u64(&c->out, s->sent[i].len);
-		}
+		transfer_put_units(&c->out, s->sent, (uint32_t)s->n_sent);
 		rc = client_send(c, PT_ZIP_BEGIN, err);
 		for (size_t off = 0; rc == ABK_OK && off < s->len; off += PROTO_ZIP_DATA_MAX) {
 			size_t n = s->len - off > PROTO_ZIP_DATA_MAX ? PROTO_ZIP_DATA_MAX :

@@ -26,6 +26,7 @@
 #include "fsops.h"
 #include "net.h"
 #include "pathtab.h"
+#include "transfer.h"
 #include "zipio.h"
 
 #define RESTORE_PROGRESS_MS 100
@@ -318,7 +319,7 @@ restore_receive(struct rjob *j, abk_err *err)
 	abk_buf zip;
 	abk_digest_ctx total;
 	uint8_t *buf = malloc(256 * 1024);
-	struct { uint32_t index; uint64_t offset, len; } *units = NULL;
+	struct transfer_unit *units = NULL;
 	uint32_t n_units = 0;
 	int rc = ABK_OK;
 
@@ -342,25 +343,22 @@ restore_receive(struct rjob *j, abk_err *err)
 			break;
 		abk_rd_init(&r, c->in.data, c->in.len);
 		if (type == PT_ZIP_BEGIN) {
-			abk_get_u32(&r, &n_units);
-			if (r.failed || n_units == 0 || n_units > PROTO_ZIP_BATCH_ENTRIES) {
-				rc = abk_err_set(err, ABK_E_PROTO, "malformed ZIP_BEGIN");
+			rc = transfer_get_units(&r, units, PROTO_ZIP_BATCH_ENTRIES, &n_units, err);
+			if (rc != ABK_OK)
 				break;
-			}
 			for (uint32_t i = 0; i < n_units; i++) {
-				abk_get_u32(&r, &units[i].index);
-				abk_get_u64(&r, &units[i].offset);
-				abk_get_u64(&r, &units[i].len);
-				if (!r.failed && (units[i].index >= j->n ||
-				    j->v[units[i].index].type != MF_FILE ||
-				    units[i].len > PROTO_CHUNK_MAX ||
-				    units[i].offset + units[i].len > j->v[units[i].index].size))
-					r.failed = 1;
+				const struct transfer_unit *u = &units[i];
+
+				if (u->index >= j->n || j->v[u->index].type != MF_FILE ||
+				    u->offset > j->v[u->index].size ||
+				    u->len > j->v[u->index].size - u->offset) {
+					rc = abk_err_set(err, ABK_E_PROTO,
+					    "ZIP_BEGIN lists an invalid entry");
+					break;
+				}
 			}
-			if (r.failed) {
-				rc = abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN lists an invalid entry");
+			if (rc != ABK_OK)
 				break;
-			}
 			abk_buf_reset(&zip);
 		} else if (type == PT_ZIP_DATA) {
 			if (abk_put_bytes(&zip, c->in.data, c->in.len) != 0) {
@@ -371,7 +369,6 @@ restore_receive(struct rjob *j, abk_err *err)
 		} else if (type == PT_ZIP_END) {
 			uint64_t zlen = 0;
 			uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
-			abk_digest_ctx d;
 			zipio_reader *zr = NULL;
 			struct zipio_limits lim = { PROTO_ZIP_BATCH_ENTRIES, PROTO_CHUNK_MAX,
 			    PROTO_ZIP_RATIO_MAX, 4096 };
@@ -382,9 +379,9 @@ restore_receive(struct rjob *j, abk_err *err)
 				rc = abk_err_set(err, ABK_E_PROTO, "ZIP_END does not match the data");
 				break;
 			}
-			abk_digest_init(&d);
-			abk_digest_update(&d, zip.data, zip.len);
-			abk_digest_final(&d, got);
+			rc = transfer_batch_digest(zip.data, zip.len, got, err);
+			if (rc != ABK_OK)
+				break;
 			if (!abk_ct_equal(want, got, sizeof(got))) {
 				rc = abk_err_set(err, ABK_E_INTEGRITY, "zip batch digest mismatch");
 				break;

@@ -153,6 +153,17 @@ int zipio_writer_reset(zipio_writer *w, abk_err *err);
  */
 int zipio_should_store(const char *name, const void *sample, size_t len);
 
+/*
+ * Find the central directory of an archive held in memory (the one this
+ * module writes: no archive comment, no zip64 end record).  It lists every
+ * entry's name, sizes and CRC-32, and the reader checks each entry's data
+ * against it, so a digest of it stands for the whole archive at a fraction
+ * of the cost of hashing every byte.  ABK_E_ZIP if it cannot be found or
+ * does not lie inside the archive.
+ */
+int zipio_central_directory(const uint8_t *zip, size_t len, const uint8_t **cd,
+    size_t *cdlen, abk_err *err);
+
 /* ---- reading ------------------------------------------------------------ */
 
 /* Bounds checked before an entry's data is touched; 0 means no bound. */

@@ -567,3 +567,30 @@ zipio_read_all(zipio_reader *r, void *buf, size_t cap, size_t *len_out,
 	*len_out = done;
 	return ABK_OK;
 }
+
+int
+zipio_central_directory(const uint8_t *zip, size_t len, const uint8_t **cd, size_t *cdlen,
+    abk_err *err)
+{
+	const uint8_t *e;
+	uint32_t size, offset;
+
+	/* End of central directory record: 22 bytes, signature 0x06054b50. */
+	if (len < 22)
+		return abk_err_set(err, ABK_E_ZIP, "archive too short for a central directory");
+	e = zip + len - 22;
+	if (e[0] != 0x50 || e[1] != 0x4b || e[2] != 0x05 || e[3] != 0x06 ||
+	    e[20] != 0 || e[21] != 0)
+		return abk_err_set(err, ABK_E_ZIP, "archive does not end with a central directory");
+	size = (uint32_t)e[12] | (uint32_t)e[13] << 8 | (uint32_t)e[14] << 16 |
+	    (uint32_t)e[15] << 24;
+	offset = (uint32_t)e[16] | (uint32_t)e[17] << 8 | (uint32_t)e[18] << 16 |
+	    (uint32_t)e[19] << 24;
+	if (offset == 0xffffffffu || size == 0xffffffffu || offset > len - 22 ||
+	    size > len - 22 - offset)
+		return abk_err_set(err, ABK_E_ZIP, "central directory outside the archive");
+	*cd = zip + offset;
+	*cdlen = size;
+	return ABK_OK;
+}
+

@@ -56,7 +56,7 @@ change_1pct() {
 }
 
 # ---- autobackup --------------------------------------------------------------
-rm -rf "$W/abdata" "$W/abrestore"
+rm -rf "$W/abdata" "$W/abrestore" "$W/port"
 "$ABD" init --data "$W/abdata" >/dev/null
 printf 'bench\n' >"$W/pw"
 "$ABD" user add bench --data "$W/abdata" --password-file "$W/pw" >/dev/null
@@ -69,7 +69,9 @@ ab() { /usr/bin/time -f "%e %M" -o "$W/time" "$AB" --batch --server 127.0.0.1:$P
 	--ca "$W/abdata/certs/ca.pem" --user bench --password-file "$W/pw" --config /dev/null -q "$@"; }
 measure() { cat "$W/time" | tail -1; }
 
-cp -a "$W/src" "$W/src.orig" 2>/dev/null || true
+# keep a pristine copy: the 1% change is applied to src, rsync starts again from it
+[ -d "$W/src.orig" ] || cp -a "$W/src" "$W/src.orig"
+rm -rf "$W/src" && cp -a "$W/src.orig" "$W/src"
 ab push "$W/src"; set -- $(measure); ab_full=$1; ab_full_rss=$2
 change_1pct
 ab push "$W/src"; set -- $(measure); ab_inc=$1; ab_inc_rss=$2
@@ -83,6 +85,8 @@ rm -rf "$W/rsdata" "$W/rsrestore" && mkdir -p "$W/rsdata"
 rm -rf "$W/src" && cp -a "$W/src.orig" "$W/src"
 cat >"$W/rsyncd.conf" <<CONF
 use chroot = no
+uid = $(id -u)
+gid = $(id -g)
 [bench]
 path = $W/rsdata
 read only = no

@@ -21,6 +21,7 @@
 #include "crypto.h"
 #include "engine.h"
 #include "manifest.h"
+#include "transfer.h"
 #include "zipio.h"
 
 static int
@@ -88,7 +89,7 @@ fake_server_run(void *arg)
 	struct proto_io io = { &fs->fd, fd_read_full, fd_write_all };
 	abk_buf in, b;
 	abk_err err = ABK_ERR_INIT;
-	abk_digest_ctx total, d;
+	abk_digest_ctx total;
 	uint8_t type, digest[ABK_DIGEST_LEN];
 	zipio_writer *zw = NULL;
 	const uint8_t *zdata;
@@ -150,9 +151,7 @@ fake_server_run(void *arg)
 		zipio_writer_finish(zw, &zdata, &zlen, &err);
 		abk_put_bytes(&b, zdata, zlen);
 		send_frame(&io, PT_ZIP_DATA, &b);
-		abk_digest_init(&d);
-		abk_digest_update(&d, zdata, zlen);
-		abk_digest_final(&d, digest);
+		transfer_batch_digest(zdata, zlen, digest, &err);
 		abk_digest_update(&total, digest, sizeof(digest));
 		abk_put_u64(&b, zlen);
 		abk_put_bytes(&b, digest, sizeof(digest));
