@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,22 @@
 
 #define PUSH_READ_BUF (256u * 1024u)
 
+/*
+ * Receiving and unpacking run in two threads: this session's thread reads
+ * frames (TLS decryption, the batch digest) while an unpacker thread inflates
+ * the previous batch, checks its CRCs and writes it through storage.  They
+ * meet at a mailbox of depth one; storage is only ever called by the
+ * unpacker during the data phase, so it keeps its one-thread contract.
+ */
+enum mail_kind { MAIL_NONE, MAIL_BATCH, MAIL_SKIP };
+
+struct push_mail {
+	enum mail_kind kind;
+	abk_buf *zip;			/* MAIL_BATCH: one of srv_push.zips */
+	struct transfer_unit *units;
+	uint32_t n_units;
+	uint32_t skip_index;		/* MAIL_SKIP */
+};
 
 struct srv_push {
 	struct session *s;
@@ -34,13 +51,24 @@ struct srv_push {
 	uint64_t declared_entries;
 	uint32_t *need;
 	size_t n_need;
-	abk_buf zip;
-	struct transfer_unit *units;
-	uint32_t n_units;
-	uint8_t *buf;
+	/* receiver side */
+	abk_buf zips[2];		/* double buffer */
+	struct transfer_unit *unit_bufs[2];
+	int fill;			/* which of the two is being received */
+	uint32_t n_units;		/* units of the batch being received */
 	abk_digest_ctx total;
-	uint64_t files_done;
 	uint64_t wire_bytes;
+	/* shared with the unpacker, under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct push_mail mail;		/* kind MAIL_NONE: empty */
+	int busy;			/* the unpacker is working on a mail */
+	int stop;
+	int unpack_rc;
+	abk_err unpack_err;
+	uint64_t files_done;
+	/* unpacker only */
+	uint8_t *buf;
 };
 
 static int
@@ -136,11 +164,11 @@ push_zip_begin(struct srv_push *sp, abk_rd *r, abk_err *err)
 
 	if (sp->n_units != 0)
 		return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN inside a batch");
-	rc = transfer_get_units(r, sp->units, PROTO_ZIP_BATCH_ENTRIES, &n, err);
+	rc = transfer_get_units(r, sp->unit_bufs[sp->fill], PROTO_ZIP_BATCH_ENTRIES, &n, err);
 	if (rc != ABK_OK)
 		return rc;
 	for (uint32_t i = 0; i < n; i++) {
-		const struct transfer_unit *u = &sp->units[i];
+		const struct transfer_unit *u = &sp->unit_bufs[sp->fill][i];
 		const struct manifest_entry *e;
 
 		e = storage_push_get_entry(sp->p, u->index);
@@ -154,34 +182,23 @@ push_zip_begin(struct srv_push *sp, abk_rd *r, abk_err *err)
 			    (unsigned long long)u->len, (unsigned long long)u->offset, u->index);
 	}
 	sp->n_units = n;
-	abk_buf_reset(&sp->zip);
+	abk_buf_reset(&sp->zips[sp->fill]);
 	return ABK_OK;
 }
 
+/* Unpacker: write one verified batch through storage. */
 static int
-push_zip_end(struct srv_push *sp, abk_rd *r, abk_err *err)
+push_unpack_batch(struct srv_push *sp, const struct push_mail *m, abk_err *err)
 {
 	struct zipio_limits lim = { PROTO_ZIP_BATCH_ENTRIES, PROTO_CHUNK_MAX,
 	    PROTO_ZIP_RATIO_MAX, 4096 };
-	uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
 	zipio_reader *zr = NULL;
-	uint64_t zlen = 0;
+	uint64_t done = 0;
 	int rc;
 
-	abk_get_u64(r, &zlen);
-	abk_get_bytes(r, want, sizeof(want));
-	if (r->failed || sp->n_units == 0 || zlen != sp->zip.len)
-		return abk_err_set(err, ABK_E_PROTO, "ZIP_END does not match the batch");
-	rc = transfer_batch_digest(sp->zip.data, sp->zip.len, got, err);
-	if (rc != ABK_OK)
-		return rc;
-	if (!abk_ct_equal(want, got, sizeof(got)))
-		return abk_err_set(err, ABK_E_INTEGRITY, "zip batch digest mismatch");
-	abk_digest_update(&sp->total, got, sizeof(got));
-	sp->wire_bytes += sp->zip.len;
-	rc = zipio_reader_open(sp->zip.data, sp->zip.len, &lim, &zr, err);
-	for (uint32_t i = 0; rc == ABK_OK && i < sp->n_units; i++) {
-		const struct transfer_unit *u = &sp->units[i];
+	rc = zipio_reader_open(m->zip->data, m->zip->len, &lim, &zr, err);
+	for (uint32_t i = 0; rc == ABK_OK && i < m->n_units; i++) {
+		const struct transfer_unit *u = &m->units[i];
 		const struct manifest_entry *e = storage_push_get_entry(sp->p, u->index);
 		struct zipio_entry ze;
 		uint64_t pos = 0;
@@ -227,14 +244,110 @@ push_zip_end(struct srv_push *sp, abk_rd *r, abk_err *err)
 			rc = abk_err_set(err, ABK_E_INTEGRITY, "zip entry shorter than announced");
 		if (rc == ABK_OK && u->offset + u->len == e->size) {
 			rc = storage_push_file_done(sp->p, u->index, err);
-			sp->files_done++;
+			done++;
 		}
 	}
 	if (rc == ABK_OK && zipio_next(zr, &(struct zipio_entry){ 0 }, err) != 0)
 		rc = err->code ? err->code : abk_err_set(err, ABK_E_PROTO,
 		    "zip batch has more entries than announced");
 	zipio_reader_free(zr);
+	pthread_mutex_lock(&sp->lock);
+	sp->files_done += done;
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
+}
+
+static void *
+push_unpacker(void *arg)
+{
+	struct srv_push *sp = arg;
+
+	pthread_mutex_lock(&sp->lock);
+	for (;;) {
+		struct push_mail m;
+		abk_err e = ABK_ERR_INIT;
+		int rc;
+
+		while (sp->mail.kind == MAIL_NONE && !sp->stop)
+			pthread_cond_wait(&sp->cond, &sp->lock);
+		if (sp->mail.kind == MAIL_NONE)
+			break;		/* stopped and nothing left */
+		m = sp->mail;
+		sp->busy = 1;
+		pthread_mutex_unlock(&sp->lock);
+
+		if (m.kind == MAIL_BATCH)
+			rc = push_unpack_batch(sp, &m, &e);
+		else
+			rc = storage_push_skip(sp->p, m.skip_index, &e);
+
+		pthread_mutex_lock(&sp->lock);
+		sp->mail.kind = MAIL_NONE;
+		sp->busy = 0;
+		if (rc != ABK_OK && sp->unpack_rc == ABK_OK) {
+			sp->unpack_rc = rc;
+			sp->unpack_err = e;
+		}
+		pthread_cond_broadcast(&sp->cond);
+		if (rc != ABK_OK)
+			break;
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return NULL;
+}
+
+/*
+ * Hand a mail to the unpacker once it is free; returns the unpacker's error
+ * if it failed (the push is then over).  With m NULL: wait until idle.
+ */
+static int
+push_post(struct srv_push *sp, const struct push_mail *m, abk_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&sp->lock);
+	while ((sp->mail.kind != MAIL_NONE || sp->busy) && sp->unpack_rc == ABK_OK)
+		pthread_cond_wait(&sp->cond, &sp->lock);
+	rc = sp->unpack_rc;
+	if (rc != ABK_OK)
+		abk_err_set(err, rc, "%s", sp->unpack_err.msg);
+	else if (m != NULL) {
+		sp->mail = *m;
+		pthread_cond_broadcast(&sp->cond);
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
+}
+
+/* Receiver: a batch is complete; check it and give it to the unpacker. */
+static int
+push_zip_end(struct srv_push *sp, abk_rd *r, abk_err *err)
+{
+	abk_buf *zip = &sp->zips[sp->fill];
+	uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
+	struct push_mail m;
+	uint64_t zlen = 0;
+	int rc;
+
+	abk_get_u64(r, &zlen);
+	abk_get_bytes(r, want, sizeof(want));
+	if (r->failed || sp->n_units == 0 || zlen != zip->len)
+		return abk_err_set(err, ABK_E_PROTO, "ZIP_END does not match the batch");
+	rc = transfer_batch_digest(zip->data, zip->len, got, err);
+	if (rc != ABK_OK)
+		return rc;
+	if (!abk_ct_equal(want, got, sizeof(got)))
+		return abk_err_set(err, ABK_E_INTEGRITY, "zip batch digest mismatch");
+	abk_digest_update(&sp->total, got, sizeof(got));
+	sp->wire_bytes += zip->len;
+	memset(&m, 0, sizeof(m));
+	m.kind = MAIL_BATCH;
+	m.zip = zip;
+	m.units = sp->unit_bufs[sp->fill];
+	m.n_units = sp->n_units;
+	rc = push_post(sp, &m, err);
 	sp->n_units = 0;
+	sp->fill ^= 1;		/* receive the next batch into the other buffer */
 	return rc;
 }
 
@@ -260,14 +373,16 @@ push_receive(struct srv_push *sp, abk_err *err)
 		case PT_ZIP_DATA:
 			if (sp->n_units == 0)
 				return abk_err_set(err, ABK_E_PROTO, "ZIP_DATA outside a batch");
-			if (abk_put_bytes(&sp->zip, s->in.data, s->in.len) != 0)
+			if (abk_put_bytes(&sp->zips[sp->fill], s->in.data, s->in.len) != 0)
 				return abk_err_set(err, ABK_E_LIMIT, "zip batch over %u bytes",
 				    PROTO_ZIP_BATCH_MAX);
 			break;
 		case PT_ZIP_END:
 			rc = push_zip_end(sp, &r, err);
+			pthread_mutex_lock(&sp->lock);
 			snprintf(action, sizeof(action), "push %.40s: %llu/%zu files", sp->source,
 			    (unsigned long long)sp->files_done, sp->n_need);
+			pthread_mutex_unlock(&sp->lock);
 			srv_session_set_action(s->srv, &s->info, NULL, action);
 			break;
 		case PT_PUSH_SKIP: {
@@ -275,11 +390,16 @@ push_receive(struct srv_push *sp, abk_err *err)
 			const char *why;
 			size_t wlen;
 
+			struct push_mail m;
+
 			abk_get_u32(&r, &index);
 			abk_get_str(&r, &why, &wlen, PROTO_MESSAGE_MAX);
 			if (r.failed || sp->n_units != 0)
 				return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_SKIP");
-			rc = storage_push_skip(sp->p, index, err);
+			memset(&m, 0, sizeof(m));
+			m.kind = MAIL_SKIP;
+			m.skip_index = index;
+			rc = push_post(sp, &m, err);
 			break;
 		}
 		case PT_CANCEL:
@@ -290,6 +410,9 @@ push_receive(struct srv_push *sp, abk_err *err)
 			abk_get_bytes(&r, want, sizeof(want));
 			if (r.failed || sp->n_units != 0)
 				return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_END");
+			rc = push_post(sp, NULL, err);	/* everything unpacked? */
+			if (rc != ABK_OK)
+				return rc;
 			abk_digest_final(&sp->total, got);
 			if (!abk_ct_equal(want, got, sizeof(got)))
 				return abk_err_set(err, ABK_E_INTEGRITY, "push digest mismatch");
@@ -312,12 +435,16 @@ session_push(struct session *s, abk_err *err)
 	char origin[PROTO_ORIGIN_MAX + 1];
 	uint8_t flags = 0;
 	uint64_t total_bytes = 0;
+	pthread_t unpacker;
 	abk_rd r;
 	int rc, fatal = 0;
 
 	memset(&sp, 0, sizeof(sp));
 	sp.s = s;
-	abk_buf_init(&sp.zip, PROTO_ZIP_BATCH_MAX);
+	abk_buf_init(&sp.zips[0], PROTO_ZIP_BATCH_MAX);
+	abk_buf_init(&sp.zips[1], PROTO_ZIP_BATCH_MAX);
+	pthread_mutex_init(&sp.lock, NULL);
+	pthread_cond_init(&sp.cond, NULL);
 	abk_digest_init(&sp.total);
 	abk_rd_init(&r, s->in.data, s->in.len);
 	abk_get_cstr(&r, sp.source, sizeof(sp.source));
@@ -335,9 +462,10 @@ session_push(struct session *s, abk_err *err)
 		    PROTO_MAX_ENTRIES);
 		goto out;
 	}
-	sp.units = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(*sp.units));
+	sp.unit_bufs[0] = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
+	sp.unit_bufs[1] = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
 	sp.buf = malloc(PUSH_READ_BUF);
-	if (sp.units == NULL || sp.buf == NULL) {
+	if (sp.unit_bufs[0] == NULL || sp.unit_bufs[1] == NULL || sp.buf == NULL) {
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
 		fatal = 1;
 		goto out;
@@ -359,8 +487,21 @@ session_push(struct session *s, abk_err *err)
 		fatal = 0;	/* the client waits for PUSH_NEED: an ERROR is in sync */
 		goto out;
 	}
-	if ((rc = push_send_need(&sp, err)) != ABK_OK ||
-	    (rc = push_receive(&sp, err)) != ABK_OK)
+	if ((rc = push_send_need(&sp, err)) != ABK_OK)
+		goto out;
+	if (pthread_create(&unpacker, NULL, push_unpacker, &sp) != 0) {
+		rc = abk_err_set(err, ABK_E_INTERNAL, "cannot start the unpacker thread");
+		goto out;
+	}
+	rc = push_receive(&sp, err);
+	pthread_mutex_lock(&sp.lock);
+	sp.stop = 1;
+	pthread_cond_broadcast(&sp.cond);
+	pthread_mutex_unlock(&sp.lock);
+	pthread_join(unpacker, NULL);
+	if (rc == ABK_OK && sp.unpack_rc != ABK_OK)
+		rc = abk_err_set(err, sp.unpack_rc, "%s", sp.unpack_err.msg);
+	if (rc != ABK_OK)
 		goto out;
 	srv_session_set_action(s->srv, &s->info, NULL, "push: publishing");
 	rc = storage_push_commit(sp.p, s->append_only, s->srv->cfg.keep, &v, err);
@@ -388,10 +529,14 @@ out:
 	else if (rc != ABK_OK)
 		(void)session_fail(s, "push", err);
 	storage_push_free(sp.p);	/* aborts (keeps staging) unless committed */
-	abk_buf_free(&sp.zip);
+	abk_buf_free(&sp.zips[0]);
+	abk_buf_free(&sp.zips[1]);
 	free(sp.need);
-	free(sp.units);
+	free(sp.unit_bufs[0]);
+	free(sp.unit_bufs[1]);
 	free(sp.buf);
+	pthread_cond_destroy(&sp.cond);
+	pthread_mutex_destroy(&sp.lock);
 	/* After a refusal the client and we are still in step; else end it. */
 	if (rc == ABK_OK || rc == ABK_E_CANCELED || (!fatal && rc != ABK_E_NET))
 		return ABK_OK;
