@@ -95,6 +95,12 @@ typedef void (*abk_progress_cb)(void *ctx, const struct abk_progress *p);
 /* What a skipped local entry looked like, for reports. */
 typedef void (*abk_note_cb)(void *ctx, const char *path, const char *why);
 
+enum abk_compress {
+	ABK_COMPRESS_AUTO = 0,		/* measure: deflate only where it is faster */
+	ABK_COMPRESS_ALWAYS,		/* deflate what compresses (slow links) */
+	ABK_COMPRESS_NEVER,		/* store everything (fast links) */
+};
+
 struct abk_push_opts {
 	const char *path;		/* local file or folder */
 	const char *name;		/* source name; NULL = base name of path */
@@ -102,6 +108,7 @@ struct abk_push_opts {
 	int checksum;			/* compare by SHA-256, not size+mtime */
 	int threads;			/* zip builders; 0 = number of cores */
 	uint64_t bwlimit;		/* bytes per second on the wire; 0 = none */
+	enum abk_compress compress;
 	abk_progress_cb progress;
 	abk_note_cb note;		/* skipped/unreadable entries */
 	void *ctx;

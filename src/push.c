@@ -433,6 +433,60 @@ push_pace(struct push_job *job, size_t n)
 	}
 }
 
+/*
+ * Whether to deflate, decided by measuring instead of guessing: the rate of
+ * the whole pipeline (input bytes per second of this thread's wall time,
+ * waiting for builders included) is measured for a window of batches with
+ * deflate and one without, and the faster mode is kept for a while before
+ * both are measured again.  On a fast link the builders' deflate (~100 MB/s
+ * per core) is the bottleneck and storing wins; on a slow one deflate wins.
+ */
+#define ADAPT_WINDOW 6			/* batches measured per mode */
+#define ADAPT_HOLD 48			/* batches before measuring again */
+
+struct push_adapt {
+	int mode;			/* 1 deflate, 0 store: what builders use now */
+	double rate[2];			/* measured input bytes/s, 0 = unknown */
+	double secs;			/* of the window being measured */
+	uint64_t bytes;
+	unsigned counted;		/* batches in the window */
+	unsigned held;			/* batches since the last decision */
+};
+
+static void
+push_adapt(struct push_job *job, struct push_adapt *ad, const struct push_slot *s,
+    double seconds)
+{
+	if (job->opts->compress != ABK_COMPRESS_AUTO)
+		return;
+	if (s->level_used != ad->mode) {	/* built before the last switch */
+		return;
+	}
+	if (ad->held > 0) {
+		if (--ad->held == 0) {
+			/* time to measure the other mode again */
+			ad->mode = !ad->mode;
+			atomic_store(&job->deflate, ad->mode);
+		}
+		return;
+	}
+	ad->secs += seconds;
+	ad->bytes += s->input_bytes;
+	if (++ad->counted < ADAPT_WINDOW)
+		return;
+	ad->rate[ad->mode] = ad->secs > 0 ? (double)ad->bytes / ad->secs : 0;
+	ad->secs = 0;
+	ad->bytes = 0;
+	ad->counted = 0;
+	if (ad->rate[!ad->mode] == 0) {
+		ad->mode = !ad->mode;		/* measure the other one next */
+	} else {
+		ad->mode = ad->rate[1] >= ad->rate[0] ? 1 : 0;
+		ad->held = ADAPT_HOLD;
+	}
+	atomic_store(&job->deflate, ad->mode);
+}
+
 /* Send one built batch: ZIP_BEGIN, ZIP_DATA..., ZIP_END, then its skips. */
 static int
 push_send_batch(struct push_job *job, struct push_slot *s, uint8_t *frame, abk_err *err)
@@ -505,12 +559,15 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 	uint8_t *frame = NULL;
 	abk_digest_ctx total;
 	uint8_t total_digest[ABK_DIGEST_LEN];
-	double send_seconds = 0, wait_seconds = 0, deflate_rate = 0;
-	uint64_t sent_since = 0;
+	double send_seconds = 0, wait_seconds = 0;
+	struct push_adapt ad;
 	long long last_progress = 0;
 	double t_begin = now_seconds();
 	int rc = ABK_OK;
 
+	memset(&ad, 0, sizeof(ad));
+	ad.mode = job->opts->compress == ABK_COMPRESS_NEVER ? 0 : 1;
+	atomic_store(&job->deflate, ad.mode);
 	if (n_threads < 1)
 		n_threads = 1;
 	if (n_threads > 16)
@@ -579,7 +636,6 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 			abk_digest_update(&total, s->digest, sizeof(s->digest));
 		*wire_bytes += s->len;
 		*skipped += s->n_skips;
-		sent_since += s->len;
 		prog->bytes_done += s->input_bytes;
 		for (size_t i = 0; i < s->n_sent; i++) {
 			const struct push_unit *u = &s->sent[i];
@@ -589,17 +645,7 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 				prog->current = job->scan->v[u->index].path;
 			}
 		}
-		/* Adapt: measure what deflate gives against what the link takes. */
-		if (s->level_used && s->build_seconds > 0)
-			deflate_rate = (double)s->input_bytes / s->build_seconds *
-			    (double)n_threads;
-		if (b % 8 == 7 && send_seconds > 0) {
-			double link_rate = (double)sent_since / send_seconds;
-
-			atomic_store(&job->deflate, deflate_rate == 0 || link_rate < deflate_rate);
-			send_seconds = wait_seconds = 0;
-			sent_since = 0;
-		}
+		push_adapt(job, &ad, s, now_seconds() - t0);
 		prog->rate = (double)prog->bytes_done / (now_seconds() - t_begin + 1e-9);
 		push_progress(job, prog, &last_progress, 0);
 

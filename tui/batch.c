@@ -226,6 +226,7 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 		po.checksum = o->checksum;
 		po.threads = o->threads;
 		po.bwlimit = o->bwlimit;
+		po.compress = (enum abk_compress)o->compress;
 		po.progress = on_progress;
 		po.note = on_note;
 		po.ctx = ui;

@@ -19,6 +19,7 @@ struct batch_opts {
 	size_t n_excludes;
 	int json, quiet, verbose, checksum, delete_extra, threads;
 	uint64_t bwlimit;		/* bytes per second, 0 = none */
+	int compress;			/* enum abk_compress */
 	char **args;			/* command and its operands */
 	int n_args;
 };

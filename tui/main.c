@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "engine.h"
 #include "exitcodes.h"
 #include "strutil.h"
 
@@ -44,7 +45,7 @@ main(int argc, char **argv)
 	enum {
 		OPT_SERVER = 256, OPT_CA, OPT_USER, OPT_PASSWORD_FILE, OPT_TOKEN_FILE,
 		OPT_PROFILE, OPT_CONFIG, OPT_NAME, OPT_SNAPSHOT, OPT_PATH, OPT_TO, OPT_ZIP,
-		OPT_EXCLUDE, OPT_JSON, OPT_CHECKSUM, OPT_DELETE, OPT_THREADS, OPT_BWLIMIT,
+		OPT_EXCLUDE, OPT_JSON, OPT_CHECKSUM, OPT_DELETE, OPT_THREADS, OPT_BWLIMIT, OPT_COMPRESS,
 	};
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -70,6 +71,7 @@ main(int argc, char **argv)
 		{ "delete", no_argument, NULL, OPT_DELETE },
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "bwlimit", required_argument, NULL, OPT_BWLIMIT },
+		{ "compress", required_argument, NULL, OPT_COMPRESS },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct batch_opts o;
@@ -151,6 +153,16 @@ main(int argc, char **argv)
 			o.threads = (int)v;
 			break;
 		}
+		case OPT_COMPRESS:
+			if (strcmp(optarg, "auto") == 0)
+				o.compress = ABK_COMPRESS_AUTO;
+			else if (strcmp(optarg, "always") == 0)
+				o.compress = ABK_COMPRESS_ALWAYS;
+			else if (strcmp(optarg, "never") == 0)
+				o.compress = ABK_COMPRESS_NEVER;
+			else
+				return bad_usage("--compress takes auto, always or never");
+			break;
 		case OPT_BWLIMIT:
 			if (abk_parse_size(optarg, &o.bwlimit) != ABK_OK || o.bwlimit == 0)
 				return bad_usage("--bwlimit needs a rate in bytes per second, "
