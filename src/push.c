@@ -441,47 +441,50 @@ push_pace(struct push_job *job, size_t n)
  * both are measured again.  On a fast link the builders' deflate (~100 MB/s
  * per core) is the bottleneck and storing wins; on a slow one deflate wins.
  */
-#define ADAPT_WINDOW 6			/* batches measured per mode */
-#define ADAPT_HOLD 48			/* batches before measuring again */
+#define ADAPT_WINDOW 4			/* batches measured per window */
+#define ADAPT_ROUNDS 2			/* deflate/store windows before deciding */
+#define ADAPT_HOLD 32			/* batches before measuring again */
 
 struct push_adapt {
 	int mode;			/* 1 deflate, 0 store: what builders use now */
-	double rate[2];			/* measured input bytes/s, 0 = unknown */
-	double secs;			/* of the window being measured */
-	uint64_t bytes;
-	unsigned counted;		/* batches in the window */
-	unsigned held;			/* batches since the last decision */
+	double secs[2];			/* measured time per mode (this round set) */
+	uint64_t bytes[2];		/* input bytes per mode */
+	unsigned windows;		/* windows measured since the last decision */
+	unsigned counted;		/* batches in the current window */
+	unsigned held;			/* batches left before measuring again */
 };
 
+/*
+ * Windows of the two modes alternate (deflate, store, deflate, store) so that
+ * both see similar data; the faster mode over all of them is then kept for
+ * ADAPT_HOLD batches.  Batches built before a switch are not counted.
+ */
 static void
 push_adapt(struct push_job *job, struct push_adapt *ad, const struct push_slot *s,
     double seconds)
 {
-	if (job->opts->compress != ABK_COMPRESS_AUTO)
+	if (job->opts->compress != ABK_COMPRESS_AUTO || s->level_used != ad->mode)
 		return;
-	if (s->level_used != ad->mode) {	/* built before the last switch */
-		return;
-	}
 	if (ad->held > 0) {
 		if (--ad->held == 0) {
-			/* time to measure the other mode again */
-			ad->mode = !ad->mode;
-			atomic_store(&job->deflate, ad->mode);
+			memset(ad->secs, 0, sizeof(ad->secs));
+			memset(ad->bytes, 0, sizeof(ad->bytes));
+			ad->windows = 0;
 		}
 		return;
 	}
-	ad->secs += seconds;
-	ad->bytes += s->input_bytes;
+	ad->secs[ad->mode] += seconds;
+	ad->bytes[ad->mode] += s->input_bytes;
 	if (++ad->counted < ADAPT_WINDOW)
 		return;
-	ad->rate[ad->mode] = ad->secs > 0 ? (double)ad->bytes / ad->secs : 0;
-	ad->secs = 0;
-	ad->bytes = 0;
 	ad->counted = 0;
-	if (ad->rate[!ad->mode] == 0) {
-		ad->mode = !ad->mode;		/* measure the other one next */
+	if (++ad->windows < 2 * ADAPT_ROUNDS) {
+		ad->mode = !ad->mode;
 	} else {
-		ad->mode = ad->rate[1] >= ad->rate[0] ? 1 : 0;
+		double r1 = ad->secs[1] > 0 ? (double)ad->bytes[1] / ad->secs[1] : 0;
+		double r0 = ad->secs[0] > 0 ? (double)ad->bytes[0] / ad->secs[0] : 0;
+
+		ad->mode = r1 > r0 ? 1 : 0;
 		ad->held = ADAPT_HOLD;
 	}
 	atomic_store(&job->deflate, ad->mode);
