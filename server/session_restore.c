@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,89 +105,115 @@ restore_send_list(struct srv_restore *sr, abk_err *err)
 	return ABK_OK;
 }
 
-#define restore_unit transfer_unit
 
-/* Build and send one batch of units[0..n). */
-static int
-restore_send_batch(struct srv_restore *sr, zipio_writer *zw, const struct restore_unit *units,
-    uint32_t n, abk_digest_ctx *total, uint8_t *frame, abk_err *err)
-{
-	struct session *s = sr->s;
+/*
+ * The data phase runs in two threads: a builder reads stored files into zip
+ * batches (two slots, so one is built while the other is on the wire) and
+ * this session's thread sends them in order.  Only the builder touches the
+ * snapshot handle during this phase.
+ */
+enum rslot_state { RSLOT_FREE, RSLOT_READY };
+
+struct restore_slot {
+	enum rslot_state state;
+	zipio_writer *zw;
 	const uint8_t *data;
 	size_t len;
+	struct transfer_unit units[PROTO_ZIP_BATCH_ENTRIES];
+	uint32_t n;
 	uint8_t digest[ABK_DIGEST_LEN];
-	int rc = zipio_writer_reset(zw, err);
+};
+
+struct restore_pipe {
+	struct srv_restore *sr;
+	struct restore_slot *slots;	/* 2 */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t built;			/* batches built so far */
+	int done;			/* the builder has built everything */
+	int stop;			/* the sender gave up */
+	int rc;
+	abk_err err;
+};
+
+/* Builder: zip units[0..n) into slot. */
+static int
+restore_build_batch(struct srv_restore *sr, struct restore_slot *sl, abk_err *err)
+{
+	int rc = zipio_writer_reset(sl->zw, err);
 	int fd = -1;
 	uint32_t fd_index = UINT32_MAX;
 	char name[ABK_PATH_MAX + 1];
 
-	for (uint32_t i = 0; rc == ABK_OK && i < n; i++) {
-		const struct manifest_entry *e = sr->v[units[i].index];
+	for (uint32_t i = 0; rc == ABK_OK && i < sl->n; i++) {
+		const struct manifest_entry *e = sr->v[sl->units[i].index];
 
 		/* manifest paths point into the manifest, unterminated */
 		memcpy(name, e->path, e->path_len);
 		name[e->path_len] = '\0';
-
-		if (fd_index != units[i].index) {
+		if (fd_index != sl->units[i].index) {
 			if (fd >= 0)
 				close(fd);
 			fd = -1;
 			rc = storage_snapshot_open_file(sr->snap, e, &fd, err);
 			if (rc != ABK_OK)
 				break;
-			fd_index = units[i].index;
+			fd_index = sl->units[i].index;
 		}
-		rc = zipio_add_file(zw, name, fd, units[i].offset, units[i].len, e->mode,
-		    e->mtime, sr->level, NULL, err);
+		rc = zipio_add_file(sl->zw, name, fd, sl->units[i].offset, sl->units[i].len,
+		    e->mode, e->mtime, sr->level, NULL, err);
 	}
 	if (fd >= 0)
 		close(fd);
 	if (rc == ABK_OK)
-		rc = zipio_writer_finish(zw, &data, &len, err);
+		rc = zipio_writer_finish(sl->zw, &sl->data, &sl->len, err);
 	if (rc == ABK_OK)
-		rc = transfer_batch_digest(data, len, digest, err);
-	if (rc != ABK_OK)
-		return rc;
-	abk_digest_update(total, digest, sizeof(digest));
-
-	abk_buf_reset(&s->out);
-	transfer_put_units(&s->out, units, n);
-	rc = session_send_out(s, PT_ZIP_BEGIN, err);
-	for (size_t off = 0; rc == ABK_OK && off < len; off += PROTO_ZIP_DATA_MAX) {
-		size_t k = len - off > PROTO_ZIP_DATA_MAX ? PROTO_ZIP_DATA_MAX : len - off;
-
-		proto_make_header(frame, PT_ZIP_DATA, (uint32_t)k);
-		memcpy(frame + PROTO_HEADER_LEN, data + off, k);
-		rc = s->io.write_all(s->io.ctx, frame, PROTO_HEADER_LEN + k, err);
-	}
-	if (rc == ABK_OK) {
-		srv_stat_add(s->srv, &s->srv->stats.bytes_out, len);
-		abk_buf_reset(&s->out);
-		abk_put_u64(&s->out, len);
-		abk_put_bytes(&s->out, digest, sizeof(digest));
-		rc = session_send_out(s, PT_ZIP_END, err);
-	}
+		rc = transfer_batch_digest(sl->data, sl->len, sl->digest, err);
 	return rc;
 }
 
+/* Builder: wait for the slot of batch number b, fill and publish it. */
 static int
-restore_send_data(struct srv_restore *sr, abk_err *err)
+restore_publish(struct restore_pipe *rp, struct restore_slot *sl, abk_err *err)
 {
-	struct restore_unit *units = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(*units));
-	uint8_t *frame = malloc(PROTO_HEADER_LEN + PROTO_ZIP_DATA_MAX);
-	zipio_writer *zw = NULL;
-	abk_digest_ctx total;
-	uint8_t digest[ABK_DIGEST_LEN];
-	uint64_t batch_bytes = 0;
-	uint32_t n = 0;
-	int rc = ABK_OK;
+	int rc = restore_build_batch(rp->sr, sl, err);
 
-	abk_digest_init(&total);
-	if (units == NULL || frame == NULL) {
-		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
-		goto out;
+	pthread_mutex_lock(&rp->lock);
+	if (rc == ABK_OK) {
+		sl->state = RSLOT_READY;
+		rp->built++;
 	}
-	rc = zipio_writer_new(&zw, err);
+	pthread_cond_broadcast(&rp->cond);
+	pthread_mutex_unlock(&rp->lock);
+	return rc;
+}
+
+static struct restore_slot *
+restore_next_free(struct restore_pipe *rp)
+{
+	struct restore_slot *sl = &rp->slots[rp->built % 2];
+
+	pthread_mutex_lock(&rp->lock);
+	while (sl->state != RSLOT_FREE && !rp->stop)
+		pthread_cond_wait(&rp->cond, &rp->lock);
+	if (rp->stop)
+		sl = NULL;
+	pthread_mutex_unlock(&rp->lock);
+	if (sl != NULL)
+		sl->n = 0;
+	return sl;
+}
+
+static void *
+restore_builder(void *arg)
+{
+	struct restore_pipe *rp = arg;
+	struct srv_restore *sr = rp->sr;
+	struct restore_slot *sl = restore_next_free(rp);
+	abk_err err = ABK_ERR_INIT;
+	uint64_t batch_bytes = 0;
+	int rc = sl == NULL ? ABK_E_CANCELED : ABK_OK;
+
 	for (size_t i = 0; rc == ABK_OK && i < sr->n; i++) {
 		const struct manifest_entry *e = sr->v[i];
 		uint64_t off = 0;
@@ -196,22 +223,125 @@ restore_send_data(struct srv_restore *sr, abk_err *err)
 		while (rc == ABK_OK && off < e->size) {
 			uint64_t len = e->size - off > RESTORE_CHUNK ? RESTORE_CHUNK : e->size - off;
 
-			if (n > 0 && (batch_bytes + len > RESTORE_BATCH_TARGET ||
-			    n >= PROTO_ZIP_BATCH_ENTRIES)) {
-				rc = restore_send_batch(sr, zw, units, n, &total, frame, err);
-				n = 0;
+			if (sl->n > 0 && (batch_bytes + len > RESTORE_BATCH_TARGET ||
+			    sl->n >= PROTO_ZIP_BATCH_ENTRIES)) {
+				rc = restore_publish(rp, sl, &err);
+				if (rc != ABK_OK)
+					break;
+				sl = restore_next_free(rp);
+				if (sl == NULL) {
+					rc = ABK_E_CANCELED;
+					break;
+				}
 				batch_bytes = 0;
 			}
-			units[n].index = (uint32_t)i;
-			units[n].offset = off;
-			units[n].len = len;
-			n++;
+			sl->units[sl->n].index = (uint32_t)i;
+			sl->units[sl->n].offset = off;
+			sl->units[sl->n].len = len;
+			sl->n++;
 			batch_bytes += len;
 			off += len;
 		}
 	}
-	if (rc == ABK_OK && n > 0)
-		rc = restore_send_batch(sr, zw, units, n, &total, frame, err);
+	if (rc == ABK_OK && sl->n > 0)
+		rc = restore_publish(rp, sl, &err);
+	pthread_mutex_lock(&rp->lock);
+	rp->done = 1;
+	if (rc != ABK_OK && rc != ABK_E_CANCELED) {
+		rp->rc = rc;
+		rp->err = err;
+	}
+	pthread_cond_broadcast(&rp->cond);
+	pthread_mutex_unlock(&rp->lock);
+	return NULL;
+}
+
+/* Sender: ZIP_BEGIN, ZIP_DATA..., ZIP_END for one built slot. */
+static int
+restore_send_slot(struct srv_restore *sr, const struct restore_slot *sl, uint8_t *frame,
+    abk_err *err)
+{
+	struct session *s = sr->s;
+	int rc;
+
+	abk_buf_reset(&s->out);
+	transfer_put_units(&s->out, sl->units, sl->n);
+	rc = session_send_out(s, PT_ZIP_BEGIN, err);
+	for (size_t off = 0; rc == ABK_OK && off < sl->len; off += PROTO_ZIP_DATA_MAX) {
+		size_t k = sl->len - off > PROTO_ZIP_DATA_MAX ? PROTO_ZIP_DATA_MAX : sl->len - off;
+
+		proto_make_header(frame, PT_ZIP_DATA, (uint32_t)k);
+		memcpy(frame + PROTO_HEADER_LEN, sl->data + off, k);
+		rc = s->io.write_all(s->io.ctx, frame, PROTO_HEADER_LEN + k, err);
+	}
+	if (rc == ABK_OK) {
+		srv_stat_add(s->srv, &s->srv->stats.bytes_out, sl->len);
+		abk_buf_reset(&s->out);
+		abk_put_u64(&s->out, sl->len);
+		abk_put_bytes(&s->out, sl->digest, sizeof(sl->digest));
+		rc = session_send_out(s, PT_ZIP_END, err);
+	}
+	return rc;
+}
+
+static int
+restore_send_data(struct srv_restore *sr, abk_err *err)
+{
+	struct restore_pipe rp;
+	uint8_t *frame = malloc(PROTO_HEADER_LEN + PROTO_ZIP_DATA_MAX);
+	abk_digest_ctx total;
+	uint8_t digest[ABK_DIGEST_LEN];
+	pthread_t tid;
+	size_t sent = 0;
+	int rc = ABK_OK;
+
+	memset(&rp, 0, sizeof(rp));
+	rp.sr = sr;
+	pthread_mutex_init(&rp.lock, NULL);
+	pthread_cond_init(&rp.cond, NULL);
+	abk_digest_init(&total);
+	rp.slots = calloc(2, sizeof(*rp.slots));
+	if (frame == NULL || rp.slots == NULL) {
+		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < 2 && rc == ABK_OK; i++)
+		rc = zipio_writer_new(&rp.slots[i].zw, err);
+	if (rc != ABK_OK)
+		goto out;
+	if (pthread_create(&tid, NULL, restore_builder, &rp) != 0) {
+		rc = abk_err_set(err, ABK_E_INTERNAL, "cannot start the zip builder thread");
+		goto out;
+	}
+	for (;;) {
+		struct restore_slot *sl = &rp.slots[sent % 2];
+
+		pthread_mutex_lock(&rp.lock);
+		while (sl->state != RSLOT_READY && !rp.done)
+			pthread_cond_wait(&rp.cond, &rp.lock);
+		if (sl->state != RSLOT_READY) {		/* done, nothing more */
+			rc = rp.rc;
+			if (rc != ABK_OK)
+				abk_err_set(err, rc, "%s", rp.err.msg);
+			pthread_mutex_unlock(&rp.lock);
+			break;
+		}
+		pthread_mutex_unlock(&rp.lock);
+		rc = restore_send_slot(sr, sl, frame, err);
+		if (rc != ABK_OK)
+			break;
+		abk_digest_update(&total, sl->digest, sizeof(sl->digest));
+		sent++;
+		pthread_mutex_lock(&rp.lock);
+		sl->state = RSLOT_FREE;
+		pthread_cond_broadcast(&rp.cond);
+		pthread_mutex_unlock(&rp.lock);
+	}
+	pthread_mutex_lock(&rp.lock);
+	rp.stop = 1;
+	pthread_cond_broadcast(&rp.cond);
+	pthread_mutex_unlock(&rp.lock);
+	pthread_join(tid, NULL);
 	if (rc == ABK_OK) {
 		abk_digest_final(&total, digest);
 		abk_buf_reset(&sr->s->out);
@@ -219,9 +349,14 @@ restore_send_data(struct srv_restore *sr, abk_err *err)
 		rc = session_send_out(sr->s, PT_RESTORE_END, err);
 	}
 out:
-	zipio_writer_free(zw);
-	free(units);
+	if (rp.slots != NULL) {
+		zipio_writer_free(rp.slots[0].zw);
+		zipio_writer_free(rp.slots[1].zw);
+	}
+	free(rp.slots);
 	free(frame);
+	pthread_cond_destroy(&rp.cond);
+	pthread_mutex_destroy(&rp.lock);
 	return rc;
 }
 
