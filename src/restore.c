@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,25 +312,177 @@ restore_data(struct rjob *j, uint32_t idx, uint64_t offset, zipio_reader *zr,
 	return rc;
 }
 
+/*
+ * Receiving and writing run in two threads: the caller's thread reads frames
+ * (TLS decryption, digests) while a writer thread unpacks the previous batch
+ * into the target.  They meet at a mailbox of depth one with two buffers.
+ * Only the writer touches the target and the job's counters during this
+ * phase; the progress callback stays on the caller's thread and reads a
+ * copy of the counters published under the lock.
+ */
+struct rpipe {
+	struct rjob *j;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	/* the mailbox */
+	abk_buf *zip;			/* NULL: empty */
+	struct transfer_unit *units;
+	uint32_t n_units;
+	int busy, stop, rc;
+	abk_err err;
+	struct abk_progress pub;	/* counters as of the last batch written */
+	uint8_t *buf;			/* writer's read buffer */
+};
+
+/* Writer: unpack one verified batch. */
+static int
+restore_unpack(struct rjob *j, const abk_buf *zip, const struct transfer_unit *units,
+    uint32_t n_units, uint8_t *buf, size_t bufsz, abk_err *err)
+{
+	struct zipio_limits lim = { PROTO_ZIP_BATCH_ENTRIES, PROTO_CHUNK_MAX,
+	    PROTO_ZIP_RATIO_MAX, 4096 };
+	zipio_reader *zr = NULL;
+	int rc = zipio_reader_open(zip->data, zip->len, &lim, &zr, err);
+
+	for (uint32_t i = 0; rc == ABK_OK && i < n_units; i++) {
+		struct zipio_entry ze;
+		const struct rentry *e = &j->v[units[i].index];
+		int more = zipio_next(zr, &ze, err);
+
+		if (more <= 0) {
+			rc = more < 0 ? more : abk_err_set(err, ABK_E_PROTO,
+			    "zip batch has fewer entries than announced");
+			break;
+		}
+		if (ze.name_has_nul || ze.type != ZIPIO_FILE || ze.name_len != e->path_len ||
+		    memcmp(ze.name, e->path, e->path_len) != 0 || ze.size != units[i].len) {
+			rc = abk_err_set(err, ABK_E_PROTO,
+			    "zip entry %llu (type %d, %llu bytes) does not match the file list "
+			    "(%llu bytes announced)", (unsigned long long)ze.index, (int)ze.type,
+			    (unsigned long long)ze.size, (unsigned long long)units[i].len);
+			break;
+		}
+		rc = restore_data(j, units[i].index, units[i].offset, zr, units[i].len, buf,
+		    bufsz, err);
+	}
+	zipio_reader_free(zr);
+	return rc;
+}
+
+static void *
+restore_writer(void *arg)
+{
+	struct rpipe *rp = arg;
+
+	pthread_mutex_lock(&rp->lock);
+	for (;;) {
+		const abk_buf *zip;
+		const struct transfer_unit *units;
+		uint32_t n;
+		abk_err e = ABK_ERR_INIT;
+		int rc;
+
+		while (rp->zip == NULL && !rp->stop)
+			pthread_cond_wait(&rp->cond, &rp->lock);
+		if (rp->zip == NULL)
+			break;
+		zip = rp->zip;
+		units = rp->units;
+		n = rp->n_units;
+		rp->busy = 1;
+		pthread_mutex_unlock(&rp->lock);
+
+		rc = restore_unpack(rp->j, zip, units, n, rp->buf, 256 * 1024, &e);
+
+		pthread_mutex_lock(&rp->lock);
+		rp->zip = NULL;
+		rp->busy = 0;
+		rp->pub = rp->j->prog;
+		if (rc != ABK_OK && rp->rc == ABK_OK) {
+			rp->rc = rc;
+			rp->err = e;
+		}
+		pthread_cond_broadcast(&rp->cond);
+		if (rc != ABK_OK)
+			break;
+	}
+	pthread_mutex_unlock(&rp->lock);
+	return NULL;
+}
+
+/* Receiver: wait until the writer is free (zip NULL: and idle), then post. */
+static int
+restore_post(struct rpipe *rp, abk_buf *zip, struct transfer_unit *units, uint32_t n,
+    abk_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&rp->lock);
+	while ((rp->zip != NULL || rp->busy) && rp->rc == ABK_OK)
+		pthread_cond_wait(&rp->cond, &rp->lock);
+	rc = rp->rc;
+	if (rc != ABK_OK) {
+		abk_err_set(err, rc, "%s", rp->err.msg);
+	} else if (zip != NULL) {
+		rp->zip = zip;
+		rp->units = units;
+		rp->n_units = n;
+		pthread_cond_broadcast(&rp->cond);
+	}
+	pthread_mutex_unlock(&rp->lock);
+	return rc;
+}
+
+static void
+restore_report(struct rpipe *rp)
+{
+	struct rjob *j = rp->j;
+	struct abk_progress p;
+	long long now = net_now_ms();
+
+	if (j->opts->progress == NULL || now - j->last_progress < RESTORE_PROGRESS_MS)
+		return;
+	pthread_mutex_lock(&rp->lock);
+	p = rp->pub;
+	pthread_mutex_unlock(&rp->lock);
+	j->last_progress = now;
+	p.rate = (double)p.bytes_done * 1000.0 / (double)(now - j->t_start + 1);
+	j->opts->progress(j->opts->ctx, &p);
+}
+
 /* Read the zip batches until RESTORE_END. */
 static int
 restore_receive(struct rjob *j, abk_err *err)
 {
 	abk_client *c = j->c;
-	abk_buf zip;
+	abk_buf zips[2];
+	struct transfer_unit *units[2] = { NULL, NULL };
+	struct rpipe rp;
 	abk_digest_ctx total;
-	uint8_t *buf = malloc(256 * 1024);
-	struct transfer_unit *units = NULL;
+	pthread_t tid;
 	uint32_t n_units = 0;
-	int rc = ABK_OK;
+	int fill = 0, rc = ABK_OK, started = 0;
 
-	abk_buf_init(&zip, PROTO_ZIP_BATCH_MAX);
+	memset(&rp, 0, sizeof(rp));
+	rp.j = j;
+	rp.pub = j->prog;
+	pthread_mutex_init(&rp.lock, NULL);
+	pthread_cond_init(&rp.cond, NULL);
+	abk_buf_init(&zips[0], PROTO_ZIP_BATCH_MAX);
+	abk_buf_init(&zips[1], PROTO_ZIP_BATCH_MAX);
 	abk_digest_init(&total);
-	units = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(*units));
-	if (buf == NULL || units == NULL) {
+	units[0] = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
+	units[1] = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
+	rp.buf = malloc(256 * 1024);
+	if (rp.buf == NULL || units[0] == NULL || units[1] == NULL) {
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
 		goto out;
 	}
+	if (pthread_create(&tid, NULL, restore_writer, &rp) != 0) {
+		rc = abk_err_set(err, ABK_E_INTERNAL, "cannot start the writer thread");
+		goto out;
+	}
+	started = 1;
 	for (;;) {
 		uint8_t type;
 		abk_rd r;
@@ -343,25 +496,26 @@ restore_receive(struct rjob *j, abk_err *err)
 			break;
 		abk_rd_init(&r, c->in.data, c->in.len);
 		if (type == PT_ZIP_BEGIN) {
-			rc = transfer_get_units(&r, units, PROTO_ZIP_BATCH_ENTRIES, &n_units, err);
-			if (rc != ABK_OK)
-				break;
-			for (uint32_t i = 0; i < n_units; i++) {
-				const struct transfer_unit *u = &units[i];
+			rc = transfer_get_units(&r, units[fill], PROTO_ZIP_BATCH_ENTRIES, &n_units,
+			    err);
+			for (uint32_t i = 0; rc == ABK_OK && i < n_units; i++) {
+				const struct transfer_unit *u = &units[fill][i];
 
 				if (u->index >= j->n || j->v[u->index].type != MF_FILE ||
 				    u->offset > j->v[u->index].size ||
-				    u->len > j->v[u->index].size - u->offset) {
+				    u->len > j->v[u->index].size - u->offset)
 					rc = abk_err_set(err, ABK_E_PROTO,
 					    "ZIP_BEGIN lists an invalid entry");
-					break;
-				}
 			}
 			if (rc != ABK_OK)
 				break;
-			abk_buf_reset(&zip);
+			abk_buf_reset(&zips[fill]);
 		} else if (type == PT_ZIP_DATA) {
-			if (abk_put_bytes(&zip, c->in.data, c->in.len) != 0) {
+			if (n_units == 0) {
+				rc = abk_err_set(err, ABK_E_PROTO, "ZIP_DATA outside a batch");
+				break;
+			}
+			if (abk_put_bytes(&zips[fill], c->in.data, c->in.len) != 0) {
 				rc = abk_err_set(err, ABK_E_LIMIT, "zip batch over %u bytes",
 				    PROTO_ZIP_BATCH_MAX);
 				break;
@@ -369,17 +523,14 @@ restore_receive(struct rjob *j, abk_err *err)
 		} else if (type == PT_ZIP_END) {
 			uint64_t zlen = 0;
 			uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
-			zipio_reader *zr = NULL;
-			struct zipio_limits lim = { PROTO_ZIP_BATCH_ENTRIES, PROTO_CHUNK_MAX,
-			    PROTO_ZIP_RATIO_MAX, 4096 };
 
 			abk_get_u64(&r, &zlen);
 			abk_get_bytes(&r, want, sizeof(want));
-			if (r.failed || zlen != zip.len || n_units == 0) {
+			if (r.failed || zlen != zips[fill].len || n_units == 0) {
 				rc = abk_err_set(err, ABK_E_PROTO, "ZIP_END does not match the data");
 				break;
 			}
-			rc = transfer_batch_digest(zip.data, zip.len, got, err);
+			rc = transfer_batch_digest(zips[fill].data, zips[fill].len, got, err);
 			if (rc != ABK_OK)
 				break;
 			if (!abk_ct_equal(want, got, sizeof(got))) {
@@ -387,37 +538,12 @@ restore_receive(struct rjob *j, abk_err *err)
 				break;
 			}
 			abk_digest_update(&total, got, sizeof(got));
-			rc = zipio_reader_open(zip.data, zip.len, &lim, &zr, err);
-			for (uint32_t i = 0; rc == ABK_OK && i < n_units; i++) {
-				struct zipio_entry ze;
-				const struct rentry *e = &j->v[units[i].index];
-				int more = zipio_next(zr, &ze, err);
-
-				if (more <= 0) {
-					rc = more < 0 ? more : abk_err_set(err, ABK_E_PROTO,
-					    "zip batch has fewer entries than announced");
-					break;
-				}
-				if (ze.name_has_nul || ze.type != ZIPIO_FILE ||
-				    ze.name_len != e->path_len ||
-				    memcmp(ze.name, e->path, e->path_len) != 0 ||
-				    ze.size != units[i].len) {
-					rc = abk_err_set(err, ABK_E_PROTO,
-					    "zip entry %llu (type %d, %llu bytes) does not match "
-					    "the file list (%llu bytes announced)",
-					    (unsigned long long)ze.index, (int)ze.type,
-					    (unsigned long long)ze.size,
-					    (unsigned long long)units[i].len);
-					break;
-				}
-				rc = restore_data(j, units[i].index, units[i].offset, zr,
-				    units[i].len, buf, 256 * 1024, err);
-				restore_progress(j, 0);
-			}
-			zipio_reader_free(zr);
-			n_units = 0;
+			rc = restore_post(&rp, &zips[fill], units[fill], n_units, err);
 			if (rc != ABK_OK)
 				break;
+			n_units = 0;
+			fill ^= 1;
+			restore_report(&rp);
 		} else if (type == PT_RESTORE_END) {
 			uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
 
@@ -425,6 +551,8 @@ restore_receive(struct rjob *j, abk_err *err)
 			abk_digest_final(&total, got);
 			if (r.failed || !abk_ct_equal(want, got, sizeof(got)))
 				rc = abk_err_set(err, ABK_E_INTEGRITY, "restore digest mismatch");
+			else
+				rc = restore_post(&rp, NULL, NULL, 0, err);	/* all written? */
 			break;
 		} else {
 			rc = abk_err_set(err, ABK_E_PROTO, "unexpected %s during a restore",
@@ -433,11 +561,24 @@ restore_receive(struct rjob *j, abk_err *err)
 		}
 	}
 out:
+	if (started) {
+		pthread_mutex_lock(&rp.lock);
+		rp.stop = 1;
+		pthread_cond_broadcast(&rp.cond);
+		pthread_mutex_unlock(&rp.lock);
+		pthread_join(tid, NULL);
+		if (rc == ABK_OK && rp.rc != ABK_OK)
+			rc = abk_err_set(err, rp.rc, "%s", rp.err.msg);
+	}
 	if (rc != ABK_OK)
 		c->broken = 1;
-	abk_buf_free(&zip);
-	free(units);
-	free(buf);
+	abk_buf_free(&zips[0]);
+	abk_buf_free(&zips[1]);
+	free(units[0]);
+	free(units[1]);
+	free(rp.buf);
+	pthread_cond_destroy(&rp.cond);
+	pthread_mutex_destroy(&rp.lock);
 	return rc;
 }
 
