@@ -249,21 +249,24 @@ scan_one(struct scan_walk *w, int dirfd, const char *name, char *rel, size_t rel
 	}
 	if (S_ISREG(st.st_mode)) {
 		struct scan_entry *e = NULL;
-		int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
-		if (fd < 0) {
-			char why[128];
-
-			snprintf(why, sizeof(why), "cannot read: %s", strerror(errno));
-			scan_note(w, rel, why, 1);
-			goto out;
-		}
+		/*
+		 * No open() here: a file is read only if the server needs it, and
+		 * one that cannot be read then is reported and skipped (PUSH_SKIP).
+		 * Opening 100,000 unchanged files just to check would double the
+		 * cost of an incremental scan.
+		 */
 		rc = scan_push(w, rel, sub_len, MF_FILE, &st, NULL, &e);
 		if (rc == ABK_OK && e != NULL && w->opts->checksum) {
-			if (scan_hash_file(fd, e->sha256) == ABK_OK)
+			int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+			/* Unreadable: listed without a checksum, so the server asks
+			 * for it and the read error is reported then. */
+			if (fd >= 0 && scan_hash_file(fd, e->sha256) == ABK_OK)
 				e->has_sha256 = 1;
+			if (fd >= 0)
+				close(fd);
 		}
-		close(fd);
 	} else if (S_ISDIR(st.st_mode)) {
 		int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
