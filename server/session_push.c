@@ -186,75 +186,51 @@ push_zip_begin(struct srv_push *sp, abk_rd *r, abk_err *err)
 	return ABK_OK;
 }
 
+static const char *
+push_sink_path(void *ctx, const struct transfer_unit *u, size_t *len)
+{
+	const struct manifest_entry *e = storage_push_get_entry(((struct srv_push *)ctx)->p,
+	    u->index);
+
+	*len = e->path_len;	/* ZIP_BEGIN checked that index is a file of the list */
+	return e->path;
+}
+
+static int
+push_sink_data(void *ctx, const struct transfer_unit *u, uint64_t offset, const void *buf,
+    size_t n, abk_err *err)
+{
+	return storage_push_file_write(((struct srv_push *)ctx)->p, u->index, offset, buf, n,
+	    err);
+}
+
+static int
+push_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
+{
+	struct srv_push *sp = ctx;
+	const struct manifest_entry *e = storage_push_get_entry(sp->p, u->index);
+	int rc;
+
+	if (u->offset + u->len != e->size)
+		return ABK_OK;		/* more pieces of this file follow */
+	rc = storage_push_file_done(sp->p, u->index, err);
+	if (rc == ABK_OK) {
+		pthread_mutex_lock(&sp->lock);
+		sp->files_done++;
+		pthread_mutex_unlock(&sp->lock);
+	}
+	return rc;
+}
+
 /* Unpacker: write one verified batch through storage. */
 static int
 push_unpack_batch(struct srv_push *sp, const struct push_mail *m, abk_err *err)
 {
-	struct zipio_limits lim = { PROTO_ZIP_BATCH_ENTRIES, PROTO_CHUNK_MAX,
-	    PROTO_ZIP_RATIO_MAX, 4096 };
-	zipio_reader *zr = NULL;
-	uint64_t done = 0;
-	int rc;
+	const struct transfer_sink sink = { sp, push_sink_path, NULL, push_sink_data,
+	    push_sink_end };
 
-	rc = zipio_reader_open(m->zip->data, m->zip->len, &lim, &zr, err);
-	for (uint32_t i = 0; rc == ABK_OK && i < m->n_units; i++) {
-		const struct transfer_unit *u = &m->units[i];
-		const struct manifest_entry *e = storage_push_get_entry(sp->p, u->index);
-		struct zipio_entry ze;
-		uint64_t pos = 0;
-		int more = zipio_next(zr, &ze, err);
-
-		if (more <= 0) {
-			rc = more < 0 ? more : abk_err_set(err, ABK_E_PROTO,
-			    "zip batch has fewer entries than announced");
-			break;
-		}
-		if (ze.name_has_nul || ze.type != ZIPIO_FILE || ze.name_len != e->path_len ||
-		    memcmp(ze.name, e->path, e->path_len) != 0) {
-			rc = abk_err_set(err, ABK_E_PATH, "zip entry %llu is not the announced file",
-			    (unsigned long long)ze.index);
-			break;
-		}
-		if (ze.size != u->len) {
-			rc = abk_err_set(err, ABK_E_LIMIT, "zip entry declares %llu bytes, "
-			    "%llu announced", (unsigned long long)ze.size,
-			    (unsigned long long)u->len);
-			break;
-		}
-		for (;;) {
-			ssize_t n = zipio_read(zr, sp->buf, PUSH_READ_BUF, err);
-
-			if (n < 0) {
-				rc = (int)n;
-				break;
-			}
-			if (n == 0)
-				break;
-			if (pos + (uint64_t)n > u->len) {
-				rc = abk_err_set(err, ABK_E_LIMIT, "zip entry longer than announced");
-				break;
-			}
-			rc = storage_push_file_write(sp->p, u->index, u->offset + pos, sp->buf,
-			    (size_t)n, err);
-			if (rc != ABK_OK)
-				break;
-			pos += (uint64_t)n;
-		}
-		if (rc == ABK_OK && pos != u->len)
-			rc = abk_err_set(err, ABK_E_INTEGRITY, "zip entry shorter than announced");
-		if (rc == ABK_OK && u->offset + u->len == e->size) {
-			rc = storage_push_file_done(sp->p, u->index, err);
-			done++;
-		}
-	}
-	if (rc == ABK_OK && zipio_next(zr, &(struct zipio_entry){ 0 }, err) != 0)
-		rc = err->code ? err->code : abk_err_set(err, ABK_E_PROTO,
-		    "zip batch has more entries than announced");
-	zipio_reader_free(zr);
-	pthread_mutex_lock(&sp->lock);
-	sp->files_done += done;
-	pthread_mutex_unlock(&sp->lock);
-	return rc;
+	return transfer_unpack(m->zip->data, m->zip->len, m->units, m->n_units, sp->buf,
+	    PUSH_READ_BUF, &sink, err);
 }
 
 static void *

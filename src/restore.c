@@ -227,88 +227,91 @@ restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
 	}
 }
 
-/* Receive one data piece of entry idx at offset. */
-static int
-restore_data(struct rjob *j, uint32_t idx, uint64_t offset, zipio_reader *zr,
-    uint64_t len, uint8_t *buf, size_t bufsz, abk_err *err)
+/* Sink for transfer_unpack: the pieces of one file arrive in order. */
+static const char *
+restore_sink_path(void *ctx, const struct transfer_unit *u, size_t *len)
 {
-	struct rentry *e = &j->v[idx];
-	uint64_t got = 0;
+	const struct rentry *e = &((struct rjob *)ctx)->v[u->index];
+
+	*len = e->path_len;
+	return e->path;
+}
+
+static int
+restore_sink_begin(void *ctx, const struct transfer_unit *u, abk_err *err)
+{
+	struct rjob *j = ctx;
+	struct rentry *e = &j->v[u->index];
+	int dirfd, rc;
+
+	if (u->offset != e->written || (u->offset > 0 && j->zw == NULL &&
+	    j->cur_index != u->index))
+		return abk_err_set(err, ABK_E_PROTO, "data for %s out of order", e->path);
+	if (u->offset > 0)
+		return ABK_OK;
+	if (j->zw != NULL)
+		return zipio_begin_file(j->zw, e->path, e->mode, e->mtime, 1, e->size, err);
+	restore_drop_current(j);
+	rc = restore_parent(j, e, &dirfd, j->cur_name, err);
+	if (rc != ABK_OK)
+		return rc;
+	j->cur_dirfd = dup(dirfd);
+	if (j->cur_dirfd < 0)
+		return abk_err_set(err, ABK_E_IO, "dup: %s", strerror(errno));
+	j->cur_fd = restore_tmpfile(j->cur_dirfd, j->cur_tmp, err);
+	if (j->cur_fd < 0)
+		return err->code ? err->code : ABK_E_IO;
+	j->cur_index = u->index;
+	return ABK_OK;
+}
+
+static int
+restore_sink_data(void *ctx, const struct transfer_unit *u, uint64_t offset, const void *buf,
+    size_t n, abk_err *err)
+{
+	struct rjob *j = ctx;
+	const struct rentry *e = &j->v[u->index];
+
+	(void)offset;	/* pieces are written in order: offset is the file position */
+	if (j->zw != NULL)
+		return zipio_write(j->zw, buf, n, err);
+	if (fsops_write_all(j->cur_fd, buf, n) != 0)
+		return abk_err_set(err, ABK_E_IO, "writing %s: %s", e->path, strerror(errno));
+	return ABK_OK;
+}
+
+/* A piece is complete: count it; the file's last piece puts it in place. */
+static int
+restore_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
+{
+	struct rjob *j = ctx;
+	struct rentry *e = &j->v[u->index];
+	struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
 	int rc = ABK_OK;
 
-	if (offset != e->written)
-		return abk_err_set(err, ABK_E_PROTO, "data for %s out of order", e->path);
-	if (offset == 0) {
-		if (j->zw != NULL) {
-			rc = zipio_begin_file(j->zw, e->path, e->mode, e->mtime, 1, e->size, err);
-		} else {
-			int dirfd;
-
-			restore_drop_current(j);
-			rc = restore_parent(j, e, &dirfd, j->cur_name, err);
-			if (rc == ABK_OK) {
-				j->cur_dirfd = dup(dirfd);
-				j->cur_fd = j->cur_dirfd < 0 ? -1 :
-				    restore_tmpfile(j->cur_dirfd, j->cur_tmp, err);
-				if (j->cur_fd < 0)
-					rc = err->code ? err->code : ABK_E_IO;
-				else
-					j->cur_index = idx;
-			}
-		}
-		if (rc != ABK_OK)
-			return rc;
-	} else if (j->zw == NULL && j->cur_index != idx) {
-		return abk_err_set(err, ABK_E_PROTO, "data for %s out of order", e->path);
+	e->written += u->len;
+	j->prog.bytes_done += u->len;
+	j->res->bytes += u->len;
+	if (e->written < e->size)
+		return ABK_OK;
+	if (j->zw != NULL) {
+		rc = zipio_end_file(j->zw, NULL, err);
+	} else {
+		if (fchmod(j->cur_fd, e->mode) != 0 || futimens(j->cur_fd, ts) != 0)
+			rc = abk_err_set(err, ABK_E_IO, "%s: %s", e->path, strerror(errno));
+		close(j->cur_fd);
+		j->cur_fd = -1;
+		if (rc == ABK_OK)
+			rc = restore_place(j->cur_dirfd, j->cur_tmp, j->cur_name, e->path, err);
+		else
+			(void)unlinkat(j->cur_dirfd, j->cur_tmp, 0);
+		close(j->cur_dirfd);
+		j->cur_dirfd = -1;
+		j->cur_index = UINT32_MAX;
 	}
-	for (;;) {
-		ssize_t n = zipio_read(zr, buf, bufsz, err);
-
-		if (n < 0)
-			return (int)n;
-		if (n == 0)
-			break;
-		got += (uint64_t)n;
-		if (got > len)
-			return abk_err_set(err, ABK_E_LIMIT, "more data than announced for %s",
-			    e->path);
-		if (j->zw != NULL)
-			rc = zipio_write(j->zw, buf, (size_t)n, err);
-		else if (fsops_write_all(j->cur_fd, buf, (size_t)n) != 0)
-			rc = abk_err_set(err, ABK_E_IO, "writing %s: %s", e->path, strerror(errno));
-		if (rc != ABK_OK)
-			return rc;
-	}
-	if (got != len)
-		return abk_err_set(err, ABK_E_INTEGRITY, "%s: %llu bytes instead of %llu",
-		    e->path, (unsigned long long)got, (unsigned long long)len);
-	e->written += got;
-	j->prog.bytes_done += got;
-	j->res->bytes += got;
-	if (e->written > e->size)
-		return abk_err_set(err, ABK_E_LIMIT, "more data than listed for %s", e->path);
-	if (e->written == e->size) {
-		if (j->zw != NULL) {
-			rc = zipio_end_file(j->zw, NULL, err);
-		} else {
-			struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
-
-			if (fchmod(j->cur_fd, e->mode) != 0 || futimens(j->cur_fd, ts) != 0)
-				rc = abk_err_set(err, ABK_E_IO, "%s: %s", e->path, strerror(errno));
-			close(j->cur_fd);
-			j->cur_fd = -1;
-			if (rc == ABK_OK)
-				rc = restore_place(j->cur_dirfd, j->cur_tmp, j->cur_name, e->path, err);
-			else
-				(void)unlinkat(j->cur_dirfd, j->cur_tmp, 0);
-			close(j->cur_dirfd);
-			j->cur_dirfd = -1;
-			j->cur_index = UINT32_MAX;
-		}
-		j->res->files++;
-		j->prog.files_done++;
-		j->prog.current = e->path;
-	}
+	j->res->files++;
+	j->prog.files_done++;
+	j->prog.current = e->path;
 	return rc;
 }
 
@@ -339,34 +342,10 @@ static int
 restore_unpack(struct rjob *j, const abk_buf *zip, const struct transfer_unit *units,
     uint32_t n_units, uint8_t *buf, size_t bufsz, abk_err *err)
 {
-	struct zipio_limits lim = { PROTO_ZIP_BATCH_ENTRIES, PROTO_CHUNK_MAX,
-	    PROTO_ZIP_RATIO_MAX, 4096 };
-	zipio_reader *zr = NULL;
-	int rc = zipio_reader_open(zip->data, zip->len, &lim, &zr, err);
+	const struct transfer_sink sink = { j, restore_sink_path, restore_sink_begin,
+	    restore_sink_data, restore_sink_end };
 
-	for (uint32_t i = 0; rc == ABK_OK && i < n_units; i++) {
-		struct zipio_entry ze;
-		const struct rentry *e = &j->v[units[i].index];
-		int more = zipio_next(zr, &ze, err);
-
-		if (more <= 0) {
-			rc = more < 0 ? more : abk_err_set(err, ABK_E_PROTO,
-			    "zip batch has fewer entries than announced");
-			break;
-		}
-		if (ze.name_has_nul || ze.type != ZIPIO_FILE || ze.name_len != e->path_len ||
-		    memcmp(ze.name, e->path, e->path_len) != 0 || ze.size != units[i].len) {
-			rc = abk_err_set(err, ABK_E_PROTO,
-			    "zip entry %llu (type %d, %llu bytes) does not match the file list "
-			    "(%llu bytes announced)", (unsigned long long)ze.index, (int)ze.type,
-			    (unsigned long long)ze.size, (unsigned long long)units[i].len);
-			break;
-		}
-		rc = restore_data(j, units[i].index, units[i].offset, zr, units[i].len, buf,
-		    bufsz, err);
-	}
-	zipio_reader_free(zr);
-	return rc;
+	return transfer_unpack(zip->data, zip->len, units, n_units, buf, bufsz, &sink, err);
 }
 
 static void *

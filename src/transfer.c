@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "proto.h"
 #include "transfer.h"
 #include "zipio.h"
@@ -60,3 +62,75 @@ transfer_get_units(abk_rd *r, struct transfer_unit *u, uint32_t max, uint32_t *n
 	*n = count;
 	return ABK_OK;
 }
+
+int
+transfer_unpack(const uint8_t *zip, size_t len, const struct transfer_unit *units, uint32_t n,
+    uint8_t *buf, size_t bufsz, const struct transfer_sink *sink, abk_err *err)
+{
+	struct zipio_limits lim = { PROTO_ZIP_BATCH_ENTRIES, PROTO_CHUNK_MAX,
+	    PROTO_ZIP_RATIO_MAX, 4096 };
+	zipio_reader *zr = NULL;
+	int rc = zipio_reader_open(zip, len, &lim, &zr, err);
+
+	for (uint32_t i = 0; rc == ABK_OK && i < n; i++) {
+		const struct transfer_unit *u = &units[i];
+		struct zipio_entry ze;
+		size_t plen = 0;
+		const char *path = sink->path(sink->ctx, u, &plen);
+		uint64_t pos = 0;
+		int more = zipio_next(zr, &ze, err);
+
+		if (more <= 0) {
+			rc = more < 0 ? more : abk_err_set(err, ABK_E_PROTO,
+			    "zip batch has fewer entries than announced");
+			break;
+		}
+		if (ze.name_has_nul || ze.type != ZIPIO_FILE || ze.name_len != plen ||
+		    memcmp(ze.name, path, plen) != 0) {
+			rc = abk_err_set(err, ABK_E_PATH, "zip entry %llu is not the announced file",
+			    (unsigned long long)ze.index);
+			break;
+		}
+		if (ze.size != u->len) {
+			rc = abk_err_set(err, ABK_E_LIMIT, "zip entry %llu declares %llu bytes, "
+			    "%llu announced", (unsigned long long)ze.index,
+			    (unsigned long long)ze.size, (unsigned long long)u->len);
+			break;
+		}
+		if (sink->begin != NULL && (rc = sink->begin(sink->ctx, u, err)) != ABK_OK)
+			break;
+		for (;;) {
+			ssize_t got = zipio_read(zr, buf, bufsz, err);
+
+			if (got < 0) {
+				rc = (int)got;
+				break;
+			}
+			if (got == 0)
+				break;
+			if (pos + (uint64_t)got > u->len) {
+				rc = abk_err_set(err, ABK_E_LIMIT, "zip entry longer than announced");
+				break;
+			}
+			rc = sink->data(sink->ctx, u, u->offset + pos, buf, (size_t)got, err);
+			if (rc != ABK_OK)
+				break;
+			pos += (uint64_t)got;
+		}
+		if (rc == ABK_OK && pos != u->len)
+			rc = abk_err_set(err, ABK_E_INTEGRITY, "zip entry shorter than announced");
+		if (rc == ABK_OK && sink->end != NULL)
+			rc = sink->end(sink->ctx, u, err);
+	}
+	if (rc == ABK_OK) {
+		struct zipio_entry extra;
+		int more = zipio_next(zr, &extra, err);
+
+		if (more != 0)
+			rc = more < 0 ? more : abk_err_set(err, ABK_E_PROTO,
+			    "zip batch has more entries than announced");
+	}
+	zipio_reader_free(zr);
+	return rc;
+}
+

@@ -40,4 +40,30 @@ void transfer_put_units(abk_buf *b, const struct transfer_unit *u, uint32_t n);
 int transfer_get_units(abk_rd *r, struct transfer_unit *u, uint32_t max, uint32_t *n,
     abk_err *err);
 
+/*
+ * What receives the pieces of an unpacked batch.  path gives the file name
+ * a unit must carry in the zip; begin (may be NULL) is called before a
+ * piece's data, data for each block of it in order (offset in the file),
+ * end (may be NULL) once the piece is complete and its CRC-32 verified.
+ * Each returns ABK_OK or an error that stops the batch.
+ */
+struct transfer_sink {
+	void *ctx;
+	const char *(*path)(void *ctx, const struct transfer_unit *u, size_t *len);
+	int (*begin)(void *ctx, const struct transfer_unit *u, abk_err *err);
+	int (*data)(void *ctx, const struct transfer_unit *u, uint64_t offset,
+	    const void *buf, size_t n, abk_err *err);
+	int (*end)(void *ctx, const struct transfer_unit *u, abk_err *err);
+};
+
+/*
+ * Unpack a verified batch zip[0..len) with the protocol's limits: the zip
+ * must hold exactly the n units, in order, each a regular-file entry named
+ * as sink->path says and of the announced length.  buf[bufsz] is scratch.
+ * Errors: ABK_E_PROTO/ABK_E_PATH/ABK_E_LIMIT for a batch that does not
+ * match its ZIP_BEGIN, ABK_E_ZIP/ABK_E_INTEGRITY from the zip, or the sink's.
+ */
+int transfer_unpack(const uint8_t *zip, size_t len, const struct transfer_unit *units,
+    uint32_t n, uint8_t *buf, size_t bufsz, const struct transfer_sink *sink, abk_err *err);
+
 #endif
