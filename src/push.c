@@ -562,7 +562,6 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 	uint8_t *frame = NULL;
 	abk_digest_ctx total;
 	uint8_t total_digest[ABK_DIGEST_LEN];
-	double send_seconds = 0, wait_seconds = 0;
 	struct push_adapt ad;
 	long long last_progress = 0;
 	double t_begin = now_seconds();
@@ -602,7 +601,7 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 	}
 	for (size_t b = 0; b < job->n_batches && rc == ABK_OK; b++) {
 		struct push_slot *s = &job->slots[b % job->n_slots];
-		double t0 = now_seconds(), t1;
+		double t0 = now_seconds();
 
 		if (job->opts->cancel != NULL && *job->opts->cancel) {
 			rc = abk_err_set(err, ABK_E_CANCELED, "canceled");
@@ -612,8 +611,6 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 		while (!(s->state == SLOT_READY && s->next_batch == b))
 			pthread_cond_wait(&job->cond, &job->lock);
 		pthread_mutex_unlock(&job->lock);
-		t1 = now_seconds();
-		wait_seconds += t1 - t0;
 		if (s->rc != ABK_OK) {
 			rc = abk_err_set(err, s->rc, "%s", s->err.msg);
 			break;
@@ -632,7 +629,6 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 			}
 			job->c->broken = 1;
 		}
-		send_seconds += now_seconds() - t1;
 		if (rc != ABK_OK)
 			break;
 		if (s->n_sent > 0)
