@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "log.h"
@@ -69,6 +70,8 @@ struct srv_push {
 	uint64_t files_done;
 	/* unpacker only */
 	uint8_t *buf;
+	int reuse_fd;			/* previous version being copied from */
+	uint32_t reuse_index;
 };
 
 static int
@@ -156,6 +159,75 @@ push_send_need(struct srv_push *sp, abk_err *err)
 	return ABK_OK;
 }
 
+/*
+ * PUSH_PIECES: for every needed file bigger than one piece whose previous
+ * version is a regular file, the BLAKE2b of each piece of that version, so
+ * the client sends only the pieces that changed (a log that grew, an image
+ * edited in place).  Hashing reads the previous version once.
+ */
+#define PIECES_FILE_MAX 16384u		/* pieces offered per file (64 GiB) */
+
+static int
+push_send_pieces(struct srv_push *sp, abk_err *err)
+{
+	struct session *s = sp->s;
+	uint8_t (*h)[ABK_DIGEST_LEN] = NULL;
+	abk_buf items;
+	uint32_t count = 0;
+	int rc = ABK_OK;
+
+	abk_buf_init(&items, PROTO_FRAME_MAX - 64);
+	h = malloc(PIECES_FILE_MAX * sizeof(*h));
+	if (h == NULL) {
+		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; rc == ABK_OK && i < sp->n_need; i++) {
+		const struct manifest_entry *e = storage_push_get_entry(sp->p, sp->need[i]);
+		abk_err ignored = ABK_ERR_INIT;
+		uint64_t prev_size;
+		uint32_t n;
+		int fd;
+
+		if (e->size <= PROTO_PIECE ||
+		    storage_push_open_previous(sp->p, sp->need[i], &fd, &prev_size, &ignored) != ABK_OK)
+			continue;
+		n = (uint32_t)((prev_size + PROTO_PIECE - 1) / PROTO_PIECE);
+		if (n == 0 || n > PIECES_FILE_MAX ||
+		    transfer_piece_hashes(fd, prev_size, h, &ignored) != ABK_OK) {
+			close(fd);
+			continue;	/* no reuse for this one: it travels whole */
+		}
+		close(fd);
+		if (items.len + 16 + (size_t)n * ABK_DIGEST_LEN > PROTO_FRAME_MAX / 2 && count > 0) {
+			abk_buf_reset(&s->out);
+			abk_put_u8(&s->out, 0);
+			abk_put_u32(&s->out, count);
+			abk_put_bytes(&s->out, items.data, items.len);
+			if ((rc = session_send_out(s, PT_PUSH_PIECES, err)) != ABK_OK)
+				break;
+			abk_buf_reset(&items);
+			count = 0;
+		}
+		abk_put_u32(&items, sp->need[i]);
+		abk_put_u64(&items, prev_size);
+		abk_put_u32(&items, n);
+		abk_put_bytes(&items, h, (size_t)n * ABK_DIGEST_LEN);
+		count++;
+	}
+	if (rc == ABK_OK) {
+		abk_buf_reset(&s->out);
+		abk_put_u8(&s->out, 1);
+		abk_put_u32(&s->out, count);
+		abk_put_bytes(&s->out, items.data, items.len);
+		rc = session_send_out(s, PT_PUSH_PIECES, err);
+	}
+out:
+	free(h);
+	abk_buf_free(&items);
+	return rc;
+}
+
 static int
 push_zip_begin(struct srv_push *sp, abk_rd *r, abk_err *err)
 {
@@ -222,12 +294,46 @@ push_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
 	return rc;
 }
 
+/* A piece the client did not send: copy it from the previous version. */
+static int
+push_sink_reuse(void *ctx, const struct transfer_unit *u, abk_err *err)
+{
+	struct srv_push *sp = ctx;
+	uint64_t pos = 0;
+	int rc = ABK_OK;
+
+	if (sp->reuse_fd < 0 || sp->reuse_index != u->index) {
+		uint64_t prev_size;
+
+		if (sp->reuse_fd >= 0)
+			close(sp->reuse_fd);
+		sp->reuse_fd = -1;
+		rc = storage_push_open_previous(sp->p, u->index, &sp->reuse_fd, &prev_size, err);
+		if (rc != ABK_OK)
+			return abk_err_set(err, ABK_E_PROTO, "a reused piece of entry %u, which has "
+			    "no previous version", u->index);
+		sp->reuse_index = u->index;
+	}
+	while (rc == ABK_OK && pos < u->len) {
+		size_t want = u->len - pos > PUSH_READ_BUF ? PUSH_READ_BUF : (size_t)(u->len - pos);
+		ssize_t n = pread(sp->reuse_fd, sp->buf, want, (off_t)(u->offset + pos));
+
+		if (n <= 0)
+			return abk_err_set(err, ABK_E_PROTO, "a reused piece beyond the previous "
+			    "version of entry %u", u->index);
+		rc = storage_push_file_write(sp->p, u->index, u->offset + pos, sp->buf, (size_t)n,
+		    err);
+		pos += (uint64_t)n;
+	}
+	return rc;
+}
+
 /* Unpacker: write one verified batch through storage. */
 static int
 push_unpack_batch(struct srv_push *sp, const struct push_mail *m, abk_err *err)
 {
 	const struct transfer_sink sink = { sp, push_sink_path, NULL, push_sink_data,
-	    push_sink_end };
+	    push_sink_end, push_sink_reuse };
 
 	return transfer_unpack(m->zip->data, m->zip->len, m->units, m->n_units, sp->buf,
 	    PUSH_READ_BUF, &sink, err);
@@ -417,6 +523,7 @@ session_push(struct session *s, abk_err *err)
 
 	memset(&sp, 0, sizeof(sp));
 	sp.s = s;
+	sp.reuse_fd = -1;
 	abk_buf_init(&sp.zips[0], PROTO_ZIP_BATCH_MAX);
 	abk_buf_init(&sp.zips[1], PROTO_ZIP_BATCH_MAX);
 	pthread_mutex_init(&sp.lock, NULL);
@@ -463,7 +570,8 @@ session_push(struct session *s, abk_err *err)
 		fatal = 0;	/* the client waits for PUSH_NEED: an ERROR is in sync */
 		goto out;
 	}
-	if ((rc = push_send_need(&sp, err)) != ABK_OK)
+	if ((rc = push_send_need(&sp, err)) != ABK_OK ||
+	    (rc = push_send_pieces(&sp, err)) != ABK_OK)
 		goto out;
 	if (pthread_create(&unpacker, NULL, push_unpacker, &sp) != 0) {
 		rc = abk_err_set(err, ABK_E_INTERNAL, "cannot start the unpacker thread");
@@ -504,6 +612,8 @@ out:
 		    "(what arrived stays in staging for a resume)", err->msg);
 	else if (rc != ABK_OK)
 		(void)session_fail(s, "push", err);
+	if (sp.reuse_fd >= 0)
+		close(sp.reuse_fd);
 	storage_push_free(sp.p);	/* aborts (keeps staging) unless committed */
 	abk_buf_free(&sp.zips[0]);
 	abk_buf_free(&sp.zips[1]);

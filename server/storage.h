@@ -229,6 +229,15 @@ int storage_push_lookup(const storage_push *p, const char *path, size_t len,
 const struct manifest_entry *storage_push_get_entry(const storage_push *p, uint32_t index);
 
 /*
+ * Open the previous snapshot's version of file index (for reusing pieces of
+ * a changed file): *fd (caller closes) and its size.  ABK_E_NOTFOUND if the
+ * path was not a regular file in the previous snapshot.  Not concurrent with
+ * other calls on p.
+ */
+int storage_push_open_previous(storage_push *p, uint32_t index, int *fd, uint64_t *size,
+    abk_err *err);
+
+/*
  * After the last entry: check the user's usage plus the bytes needed
  * against quota_bytes (0: no quota) -> ABK_E_QUOTA with the numbers.
  */

@@ -723,3 +723,42 @@ push_drop_skipped(struct storage_push *p, abk_err *err)
 	return rc;
 }
 
+int
+storage_push_open_previous(storage_push *p, uint32_t index, int *fd, uint64_t *size,
+    abk_err *err)
+{
+	const struct push_ent *pe;
+	const struct manifest_entry *o;
+
+	if (index >= p->n)
+		return abk_err_set(err, ABK_E_NOTFOUND, "no entry %u", index);
+	pe = &p->ents[index];
+	if (pe->prev == NO_PREV || p->prevtree < 0)
+		return abk_err_set(err, ABK_E_NOTFOUND, "no previous version");
+	o = &p->prev.ents[pe->prev];
+	if (o->type != MF_FILE)
+		return abk_err_set(err, ABK_E_NOTFOUND, "previous version is not a file");
+	/* the snapshot reader's checks: no symlink followed, the recorded size */
+	{
+		char name[ABK_NAME_MAX + 1];
+		struct stat st;
+		int dfd, f, rc;
+
+		rc = fsops_dircache_parent(&p->pdc, o->path, o->path_len, &dfd, name, err);
+		if (rc != ABK_OK)
+			return rc;
+		f = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (f < 0)
+			return abk_err_set(err, ABK_E_NOTFOUND, "previous version: %s",
+			    strerror(errno));
+		if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    (uint64_t)st.st_size != o->size) {
+			close(f);
+			return abk_err_set(err, ABK_E_NOTFOUND, "previous version damaged");
+		}
+		*fd = f;
+		*size = o->size;
+	}
+	return ABK_OK;
+}
+

@@ -28,6 +28,8 @@
 #define PROTO_ZIP_BATCH_MAX (64u * 1024u * 1024u) /* bytes of one zip batch */
 #define PROTO_ZIP_BATCH_ENTRIES 4096u		/* entries in one zip batch */
 #define PROTO_CHUNK_MAX (8u * 1024u * 1024u)	/* uncompressed bytes of one chunk */
+#define PROTO_PIECE (4u * 1024u * 1024u)	/* piece of a file for reuse hashes */
+#define PROTO_PIECES_MAX 4000000u		/* pieces of one file (16 TiB) */
 #define PROTO_MAX_ENTRIES 10000000u		/* entries in one push or restore */
 #define PROTO_LIST_BATCH 1000u			/* items per listing frame (sender) */
 #define PROTO_USER_MAX 32
@@ -66,6 +68,7 @@ enum proto_type {
 	PT_PUSH_END = 0x37,
 	PT_PUSH_VERDICT = 0x38,
 	PT_PUSH_SKIP = 0x39,
+	PT_PUSH_PIECES = 0x3a,
 	PT_RESTORE = 0x40,
 	PT_RESTORE_BEGIN = 0x41,
 	PT_RESTORE_ENTRIES = 0x42,

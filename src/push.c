@@ -36,7 +36,7 @@
 #include "zipio.h"
 
 #define PUSH_BATCH_TARGET (4u << 20)	/* input bytes per zip batch */
-#define PUSH_CHUNK (4u << 20)		/* big files travel in pieces this size */
+#define PUSH_CHUNK PROTO_PIECE		/* big files travel in pieces this size */
 #define PUSH_ENTRIES_FRAME (PROTO_FRAME_MAX / 2)
 #define PUSH_PROGRESS_MS 100
 
@@ -62,6 +62,7 @@ struct push_slot {
 	struct push_skip *skips;
 	size_t n_skips, cap_skips;
 	uint64_t input_bytes;
+	uint64_t reused_bytes;		/* pieces the server copies itself */
 	double build_seconds;
 	int level_used;
 	int rc;
@@ -72,8 +73,18 @@ struct push_batch {
 	size_t first, count;		/* range of units */
 };
 
+/* Piece hashes of a needed file's previous version (PUSH_PIECES). */
+struct push_prev {
+	uint32_t index;
+	uint64_t size;
+	uint32_t n;
+	uint8_t (*h)[ABK_DIGEST_LEN];
+};
+
 struct push_job {
 	abk_client *c;
+	struct push_prev *prev;		/* ascending by index */
+	size_t n_prev;
 	const struct abk_push_opts *opts;
 	struct scan_result *scan;
 	int rootfd;
@@ -134,6 +145,7 @@ push_build(struct push_job *job, size_t b, struct push_slot *s)
 	s->n_sent = 0;
 	s->n_skips = 0;
 	s->input_bytes = 0;
+	s->reused_bytes = 0;
 	s->level_used = deflate;
 	s->data = NULL;
 	s->len = 0;
@@ -155,6 +167,11 @@ push_build(struct push_job *job, size_t b, struct push_slot *s)
 
 		if (job->abort)
 			break;
+		if (u->flags & TRANSFER_REUSE) {
+			s->sent[s->n_sent++] = *u;
+			s->reused_bytes += u->len;
+			continue;
+		}
 		/* a skipped file's later chunks are skipped too */
 		if (s->n_skips > 0 && s->skips[s->n_skips - 1].index == u->index)
 			continue;
@@ -245,6 +262,87 @@ push_builder(void *arg)
 	return NULL;
 }
 
+/* Piece hashes of our version of entry index, or NULL if it cannot be read. */
+static uint8_t (*push_own_hashes(struct push_job *job, uint32_t index))[ABK_DIGEST_LEN]
+{
+	const struct scan_entry *e = &job->scan->v[index];
+	uint64_t n = (e->size + PUSH_CHUNK - 1) / PUSH_CHUNK;
+	uint8_t (*h)[ABK_DIGEST_LEN];
+	abk_err ignored = ABK_ERR_INIT;
+	int fd;
+
+	if (n == 0 || n > PROTO_PIECES_MAX || (h = malloc(n * sizeof(*h))) == NULL)
+		return NULL;
+	fd = openat(job->rootfd, e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || transfer_piece_hashes(fd, e->size, h, &ignored) != ABK_OK) {
+		if (fd >= 0)
+			close(fd);
+		free(h);
+		return NULL;	/* it travels whole (or is skipped when read) */
+	}
+	close(fd);
+	return h;
+}
+
+/* Read PUSH_PIECES frames into job->prev. */
+static int
+push_read_pieces(struct push_job *job, abk_err *err)
+{
+	abk_client *c = job->c;
+	size_t cap = 0;
+	int64_t last_index = -1;
+
+	for (;;) {
+		uint8_t last = 0;
+		uint32_t count = 0;
+		abk_rd r;
+		int rc = client_recv(c, PT_PUSH_PIECES, NULL, err);
+
+		if (rc != ABK_OK)
+			return rc;
+		abk_rd_init(&r, c->in.data, c->in.len);
+		abk_get_u8(&r, &last);
+		abk_get_u32(&r, &count);
+		for (uint32_t i = 0; i < count && !r.failed; i++) {
+			struct push_prev pv;
+
+			abk_get_u32(&r, &pv.index);
+			abk_get_u64(&r, &pv.size);
+			abk_get_u32(&r, &pv.n);
+			if (r.failed || (int64_t)pv.index <= last_index ||
+			    pv.index >= job->scan->n || pv.n == 0 || pv.n > PROTO_PIECES_MAX ||
+			    (pv.size + PUSH_CHUNK - 1) / PUSH_CHUNK != pv.n ||
+			    r.left / ABK_DIGEST_LEN < pv.n) {
+				c->broken = 1;
+				return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_PIECES");
+			}
+			last_index = pv.index;
+			pv.h = malloc((size_t)pv.n * ABK_DIGEST_LEN);
+			if (pv.h == NULL)
+				return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+			abk_get_bytes(&r, pv.h, (size_t)pv.n * ABK_DIGEST_LEN);
+			if (job->n_prev == cap) {
+				size_t ncap = cap ? cap * 2 : 16;
+				struct push_prev *np = realloc(job->prev, ncap * sizeof(*np));
+
+				if (np == NULL) {
+					free(pv.h);
+					return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+				}
+				job->prev = np;
+				cap = ncap;
+			}
+			job->prev[job->n_prev++] = pv;
+		}
+		if (r.failed) {
+			c->broken = 1;
+			return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_PIECES");
+		}
+		if (last)
+			return ABK_OK;
+	}
+}
+
 /* Plan units (chunks) and batches for the needed entries. */
 static int
 push_plan(struct push_job *job, const uint32_t *need, size_t n_need, abk_err *err)
@@ -262,13 +360,26 @@ push_plan(struct push_job *job, const uint32_t *need, size_t n_need, abk_err *er
 	job->batches = calloc(cap_units ? cap_units : 1, sizeof(*job->batches));
 	if (job->units == NULL || job->batches == NULL)
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory planning the transfer");
-	for (size_t i = 0; i < n_need; i++) {
+	for (size_t i = 0, pi = 0; i < n_need; i++) {
 		uint64_t size = job->scan->v[need[i]].size, off = 0;
+		uint8_t (*own)[ABK_DIGEST_LEN] = NULL;
+		const struct push_prev *pv = NULL;
 
+		while (pi < job->n_prev && job->prev[pi].index < need[i])
+			pi++;
+		if (pi < job->n_prev && job->prev[pi].index == need[i])
+			pv = &job->prev[pi];
+		if (pv != NULL)
+			own = push_own_hashes(job, need[i]);
 		do {
 			uint64_t len = size - off > PUSH_CHUNK ? PUSH_CHUNK : size - off;
+			uint64_t k = off / PUSH_CHUNK;
+			int reuse = own != NULL && k < pv->n && pv->size - off >= len &&
+			    (pv->size - off > PUSH_CHUNK ? PUSH_CHUNK : pv->size - off) == len &&
+			    memcmp(own[k], pv->h[k], ABK_DIGEST_LEN) == 0;
+			uint64_t wire = reuse ? 0 : len;
 
-			if (batch_count > 0 && (batch_bytes + len > PUSH_BATCH_TARGET ||
+			if (batch_count > 0 && (batch_bytes + wire > PUSH_BATCH_TARGET ||
 			    batch_count >= PROTO_ZIP_BATCH_ENTRIES)) {
 				job->batches[nb].first = n - batch_count;
 				job->batches[nb].count = batch_count;
@@ -279,11 +390,13 @@ push_plan(struct push_job *job, const uint32_t *need, size_t n_need, abk_err *er
 			job->units[n].index = need[i];
 			job->units[n].offset = off;
 			job->units[n].len = len;
+			job->units[n].flags = reuse ? TRANSFER_REUSE : 0;
 			n++;
 			batch_count++;
-			batch_bytes += len;
+			batch_bytes += wire;
 			off += len;
 		} while (off < size);
+		free(own);
 	}
 	if (batch_count > 0) {
 		job->batches[nb].first = n - batch_count;
@@ -635,7 +748,7 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 			abk_digest_update(&total, s->digest, sizeof(s->digest));
 		*wire_bytes += s->len;
 		*skipped += s->n_skips;
-		prog->bytes_done += s->input_bytes;
+		prog->bytes_done += s->input_bytes + s->reused_bytes;
 		for (size_t i = 0; i < s->n_sent; i++) {
 			const struct push_unit *u = &s->sent[i];
 
@@ -754,7 +867,8 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 		rc = abk_err_set(err, ABK_E_IO, "cannot open %s: %s", scan.root, strerror(errno));
 		goto out_job;
 	}
-	if ((rc = push_plan(&job, need, n_need, err)) != ABK_OK)
+	if ((rc = push_read_pieces(&job, err)) != ABK_OK ||
+	    (rc = push_plan(&job, need, n_need, err)) != ABK_OK)
 		goto out_job;
 	job.t_start_ms = net_now_ms();
 	prog.phase = ABK_PHASE_TRANSFER;
@@ -798,6 +912,9 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 out_job:
 	if (job.rootfd >= 0)
 		close(job.rootfd);
+	for (size_t i = 0; i < job.n_prev; i++)
+		free(job.prev[i].h);
+	free(job.prev);
 	free(job.units);
 	free(job.batches);
 	free(job.slots);

@@ -342,8 +342,9 @@ static int
 restore_unpack(struct rjob *j, const abk_buf *zip, const struct transfer_unit *units,
     uint32_t n_units, uint8_t *buf, size_t bufsz, abk_err *err)
 {
+	/* no reuse callback: a server may not ask us to copy from anywhere */
 	const struct transfer_sink sink = { j, restore_sink_path, restore_sink_begin,
-	    restore_sink_data, restore_sink_end };
+	    restore_sink_data, restore_sink_end, NULL };
 
 	return transfer_unpack(zip->data, zip->len, units, n_units, buf, bufsz, &sink, err);
 }

@@ -3,7 +3,10 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proto.h"
 #include "transfer.h"
@@ -34,6 +37,7 @@ transfer_put_units(abk_buf *b, const struct transfer_unit *u, uint32_t n)
 		abk_put_u32(b, u[i].index);
 		abk_put_u64(b, u[i].offset);
 		abk_put_u64(b, u[i].len);
+		abk_put_u8(b, u[i].flags);
 	}
 }
 
@@ -51,8 +55,16 @@ transfer_get_units(abk_rd *r, struct transfer_unit *u, uint32_t max, uint32_t *n
 		abk_get_u32(r, &u[i].index);
 		abk_get_u64(r, &u[i].offset);
 		abk_get_u64(r, &u[i].len);
+		abk_get_u8(r, &u[i].flags);
 		if (r->failed)
 			return abk_err_set(err, ABK_E_PROTO, "truncated ZIP_BEGIN");
+		if (u[i].flags & ~TRANSFER_REUSE)
+			return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN: unknown flags 0x%x",
+			    u[i].flags);
+		if ((u[i].flags & TRANSFER_REUSE) && (u[i].offset % PROTO_PIECE != 0 ||
+		    u[i].len > PROTO_PIECE))
+			return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN: a reused piece that is "
+			    "not a whole piece");
 		if (u[i].len == 0 || u[i].len > PROTO_CHUNK_MAX)
 			return abk_err_set(err, ABK_E_LIMIT, "ZIP_BEGIN: a piece of %llu bytes",
 			    (unsigned long long)u[i].len);
@@ -78,7 +90,21 @@ transfer_unpack(const uint8_t *zip, size_t len, const struct transfer_unit *unit
 		size_t plen = 0;
 		const char *path = sink->path(sink->ctx, u, &plen);
 		uint64_t pos = 0;
-		int more = zipio_next(zr, &ze, err);
+		int more;
+
+		if (u->flags & TRANSFER_REUSE) {
+			if (sink->reuse == NULL) {
+				rc = abk_err_set(err, ABK_E_PROTO, "a reused piece in this direction");
+				break;
+			}
+			if (sink->begin != NULL && (rc = sink->begin(sink->ctx, u, err)) != ABK_OK)
+				break;
+			rc = sink->reuse(sink->ctx, u, err);
+			if (rc == ABK_OK && sink->end != NULL)
+				rc = sink->end(sink->ctx, u, err);
+			continue;
+		}
+		more = zipio_next(zr, &ze, err);
 
 		if (more <= 0) {
 			rc = more < 0 ? more : abk_err_set(err, ABK_E_PROTO,
@@ -131,6 +157,40 @@ transfer_unpack(const uint8_t *zip, size_t len, const struct transfer_unit *unit
 			    "zip batch has more entries than announced");
 	}
 	zipio_reader_free(zr);
+	return rc;
+}
+
+int
+transfer_piece_hashes(int fd, uint64_t size, uint8_t (*out)[ABK_DIGEST_LEN], abk_err *err)
+{
+	static const size_t bufsz = 256 * 1024;
+	uint8_t *buf = malloc(bufsz);
+	uint64_t off = 0;
+	size_t k = 0;
+	int rc = ABK_OK;
+
+	if (buf == NULL)
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	while (rc == ABK_OK && off < size) {
+		uint64_t end = size - off > PROTO_PIECE ? off + PROTO_PIECE : size;
+		abk_digest_ctx d;
+
+		abk_digest_init(&d);
+		while (off < end) {
+			size_t want = end - off > bufsz ? bufsz : (size_t)(end - off);
+			ssize_t n = pread(fd, buf, want, (off_t)off);
+
+			if (n <= 0) {
+				rc = abk_err_set(err, ABK_E_IO, "reading for piece hashes: %s",
+				    n < 0 ? strerror(errno) : "file shrank");
+				break;
+			}
+			abk_digest_update(&d, buf, (size_t)n);
+			off += (uint64_t)n;
+		}
+		abk_digest_final(&d, out[k++]);
+	}
+	free(buf);
 	return rc;
 }
 

@@ -25,13 +25,21 @@ struct transfer_unit {
 	uint32_t index;		/* position in the file list */
 	uint64_t offset;	/* where the piece starts in the file */
 	uint64_t len;		/* uncompressed bytes */
+	uint8_t flags;		/* TRANSFER_REUSE */
 };
+
+/*
+ * The piece is not in the zip: the receiver copies it from the previous
+ * snapshot's version of the file (push only; offset is a multiple of
+ * PROTO_PIECE and the piece hashed equal on both sides).
+ */
+#define TRANSFER_REUSE 0x01
 
 /* Digest of the batch zip[0..len) into out. ABK_E_ZIP if it is no archive. */
 int transfer_batch_digest(const uint8_t *zip, size_t len, uint8_t out[ABK_DIGEST_LEN],
     abk_err *err);
 
-/* ZIP_BEGIN payload: u32 n, n x (u32 index, u64 offset, u64 len). */
+/* ZIP_BEGIN payload: u32 n, n x (u32 index, u64 offset, u64 len, u8 flags). */
 void transfer_put_units(abk_buf *b, const struct transfer_unit *u, uint32_t n);
 /*
  * Parse a ZIP_BEGIN payload into u[max]; checks 1 <= n <= max and lengths
@@ -54,16 +62,23 @@ struct transfer_sink {
 	int (*data)(void *ctx, const struct transfer_unit *u, uint64_t offset,
 	    const void *buf, size_t n, abk_err *err);
 	int (*end)(void *ctx, const struct transfer_unit *u, abk_err *err);
+	/* a TRANSFER_REUSE unit (NULL: refused as a protocol error) */
+	int (*reuse)(void *ctx, const struct transfer_unit *u, abk_err *err);
 };
 
 /*
  * Unpack a verified batch zip[0..len) with the protocol's limits: the zip
- * must hold exactly the n units, in order, each a regular-file entry named
- * as sink->path says and of the announced length.  buf[bufsz] is scratch.
+ * must hold exactly the n units that are not TRANSFER_REUSE, in order, each
+ * a regular-file entry named as sink->path says and of the announced
+ * length; reuse units go to sink->reuse, in their place in the order.  buf[bufsz] is scratch.
  * Errors: ABK_E_PROTO/ABK_E_PATH/ABK_E_LIMIT for a batch that does not
  * match its ZIP_BEGIN, ABK_E_ZIP/ABK_E_INTEGRITY from the zip, or the sink's.
  */
 int transfer_unpack(const uint8_t *zip, size_t len, const struct transfer_unit *units,
     uint32_t n, uint8_t *buf, size_t bufsz, const struct transfer_sink *sink, abk_err *err);
+
+/* BLAKE2b-256 of each PROTO_PIECE piece of fd's first size bytes into out[]. */
+int transfer_piece_hashes(int fd, uint64_t size, uint8_t (*out)[ABK_DIGEST_LEN],
+    abk_err *err);
 
 #endif

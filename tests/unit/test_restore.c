@@ -37,6 +37,7 @@ struct fake_entry {
 
 struct fake_server {
 	int fd;
+	int reuse;		/* mark the pieces as "copy from your previous version" */
 	const struct fake_entry *ents;
 	size_t n;
 };
@@ -62,6 +63,7 @@ fake_server_run(void *arg)
 	zipio_writer *zw = NULL;
 	const uint8_t *zdata;
 	size_t zlen;
+	struct transfer_unit units[16];
 	uint32_t nunits = 0;
 
 	abk_buf_init(&in, PROTO_FRAME_MAX);
@@ -97,24 +99,21 @@ fake_server_run(void *arg)
 
 	abk_digest_init(&total);
 	zipio_writer_new(&zw, &err);
-	abk_put_u32(&b, 0);	/* count, patched below */
-	for (size_t i = 0; i < fs->n; i++) {
+	for (size_t i = 0; i < fs->n && nunits < 16; i++) {
 		const struct fake_entry *fe = &fs->ents[i];
 
 		if (fe->type != MF_FILE || fe->data[0] == '\0')
 			continue;
 		zipio_add_buffer(zw, fe->zip_name ? fe->zip_name : fe->path, fe->data,
 		    strlen(fe->data), 0644, 0, 0, NULL, &err);
-		abk_put_u32(&b, (uint32_t)i);
-		abk_put_u64(&b, 0);
-		abk_put_u64(&b, strlen(fe->data));
+		units[nunits].index = (uint32_t)i;
+		units[nunits].offset = 0;
+		units[nunits].len = strlen(fe->data);
+		units[nunits].flags = fs->reuse ? TRANSFER_REUSE : 0;
 		nunits++;
 	}
 	if (nunits > 0) {
-		b.data[0] = (uint8_t)(nunits >> 24);
-		b.data[1] = (uint8_t)(nunits >> 16);
-		b.data[2] = (uint8_t)(nunits >> 8);
-		b.data[3] = (uint8_t)nunits;
+		transfer_put_units(&b, units, nunits);
 		send_frame(&io, PT_ZIP_BEGIN, &b);
 		zipio_writer_finish(zw, &zdata, &zlen, &err);
 		abk_put_bytes(&b, zdata, zlen);
@@ -163,7 +162,16 @@ teardown(void)
 
 /* Run abk_restore into target against a fake server sending ents. */
 static int
+restore_from_opt(const struct fake_entry *ents, size_t n, int reuse, abk_err *err);
+
+static int
 restore_from(const struct fake_entry *ents, size_t n, abk_err *err)
+{
+	return restore_from_opt(ents, n, 0, err);
+}
+
+static int
+restore_from_opt(const struct fake_entry *ents, size_t n, int reuse, abk_err *err)
 {
 	struct fake_server fs;
 	struct abk_restore_opts ro;
@@ -180,6 +188,7 @@ restore_from(const struct fake_entry *ents, size_t n, abk_err *err)
 	abk_buf_init(&c.in, PROTO_FRAME_MAX);
 	abk_buf_init(&c.out, PROTO_FRAME_MAX);
 	fs.fd = sv[1];
+	fs.reuse = reuse;
 	fs.ents = ents;
 	fs.n = n;
 	ck_assert_int_eq(pthread_create(&tid, NULL, fake_server_run, &fs), 0);
@@ -287,6 +296,19 @@ START_TEST(test_zip_name_differs)
 }
 END_TEST
 
+START_TEST(test_reuse_refused)
+{
+	const struct fake_entry ents[] = {
+		{ "x", MF_FILE, NULL, "data", NULL },
+	};
+	abk_err err = ABK_ERR_INIT;
+
+	/* a server may not tell the client to copy data from anywhere */
+	ck_assert_int_eq(restore_from_opt(ents, 1, 1, &err), ABK_E_PROTO);
+	ck_assert(dir_is_empty(target));
+}
+END_TEST
+
 static Suite *
 restore_suite(void)
 {
@@ -299,6 +321,7 @@ restore_suite(void)
 	tcase_add_test(tc, test_dotdot_in_list);
 	tcase_add_test(tc, test_absolute_in_list);
 	tcase_add_test(tc, test_zip_name_differs);
+	tcase_add_test(tc, test_reuse_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
