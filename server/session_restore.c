@@ -267,13 +267,9 @@ restore_send_slot(struct srv_restore *sr, const struct restore_slot *sl, uint8_t
 	abk_buf_reset(&s->out);
 	transfer_put_units(&s->out, sl->units, sl->n);
 	rc = session_send_out(s, PT_ZIP_BEGIN, err);
-	for (size_t off = 0; rc == ABK_OK && off < sl->len; off += PROTO_ZIP_DATA_MAX) {
-		size_t k = sl->len - off > PROTO_ZIP_DATA_MAX ? PROTO_ZIP_DATA_MAX : sl->len - off;
-
-		proto_make_header(frame, PT_ZIP_DATA, (uint32_t)k);
-		memcpy(frame + PROTO_HEADER_LEN, sl->data + off, k);
-		rc = s->io.write_all(s->io.ctx, frame, PROTO_HEADER_LEN + k, err);
-	}
+	if (rc == ABK_OK)
+		rc = proto_send_split(&s->io, PT_ZIP_DATA, sl->data, sl->len, frame, NULL, NULL,
+		    err);
 	if (rc == ABK_OK) {
 		srv_stat_add(s->srv, &s->srv->stats.bytes_out, sl->len);
 		abk_buf_reset(&s->out);

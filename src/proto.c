@@ -189,6 +189,25 @@ proto_send(const struct proto_io *io, uint8_t type, const void *payload,
 }
 
 int
+proto_send_split(const struct proto_io *io, uint8_t type, const uint8_t *data, size_t len,
+    uint8_t *scratch, int (*after)(void *ctx, size_t n, abk_err *err), void *ctx,
+    abk_err *err)
+{
+	int rc = ABK_OK;
+
+	for (size_t off = 0; rc == ABK_OK && off < len; off += PROTO_ZIP_DATA_MAX) {
+		size_t n = len - off > PROTO_ZIP_DATA_MAX ? PROTO_ZIP_DATA_MAX : len - off;
+
+		proto_make_header(scratch, type, (uint32_t)n);
+		memcpy(scratch + PROTO_HEADER_LEN, data + off, n);
+		rc = io->write_all(io->ctx, scratch, PROTO_HEADER_LEN + n, err);
+		if (rc == ABK_OK && after != NULL)
+			rc = after(ctx, PROTO_HEADER_LEN + n, err);
+	}
+	return rc;
+}
+
+int
 proto_send_error(const struct proto_io *io, uint16_t code, abk_err *err,
     const char *fmt, ...)
 {

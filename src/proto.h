@@ -139,6 +139,17 @@ int proto_recv(const struct proto_io *io, uint8_t *type, abk_buf *payload, abk_e
 int proto_send(const struct proto_io *io, uint8_t type, const void *payload,
     size_t len, abk_err *err);
 
+/*
+ * Send data[0..len) as consecutive frames of type with payloads of at most
+ * PROTO_ZIP_DATA_MAX bytes, each header and payload in one write (one TLS
+ * record train; scratch holds PROTO_HEADER_LEN + PROTO_ZIP_DATA_MAX bytes).
+ * after (may be NULL) runs after each frame with its size on the wire; a
+ * non-zero return stops the sending and is returned.
+ */
+int proto_send_split(const struct proto_io *io, uint8_t type, const uint8_t *data,
+    size_t len, uint8_t *scratch, int (*after)(void *ctx, size_t n, abk_err *err),
+    void *ctx, abk_err *err);
+
 /* Send PT_ERROR with a code and a printf-style sentence (truncated to fit). */
 int proto_send_error(const struct proto_io *io, uint16_t code, abk_err *err,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));

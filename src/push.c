@@ -526,24 +526,31 @@ fail:
 	return rc;
 }
 
-/* --bwlimit: sleep until sending n more bytes keeps the average under it. */
-static void
-push_pace(struct push_job *job, size_t n)
+/*
+ * After each data frame: --bwlimit (sleep until the average is under the
+ * limit) and Ctrl-C (stop between frames: CANCEL then stays in step).
+ */
+static int
+push_after_frame(void *ctx, size_t n, abk_err *err)
 {
+	struct push_job *job = ctx;
 	long long due, now;
 
 	job->wire_sent += n;
-	if (job->opts->bwlimit == 0)
-		return;
-	due = job->t_start_ms + (long long)(job->wire_sent * 1000 / job->opts->bwlimit);
-	while ((now = net_now_ms()) < due) {
-		long long ms = due - now > 100 ? 100 : due - now;
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)ms * 1000000 };
+	if (job->opts->bwlimit != 0) {
+		due = job->t_start_ms + (long long)(job->wire_sent * 1000 / job->opts->bwlimit);
+		while ((now = net_now_ms()) < due) {
+			long long ms = due - now > 100 ? 100 : due - now;
+			struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)ms * 1000000 };
 
-		if (job->opts->cancel != NULL && *job->opts->cancel)
-			return;
-		nanosleep(&ts, NULL);
+			if (job->opts->cancel != NULL && *job->opts->cancel)
+				break;
+			nanosleep(&ts, NULL);
+		}
 	}
+	if (job->opts->cancel != NULL && *job->opts->cancel)
+		return abk_err_set(err, ABK_E_CANCELED, "canceled");
+	return ABK_OK;
 }
 
 /*
@@ -613,19 +620,11 @@ push_send_batch(struct push_job *job, struct push_slot *s, uint8_t *frame, abk_e
 	if (s->n_sent > 0) {
 		transfer_put_units(&c->out, s->sent, (uint32_t)s->n_sent);
 		rc = client_send(c, PT_ZIP_BEGIN, err);
-		for (size_t off = 0; rc == ABK_OK && off < s->len; off += PROTO_ZIP_DATA_MAX) {
-			size_t n = s->len - off > PROTO_ZIP_DATA_MAX ? PROTO_ZIP_DATA_MAX :
-			    s->len - off;
-
-			/* header and payload in one write: one TLS record train */
-			proto_make_header(frame, PT_ZIP_DATA, (uint32_t)n);
-			memcpy(frame + PROTO_HEADER_LEN, s->data + off, n);
-			rc = c->io.write_all(c->io.ctx, frame, PROTO_HEADER_LEN + n, err);
-			if (rc != ABK_OK)
+		if (rc == ABK_OK) {
+			rc = proto_send_split(&c->io, PT_ZIP_DATA, s->data, s->len, frame,
+			    push_after_frame, job, err);
+			if (rc != ABK_OK && rc != ABK_E_CANCELED)
 				c->broken = 1;
-			push_pace(job, PROTO_HEADER_LEN + n);
-			if (job->opts->cancel != NULL && *job->opts->cancel && rc == ABK_OK)
-				rc = abk_err_set(err, ABK_E_CANCELED, "canceled");
 		}
 		if (rc == ABK_OK) {
 			abk_put_u64(&c->out, s->len);
