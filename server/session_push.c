@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "handoff.h"
 #include "log.h"
 #include "session.h"
 #include "storage.h"
@@ -59,15 +60,12 @@ struct srv_push {
 	uint32_t n_units;		/* units of the batch being received */
 	abk_digest_ctx total;
 	uint64_t wire_bytes;
-	/* shared with the unpacker, under lock */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct push_mail mail;		/* kind MAIL_NONE: empty */
-	int busy;			/* the unpacker is working on a mail */
-	int stop;
-	int unpack_rc;
-	abk_err unpack_err;
-	uint64_t files_done;
+	/* the unpacker and its mailbox (handoff.h) */
+	struct handoff ho;
+	struct push_mail mails[2];	/* alternate: one may be in the unpacker */
+	int mail_next;
+	uint64_t files_done;		/* published by push_unpacked, under ho.lock */
+	uint64_t files_unpacked;	/* unpacker only */
 	/* unpacker only */
 	uint8_t *buf;
 	int reuse_fd;			/* previous version being copied from */
@@ -286,11 +284,8 @@ push_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
 	if (u->offset + u->len != e->size)
 		return ABK_OK;		/* more pieces of this file follow */
 	rc = storage_push_file_done(sp->p, u->index, err);
-	if (rc == ABK_OK) {
-		pthread_mutex_lock(&sp->lock);
-		sp->files_done++;
-		pthread_mutex_unlock(&sp->lock);
-	}
+	if (rc == ABK_OK)
+		sp->files_unpacked++;
 	return rc;
 }
 
@@ -339,66 +334,41 @@ push_unpack_batch(struct srv_push *sp, const struct push_mail *m, abk_err *err)
 	    PUSH_READ_BUF, &sink, err);
 }
 
-static void *
-push_unpacker(void *arg)
+/* Unpacker (handoff worker): one mail. */
+static int
+push_unpack_mail(void *ctx, void *item, abk_err *err)
 {
-	struct srv_push *sp = arg;
+	struct srv_push *sp = ctx;
+	const struct push_mail *m = item;
 
-	pthread_mutex_lock(&sp->lock);
-	for (;;) {
-		struct push_mail m;
-		abk_err e = ABK_ERR_INIT;
-		int rc;
-
-		while (sp->mail.kind == MAIL_NONE && !sp->stop)
-			pthread_cond_wait(&sp->cond, &sp->lock);
-		if (sp->mail.kind == MAIL_NONE)
-			break;		/* stopped and nothing left */
-		m = sp->mail;
-		sp->busy = 1;
-		pthread_mutex_unlock(&sp->lock);
-
-		if (m.kind == MAIL_BATCH)
-			rc = push_unpack_batch(sp, &m, &e);
-		else
-			rc = storage_push_skip(sp->p, m.skip_index, &e);
-
-		pthread_mutex_lock(&sp->lock);
-		sp->mail.kind = MAIL_NONE;
-		sp->busy = 0;
-		if (rc != ABK_OK && sp->unpack_rc == ABK_OK) {
-			sp->unpack_rc = rc;
-			sp->unpack_err = e;
-		}
-		pthread_cond_broadcast(&sp->cond);
-		if (rc != ABK_OK)
-			break;
-	}
-	pthread_mutex_unlock(&sp->lock);
-	return NULL;
+	if (m->kind == MAIL_BATCH)
+		return push_unpack_batch(sp, m, err);
+	return storage_push_skip(sp->p, m->skip_index, err);
 }
 
-/*
- * Hand a mail to the unpacker once it is free; returns the unpacker's error
- * if it failed (the push is then over).  With m NULL: wait until idle.
- */
+/* Called under the mailbox lock after each mail. */
+static void
+push_unpacked(void *ctx)
+{
+	struct srv_push *sp = ctx;
+
+	sp->files_done = sp->files_unpacked;
+}
+
+/* Give a mail to the unpacker (m NULL: wait until all is unpacked). */
 static int
 push_post(struct srv_push *sp, const struct push_mail *m, abk_err *err)
 {
-	int rc;
+	struct push_mail *slot = NULL;
 
-	pthread_mutex_lock(&sp->lock);
-	while ((sp->mail.kind != MAIL_NONE || sp->busy) && sp->unpack_rc == ABK_OK)
-		pthread_cond_wait(&sp->cond, &sp->lock);
-	rc = sp->unpack_rc;
-	if (rc != ABK_OK)
-		abk_err_set(err, rc, "%s", sp->unpack_err.msg);
-	else if (m != NULL) {
-		sp->mail = *m;
-		pthread_cond_broadcast(&sp->cond);
+	if (m != NULL) {
+		slot = &sp->mails[sp->mail_next];
+		sp->mail_next ^= 1;
+		/* handoff_post waits for the unpacker to be idle before it takes
+		 * the new mail, so the other slot is never in use here */
+		*slot = *m;
 	}
-	pthread_mutex_unlock(&sp->lock);
-	return rc;
+	return handoff_post(&sp->ho, slot, err);
 }
 
 /* Receiver: a batch is complete; check it and give it to the unpacker. */
@@ -461,10 +431,10 @@ push_receive(struct srv_push *sp, abk_err *err)
 			break;
 		case PT_ZIP_END:
 			rc = push_zip_end(sp, &r, err);
-			pthread_mutex_lock(&sp->lock);
+			pthread_mutex_lock(&sp->ho.lock);
 			snprintf(action, sizeof(action), "push %.40s: %llu/%zu files", sp->source,
 			    (unsigned long long)sp->files_done, sp->n_need);
-			pthread_mutex_unlock(&sp->lock);
+			pthread_mutex_unlock(&sp->ho.lock);
 			srv_session_set_action(s->srv, &s->info, NULL, action);
 			break;
 		case PT_PUSH_SKIP: {
@@ -517,7 +487,6 @@ session_push(struct session *s, abk_err *err)
 	char origin[PROTO_ORIGIN_MAX + 1];
 	uint8_t flags = 0;
 	uint64_t total_bytes = 0;
-	pthread_t unpacker;
 	abk_rd r;
 	int rc, fatal = 0;
 
@@ -526,8 +495,6 @@ session_push(struct session *s, abk_err *err)
 	sp.reuse_fd = -1;
 	abk_buf_init(&sp.zips[0], PROTO_ZIP_BATCH_MAX);
 	abk_buf_init(&sp.zips[1], PROTO_ZIP_BATCH_MAX);
-	pthread_mutex_init(&sp.lock, NULL);
-	pthread_cond_init(&sp.cond, NULL);
 	abk_digest_init(&sp.total);
 	abk_rd_init(&r, s->in.data, s->in.len);
 	abk_get_cstr(&r, sp.source, sizeof(sp.source));
@@ -573,18 +540,10 @@ session_push(struct session *s, abk_err *err)
 	if ((rc = push_send_need(&sp, err)) != ABK_OK ||
 	    (rc = push_send_pieces(&sp, err)) != ABK_OK)
 		goto out;
-	if (pthread_create(&unpacker, NULL, push_unpacker, &sp) != 0) {
-		rc = abk_err_set(err, ABK_E_INTERNAL, "cannot start the unpacker thread");
-		goto out;
-	}
-	rc = push_receive(&sp, err);
-	pthread_mutex_lock(&sp.lock);
-	sp.stop = 1;
-	pthread_cond_broadcast(&sp.cond);
-	pthread_mutex_unlock(&sp.lock);
-	pthread_join(unpacker, NULL);
-	if (rc == ABK_OK && sp.unpack_rc != ABK_OK)
-		rc = abk_err_set(err, sp.unpack_rc, "%s", sp.unpack_err.msg);
+	rc = handoff_start(&sp.ho, push_unpack_mail, push_unpacked, &sp, err);
+	if (rc == ABK_OK)
+		rc = push_receive(&sp, err);
+	rc = handoff_finish(&sp.ho, rc, err);
 	if (rc != ABK_OK)
 		goto out;
 	srv_session_set_action(s->srv, &s->info, NULL, "push: publishing");
@@ -621,8 +580,6 @@ out:
 	free(sp.unit_bufs[0]);
 	free(sp.unit_bufs[1]);
 	free(sp.buf);
-	pthread_cond_destroy(&sp.cond);
-	pthread_mutex_destroy(&sp.lock);
 	/* After a refusal the client and we are still in step; else end it. */
 	if (rc == ABK_OK || rc == ABK_E_CANCELED || (!fatal && rc != ABK_E_NET))
 		return ABK_OK;

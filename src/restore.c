@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "client_int.h"
 #include "crypto.h"
 #include "fsops.h"
+#include "handoff.h"
 #include "net.h"
 #include "pathtab.h"
 #include "transfer.h"
@@ -63,6 +63,7 @@ struct rjob {
 	struct abk_progress prog;
 	long long last_progress;
 	long long t_start;
+	struct abk_progress shown;	/* what the callback was last given */
 };
 
 static void
@@ -316,118 +317,69 @@ restore_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
 }
 
 /*
- * Receiving and writing run in two threads: the caller's thread reads frames
- * (TLS decryption, digests) while a writer thread unpacks the previous batch
- * into the target.  They meet at a mailbox of depth one with two buffers.
- * Only the writer touches the target and the job's counters during this
- * phase; the progress callback stays on the caller's thread and reads a
- * copy of the counters published under the lock.
+ * Receiving and writing run in two threads (handoff.h): the caller's thread
+ * reads frames (TLS decryption, digests) while a writer thread unpacks the
+ * previous batch into the target.  Only the writer touches the target and
+ * the job's counters during this phase; the progress callback stays on the
+ * caller's thread and reads a copy of the counters published after each
+ * batch.
  */
-struct rpipe {
-	struct rjob *j;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	/* the mailbox */
-	abk_buf *zip;			/* NULL: empty */
+struct rbatch {
+	abk_buf zip;
 	struct transfer_unit *units;
 	uint32_t n_units;
-	int busy, stop, rc;
-	abk_err err;
+};
+
+struct rpipe {
+	struct rjob *j;
+	struct handoff ho;
 	struct abk_progress pub;	/* counters as of the last batch written */
 	uint8_t *buf;			/* writer's read buffer */
 };
 
-/* Writer: unpack one verified batch. */
+/* Writer (handoff worker): unpack one verified batch. */
 static int
-restore_unpack(struct rjob *j, const abk_buf *zip, const struct transfer_unit *units,
-    uint32_t n_units, uint8_t *buf, size_t bufsz, abk_err *err)
+restore_write_batch(void *ctx, void *item, abk_err *err)
 {
-	/* no reuse callback: a server may not ask us to copy from anywhere */
-	const struct transfer_sink sink = { j, restore_sink_path, restore_sink_begin,
-	    restore_sink_data, restore_sink_end, NULL };
+	struct rpipe *rp = ctx;
+	const struct rbatch *b = item;
+	const struct transfer_sink sink = { rp->j, restore_sink_path, restore_sink_begin,
+	    restore_sink_data, restore_sink_end, NULL };	/* no reuse: a server may
+								   not make us copy */
 
-	return transfer_unpack(zip->data, zip->len, units, n_units, buf, bufsz, &sink, err);
+	return transfer_unpack(b->zip.data, b->zip.len, b->units, b->n_units, rp->buf,
+	    256 * 1024, &sink, err);
 }
 
-static void *
-restore_writer(void *arg)
+/* Called under the mailbox lock after each batch. */
+static void
+restore_written(void *ctx)
 {
-	struct rpipe *rp = arg;
+	struct rpipe *rp = ctx;
 
-	pthread_mutex_lock(&rp->lock);
-	for (;;) {
-		const abk_buf *zip;
-		const struct transfer_unit *units;
-		uint32_t n;
-		abk_err e = ABK_ERR_INIT;
-		int rc;
-
-		while (rp->zip == NULL && !rp->stop)
-			pthread_cond_wait(&rp->cond, &rp->lock);
-		if (rp->zip == NULL)
-			break;
-		zip = rp->zip;
-		units = rp->units;
-		n = rp->n_units;
-		rp->busy = 1;
-		pthread_mutex_unlock(&rp->lock);
-
-		rc = restore_unpack(rp->j, zip, units, n, rp->buf, 256 * 1024, &e);
-
-		pthread_mutex_lock(&rp->lock);
-		rp->zip = NULL;
-		rp->busy = 0;
-		rp->pub = rp->j->prog;
-		if (rc != ABK_OK && rp->rc == ABK_OK) {
-			rp->rc = rc;
-			rp->err = e;
-		}
-		pthread_cond_broadcast(&rp->cond);
-		if (rc != ABK_OK)
-			break;
-	}
-	pthread_mutex_unlock(&rp->lock);
-	return NULL;
+	rp->pub = rp->j->prog;
 }
 
-/* Receiver: wait until the writer is free (zip NULL: and idle), then post. */
-static int
-restore_post(struct rpipe *rp, abk_buf *zip, struct transfer_unit *units, uint32_t n,
-    abk_err *err)
+static void
+restore_copy_pub(void *ctx)
 {
-	int rc;
+	struct rpipe *rp = ctx;
 
-	pthread_mutex_lock(&rp->lock);
-	while ((rp->zip != NULL || rp->busy) && rp->rc == ABK_OK)
-		pthread_cond_wait(&rp->cond, &rp->lock);
-	rc = rp->rc;
-	if (rc != ABK_OK) {
-		abk_err_set(err, rc, "%s", rp->err.msg);
-	} else if (zip != NULL) {
-		rp->zip = zip;
-		rp->units = units;
-		rp->n_units = n;
-		pthread_cond_broadcast(&rp->cond);
-	}
-	pthread_mutex_unlock(&rp->lock);
-	return rc;
+	rp->j->shown = rp->pub;
 }
 
 static void
 restore_report(struct rpipe *rp)
 {
 	struct rjob *j = rp->j;
-	struct abk_progress p;
 	long long now = net_now_ms();
 
 	if (j->opts->progress == NULL || now - j->last_progress < RESTORE_PROGRESS_MS)
 		return;
-	pthread_mutex_lock(&rp->lock);
-	p = rp->pub;
-	pthread_mutex_unlock(&rp->lock);
+	handoff_locked(&rp->ho, restore_copy_pub, rp);
 	j->last_progress = now;
-	p.rate = (double)p.bytes_done * 1000.0 / (double)(now - j->t_start + 1);
-	j->opts->progress(j->opts->ctx, &p);
+	j->shown.rate = (double)j->shown.bytes_done * 1000.0 / (double)(now - j->t_start + 1);
+	j->opts->progress(j->opts->ctx, &j->shown);
 }
 
 /* Read the zip batches until RESTORE_END. */
@@ -435,35 +387,29 @@ static int
 restore_receive(struct rjob *j, abk_err *err)
 {
 	abk_client *c = j->c;
-	abk_buf zips[2];
-	struct transfer_unit *units[2] = { NULL, NULL };
+	struct rbatch batches[2];	/* one is received while the other is written */
 	struct rpipe rp;
 	abk_digest_ctx total;
-	pthread_t tid;
-	uint32_t n_units = 0;
 	int fill = 0, rc = ABK_OK, started = 0;
 
 	memset(&rp, 0, sizeof(rp));
+	memset(batches, 0, sizeof(batches));
 	rp.j = j;
 	rp.pub = j->prog;
-	pthread_mutex_init(&rp.lock, NULL);
-	pthread_cond_init(&rp.cond, NULL);
-	abk_buf_init(&zips[0], PROTO_ZIP_BATCH_MAX);
-	abk_buf_init(&zips[1], PROTO_ZIP_BATCH_MAX);
 	abk_digest_init(&total);
-	units[0] = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
-	units[1] = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
+	for (int i = 0; i < 2; i++) {
+		abk_buf_init(&batches[i].zip, PROTO_ZIP_BATCH_MAX);
+		batches[i].units = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
+	}
 	rp.buf = malloc(256 * 1024);
-	if (rp.buf == NULL || units[0] == NULL || units[1] == NULL) {
+	if (rp.buf == NULL || batches[0].units == NULL || batches[1].units == NULL) {
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (pthread_create(&tid, NULL, restore_writer, &rp) != 0) {
-		rc = abk_err_set(err, ABK_E_INTERNAL, "cannot start the writer thread");
-		goto out;
-	}
 	started = 1;
-	for (;;) {
+	rc = handoff_start(&rp.ho, restore_write_batch, restore_written, &rp, err);
+	while (rc == ABK_OK) {
+		struct rbatch *b = &batches[fill];
 		uint8_t type;
 		abk_rd r;
 
@@ -476,10 +422,10 @@ restore_receive(struct rjob *j, abk_err *err)
 			break;
 		abk_rd_init(&r, c->in.data, c->in.len);
 		if (type == PT_ZIP_BEGIN) {
-			rc = transfer_get_units(&r, units[fill], PROTO_ZIP_BATCH_ENTRIES, &n_units,
+			rc = transfer_get_units(&r, b->units, PROTO_ZIP_BATCH_ENTRIES, &b->n_units,
 			    err);
-			for (uint32_t i = 0; rc == ABK_OK && i < n_units; i++) {
-				const struct transfer_unit *u = &units[fill][i];
+			for (uint32_t i = 0; rc == ABK_OK && i < b->n_units; i++) {
+				const struct transfer_unit *u = &b->units[i];
 
 				if (u->index >= j->n || j->v[u->index].type != MF_FILE ||
 				    u->offset > j->v[u->index].size ||
@@ -487,43 +433,36 @@ restore_receive(struct rjob *j, abk_err *err)
 					rc = abk_err_set(err, ABK_E_PROTO,
 					    "ZIP_BEGIN lists an invalid entry");
 			}
-			if (rc != ABK_OK)
-				break;
-			abk_buf_reset(&zips[fill]);
+			abk_buf_reset(&b->zip);
 		} else if (type == PT_ZIP_DATA) {
-			if (n_units == 0) {
+			if (b->n_units == 0)
 				rc = abk_err_set(err, ABK_E_PROTO, "ZIP_DATA outside a batch");
-				break;
-			}
-			if (abk_put_bytes(&zips[fill], c->in.data, c->in.len) != 0) {
+			else if (abk_put_bytes(&b->zip, c->in.data, c->in.len) != 0)
 				rc = abk_err_set(err, ABK_E_LIMIT, "zip batch over %u bytes",
 				    PROTO_ZIP_BATCH_MAX);
-				break;
-			}
 		} else if (type == PT_ZIP_END) {
 			uint64_t zlen = 0;
 			uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
 
 			abk_get_u64(&r, &zlen);
 			abk_get_bytes(&r, want, sizeof(want));
-			if (r.failed || zlen != zips[fill].len || n_units == 0) {
+			if (r.failed || zlen != b->zip.len || b->n_units == 0)
 				rc = abk_err_set(err, ABK_E_PROTO, "ZIP_END does not match the data");
-				break;
-			}
-			rc = transfer_batch_digest(zips[fill].data, zips[fill].len, got, err);
-			if (rc != ABK_OK)
-				break;
-			if (!abk_ct_equal(want, got, sizeof(got))) {
+			if (rc == ABK_OK)
+				rc = transfer_batch_digest(b->zip.data, b->zip.len, got, err);
+			if (rc == ABK_OK && !abk_ct_equal(want, got, sizeof(got)))
 				rc = abk_err_set(err, ABK_E_INTEGRITY, "zip batch digest mismatch");
-				break;
+			if (rc == ABK_OK) {
+				abk_digest_update(&total, got, sizeof(got));
+				/* the writer is idle once this returns, so the other
+				 * buffer is free for the next batch */
+				rc = handoff_post(&rp.ho, b, err);
 			}
-			abk_digest_update(&total, got, sizeof(got));
-			rc = restore_post(&rp, &zips[fill], units[fill], n_units, err);
-			if (rc != ABK_OK)
-				break;
-			n_units = 0;
-			fill ^= 1;
-			restore_report(&rp);
+			if (rc == ABK_OK) {
+				fill ^= 1;
+				batches[fill].n_units = 0;
+				restore_report(&rp);
+			}
 		} else if (type == PT_RESTORE_END) {
 			uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
 
@@ -532,33 +471,23 @@ restore_receive(struct rjob *j, abk_err *err)
 			if (r.failed || !abk_ct_equal(want, got, sizeof(got)))
 				rc = abk_err_set(err, ABK_E_INTEGRITY, "restore digest mismatch");
 			else
-				rc = restore_post(&rp, NULL, NULL, 0, err);	/* all written? */
+				rc = handoff_post(&rp.ho, NULL, err);	/* all written? */
 			break;
 		} else {
 			rc = abk_err_set(err, ABK_E_PROTO, "unexpected %s during a restore",
 			    proto_type_name(type));
-			break;
 		}
 	}
 out:
-	if (started) {
-		pthread_mutex_lock(&rp.lock);
-		rp.stop = 1;
-		pthread_cond_broadcast(&rp.cond);
-		pthread_mutex_unlock(&rp.lock);
-		pthread_join(tid, NULL);
-		if (rc == ABK_OK && rp.rc != ABK_OK)
-			rc = abk_err_set(err, rp.rc, "%s", rp.err.msg);
-	}
+	if (started)
+		rc = handoff_finish(&rp.ho, rc, err);
 	if (rc != ABK_OK)
 		c->broken = 1;
-	abk_buf_free(&zips[0]);
-	abk_buf_free(&zips[1]);
-	free(units[0]);
-	free(units[1]);
+	for (int i = 0; i < 2; i++) {
+		abk_buf_free(&batches[i].zip);
+		free(batches[i].units);
+	}
 	free(rp.buf);
-	pthread_cond_destroy(&rp.cond);
-	pthread_mutex_destroy(&rp.lock);
 	return rc;
 }
 
