@@ -330,8 +330,10 @@ push_unpack_batch(struct srv_push *sp, const struct push_mail *m, abk_err *err)
 	const struct transfer_sink sink = { sp, push_sink_path, NULL, push_sink_data,
 	    push_sink_end, push_sink_reuse };
 
-	return transfer_unpack(m->zip->data, m->zip->len, m->units, m->n_units, sp->buf,
+	int rc = transfer_unpack(m->zip->data, m->zip->len, m->units, m->n_units, sp->buf,
 	    PUSH_READ_BUF, &sink, err);
+
+	return rc == ABK_OK ? storage_push_journal_flush(sp->p, err) : rc;
 }
 
 /* Unpacker (handoff worker): one mail. */

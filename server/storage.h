@@ -259,6 +259,13 @@ int storage_push_file_write(storage_push *p, uint32_t index, uint64_t offset,
 int storage_push_file_done(storage_push *p, uint32_t index, abk_err *err);
 
 /*
+ * Write the journal records gathered since the last call (one write, no
+ * fsync).  The unpacker calls it after each zip batch; records still in
+ * memory when the server dies only cost a resend of those files.
+ */
+int storage_push_journal_flush(storage_push *p, abk_err *err);
+
+/*
  * Build the rest of the snapshot, make it durable and publish it, then,
  * unless append_only, remove the oldest snapshots so that keep (>= 1) are
  * left.  ABK_E_PROTO "missing data for N files" if some needed file is not

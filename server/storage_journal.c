@@ -6,8 +6,10 @@
  *   u32 len | payload | u32 CRC-32(payload)
  *   payload: u8 kind (1 complete, 2 withdrawn) | str path | u64 size
  *            | i64 mtime | u32 crc | u8 has_sha | [32 bytes sha256]
- * The last record of a path wins.  Records are appended with plain
- * write(2), no fsync per file: a torn tail is cut at the first bad record,
+ * The last record of a path wins.  Records are gathered in memory and
+ * appended with one plain write(2) per zip batch (storage_push_journal_flush)
+ * or per JOURNAL_FLUSH_AT bytes, no fsync: a lost or torn tail only means
+ * those files travel again; a torn tail is cut at the first bad record,
  * and every resumed file is read again and checked against its CRC before
  * it is published (storage_publish.c), so a journal that ran ahead of the data on
  * a crash is harmless.
@@ -26,7 +28,6 @@
 
 #define JOURNAL_MAGIC "ABKJ"
 #define JOURNAL_VERSION 1u
-#define JOURNAL_REC_MAX (ABK_PATH_MAX + 128)
 #define JOURNAL_MAX_SIZE ((size_t)1 << 34)
 
 static const char *
@@ -174,39 +175,54 @@ out:
 }
 
 int
-push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind, abk_err *err)
+push_journal_flush(struct storage_push *p, abk_err *err)
 {
-	uint8_t stack[JOURNAL_REC_MAX + 16];
-	abk_buf b;
-	struct jrec j;
-	uint32_t crc;
 	int rc = ABK_OK;
 
-	abk_buf_init(&b, sizeof(stack));
-	abk_put_u32(&b, 0);
-	abk_put_u8(&b, (uint8_t)kind);
-	abk_put_str(&b, pe->e.path, pe->e.path_len);
-	abk_put_u64(&b, pe->e.size);
-	abk_put_i64(&b, pe->e.mtime);
-	abk_put_u32(&b, pe->crc);
-	abk_put_u8(&b, (pe->e.flags & MF_HAS_SHA256) ? 1 : 0);
-	if (pe->e.flags & MF_HAS_SHA256)
-		abk_put_bytes(&b, pe->e.sha256, sizeof(pe->e.sha256));
-	if (b.failed) {
-		rc = abk_err_set(err, ABK_E_INTERNAL, "journal record too large");
-		goto out;
-	}
-	crc = push_crc((uint32_t)crc32(0, Z_NULL, 0), b.data + 4, b.len - 4);
-	abk_put_u32(&b, crc);
-	memcpy(stack, b.data, b.len);
-	stack[0] = (uint8_t)((b.len - 8) >> 24);
-	stack[1] = (uint8_t)((b.len - 8) >> 16);
-	stack[2] = (uint8_t)((b.len - 8) >> 8);
-	stack[3] = (uint8_t)(b.len - 8);
-	if (fsops_write_all(p->jfd, stack, b.len) != 0) {
+	if (p->jbuf.len > 0 && p->jfd >= 0 && fsops_write_all(p->jfd, p->jbuf.data, p->jbuf.len) != 0)
 		rc = abk_err_set(err, ABK_E_IO, "write staging journal: %s", strerror(errno));
-		goto out;
+	abk_buf_reset(&p->jbuf);
+	return rc;
+}
+
+int
+storage_push_journal_flush(storage_push *p, abk_err *err)
+{
+	return p == NULL ? ABK_OK : push_journal_flush(p, err);
+}
+
+int
+push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind, abk_err *err)
+{
+	abk_buf *b = &p->jbuf;
+	size_t at = b->len;
+	struct jrec j;
+	uint32_t crc, rlen;
+	int rc = ABK_OK;
+
+	abk_put_u32(b, 0);	/* length, filled in below */
+	abk_put_u8(b, (uint8_t)kind);
+	abk_put_str(b, pe->e.path, pe->e.path_len);
+	abk_put_u64(b, pe->e.size);
+	abk_put_i64(b, pe->e.mtime);
+	abk_put_u32(b, pe->crc);
+	abk_put_u8(b, (pe->e.flags & MF_HAS_SHA256) ? 1 : 0);
+	if (pe->e.flags & MF_HAS_SHA256)
+		abk_put_bytes(b, pe->e.sha256, sizeof(pe->e.sha256));
+	if (b->failed) {
+		b->len = at;
+		b->failed = 0;
+		return abk_err_set(err, ABK_E_NOMEM, "no room for a staging journal record");
 	}
+	rlen = (uint32_t)(b->len - at - 4);
+	crc = push_crc((uint32_t)crc32(0, Z_NULL, 0), b->data + at + 4, rlen);
+	abk_put_u32(b, crc);
+	b->data[at] = (uint8_t)(rlen >> 24);
+	b->data[at + 1] = (uint8_t)(rlen >> 16);
+	b->data[at + 2] = (uint8_t)(rlen >> 8);
+	b->data[at + 3] = (uint8_t)rlen;
+	if (b->len >= JOURNAL_FLUSH_AT && (rc = push_journal_flush(p, err)) != ABK_OK)
+		return rc;
 	memset(&j, 0, sizeof(j));
 	j.path = pe->e.path;
 	j.path_len = pe->e.path_len;
@@ -217,8 +233,5 @@ push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind,
 	j.has_sha = (pe->e.flags & MF_HAS_SHA256) ? 1 : 0;
 	if (j.has_sha)
 		memcpy(j.sha, pe->e.sha256, sizeof(j.sha));
-	rc = journal_apply(p, &j, err);
-out:
-	abk_buf_free(&b);
-	return rc;
+	return journal_apply(p, &j, err);
 }

@@ -398,6 +398,7 @@ storage_push_commit(storage_push *p, int append_only, unsigned keep,
 #endif
 	if (unlinkat(p->stagefd, STG_JOURNAL, 0) != 0 && errno != ENOENT)
 		return abk_err_set(err, ABK_E_IO, "remove staging journal: %s", strerror(errno));
+	abk_buf_reset(&p->jbuf);	/* nothing more goes to the removed journal */
 	lk = stg_usage_lock(p->u, err);
 	if (lk < 0)
 		return lk;

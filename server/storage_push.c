@@ -107,6 +107,7 @@ storage_push_begin(storage_user *u, const char *source, const char *origin,
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory starting a push");
 	p->lockfd = p->srcfd = p->stagefd = p->treefd = p->jfd = -1;
 	p->prevfd = p->prevtree = p->cur_fd = -1;
+	abk_buf_init(&p->jbuf, JOURNAL_BUF_MAX);
 	p->u = u;
 	p->checksum_mode = checksum_mode;
 	p->max_entries = STORAGE_MAX_ENTRIES;
@@ -621,8 +622,10 @@ push_release(struct storage_push *p)
 	fsops_dircache_reset(&p->sdc);
 	if (p->prevtree >= 0)
 		fsops_dircache_reset(&p->pdc);
-	if (p->jfd >= 0)
+	if (p->jfd >= 0) {
+		(void)push_journal_flush(p, NULL);	/* a lost tail only costs a resend */
 		close(p->jfd);
+	}
 	if (p->lockfd >= 0)
 		close(p->lockfd);	/* releases the flock */
 	p->jfd = p->lockfd = -1;
@@ -635,8 +638,10 @@ storage_push_abort(storage_push *p)
 	if (p == NULL || p->phase == PH_CLOSED)
 		return;
 	push_close_current(p);
-	if (p->jfd >= 0)
+	if (p->jfd >= 0) {
+		(void)push_journal_flush(p, NULL);
 		fsync(p->jfd);
+	}
 	push_release(p);
 }
 
@@ -661,6 +666,7 @@ storage_push_free(storage_push *p)
 	pathtab_free(&p->tab);
 	pathtab_free(&p->jtab);
 	arena_free(&p->arena);
+	abk_buf_free(&p->jbuf);
 	free(p->ents);
 	free(p->jr);
 	free(p->source);

@@ -19,6 +19,10 @@
 
 #define JOURNAL_COMPLETE 1
 #define JOURNAL_WITHDRAWN 2
+#define JOURNAL_REC_MAX (ABK_PATH_MAX + 128)
+/* Journal records are written in batches of about this many bytes. */
+#define JOURNAL_FLUSH_AT (64u * 1024)
+#define JOURNAL_BUF_MAX (JOURNAL_FLUSH_AT + JOURNAL_REC_MAX + 16)
 #define READ_BUF 65536
 #define NO_PREV UINT32_MAX
 
@@ -74,6 +78,7 @@ struct storage_push {
 
 	struct jrec *jr;
 	size_t jn, jcap;
+	abk_buf jbuf;			/* records not yet written to jfd */
 	struct pathtab jtab;
 
 	struct fsops_dircache sdc;	/* staging tree, creating */
@@ -137,9 +142,12 @@ push_crc(uint32_t crc, const void *data, size_t len)
 
 /* storage_journal.c: open and read SOURCE/.staging/journal (p->jfd, p->jr, p->jtab). */
 int push_journal_load(struct storage_push *p, abk_err *err);
-/* Append a record (JOURNAL_COMPLETE or JOURNAL_WITHDRAWN) for pe. */
+/* Append a record (JOURNAL_COMPLETE or JOURNAL_WITHDRAWN) for pe: buffered in
+ * p->jbuf, written when JOURNAL_FLUSH_AT bytes are waiting or at a flush. */
 int push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind,
     abk_err *err);
+/* Write the buffered records (one write(2), no fsync). */
+int push_journal_flush(struct storage_push *p, abk_err *err);
 
 /* storage_push.c */
 void push_close_current(struct storage_push *p);

@@ -64,6 +64,8 @@ struct rjob {
 	long long last_progress;
 	long long t_start;
 	struct abk_progress shown;	/* what the callback was last given */
+	char tmp_tag[13];		/* random, per restore: temp names */
+	uint64_t tmp_seq;		/* ... and a counter (no getrandom per file) */
 };
 
 static void
@@ -85,19 +87,36 @@ restore_progress(struct rjob *j, int force)
 	j->opts->progress(j->opts->ctx, &j->prog);
 }
 
-/* A fresh temporary file in dirfd; its name goes to name[64]. */
+/*
+ * The next temporary name, name[64]: the prefix, this restore's random tag
+ * and a counter.  Random once per restore (not per file) keeps a restore of
+ * many small files from paying a getrandom each; the tag still keeps two
+ * restores into one folder apart.
+ */
 static int
-restore_tmpfile(int dirfd, char name[64], abk_err *err)
+restore_tmpname(struct rjob *j, char name[64], abk_err *err)
 {
-	for (int tries = 0; tries < 16; tries++) {
+	if (j->tmp_tag[0] == '\0') {
 		uint8_t rnd[6];
-		char hex[13];
-		int fd;
 
 		if (abk_random_bytes(rnd, sizeof(rnd), err) != ABK_OK)
 			return err->code;
-		abk_hex(rnd, sizeof(rnd), hex);
-		snprintf(name, 64, "%s%s", RESTORE_TMP_PREFIX, hex);
+		abk_hex(rnd, sizeof(rnd), j->tmp_tag);
+	}
+	snprintf(name, 64, "%s%s-%llu", RESTORE_TMP_PREFIX, j->tmp_tag,
+	    (unsigned long long)j->tmp_seq++);
+	return ABK_OK;
+}
+
+/* A fresh temporary file in dirfd; its name goes to name[64]. */
+static int
+restore_tmpfile(struct rjob *j, int dirfd, char name[64], abk_err *err)
+{
+	for (int tries = 0; tries < 16; tries++) {
+		int fd;
+
+		if (restore_tmpname(j, name, err) != ABK_OK)
+			return err->code;
 		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    0600);
 		if (fd >= 0)
@@ -188,13 +207,8 @@ restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
 	}
 	if (e->type == MF_SYMLINK) {
 		for (int tries = 0;; tries++) {
-			uint8_t rnd[6];
-			char hex[13];
-
-			if (abk_random_bytes(rnd, sizeof(rnd), err) != ABK_OK)
+			if (restore_tmpname(j, tmp, err) != ABK_OK)
 				return err->code;
-			abk_hex(rnd, sizeof(rnd), hex);
-			snprintf(tmp, sizeof(tmp), "%s%s", RESTORE_TMP_PREFIX, hex);
 			if (symlinkat(e->target, dirfd, tmp) == 0)
 				break;
 			if (errno != EEXIST || tries > 16)
@@ -213,7 +227,7 @@ restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
 	}
 	/* empty regular file */
 	{
-		int fd = restore_tmpfile(dirfd, tmp, err);
+		int fd = restore_tmpfile(j, dirfd, tmp, err);
 		struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
 
 		if (fd < 0)
@@ -259,7 +273,7 @@ restore_sink_begin(void *ctx, const struct transfer_unit *u, abk_err *err)
 	j->cur_dirfd = dup(dirfd);
 	if (j->cur_dirfd < 0)
 		return abk_err_set(err, ABK_E_IO, "dup: %s", strerror(errno));
-	j->cur_fd = restore_tmpfile(j->cur_dirfd, j->cur_tmp, err);
+	j->cur_fd = restore_tmpfile(j, j->cur_dirfd, j->cur_tmp, err);
 	if (j->cur_fd < 0)
 		return err->code ? err->code : ABK_E_IO;
 	j->cur_index = u->index;

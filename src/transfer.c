@@ -75,6 +75,20 @@ transfer_get_units(abk_rd *r, struct transfer_unit *u, uint32_t max, uint32_t *n
 	return ABK_OK;
 }
 
+static int
+unpack_view(zipio_reader *zr, const struct transfer_sink *sink, const struct transfer_unit *u,
+    uint64_t *pos, abk_err *err)
+{
+	const uint8_t *view;
+	size_t vlen;
+	int viewed = zipio_view(zr, &view, &vlen, err);
+
+	if (viewed <= 0)
+		return viewed;
+	*pos = vlen;
+	return sink->data(sink->ctx, u, u->offset, view, vlen, err);
+}
+
 int
 transfer_unpack(const uint8_t *zip, size_t len, const struct transfer_unit *units, uint32_t n,
     uint8_t *buf, size_t bufsz, const struct transfer_sink *sink, abk_err *err)
@@ -124,6 +138,11 @@ transfer_unpack(const uint8_t *zip, size_t len, const struct transfer_unit *unit
 			break;
 		}
 		if (sink->begin != NULL && (rc = sink->begin(sink->ctx, u, err)) != ABK_OK)
+			break;
+		/* A stored entry goes to the sink in place; then zipio_read only
+		 * reports its end.  Deflated data comes through buf. */
+		rc = unpack_view(zr, sink, u, &pos, err);
+		if (rc != ABK_OK)
 			break;
 		for (;;) {
 			ssize_t got = zipio_read(zr, buf, bufsz, err);

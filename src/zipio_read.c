@@ -541,6 +541,36 @@ zipio_read(zipio_reader *r, void *buf, size_t len, abk_err *err)
 }
 
 int
+zipio_view(zipio_reader *r, const uint8_t **data, size_t *len, abk_err *err)
+{
+	const uint8_t *p;
+	uint64_t pos;
+
+	if (r == NULL || data == NULL || len == NULL)
+		return abk_err_set(err, ABK_E_USAGE, "zipio_view: NULL argument");
+	if (r->failed)
+		return abk_err_set(err, r->failed, "zip reader stopped after an earlier error");
+	if (!r->entry_open || r->src.data == NULL || r->cur.method != 0 || r->delivered != 0)
+		return 0;
+	if (r->cur.csize != r->cur.size)
+		return reader_fail(r, abk_err_set(err, ABK_E_INTEGRITY,
+		    "zip entry %s: stored with %llu bytes but declares %llu", r->cur.name,
+		    (unsigned long long)r->cur.csize, (unsigned long long)r->cur.size));
+	/* zipio_next checked that [pos, pos + csize) lies inside the archive */
+	pos = r->next_data - r->cur.csize;
+	p = r->src.data + pos;
+	if ((uint32_t)crc32_z(crc32(0L, Z_NULL, 0), p, (size_t)r->cur.size) != r->cur.crc)
+		return reader_fail(r, abk_err_set(err, ABK_E_INTEGRITY,
+		    "zip entry %s: CRC-32 mismatch", r->cur.name));
+	(void)unzCloseCurrentFile(r->uf);	/* nothing read: minizip checks nothing */
+	r->entry_open = 0;
+	r->delivered = r->cur.size;
+	*data = p;
+	*len = (size_t)r->cur.size;
+	return 1;
+}
+
+int
 zipio_read_all(zipio_reader *r, void *buf, size_t cap, size_t *len_out,
     abk_err *err)
 {

@@ -44,6 +44,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (e.size > lim.ratio_min_size &&
 		    (e.csize == 0 || e.size / e.csize > lim.max_ratio + 1))
 			abort();
+		/* every other entry through the in-place view, which must stay
+		 * inside the input and agree with the declared size */
+		if ((e.index & 1) != 0) {
+			const uint8_t *view;
+			size_t vlen;
+			int v = zipio_view(r, &view, &vlen, &err);
+
+			if (v < 0) {
+				if (err.msg[0] == '\0')
+					abort();
+				break;
+			}
+			if (v > 0) {
+				if (view < data || vlen != e.size || vlen > size ||
+				    (size_t)(view - data) > size - vlen)
+					abort();
+				total = vlen;
+			}
+		}
 		while ((n = zipio_read(r, buf, sizeof(buf), &err)) > 0) {
 			total += (uint64_t)n;
 			if (total > e.size)

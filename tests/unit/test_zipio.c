@@ -715,6 +715,66 @@ START_TEST(test_corrupt_stored_byte)
 }
 END_TEST
 
+/* zipio_view: stored entries of memory archives in place, verified; the
+ * others left to zipio_read. */
+START_TEST(test_view)
+{
+	abk_err err = ABK_ERR_INIT;
+	uint8_t payload[5000], buf[64];
+	const uint8_t *view;
+	size_t len, vlen;
+	zipio_reader *r;
+	struct zipio_entry e;
+	uint8_t *z, *p;
+
+	fill_random(payload, sizeof(payload), 11);
+	z = build(&len, 0, "data", payload, sizeof(payload), NULL, NULL, 0);
+	ck_assert_int_eq(zipio_reader_open(z, len, NULL, &r, &err), ABK_OK);
+	ck_assert_int_eq(zipio_next(r, &e, &err), 1);
+	ck_assert_int_eq(zipio_view(r, &view, &vlen, &err), 1);
+	ck_assert_uint_eq(vlen, sizeof(payload));
+	ck_assert_ptr_eq(view, memmem(z, len, payload, sizeof(payload)));
+	ck_assert_int_eq(zipio_read(r, buf, sizeof(buf), &err), 0);	/* finished */
+	ck_assert_int_eq(zipio_view(r, &view, &vlen, &err), 0);
+	ck_assert_int_eq(zipio_next(r, &e, &err), 0);
+	zipio_reader_free(r);
+
+	/* partly read already: not viewable, zipio_read goes on */
+	ck_assert_int_eq(zipio_reader_open(z, len, NULL, &r, &err), ABK_OK);
+	ck_assert_int_eq(zipio_next(r, &e, &err), 1);
+	ck_assert_int_eq(zipio_read(r, buf, sizeof(buf), &err), (ssize_t)sizeof(buf));
+	ck_assert_int_eq(zipio_view(r, &view, &vlen, &err), 0);
+	zipio_reader_free(r);
+
+	/* a flipped byte is found before the view is handed out */
+	p = memmem(z, len, payload, sizeof(payload));
+	p[4000] ^= 0x20;
+	ck_assert_int_eq(zipio_reader_open(z, len, NULL, &r, &err), ABK_OK);
+	ck_assert_int_eq(zipio_next(r, &e, &err), 1);
+	ck_assert_int_eq(zipio_view(r, &view, &vlen, &err), ABK_E_INTEGRITY);
+	ck_assert_ptr_nonnull(strstr(err.msg, "CRC"));
+	ck_assert_int_lt(zipio_next(r, &e, &err), 0);	/* the reader stays failed */
+	zipio_reader_free(r);
+	free(z);
+
+	/* deflated: zipio_read's job */
+	memset(payload, 'a', sizeof(payload));
+	z = build(&len, 6, "text", payload, sizeof(payload), NULL, NULL, 0);
+	ck_assert_int_eq(zipio_reader_open(z, len, NULL, &r, &err), ABK_OK);
+	ck_assert_int_eq(zipio_next(r, &e, &err), 1);
+	ck_assert_int_eq(zipio_view(r, &view, &vlen, &err), 0);
+	zipio_reader_free(r);
+
+	/* an archive on disk: no view */
+	write_file(tpath("view.zip"), z, len);
+	ck_assert_int_eq(zipio_reader_open_file(tpath("view.zip"), NULL, &r, &err), ABK_OK);
+	ck_assert_int_eq(zipio_next(r, &e, &err), 1);
+	ck_assert_int_eq(zipio_view(r, &view, &vlen, &err), 0);
+	zipio_reader_free(r);
+	free(z);
+}
+END_TEST
+
 START_TEST(test_corrupt_deflate)
 {
 	abk_err err = ABK_ERR_INIT;
@@ -1012,6 +1072,7 @@ zipio_suite(void)
 	tcase_add_test(rt, test_short_file);
 	tcase_add_test(rt, test_many_entries);
 	tcase_add_test(rt, test_should_store);
+	tcase_add_test(rt, test_view);
 	suite_add_tcase(s, rt);
 
 	tcase_add_test(bad, test_corrupt_stored_byte);
