@@ -46,6 +46,15 @@ struct push_mail {
 	uint32_t skip_index;		/* MAIL_SKIP */
 };
 
+/* The CRC-32 of each piece of a previous version offered in PUSH_PIECES:
+ * reused pieces are then copied without being read again. */
+struct piece_crcs {
+	uint32_t index;			/* entry (ascending, as offered) */
+	uint32_t n;
+	uint64_t size;			/* of the previous version */
+	uint32_t *crc;			/* n, owned */
+};
+
 struct srv_push {
 	struct session *s;
 	storage_push *p;
@@ -70,6 +79,8 @@ struct srv_push {
 	uint8_t *buf;
 	int reuse_fd;			/* previous version being copied from */
 	uint32_t reuse_index;
+	struct piece_crcs *pcrc;	/* written before the unpacker starts */
+	size_t n_pcrc;
 };
 
 static int
@@ -170,13 +181,15 @@ push_send_pieces(struct srv_push *sp, abk_err *err)
 {
 	struct session *s = sp->s;
 	uint8_t (*h)[ABK_DIGEST_LEN] = NULL;
+	uint32_t *crc = NULL;
 	abk_buf items;
 	uint32_t count = 0;
 	int rc = ABK_OK;
 
 	abk_buf_init(&items, PROTO_FRAME_MAX - 64);
 	h = malloc(PIECES_FILE_MAX * sizeof(*h));
-	if (h == NULL) {
+	sp->pcrc = calloc(sp->n_need ? sp->n_need : 1, sizeof(*sp->pcrc));
+	if (h == NULL || sp->pcrc == NULL) {
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -191,12 +204,14 @@ push_send_pieces(struct srv_push *sp, abk_err *err)
 		    storage_push_open_previous(sp->p, sp->need[i], &fd, &prev_size, &ignored) != ABK_OK)
 			continue;
 		n = (uint32_t)((prev_size + PROTO_PIECE - 1) / PROTO_PIECE);
-		if (n == 0 || n > PIECES_FILE_MAX ||
-		    transfer_piece_hashes(fd, prev_size, h, &ignored) != ABK_OK) {
+		crc = n == 0 || n > PIECES_FILE_MAX ? NULL : malloc((size_t)n * sizeof(*crc));
+		if (crc == NULL || transfer_piece_hashes(fd, prev_size, h, crc, &ignored) != ABK_OK) {
 			close(fd);
+			free(crc);
 			continue;	/* no reuse for this one: it travels whole */
 		}
 		close(fd);
+		sp->pcrc[sp->n_pcrc++] = (struct piece_crcs){ sp->need[i], n, prev_size, crc };
 		if (items.len + 16 + (size_t)n * ABK_DIGEST_LEN > PROTO_FRAME_MAX / 2 && count > 0) {
 			abk_buf_reset(&s->out);
 			abk_put_u8(&s->out, 0);
@@ -289,11 +304,30 @@ push_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
 	return rc;
 }
 
+static const struct piece_crcs *
+push_piece_crcs(const struct srv_push *sp, uint32_t index)
+{
+	size_t lo = 0, hi = sp->n_pcrc;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sp->pcrc[mid].index == index)
+			return &sp->pcrc[mid];
+		if (sp->pcrc[mid].index < index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 /* A piece the client did not send: copy it from the previous version. */
 static int
 push_sink_reuse(void *ctx, const struct transfer_unit *u, abk_err *err)
 {
 	struct srv_push *sp = ctx;
+	const struct piece_crcs *pc = push_piece_crcs(sp, u->index);
 	uint64_t pos = 0;
 	int rc = ABK_OK;
 
@@ -309,6 +343,11 @@ push_sink_reuse(void *ctx, const struct transfer_unit *u, abk_err *err)
 			    "no previous version", u->index);
 		sp->reuse_index = u->index;
 	}
+	/* a whole piece we hashed: the kernel copies it, its CRC is known */
+	if (pc != NULL && u->offset / PROTO_PIECE < pc->n && u->offset < pc->size &&
+	    (pc->size - u->offset > PROTO_PIECE ? PROTO_PIECE : pc->size - u->offset) == u->len)
+		return storage_push_file_copy(sp->p, u->index, u->offset, sp->reuse_fd, u->offset,
+		    u->len, pc->crc[u->offset / PROTO_PIECE], err);
 	while (rc == ABK_OK && pos < u->len) {
 		size_t want = u->len - pos > PUSH_READ_BUF ? PUSH_READ_BUF : (size_t)(u->len - pos);
 		ssize_t n = pread(sp->reuse_fd, sp->buf, want, (off_t)(u->offset + pos));
@@ -575,6 +614,9 @@ out:
 		(void)session_fail(s, "push", err);
 	if (sp.reuse_fd >= 0)
 		close(sp.reuse_fd);
+	for (size_t i = 0; i < sp.n_pcrc; i++)
+		free(sp.pcrc[i].crc);
+	free(sp.pcrc);
 	storage_push_free(sp.p);	/* aborts (keeps staging) unless committed */
 	abk_buf_free(&sp.zips[0]);
 	abk_buf_free(&sp.zips[1]);

@@ -481,15 +481,13 @@ open_current(struct storage_push *p, uint32_t index, abk_err *err)
 	return ABK_OK;
 }
 
-int
-storage_push_file_write(storage_push *p, uint32_t index, uint64_t offset,
-    const void *data, size_t len, abk_err *err)
+/* The checks every piece of file data passes, then the file opened at it. */
+static int
+data_begin(struct storage_push *p, uint32_t index, uint64_t offset, uint64_t len,
+    struct push_ent **out, abk_err *err)
 {
 	char q[FSOPS_QUOTE_MAX];
-	const uint8_t *d = data;
 	struct push_ent *pe;
-	uint64_t at = offset;
-	size_t left = len;
 	int rc;
 
 	rc = data_target(p, index, &pe, err);
@@ -508,6 +506,16 @@ storage_push_file_write(storage_push *p, uint32_t index, uint64_t offset,
 		if (rc != ABK_OK)
 			return rc;
 	}
+	*out = pe;
+	return ABK_OK;
+}
+
+static int
+data_pwrite(struct storage_push *p, const struct push_ent *pe, const uint8_t *d, size_t left,
+    uint64_t at, abk_err *err)
+{
+	char q[FSOPS_QUOTE_MAX];
+
 	while (left > 0) {
 		ssize_t n = pwrite(p->cur_fd, d, left, (off_t)at);
 
@@ -520,9 +528,93 @@ storage_push_file_write(storage_push *p, uint32_t index, uint64_t offset,
 		at += (uint64_t)n;
 		left -= (size_t)n;
 	}
+	return ABK_OK;
+}
+
+int
+storage_push_file_write(storage_push *p, uint32_t index, uint64_t offset,
+    const void *data, size_t len, abk_err *err)
+{
+	struct push_ent *pe;
+	int rc;
+
+	rc = data_begin(p, index, offset, len, &pe, err);
+	if (rc == ABK_OK)
+		rc = data_pwrite(p, pe, data, len, offset, err);
+	if (rc != ABK_OK)
+		return rc;
 	pe->crc = push_crc(pe->crc, data, len);
 	if (p->cur_sha_ok && abk_sha256_update(&p->sha, data, len) != ABK_OK)
 		p->cur_sha_ok = 0;
+	pe->written += len;
+	p->bytes_received += len;
+	return ABK_OK;
+}
+
+/* Copy through memory where the kernel cannot copy between the two files. */
+static int
+copy_by_hand(struct storage_push *p, const struct push_ent *pe, int src_fd, uint64_t src_off,
+    uint64_t at, uint64_t left, abk_err *err)
+{
+	uint8_t *buf = malloc(READ_BUF);
+	int rc = ABK_OK;
+
+	if (buf == NULL)
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	while (rc == ABK_OK && left > 0) {
+		size_t want = left > READ_BUF ? READ_BUF : (size_t)left;
+		ssize_t n = pread(src_fd, buf, want, (off_t)src_off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = abk_err_set(err, ABK_E_IO, "reading the previous version: %s",
+			    n < 0 ? strerror(errno) : "it shrank");
+			break;
+		}
+		rc = data_pwrite(p, pe, buf, (size_t)n, at, err);
+		src_off += (uint64_t)n;
+		at += (uint64_t)n;
+		left -= (uint64_t)n;
+	}
+	free(buf);
+	return rc;
+}
+
+int
+storage_push_file_copy(storage_push *p, uint32_t index, uint64_t offset, int src_fd,
+    uint64_t src_off, uint64_t len, uint32_t crc, abk_err *err)
+{
+	struct push_ent *pe;
+	uint64_t done = 0;
+	int rc;
+
+	rc = data_begin(p, index, offset, len, &pe, err);
+	if (rc != ABK_OK)
+		return rc;
+#ifdef HAVE_COPY_FILE_RANGE
+	while (done < len) {
+		off_t in = (off_t)(src_off + done), out = (off_t)(offset + done);
+		ssize_t n = copy_file_range(src_fd, &in, p->cur_fd, &out, (size_t)(len - done), 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+		    errno == EOPNOTSUPP || errno == EBADF))
+			break;		/* this filesystem pair cannot: by hand */
+		if (n <= 0)
+			return abk_err_set(err, ABK_E_IO, "copying from the previous version: %s",
+			    n < 0 ? strerror(errno) : "it shrank");
+		done += (uint64_t)n;
+	}
+#endif
+	if (done < len) {
+		rc = copy_by_hand(p, pe, src_fd, src_off + done, offset + done, len - done, err);
+		if (rc != ABK_OK)
+			return rc;
+	}
+	pe->crc = (uint32_t)crc32_combine(pe->crc, crc, (z_off_t)len);
+	p->cur_sha_ok = 0;	/* --checksum: file_done hashes the staged file */
 	pe->written += len;
 	p->bytes_received += len;
 	return ABK_OK;

@@ -274,7 +274,7 @@ static uint8_t (*push_own_hashes(struct push_job *job, uint32_t index))[ABK_DIGE
 	if (n == 0 || n > PROTO_PIECES_MAX || (h = malloc(n * sizeof(*h))) == NULL)
 		return NULL;
 	fd = openat(job->rootfd, e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || transfer_piece_hashes(fd, e->size, h, &ignored) != ABK_OK) {
+	if (fd < 0 || transfer_piece_hashes(fd, e->size, h, NULL, &ignored) != ABK_OK) {
 		if (fd >= 0)
 			close(fd);
 		free(h);
@@ -564,6 +564,14 @@ push_after_frame(void *ctx, size_t n, abk_err *err)
 #define ADAPT_WINDOW 4			/* batches measured per window */
 #define ADAPT_ROUNDS 2			/* deflate/store windows before deciding */
 #define ADAPT_HOLD 32			/* batches before measuring again */
+#define ADAPT_HOLD_MAX 1024		/* ... doubling while the answer stays */
+/*
+ * Deflate must beat store by this factor: its windows do not show the CPU
+ * it takes from the rest of the pipeline (on a machine shared with the
+ * server, or with the cipher on the sending thread), and a measuring window
+ * with deflate is itself expensive.  On a slow link deflate wins by 2-5x.
+ */
+#define ADAPT_DEFLATE_MARGIN 1.15
 
 struct push_adapt {
 	int mode;			/* 1 deflate, 0 store: what builders use now */
@@ -572,6 +580,8 @@ struct push_adapt {
 	unsigned windows;		/* windows measured since the last decision */
 	unsigned counted;		/* batches in the current window */
 	unsigned held;			/* batches left before measuring again */
+	unsigned hold;			/* length of the next hold */
+	int decided;			/* -1 before the first decision, else the mode */
 };
 
 /*
@@ -603,9 +613,16 @@ push_adapt(struct push_job *job, struct push_adapt *ad, const struct push_slot *
 	} else {
 		double r1 = ad->secs[1] > 0 ? (double)ad->bytes[1] / ad->secs[1] : 0;
 		double r0 = ad->secs[0] > 0 ? (double)ad->bytes[0] / ad->secs[0] : 0;
+		int mode = r1 > r0 * ADAPT_DEFLATE_MARGIN ? 1 : 0;
 
-		ad->mode = r1 > r0 ? 1 : 0;
-		ad->held = ADAPT_HOLD;
+		/* the same answer again: measure less often (measuring costs) */
+		if (mode == ad->decided)
+			ad->hold = ad->hold * 2 > ADAPT_HOLD_MAX ? ADAPT_HOLD_MAX : ad->hold * 2;
+		else
+			ad->hold = ADAPT_HOLD;
+		ad->decided = mode;
+		ad->mode = mode;
+		ad->held = ad->hold;
 	}
 	atomic_store(&job->deflate, ad->mode);
 }
@@ -680,13 +697,18 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 	int rc = ABK_OK;
 
 	memset(&ad, 0, sizeof(ad));
-	ad.mode = job->opts->compress == ABK_COMPRESS_NEVER ? 0 : 1;
+	/* auto starts storing, and measures only once the ring of built
+	 * batches is in its steady state (batches built ahead look free) */
+	ad.mode = job->opts->compress == ABK_COMPRESS_ALWAYS ? 1 : 0;
+	ad.hold = ADAPT_HOLD;
+	ad.decided = -1;
 	atomic_store(&job->deflate, ad.mode);
 	if (n_threads < 1)
 		n_threads = 1;
 	if (n_threads > 16)
 		n_threads = 16;
 	job->n_slots = n_threads + 1;
+	ad.held = (unsigned)(2 * job->n_slots);
 	job->slots = calloc(job->n_slots, sizeof(*job->slots));
 	threads = calloc(n_threads, sizeof(*threads));
 	frame = malloc(PROTO_HEADER_LEN + PROTO_ZIP_DATA_MAX);

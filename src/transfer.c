@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "proto.h"
 #include "transfer.h"
@@ -180,7 +181,8 @@ transfer_unpack(const uint8_t *zip, size_t len, const struct transfer_unit *unit
 }
 
 int
-transfer_piece_hashes(int fd, uint64_t size, uint8_t (*out)[ABK_DIGEST_LEN], abk_err *err)
+transfer_piece_hashes(int fd, uint64_t size, uint8_t (*out)[ABK_DIGEST_LEN], uint32_t *crcs,
+    abk_err *err)
 {
 	static const size_t bufsz = 256 * 1024;
 	uint8_t *buf = malloc(bufsz);
@@ -192,6 +194,7 @@ transfer_piece_hashes(int fd, uint64_t size, uint8_t (*out)[ABK_DIGEST_LEN], abk
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
 	while (rc == ABK_OK && off < size) {
 		uint64_t end = size - off > PROTO_PIECE ? off + PROTO_PIECE : size;
+		uLong crc = crc32(0L, Z_NULL, 0);
 		abk_digest_ctx d;
 
 		abk_digest_init(&d);
@@ -205,8 +208,12 @@ transfer_piece_hashes(int fd, uint64_t size, uint8_t (*out)[ABK_DIGEST_LEN], abk
 				break;
 			}
 			abk_digest_update(&d, buf, (size_t)n);
+			if (crcs != NULL)
+				crc = crc32_z(crc, buf, (size_t)n);
 			off += (uint64_t)n;
 		}
+		if (crcs != NULL)
+			crcs[k] = (uint32_t)crc;
 		abk_digest_final(&d, out[k++]);
 	}
 	free(buf);

@@ -5,7 +5,14 @@
 #
 #   tests/bench/bench.sh [WORKDIR]        (WORKDIR on the disk to measure;
 #                                           default a new folder under /tmp)
-# Environment: BENCH_SMALL (files, default 20000), BENCH_BIG_MB (default 80).
+# Environment:
+#   BENCH_SMALL    small files (default 20000)
+#   BENCH_BIG_MB   size of each of the 4 big files (default 80)
+#   BENCH_ROUNDS   rounds of both tools, alternating; medians are reported
+#                  (default 3: runs on a shared VM vary by a third)
+#   BENCH_AUTH     token (default: what a cron job uses) or password (adds
+#                  one PBKDF2 login, ~0.6 s at 600k iterations, per phase)
+#   BENCH_CLIENT_OPTS  extra autobackup options (e.g. "--compress never")
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 AB=$top/autobackup
@@ -18,12 +25,15 @@ W=${1:-$(mktemp -d /tmp/abbench.XXXXXX)}
 mkdir -p "$W"
 SMALL=${BENCH_SMALL:-20000}
 BIG=${BENCH_BIG_MB:-80}
+ROUNDS=${BENCH_ROUNDS:-3}
+AUTH=${BENCH_AUTH:-token}
 pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 trap cleanup EXIT
 
 echo "# dataset: $SMALL small files + 4 x ${BIG} MB (2 compressible, 2 random) in $W/src"
-if [ ! -d "$W/src" ]; then
+if [ ! -d "$W/src.orig" ]; then
+	rm -rf "$W/src"
 	mkdir -p "$W/src/small"
 	python3 - "$W/src/small" "$SMALL" <<'PY'
 import os, sys, random
@@ -45,46 +55,53 @@ PY
 	head -c $((BIG * 1048576)) /dev/urandom >"$W/src/random2.bin"
 	yes "compressible log line $(date) autobackup benchmark" | head -c $((BIG * 1048576)) >"$W/src/log1.txt"
 	seq 1 100000000 | head -c $((BIG * 1048576)) >"$W/src/numbers.txt"
+	# a pristine copy: every round starts again from it
+	mv "$W/src" "$W/src.orig"
 fi
-MB=$(du -sm "$W/src" | cut -f1)
+MB=$(du -sm "$W/src.orig" | cut -f1)
 echo "# total ${MB} MB; machine: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+echo "# $ROUNDS rounds, medians; autobackup logs in with a $AUTH"
 
+fresh_src() { rm -rf "$W/src" && cp -a "$W/src.orig" "$W/src"; }
 change_1pct() {
 	# rewrite every 100th small file and append to one big file
 	find "$W/src/small" -name 'f*00.txt' | while read -r f; do head -c 3000 /dev/urandom >"$f"; done
 	head -c 1048576 /dev/urandom >>"$W/src/log1.txt"
 }
-
-# ---- autobackup --------------------------------------------------------------
-rm -rf "$W/abdata" "$W/abrestore" "$W/port"
-"$ABD" init --data "$W/abdata" >/dev/null
-printf 'bench\n' >"$W/pw"
-"$ABD" user add bench --data "$W/abdata" --password-file "$W/pw" >/dev/null
-"$ABD" serve --data "$W/abdata" --listen 127.0.0.1:0 --port-file "$W/port" --no-console \
-	>"$W/server.log" 2>&1 </dev/null &
-spid=$!; pids="$pids $spid"
-while [ ! -s "$W/port" ]; do sleep 0.1; done
-PORT=$(cat "$W/port")
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
+# "seconds peak-KiB" of the last timed command
+measure() { tail -1 "$W/time"; }
 # Every phase starts with a sync: the server's syncfs before publishing would
 # otherwise also pay for flushing the dataset copy made just before.
-ab() { sync; /usr/bin/time -f "%e %M" -o "$W/time" "$AB" --batch --server 127.0.0.1:$PORT \
-	--ca "$W/abdata/certs/ca.pem" --user bench --password-file "$W/pw" --config /dev/null -q "$@"; }
-measure() { cat "$W/time" | tail -1; }
+timed() { sync; /usr/bin/time -f "%e %M" -o "$W/time" "$@"; }
 
-# keep a pristine copy: the 1% change is applied to src, rsync starts again from it
-[ -d "$W/src.orig" ] || cp -a "$W/src" "$W/src.orig"
-rm -rf "$W/src" && cp -a "$W/src.orig" "$W/src"
-ab push "$W/src"; set -- $(measure); ab_full=$1; ab_full_rss=$2
-change_1pct
-ab push "$W/src"; set -- $(measure); ab_inc=$1; ab_inc_rss=$2
-sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
-ab restore src --to "$W/abrestore"; set -- $(measure); ab_res=$1; ab_res_rss=$2
-srv_rss=$(awk '/VmHWM/ {print $2}' /proc/$spid/status)
-kill $spid; wait $spid 2>/dev/null || true
+# ---- autobackup --------------------------------------------------------------
+printf 'bench\n' >"$W/pw"
+ab_round() {
+	rm -rf "$W/abdata" "$W/abrestore" "$W/port"
+	"$ABD" init --data "$W/abdata" >/dev/null
+	"$ABD" user add bench --data "$W/abdata" --password-file "$W/pw" >/dev/null
+	"$ABD" token add bench bench --data "$W/abdata" | tail -1 >"$W/token"
+	if [ "$AUTH" = password ]; then cred="--password-file $W/pw"; else cred="--token-file $W/token"; fi
+	"$ABD" serve --data "$W/abdata" --listen 127.0.0.1:0 --port-file "$W/port" --no-console \
+		>"$W/server.log" 2>&1 </dev/null &
+	spid=$!; pids="$pids $spid"
+	while [ ! -s "$W/port" ]; do sleep 0.1; done
+	port=$(cat "$W/port")
+	# shellcheck disable=SC2086
+	ab() { timed "$AB" --batch --server 127.0.0.1:$port --ca "$W/abdata/certs/ca.pem" \
+		--user bench $cred --config /dev/null -q ${BENCH_CLIENT_OPTS:-} "$@"; }
+	fresh_src
+	ab push "$W/src"; set -- $(measure); echo "ab full $1 $2" >>"$W/results"
+	change_1pct
+	ab push "$W/src"; set -- $(measure); echo "ab inc $1 $2" >>"$W/results"
+	drop_caches
+	ab restore src --to "$W/abrestore"; set -- $(measure); echo "ab res $1 $2" >>"$W/results"
+	echo "ab srv $(awk '/VmHWM/ {print $2}' /proc/$spid/status)" >>"$W/results"
+	kill $spid; wait $spid 2>/dev/null || true
+}
 
 # ---- rsync daemon ------------------------------------------------------------
-rm -rf "$W/rsdata" "$W/rsrestore" && mkdir -p "$W/rsdata"
-rm -rf "$W/src" && cp -a "$W/src.orig" "$W/src"
 cat >"$W/rsyncd.conf" <<CONF
 use chroot = no
 uid = $(id -u)
@@ -93,22 +110,46 @@ gid = $(id -g)
 path = $W/rsdata
 read only = no
 CONF
-RPORT=$((20000 + $$ % 20000))
-rsync --daemon --no-detach --address=127.0.0.1 --port=$RPORT --config="$W/rsyncd.conf" &
-rpid=$!; pids="$pids $rpid"
-sleep 1
-rs() { sync; /usr/bin/time -f "%e %M" -o "$W/time" rsync -a --delete "$@"; }
-rs "$W/src/" "rsync://127.0.0.1:$RPORT/bench/src/"; set -- $(measure); rs_full=$1
-change_1pct
-rs "$W/src/" "rsync://127.0.0.1:$RPORT/bench/src/"; set -- $(measure); rs_inc=$1
-sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
-rs "rsync://127.0.0.1:$RPORT/bench/src/" "$W/rsrestore/"; set -- $(measure); rs_res=$1
-kill $rpid; wait $rpid 2>/dev/null || true
+rs_round() {
+	rm -rf "$W/rsdata" "$W/rsrestore" && mkdir -p "$W/rsdata"
+	rport=$((20000 + $$ % 20000))
+	rsync --daemon --no-detach --address=127.0.0.1 --port=$rport --config="$W/rsyncd.conf" &
+	rpid=$!; pids="$pids $rpid"
+	sleep 1
+	rs() { timed rsync -a --delete "$@"; }
+	fresh_src
+	rs "$W/src/" "rsync://127.0.0.1:$rport/bench/src/"; set -- $(measure); echo "rs full $1" >>"$W/results"
+	change_1pct
+	rs "$W/src/" "rsync://127.0.0.1:$rport/bench/src/"; set -- $(measure); echo "rs inc $1" >>"$W/results"
+	drop_caches
+	rs "rsync://127.0.0.1:$rport/bench/src/" "$W/rsrestore/"; set -- $(measure); echo "rs res $1" >>"$W/results"
+	kill $rpid; wait $rpid 2>/dev/null || true
+}
 
+: >"$W/results"
+i=1
+while [ $i -le "$ROUNDS" ]; do
+	# alternate which tool goes first: the disk remembers what the other did
+	if [ $((i % 2)) -eq 1 ]; then ab_round; rs_round; else rs_round; ab_round; fi
+	echo "# round $i: $(grep -c . "$W/results") measurements" >&2
+	i=$((i + 1))
+done
+
+med() { awk -v t="$1" -v p="$2" -v c="${3:-3}" '$1 == t && $2 == p { v[n++] = $c }
+	END { if (n == 0) { print 0; exit } for (i = 0; i < n; i++) for (j = i + 1; j < n; j++)
+		if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
+		print (n % 2 ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2) }' "$W/results"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 rate() { awk -v mb="$MB" -v s="$1" 'BEGIN { printf "%.0f", (s > 0 ? mb / s : 0) }'; }
+row() {	# label, phase, "rate" or "-"
+	a=$(med ab "$2"); r=$(med rs "$2"); rss=$(med ab "$2" 4)
+	ra=-; rr=-
+	[ "$3" = rate ] && { ra=$(rate "$a"); rr=$(rate "$r"); }
+	printf '%-14s %9ss %8s %9s KiB %9ss %8s %8s\n' "$1" "$a" "$ra" "$rss" "$r" "$rr" \
+		"$(ratio "$a" "$r")"
+}
 printf '\n%-14s %10s %8s %12s %10s %8s %8s\n' phase autobackup MB/s "client RSS" rsync MB/s "ours/rsync"
-printf '%-14s %9ss %8s %9s KiB %9ss %8s %8s\n' "full push" "$ab_full" "$(rate "$ab_full")" "$ab_full_rss" "$rs_full" "$(rate "$rs_full")" "$(ratio "$ab_full" "$rs_full")"
-printf '%-14s %9ss %8s %9s KiB %9ss %8s %8s\n' "1% push" "$ab_inc" "-" "$ab_inc_rss" "$rs_inc" "-" "$(ratio "$ab_inc" "$rs_inc")"
-printf '%-14s %9ss %8s %9s KiB %9ss %8s %8s\n' "full restore" "$ab_res" "$(rate "$ab_res")" "$ab_res_rss" "$rs_res" "$(rate "$rs_res")" "$(ratio "$ab_res" "$rs_res")"
-echo "server peak RSS: ${srv_rss} KiB"
+row "full push" full rate
+row "1% push" inc -
+row "full restore" res rate
+echo "server peak RSS (median): $(med ab srv) KiB; every run: $W/results"
