@@ -175,6 +175,9 @@ push_send_need(struct srv_push *sp, abk_err *err)
  * edited in place).  Hashing reads the previous version once.
  */
 #define PIECES_FILE_MAX 16384u		/* pieces offered per file (64 GiB) */
+/* The client waits while we hash: two threads halve that on any server
+ * without letting one push take every core of a busy one. */
+#define PIECES_HASH_THREADS 2
 
 static int
 push_send_pieces(struct srv_push *sp, abk_err *err)
@@ -205,7 +208,7 @@ push_send_pieces(struct srv_push *sp, abk_err *err)
 			continue;
 		n = (uint32_t)((prev_size + PROTO_PIECE - 1) / PROTO_PIECE);
 		crc = n == 0 || n > PIECES_FILE_MAX ? NULL : malloc((size_t)n * sizeof(*crc));
-		if (crc == NULL || transfer_piece_hashes(fd, prev_size, h, crc, &ignored) != ABK_OK) {
+		if (crc == NULL || transfer_piece_hashes(fd, prev_size, h, crc, PIECES_HASH_THREADS, &ignored) != ABK_OK) {
 			close(fd);
 			free(crc);
 			continue;	/* no reuse for this one: it travels whole */

@@ -105,6 +105,15 @@ struct push_job {
 	atomic_int deflate;		/* 1: level 1 for compressible files */
 };
 
+/* Builder (and piece hashing) threads: --threads, else one per core. */
+static unsigned
+push_thread_count(const struct push_job *job)
+{
+	long n = job->opts->threads > 0 ? job->opts->threads : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
+}
+
 static double
 now_seconds(void)
 {
@@ -274,7 +283,7 @@ static uint8_t (*push_own_hashes(struct push_job *job, uint32_t index))[ABK_DIGE
 	if (n == 0 || n > PROTO_PIECES_MAX || (h = malloc(n * sizeof(*h))) == NULL)
 		return NULL;
 	fd = openat(job->rootfd, e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || transfer_piece_hashes(fd, e->size, h, NULL, &ignored) != ABK_OK) {
+	if (fd < 0 || transfer_piece_hashes(fd, e->size, h, NULL, push_thread_count(job), &ignored) != ABK_OK) {
 		if (fd >= 0)
 			close(fd);
 		free(h);
@@ -685,8 +694,7 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
     uint64_t *skipped, abk_err *err)
 {
 	pthread_t *threads = NULL;
-	size_t n_threads = (size_t)(job->opts->threads > 0 ? job->opts->threads :
-	    sysconf(_SC_NPROCESSORS_ONLN));
+	size_t n_threads = push_thread_count(job);
 	size_t started = 0;
 	uint8_t *frame = NULL;
 	abk_digest_ctx total;
@@ -703,10 +711,6 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 	ad.hold = ADAPT_HOLD;
 	ad.decided = -1;
 	atomic_store(&job->deflate, ad.mode);
-	if (n_threads < 1)
-		n_threads = 1;
-	if (n_threads > 16)
-		n_threads = 16;
 	job->n_slots = n_threads + 1;
 	ad.held = (unsigned)(2 * job->n_slots);
 	job->slots = calloc(job->n_slots, sizeof(*job->slots));

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -180,43 +181,86 @@ transfer_unpack(const uint8_t *zip, size_t len, const struct transfer_unit *unit
 	return rc;
 }
 
-int
-transfer_piece_hashes(int fd, uint64_t size, uint8_t (*out)[ABK_DIGEST_LEN], uint32_t *crcs,
-    abk_err *err)
+/* Pieces first, first + stride, ... of one file: one hashing thread's share. */
+struct hash_share {
+	int fd;
+	uint64_t size;
+	uint8_t (*out)[ABK_DIGEST_LEN];
+	uint32_t *crcs;
+	uint64_t first, stride;
+	int rc;
+	abk_err err;
+};
+
+static void *
+hash_share_run(void *arg)
 {
 	static const size_t bufsz = 256 * 1024;
+	struct hash_share *h = arg;
 	uint8_t *buf = malloc(bufsz);
-	uint64_t off = 0;
-	size_t k = 0;
-	int rc = ABK_OK;
+	uint64_t pieces = (h->size + PROTO_PIECE - 1) / PROTO_PIECE;
 
-	if (buf == NULL)
-		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
-	while (rc == ABK_OK && off < size) {
-		uint64_t end = size - off > PROTO_PIECE ? off + PROTO_PIECE : size;
+	h->rc = buf == NULL ? abk_err_set(&h->err, ABK_E_NOMEM, "out of memory") : ABK_OK;
+	for (uint64_t k = h->first; h->rc == ABK_OK && k < pieces; k += h->stride) {
+		uint64_t off = k * PROTO_PIECE;
+		uint64_t end = h->size - off > PROTO_PIECE ? off + PROTO_PIECE : h->size;
 		uLong crc = crc32(0L, Z_NULL, 0);
 		abk_digest_ctx d;
 
 		abk_digest_init(&d);
 		while (off < end) {
 			size_t want = end - off > bufsz ? bufsz : (size_t)(end - off);
-			ssize_t n = pread(fd, buf, want, (off_t)off);
+			ssize_t n = pread(h->fd, buf, want, (off_t)off);
 
+			if (n < 0 && errno == EINTR)
+				continue;
 			if (n <= 0) {
-				rc = abk_err_set(err, ABK_E_IO, "reading for piece hashes: %s",
+				h->rc = abk_err_set(&h->err, ABK_E_IO, "reading for piece hashes: %s",
 				    n < 0 ? strerror(errno) : "file shrank");
 				break;
 			}
 			abk_digest_update(&d, buf, (size_t)n);
-			if (crcs != NULL)
+			if (h->crcs != NULL)
 				crc = crc32_z(crc, buf, (size_t)n);
 			off += (uint64_t)n;
 		}
-		if (crcs != NULL)
-			crcs[k] = (uint32_t)crc;
-		abk_digest_final(&d, out[k++]);
+		if (h->crcs != NULL)
+			h->crcs[k] = (uint32_t)crc;
+		abk_digest_final(&d, h->out[k]);
 	}
 	free(buf);
+	return NULL;
+}
+
+int
+transfer_piece_hashes(int fd, uint64_t size, uint8_t (*out)[ABK_DIGEST_LEN], uint32_t *crcs,
+    unsigned threads, abk_err *err)
+{
+	struct hash_share share[TRANSFER_HASH_THREADS_MAX];
+	pthread_t tid[TRANSFER_HASH_THREADS_MAX];
+	uint64_t pieces = (size + PROTO_PIECE - 1) / PROTO_PIECE;
+	unsigned n = threads < 1 ? 1 : threads > TRANSFER_HASH_THREADS_MAX ?
+	    TRANSFER_HASH_THREADS_MAX : threads, started = 1;
+	int rc = ABK_OK;
+
+	if (n > pieces)
+		n = pieces > 0 ? (unsigned)pieces : 1;
+	for (unsigned t = 0; t < n; t++)
+		share[t] = (struct hash_share){ .fd = fd, .size = size, .out = out, .crcs = crcs,
+		    .first = t, .stride = n, .rc = ABK_OK, .err = ABK_ERR_INIT };
+	/* the caller's thread takes share 0; a thread that will not start
+	 * leaves its share to a second pass below */
+	for (; started < n; started++)
+		if (pthread_create(&tid[started], NULL, hash_share_run, &share[started]) != 0)
+			break;
+	hash_share_run(&share[0]);
+	for (unsigned t = 1; t < started; t++)
+		pthread_join(tid[t], NULL);
+	for (unsigned t = started; t < n; t++)
+		hash_share_run(&share[t]);
+	for (unsigned t = 0; t < n && rc == ABK_OK; t++)
+		if (share[t].rc != ABK_OK)
+			rc = abk_err_set(err, share[t].rc, "%s", share[t].err.msg);
 	return rc;
 }
 

@@ -77,9 +77,16 @@ struct transfer_sink {
 int transfer_unpack(const uint8_t *zip, size_t len, const struct transfer_unit *units,
     uint32_t n, uint8_t *buf, size_t bufsz, const struct transfer_sink *sink, abk_err *err);
 
-/* BLAKE2b-256 of each PROTO_PIECE piece of fd's first size bytes into out[],
- * and, when crcs is not NULL, each piece's CRC-32 into crcs[] (same read). */
+#define TRANSFER_HASH_THREADS_MAX 8
+
+/*
+ * BLAKE2b-256 of each PROTO_PIECE piece of fd's first size bytes into out[],
+ * and, when crcs is not NULL, each piece's CRC-32 into crcs[] (same read).
+ * Pieces are shared among threads (the caller's included, at most
+ * TRANSFER_HASH_THREADS_MAX): a changed big file is hashed while the other
+ * side waits, so it is worth every core.
+ */
 int transfer_piece_hashes(int fd, uint64_t size, uint8_t (*out)[ABK_DIGEST_LEN],
-    uint32_t *crcs, abk_err *err);
+    uint32_t *crcs, unsigned threads, abk_err *err);
 
 #endif

@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
+#include <zlib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,7 +14,9 @@
 
 #include "buf.h"
 #include "manifest.h"
+#include "crypto.h"
 #include "proto.h"
+#include "transfer.h"
 #include "fdio.h"
 
 
@@ -276,6 +280,49 @@ START_TEST(test_entry_hostile)
 }
 END_TEST
 
+/* Piece hashes and CRCs: the same whatever the number of threads, and
+ * each one the hash of exactly its piece (the last one short). */
+START_TEST(test_piece_hashes_threads)
+{
+	abk_err err = ABK_ERR_INIT;
+	const uint64_t size = 2 * (uint64_t)PROTO_PIECE + PROTO_PIECE / 3;
+	uint8_t (*h1)[ABK_DIGEST_LEN] = calloc(3, ABK_DIGEST_LEN);
+	uint8_t (*h3)[ABK_DIGEST_LEN] = calloc(3, ABK_DIGEST_LEN);
+	uint32_t c1[3], c3[3];
+	uint8_t *data = malloc(size), want[ABK_DIGEST_LEN];
+	FILE *f = tmpfile();
+	int fd;
+
+	ck_assert(h1 != NULL && h3 != NULL && data != NULL && f != NULL);
+	for (uint64_t i = 0; i < size; i++)
+		data[i] = (uint8_t)(i * 2654435761u >> 13);
+	ck_assert_uint_eq(fwrite(data, 1, size, f), size);
+	fflush(f);
+	fd = fileno(f);
+	ck_assert_int_eq(transfer_piece_hashes(fd, size, h1, c1, 1, &err), ABK_OK);
+	ck_assert_int_eq(transfer_piece_hashes(fd, size, h3, c3, 3, &err), ABK_OK);
+	ck_assert_mem_eq(h1, h3, 3 * ABK_DIGEST_LEN);
+	ck_assert_mem_eq(c1, c3, sizeof(c1));
+	for (int k = 0; k < 3; k++) {
+		uint64_t off = (uint64_t)k * PROTO_PIECE;
+		size_t len = (size_t)(size - off > PROTO_PIECE ? PROTO_PIECE : size - off);
+		abk_digest_ctx d;
+
+		abk_digest_init(&d);
+		abk_digest_update(&d, data + off, len);
+		abk_digest_final(&d, want);
+		ck_assert_mem_eq(h3[k], want, ABK_DIGEST_LEN);
+		ck_assert_uint_eq(c3[k], (uint32_t)crc32(0, data + off, (uInt)len));
+	}
+	/* a file shorter than it was said to be is an error, not a guess */
+	ck_assert_int_eq(transfer_piece_hashes(fd, size + 10, h3, NULL, 2, &err), ABK_E_IO);
+	fclose(f);
+	free(data);
+	free(h1);
+	free(h3);
+}
+END_TEST
+
 START_TEST(test_buf_cap)
 {
 	abk_buf b;
@@ -317,6 +364,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_entry_round_trip);
 	tcase_add_test(tc, test_entry_hostile);
 	tcase_add_test(tc, test_buf_cap);
+	tcase_add_test(tc, test_piece_hashes_threads);
 	suite_add_tcase(s, tc);
 	return s;
 }
