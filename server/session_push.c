@@ -292,6 +292,15 @@ push_sink_data(void *ctx, const struct transfer_unit *u, uint64_t offset, const 
 	    err);
 }
 
+/* A stored piece in one block, its CRC-32 verified by the zip reader. */
+static int
+push_sink_whole(void *ctx, const struct transfer_unit *u, const void *buf, size_t n,
+    uint32_t crc, abk_err *err)
+{
+	return storage_push_file_write_crc(((struct srv_push *)ctx)->p, u->index, u->offset, buf,
+	    n, crc, err);
+}
+
 static int
 push_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
 {
@@ -370,7 +379,7 @@ static int
 push_unpack_batch(struct srv_push *sp, const struct push_mail *m, abk_err *err)
 {
 	const struct transfer_sink sink = { sp, push_sink_path, NULL, push_sink_data,
-	    push_sink_end, push_sink_reuse };
+	    push_sink_end, push_sink_reuse, push_sink_whole };
 
 	int rc = transfer_unpack(m->zip->data, m->zip->len, m->units, m->n_units, sp->buf,
 	    PUSH_READ_BUF, &sink, err);

@@ -251,6 +251,11 @@ int storage_push_plan(storage_push *p, uint64_t quota_bytes, abk_err *err);
 int storage_push_file_write(storage_push *p, uint32_t index, uint64_t offset,
     const void *data, size_t len, abk_err *err);
 
+/* storage_push_file_write for data whose CRC-32 is already known (verified
+ * by the zip reader): it is not computed again. */
+int storage_push_file_write_crc(storage_push *p, uint32_t index, uint64_t offset,
+    const void *data, size_t len, uint32_t crc, abk_err *err);
+
 /*
  * Like storage_push_file_write for len bytes that already sit at src_off of
  * src_fd (a piece of the previous version the client did not resend):

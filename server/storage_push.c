@@ -531,9 +531,9 @@ data_pwrite(struct storage_push *p, const struct push_ent *pe, const uint8_t *d,
 	return ABK_OK;
 }
 
-int
-storage_push_file_write(storage_push *p, uint32_t index, uint64_t offset,
-    const void *data, size_t len, abk_err *err)
+static int
+file_write(struct storage_push *p, uint32_t index, uint64_t offset, const void *data,
+    size_t len, const uint32_t *known_crc, abk_err *err)
 {
 	struct push_ent *pe;
 	int rc;
@@ -543,12 +543,29 @@ storage_push_file_write(storage_push *p, uint32_t index, uint64_t offset,
 		rc = data_pwrite(p, pe, data, len, offset, err);
 	if (rc != ABK_OK)
 		return rc;
-	pe->crc = push_crc(pe->crc, data, len);
+	if (known_crc != NULL)
+		pe->crc = (uint32_t)crc32_combine(pe->crc, *known_crc, (z_off_t)len);
+	else
+		pe->crc = push_crc(pe->crc, data, len);
 	if (p->cur_sha_ok && abk_sha256_update(&p->sha, data, len) != ABK_OK)
 		p->cur_sha_ok = 0;
 	pe->written += len;
 	p->bytes_received += len;
 	return ABK_OK;
+}
+
+int
+storage_push_file_write(storage_push *p, uint32_t index, uint64_t offset,
+    const void *data, size_t len, abk_err *err)
+{
+	return file_write(p, index, offset, data, len, NULL, err);
+}
+
+int
+storage_push_file_write_crc(storage_push *p, uint32_t index, uint64_t offset,
+    const void *data, size_t len, uint32_t crc, abk_err *err)
+{
+	return file_write(p, index, offset, data, len, &crc, err);
 }
 
 /* Copy through memory where the kernel cannot copy between the two files. */

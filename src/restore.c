@@ -358,7 +358,7 @@ restore_write_batch(void *ctx, void *item, abk_err *err)
 	struct rpipe *rp = ctx;
 	const struct rbatch *b = item;
 	const struct transfer_sink sink = { rp->j, restore_sink_path, restore_sink_begin,
-	    restore_sink_data, restore_sink_end, NULL };	/* no reuse: a server may
+	    restore_sink_data, restore_sink_end, NULL, NULL };	/* no reuse: a server may
 								   not make us copy */
 
 	return transfer_unpack(b->zip.data, b->zip.len, b->units, b->n_units, rp->buf,

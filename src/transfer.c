@@ -79,7 +79,7 @@ transfer_get_units(abk_rd *r, struct transfer_unit *u, uint32_t max, uint32_t *n
 
 static int
 unpack_view(zipio_reader *zr, const struct transfer_sink *sink, const struct transfer_unit *u,
-    uint64_t *pos, abk_err *err)
+    uint32_t crc, uint64_t *pos, abk_err *err)
 {
 	const uint8_t *view;
 	size_t vlen;
@@ -88,6 +88,8 @@ unpack_view(zipio_reader *zr, const struct transfer_sink *sink, const struct tra
 	if (viewed <= 0)
 		return viewed;
 	*pos = vlen;
+	if (sink->whole != NULL)
+		return sink->whole(sink->ctx, u, view, vlen, crc, err);
 	return sink->data(sink->ctx, u, u->offset, view, vlen, err);
 }
 
@@ -143,7 +145,7 @@ transfer_unpack(const uint8_t *zip, size_t len, const struct transfer_unit *unit
 			break;
 		/* A stored entry goes to the sink in place; then zipio_read only
 		 * reports its end.  Deflated data comes through buf. */
-		rc = unpack_view(zr, sink, u, &pos, err);
+		rc = unpack_view(zr, sink, u, ze.crc, &pos, err);
 		if (rc != ABK_OK)
 			break;
 		for (;;) {

@@ -53,6 +53,9 @@ int transfer_get_units(abk_rd *r, struct transfer_unit *u, uint32_t max, uint32_
  * a unit must carry in the zip; begin (may be NULL) is called before a
  * piece's data, data for each block of it in order (offset in the file),
  * end (may be NULL) once the piece is complete and its CRC-32 verified.
+ * whole (may be NULL) takes the place of data for a piece that is handed
+ * over in one block with its CRC-32 already verified (stored entries), so
+ * that the sink need not compute it again.
  * Each returns ABK_OK or an error that stops the batch.
  */
 struct transfer_sink {
@@ -64,6 +67,8 @@ struct transfer_sink {
 	int (*end)(void *ctx, const struct transfer_unit *u, abk_err *err);
 	/* a TRANSFER_REUSE unit (NULL: refused as a protocol error) */
 	int (*reuse)(void *ctx, const struct transfer_unit *u, abk_err *err);
+	int (*whole)(void *ctx, const struct transfer_unit *u, const void *buf, size_t n,
+	    uint32_t crc, abk_err *err);
 };
 
 /*
