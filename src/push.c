@@ -572,8 +572,13 @@ push_after_frame(void *ctx, size_t n, abk_err *err)
  */
 #define ADAPT_WINDOW 4			/* batches measured per window */
 #define ADAPT_ROUNDS 2			/* deflate/store windows before deciding */
-#define ADAPT_HOLD 32			/* batches before measuring again */
-#define ADAPT_HOLD_MAX 1024		/* ... doubling while the answer stays */
+/* Batches before measuring again, doubling while the answer stays the same.
+ * Deflate is held for less at first: batches differ (a log deflates ten
+ * times faster than a database dump), and a wrong deflate costs more than
+ * a wrong store on a fast link. */
+#define ADAPT_HOLD_STORE 32
+#define ADAPT_HOLD_DEFLATE 8
+#define ADAPT_HOLD_MAX 1024
 /*
  * Deflate must beat store by this factor: its windows do not show the CPU
  * it takes from the rest of the pipeline (on a machine shared with the
@@ -589,14 +594,16 @@ struct push_adapt {
 	unsigned windows;		/* windows measured since the last decision */
 	unsigned counted;		/* batches in the current window */
 	unsigned held;			/* batches left before measuring again */
-	unsigned hold;			/* length of the next hold */
+	unsigned hold;			/* length of the last hold */
 	int decided;			/* -1 before the first decision, else the mode */
 };
 
 /*
- * Windows of the two modes alternate (deflate, store, deflate, store) so that
+ * Windows of the two modes alternate (store, deflate, store, deflate) so that
  * both see similar data; the faster mode over all of them is then kept for
- * ADAPT_HOLD batches.  Batches built before a switch are not counted.
+ * a hold of ADAPT_HOLD_STORE or ADAPT_HOLD_DEFLATE batches, doubled each
+ * time the same answer comes again.  Batches built before a switch are not
+ * counted.
  */
 static void
 push_adapt(struct push_job *job, struct push_adapt *ad, const struct push_slot *s,
@@ -628,7 +635,7 @@ push_adapt(struct push_job *job, struct push_adapt *ad, const struct push_slot *
 		if (mode == ad->decided)
 			ad->hold = ad->hold * 2 > ADAPT_HOLD_MAX ? ADAPT_HOLD_MAX : ad->hold * 2;
 		else
-			ad->hold = ADAPT_HOLD;
+			ad->hold = mode ? ADAPT_HOLD_DEFLATE : ADAPT_HOLD_STORE;
 		ad->decided = mode;
 		ad->mode = mode;
 		ad->held = ad->hold;
@@ -708,7 +715,6 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 	/* auto starts storing, and measures only once the ring of built
 	 * batches is in its steady state (batches built ahead look free) */
 	ad.mode = job->opts->compress == ABK_COMPRESS_ALWAYS ? 1 : 0;
-	ad.hold = ADAPT_HOLD;
 	ad.decided = -1;
 	atomic_store(&job->deflate, ad.mode);
 	job->n_slots = n_threads + 1;
