@@ -30,6 +30,9 @@ int net_connect(const char *host, int port, int timeout_ms, int *fd, abk_err *er
 
 /* "addr" text of the peer of a connected socket (IPv6 without brackets). */
 void net_peer_name(int fd, char *out, size_t outsz);
+/* 1 if fd is connected to this machine's loopback (127.0.0.0/8, ::1, or
+ * ::ffff:127.x.y.z), else 0. */
+int net_peer_is_loopback(int fd);
 
 /* Milliseconds on the monotonic clock. */
 long long net_now_ms(void);

@@ -596,6 +596,7 @@ struct push_adapt {
 	unsigned held;			/* batches left before measuring again */
 	unsigned hold;			/* length of the last hold */
 	int decided;			/* -1 before the first decision, else the mode */
+	int loopback;			/* the server is on this machine: store */
 };
 
 /*
@@ -609,7 +610,7 @@ static void
 push_adapt(struct push_job *job, struct push_adapt *ad, const struct push_slot *s,
     double seconds)
 {
-	if (job->opts->compress != ABK_COMPRESS_AUTO || s->level_used != ad->mode)
+	if (job->opts->compress != ABK_COMPRESS_AUTO || ad->loopback || s->level_used != ad->mode)
 		return;
 	if (ad->held > 0) {
 		if (--ad->held == 0) {
@@ -716,6 +717,8 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 	 * batches is in its steady state (batches built ahead look free) */
 	ad.mode = job->opts->compress == ABK_COMPRESS_ALWAYS ? 1 : 0;
 	ad.decided = -1;
+	/* a link that is memory: compressing for it could only cost CPU */
+	ad.loopback = net_peer_is_loopback(tls_conn_fd(job->c->conn));
 	atomic_store(&job->deflate, ad.mode);
 	job->n_slots = n_threads + 1;
 	ad.held = (unsigned)(2 * job->n_slots);
