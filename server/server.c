@@ -22,6 +22,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -340,6 +341,23 @@ srv_drain(struct srv *srv)
 	srv_force_sessions_down(srv);
 }
 
+/*
+ * Every session may hold a batch of files open (the restore builder reads
+ * ahead, prefetch.h) plus its sockets and snapshot folders: raise the soft
+ * open-file limit to the hard one, as the systemd unit does, so that a
+ * server started by hand is not limited to 1024.
+ */
+static void
+srv_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int
 srv_run(const struct srv_config *cfg, abk_err *err)
 {
@@ -362,6 +380,7 @@ srv_run(const struct srv_config *cfg, abk_err *err)
 	pthread_cond_init(&srv->cond, NULL);
 	srv->stats.started = time(NULL);
 	log_init(cfg->use_syslog, 0);
+	srv_raise_nofile();
 
 	if (pipe2(srv->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
 		rc = abk_err_set(err, ABK_E_IO, "pipe: %s", strerror(errno));

@@ -6,7 +6,7 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@
 #include "pathsafe.h"
 #include "log.h"
 #include "pathtab.h"
+#include "prefetch.h"
 #include "session.h"
 #include "storage.h"
 #include "transfer.h"
@@ -137,51 +138,14 @@ struct restore_pipe {
 	abk_err err;
 };
 
-/*
- * Files of a batch opened ahead, each with POSIX_FADV_WILLNEED over its
- * range: on a cold cache (a restore after a disaster) the disk then reads
- * the batch's files while earlier ones are zipped, instead of one file's
- * read at a time.
- */
-#define RESTORE_PREFETCH_FILES 256
-
-struct restore_prefetch {
-	int fd[RESTORE_PREFETCH_FILES];
-	uint32_t index[RESTORE_PREFETCH_FILES];
-	size_t n, next;
-};
-
-static void
-restore_prefetch(struct srv_restore *sr, const struct restore_slot *sl,
-    struct restore_prefetch *pf)
-{
-	pf->n = pf->next = 0;
-	for (uint32_t i = 0; i < sl->n && pf->n < RESTORE_PREFETCH_FILES; i++) {
-		const struct transfer_unit *u = &sl->units[i];
-		abk_err ignored = ABK_ERR_INIT;
-		int fd;
-
-		if (pf->n > 0 && pf->index[pf->n - 1] == u->index)
-			continue;	/* the next piece of the same file */
-		/* a file that will not open is reported when it is read */
-		if (storage_snapshot_open_file(sr->snap, sr->v[u->index], &fd, &ignored) != ABK_OK)
-			break;
-#ifdef HAVE_POSIX_FADVISE
-		(void)posix_fadvise(fd, (off_t)u->offset, (off_t)u->len, POSIX_FADV_WILLNEED);
-#endif
-		pf->fd[pf->n] = fd;
-		pf->index[pf->n++] = u->index;
-	}
-}
-
-/* The prefetched fd of file index (taken: the caller closes it), or -1.
- * Files are asked for in the order they were prefetched. */
 static int
-restore_prefetched(struct restore_prefetch *pf, uint32_t index)
+restore_open_stored(void *ctx, uint32_t index, int *fd)
 {
-	while (pf->next < pf->n && pf->index[pf->next] != index)
-		close(pf->fd[pf->next++]);
-	return pf->next < pf->n ? pf->fd[pf->next++] : -1;
+	struct srv_restore *sr = ctx;
+	abk_err ignored = ABK_ERR_INIT;
+
+	errno = 0;
+	return storage_snapshot_open_file(sr->snap, sr->v[index], fd, &ignored) == ABK_OK ? 0 : -1;
 }
 
 /* Builder: zip units[0..n) into slot. */
@@ -192,9 +156,10 @@ restore_build_batch(struct srv_restore *sr, struct restore_slot *sl, abk_err *er
 	int fd = -1;
 	uint32_t fd_index = UINT32_MAX;
 	char name[ABK_PATH_MAX + 1];
-	struct restore_prefetch pf;
+	struct prefetch pf;
 
-	restore_prefetch(sr, sl, &pf);
+	/* a cold cache (a restore after a disaster) reads the batch at once */
+	prefetch_start(&pf, sl->units, sl->n, restore_open_stored, sr);
 	for (uint32_t i = 0; rc == ABK_OK && i < sl->n; i++) {
 		const struct manifest_entry *e = sr->v[sl->units[i].index];
 
@@ -204,7 +169,7 @@ restore_build_batch(struct srv_restore *sr, struct restore_slot *sl, abk_err *er
 		if (fd_index != sl->units[i].index) {
 			if (fd >= 0)
 				close(fd);
-			fd = restore_prefetched(&pf, sl->units[i].index);
+			fd = prefetch_take(&pf, sl->units[i].index);
 			if (fd < 0)
 				rc = storage_snapshot_open_file(sr->snap, e, &fd, err);
 			if (rc != ABK_OK)
@@ -216,8 +181,7 @@ restore_build_batch(struct srv_restore *sr, struct restore_slot *sl, abk_err *er
 	}
 	if (fd >= 0)
 		close(fd);
-	for (size_t k = pf.next; k < pf.n; k++)
-		close(pf.fd[k]);
+	prefetch_end(&pf);
 	if (rc == ABK_OK)
 		rc = zipio_writer_finish(sl->zw, &sl->data, &sl->len, err);
 	if (rc == ABK_OK)
