@@ -159,7 +159,7 @@ restore_build_batch(struct srv_restore *sr, struct restore_slot *sl, abk_err *er
 	struct prefetch pf;
 
 	/* a cold cache (a restore after a disaster) reads the batch at once */
-	prefetch_start(&pf, sl->units, sl->n, restore_open_stored, sr);
+	prefetch_start(&pf, sl->units, sl->n, PREFETCH_FILES, restore_open_stored, sr);
 	for (uint32_t i = 0; rc == ABK_OK && i < sl->n; i++) {
 		const struct manifest_entry *e = sr->v[sl->units[i].index];
 

@@ -11,10 +11,12 @@
 
 void
 prefetch_start(struct prefetch *pf, const struct transfer_unit *units, size_t n,
-    prefetch_open_fn open_file, void *ctx)
+    size_t max, prefetch_open_fn open_file, void *ctx)
 {
+	if (max > PREFETCH_FILES)
+		max = PREFETCH_FILES;
 	pf->n = pf->next = 0;
-	for (size_t i = 0; i < n && pf->n < PREFETCH_FILES; i++) {
+	for (size_t i = 0; i < n && pf->n < max; i++) {
 		const struct transfer_unit *u = &units[i];
 		int fd;
 

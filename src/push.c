@@ -180,7 +180,8 @@ push_build(struct push_job *job, size_t b, struct push_slot *s)
 		return;
 	}
 	/* a first backup reads from a cold disk: the batch's files at once */
-	prefetch_start(&pf, &job->units[batch->first], batch->count, push_open_source, job);
+	prefetch_start(&pf, &job->units[batch->first], batch->count,
+	    PREFETCH_FILES / push_thread_count(job), push_open_source, job);
 	for (size_t i = 0; i < batch->count && s->rc == ABK_OK; i++) {
 		const struct push_unit *u = &job->units[batch->first + i];
 		const struct scan_entry *e = &job->scan->v[u->index];

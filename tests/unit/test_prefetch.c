@@ -97,8 +97,8 @@ START_TEST(test_in_order)
 		if (i == 4)
 			u[n - 1].flags = TRANSFER_REUSE;
 	}
-	prefetch_start(&pf, u, n, open_numbered, &o);
-	ck_assert_int_eq(o.calls, PREFETCH_FILES);	/* file 4 is reused: not opened */
+	prefetch_start(&pf, u, n, PREFETCH_FILES, open_numbered, &o);
+	ck_assert_int_eq(o.calls, NFILES - 1);	/* file 4 is reused: not opened */
 	for (unsigned i = 0; i < 10; i++) {
 		int fd;
 
@@ -126,9 +126,14 @@ START_TEST(test_failed_open_stops)
 	make_files(&o);
 	for (unsigned i = 0; i < NFILES; i++)
 		u[i] = (struct transfer_unit){ .index = i, .offset = 0, .len = 6 };
+	prefetch_start(&pf, u, NFILES, 8, open_numbered, &o);
+	ck_assert_uint_eq(pf.n, 8);			/* at most max */
+	prefetch_end(&pf);
+
+	o.calls = 0;
 	o.fail_at = 5;
 	o.fail_errno = EACCES;
-	prefetch_start(&pf, u, NFILES, open_numbered, &o);
+	prefetch_start(&pf, u, NFILES, PREFETCH_FILES, open_numbered, &o);
 	ck_assert_uint_eq(pf.n, 5);			/* the first five stay */
 	ck_assert_int_ge(prefetch_take(&pf, 4), 0);
 	ck_assert_int_eq(prefetch_take(&pf, 5), -1);	/* the caller opens it */
@@ -137,7 +142,7 @@ START_TEST(test_failed_open_stops)
 	o.calls = 0;
 	o.fail_at = 7;
 	o.fail_errno = EMFILE;
-	prefetch_start(&pf, u, NFILES, open_numbered, &o);
+	prefetch_start(&pf, u, NFILES, PREFETCH_FILES, open_numbered, &o);
 	ck_assert_uint_eq(pf.n - pf.next, 0);		/* all given back */
 	ck_assert_int_eq(prefetch_take(&pf, 0), -1);
 	prefetch_end(&pf);
