@@ -42,6 +42,7 @@ open_numbered(void *ctx, uint32_t index, int *fd)
 static void
 make_files(struct opener *o)
 {
+	memset(o, 0, sizeof(*o));
 	snprintf(o->dir, sizeof(o->dir), "/tmp/test_prefetch.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(o->dir));
 	for (unsigned i = 0; i < NFILES; i++) {
