@@ -13,6 +13,9 @@
 #   BENCH_AUTH     token (default: what a cron job uses) or password (adds
 #                  one PBKDF2 login, ~0.6 s at 600k iterations, per phase)
 #   BENCH_CLIENT_OPTS  extra autobackup options (e.g. "--compress never")
+#   BENCH_SSH      1: also rsync over ssh (encrypted like us) to a private
+#                  sshd on 127.0.0.1 (needs openssh-server; default: 1 when
+#                  /usr/sbin/sshd exists)
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 AB=$top/autobackup
@@ -26,6 +29,7 @@ mkdir -p "$W"
 SMALL=${BENCH_SMALL:-20000}
 BIG=${BENCH_BIG_MB:-80}
 ROUNDS=${BENCH_ROUNDS:-3}
+if [ -x /usr/sbin/sshd ]; then SSH=${BENCH_SSH:-1}; else SSH=0; fi
 AUTH=${BENCH_AUTH:-token}
 pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
@@ -126,11 +130,49 @@ rs_round() {
 	kill $rpid; wait $rpid 2>/dev/null || true
 }
 
+# ---- rsync over ssh (optional) -------------------------------------------------
+ssh_setup() {
+	mkdir -p "$W/ssh" /run/sshd
+	rm -f "$W/ssh/host" "$W/ssh/host.pub" "$W/ssh/client" "$W/ssh/client.pub"
+	ssh-keygen -q -t ed25519 -N '' -f "$W/ssh/host"
+	ssh-keygen -q -t ed25519 -N '' -f "$W/ssh/client"
+	cp "$W/ssh/client.pub" "$W/ssh/authorized_keys"
+	sport=$((21000 + $$ % 20000))
+	cat >"$W/ssh/sshd_config" <<CONF
+Port $sport
+ListenAddress 127.0.0.1
+HostKey $W/ssh/host
+AuthorizedKeysFile $W/ssh/authorized_keys
+PidFile $W/ssh/sshd.pid
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin prohibit-password
+CONF
+	/usr/sbin/sshd -D -f "$W/ssh/sshd_config" -E "$W/ssh/log" &
+	sshd_pid=$!; pids="$pids $sshd_pid"
+	sleep 1
+	RSH="ssh -p $sport -i $W/ssh/client -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR"
+}
+ssh_round() {
+	rm -rf "$W/rssh" "$W/rsshrestore" && mkdir -p "$W/rssh"
+	rs() { timed rsync -a --delete -e "$RSH" "$@"; }
+	fresh_src
+	rs "$W/src/" "$(id -un)@127.0.0.1:$W/rssh/src/"; set -- $(measure); echo "ssh full $1" >>"$W/results"
+	change_1pct
+	rs "$W/src/" "$(id -un)@127.0.0.1:$W/rssh/src/"; set -- $(measure); echo "ssh inc $1" >>"$W/results"
+	drop_caches
+	rs "$(id -un)@127.0.0.1:$W/rssh/src/" "$W/rsshrestore/"; set -- $(measure); echo "ssh res $1" >>"$W/results"
+}
+[ "$SSH" = 1 ] && ssh_setup
+
 : >"$W/results"
 i=1
 while [ $i -le "$ROUNDS" ]; do
 	# alternate which tool goes first: the disk remembers what the other did
 	if [ $((i % 2)) -eq 1 ]; then ab_round; rs_round; else rs_round; ab_round; fi
+	[ "$SSH" = 1 ] && ssh_round
 	echo "# round $i: $(grep -c . "$W/results") measurements" >&2
 	i=$((i + 1))
 done
@@ -153,3 +195,10 @@ row "full push" full rate
 row "1% push" inc -
 row "full restore" res rate
 echo "server peak RSS (median): $(med ab srv) KiB; every run: $W/results"
+if [ "$SSH" = 1 ]; then
+	printf '\n%-14s %10s %14s %10s\n' phase autobackup "rsync over ssh" "ours/ssh"
+	for p in full inc res; do
+		a=$(med ab $p); r=$(med ssh $p)
+		printf '%-14s %9ss %13ss %10s\n' "$p" "$a" "$r" "$(ratio "$a" "$r")"
+	done
+fi
