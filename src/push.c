@@ -11,8 +11,8 @@
  *
  * Compression adapts: deflate level 1 while the link is the bottleneck,
  * store when the builders are (on a fast link, deflating at ~108 MB/s per
- * core would only slow the push down: DESIGN.md's measured facts).  Files
- * that do not compress are always stored.
+ * core would only slow the push down: DESIGN.md's measured facts), as
+ * measured by adapt.h.  Files that do not compress are always stored.
  */
 #include "config.h"
 
@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adapt.h"
 #include "client_int.h"
 #include "pathsafe.h"
 #include "prefetch.h"
@@ -580,88 +581,6 @@ push_after_frame(void *ctx, size_t n, abk_err *err)
 	return ABK_OK;
 }
 
-/*
- * Whether to deflate, decided by measuring instead of guessing: the rate of
- * the whole pipeline (input bytes per second of this thread's wall time,
- * waiting for builders included) is measured for a window of batches with
- * deflate and one without, and the faster mode is kept for a while before
- * both are measured again.  On a fast link the builders' deflate (~100 MB/s
- * per core) is the bottleneck and storing wins; on a slow one deflate wins.
- */
-#define ADAPT_WINDOW 4			/* batches measured per window */
-#define ADAPT_ROUNDS 2			/* deflate/store windows before deciding */
-/* Batches before measuring again, doubling while the answer stays the same.
- * Deflate is held for less at first: batches differ (a log deflates ten
- * times faster than a database dump), and a wrong deflate costs more than
- * a wrong store on a fast link. */
-#define ADAPT_HOLD_STORE 32
-#define ADAPT_HOLD_DEFLATE 8
-#define ADAPT_HOLD_MAX 1024
-/*
- * Deflate must beat store by this factor: its windows do not show the CPU
- * it takes from the rest of the pipeline (on a machine shared with the
- * server, or with the cipher on the sending thread), and a measuring window
- * with deflate is itself expensive.  On a slow link deflate wins by 2-5x.
- */
-#define ADAPT_DEFLATE_MARGIN 1.15
-
-struct push_adapt {
-	int mode;			/* 1 deflate, 0 store: what builders use now */
-	double secs[2];			/* measured time per mode (this round set) */
-	uint64_t bytes[2];		/* input bytes per mode */
-	unsigned windows;		/* windows measured since the last decision */
-	unsigned counted;		/* batches in the current window */
-	unsigned held;			/* batches left before measuring again */
-	unsigned hold;			/* length of the last hold */
-	int decided;			/* -1 before the first decision, else the mode */
-	int loopback;			/* the server is on this machine: store */
-};
-
-/*
- * Windows of the two modes alternate (store, deflate, store, deflate) so that
- * both see similar data; the faster mode over all of them is then kept for
- * a hold of ADAPT_HOLD_STORE or ADAPT_HOLD_DEFLATE batches, doubled each
- * time the same answer comes again.  Batches built before a switch are not
- * counted.
- */
-static void
-push_adapt(struct push_job *job, struct push_adapt *ad, const struct push_slot *s,
-    double seconds)
-{
-	if (job->opts->compress != ABK_COMPRESS_AUTO || ad->loopback || s->level_used != ad->mode)
-		return;
-	if (ad->held > 0) {
-		if (--ad->held == 0) {
-			memset(ad->secs, 0, sizeof(ad->secs));
-			memset(ad->bytes, 0, sizeof(ad->bytes));
-			ad->windows = 0;
-		}
-		return;
-	}
-	ad->secs[ad->mode] += seconds;
-	ad->bytes[ad->mode] += s->input_bytes;
-	if (++ad->counted < ADAPT_WINDOW)
-		return;
-	ad->counted = 0;
-	if (++ad->windows < 2 * ADAPT_ROUNDS) {
-		ad->mode = !ad->mode;
-	} else {
-		double r1 = ad->secs[1] > 0 ? (double)ad->bytes[1] / ad->secs[1] : 0;
-		double r0 = ad->secs[0] > 0 ? (double)ad->bytes[0] / ad->secs[0] : 0;
-		int mode = r1 > r0 * ADAPT_DEFLATE_MARGIN ? 1 : 0;
-
-		/* the same answer again: measure less often (measuring costs) */
-		if (mode == ad->decided)
-			ad->hold = ad->hold * 2 > ADAPT_HOLD_MAX ? ADAPT_HOLD_MAX : ad->hold * 2;
-		else
-			ad->hold = mode ? ADAPT_HOLD_DEFLATE : ADAPT_HOLD_STORE;
-		ad->decided = mode;
-		ad->mode = mode;
-		ad->held = ad->hold;
-	}
-	atomic_store(&job->deflate, ad->mode);
-}
-
 /* Send one built batch: ZIP_BEGIN, ZIP_DATA..., ZIP_END, then its skips. */
 static int
 push_send_batch(struct push_job *job, struct push_slot *s, uint8_t *frame, abk_err *err)
@@ -725,21 +644,19 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 	uint8_t *frame = NULL;
 	abk_digest_ctx total;
 	uint8_t total_digest[ABK_DIGEST_LEN];
-	struct push_adapt ad;
+	struct adapt ad;
 	long long last_progress = 0;
 	double t_begin = now_seconds();
 	int rc = ABK_OK;
 
-	memset(&ad, 0, sizeof(ad));
-	/* auto starts storing, and measures only once the ring of built
-	 * batches is in its steady state (batches built ahead look free) */
-	ad.mode = job->opts->compress == ABK_COMPRESS_ALWAYS ? 1 : 0;
-	ad.decided = -1;
-	/* a link that is memory: compressing for it could only cost CPU */
-	ad.loopback = net_peer_is_loopback(tls_conn_fd(job->c->conn));
-	atomic_store(&job->deflate, ad.mode);
 	job->n_slots = n_threads + 1;
-	ad.held = (unsigned)(2 * job->n_slots);
+	/* auto starts storing and measures once the ring of built batches is
+	 * in its steady state; to a server on loopback it just stores: the
+	 * link is memory, compressing could only cost CPU */
+	adapt_init(&ad, job->opts->compress == ABK_COMPRESS_AUTO &&
+	    !net_peer_is_loopback(tls_conn_fd(job->c->conn)),
+	    job->opts->compress == ABK_COMPRESS_ALWAYS, (unsigned)(2 * job->n_slots));
+	atomic_store(&job->deflate, ad.mode);
 	job->slots = calloc(job->n_slots, sizeof(*job->slots));
 	threads = calloc(n_threads, sizeof(*threads));
 	frame = malloc(PROTO_HEADER_LEN + PROTO_ZIP_DATA_MAX);
@@ -809,7 +726,8 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 				prog->current = job->scan->v[u->index].path;
 			}
 		}
-		push_adapt(job, &ad, s, now_seconds() - t0);
+		atomic_store(&job->deflate,
+		    adapt_batch_sent(&ad, s->level_used, s->input_bytes, now_seconds() - t0));
 		prog->rate = (double)prog->bytes_done / (now_seconds() - t_begin + 1e-9);
 		push_progress(job, prog, &last_progress, 0);
 
