@@ -105,6 +105,21 @@ ab_round() {
 	kill $spid; wait $spid 2>/dev/null || true
 }
 
+# The three phases with rsync: TAG REMOTE RESTORE-DIR [rsync options].
+rsync_phases() {
+	tag=$1 remote=$2 restore=$3
+	shift 3
+	fresh_src
+	timed rsync -a --delete "$@" "$W/src/" "$remote"
+	echo "$tag full $(measure | cut -d' ' -f1)" >>"$W/results"
+	change_1pct
+	timed rsync -a --delete "$@" "$W/src/" "$remote"
+	echo "$tag inc $(measure | cut -d' ' -f1)" >>"$W/results"
+	drop_caches
+	timed rsync -a --delete "$@" "$remote" "$restore"
+	echo "$tag res $(measure | cut -d' ' -f1)" >>"$W/results"
+}
+
 # ---- rsync daemon ------------------------------------------------------------
 cat >"$W/rsyncd.conf" <<CONF
 use chroot = no
@@ -120,13 +135,7 @@ rs_round() {
 	rsync --daemon --no-detach --address=127.0.0.1 --port=$rport --config="$W/rsyncd.conf" &
 	rpid=$!; pids="$pids $rpid"
 	sleep 1
-	rs() { timed rsync -a --delete "$@"; }
-	fresh_src
-	rs "$W/src/" "rsync://127.0.0.1:$rport/bench/src/"; set -- $(measure); echo "rs full $1" >>"$W/results"
-	change_1pct
-	rs "$W/src/" "rsync://127.0.0.1:$rport/bench/src/"; set -- $(measure); echo "rs inc $1" >>"$W/results"
-	drop_caches
-	rs "rsync://127.0.0.1:$rport/bench/src/" "$W/rsrestore/"; set -- $(measure); echo "rs res $1" >>"$W/results"
+	rsync_phases rs "rsync://127.0.0.1:$rport/bench/src/" "$W/rsrestore/"
 	kill $rpid; wait $rpid 2>/dev/null || true
 }
 
@@ -157,13 +166,7 @@ CONF
 }
 ssh_round() {
 	rm -rf "$W/rssh" "$W/rsshrestore" && mkdir -p "$W/rssh"
-	rs() { timed rsync -a --delete -e "$RSH" "$@"; }
-	fresh_src
-	rs "$W/src/" "$(id -un)@127.0.0.1:$W/rssh/src/"; set -- $(measure); echo "ssh full $1" >>"$W/results"
-	change_1pct
-	rs "$W/src/" "$(id -un)@127.0.0.1:$W/rssh/src/"; set -- $(measure); echo "ssh inc $1" >>"$W/results"
-	drop_caches
-	rs "$(id -un)@127.0.0.1:$W/rssh/src/" "$W/rsshrestore/"; set -- $(measure); echo "ssh res $1" >>"$W/results"
+	rsync_phases ssh "$(id -un)@127.0.0.1:$W/rssh/src/" "$W/rsshrestore/" -e "$RSH"
 }
 [ "$SSH" = 1 ] && ssh_setup
 
