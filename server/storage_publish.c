@@ -41,26 +41,31 @@ remove_extras(struct storage_push *p, int dirfd, char *path, size_t plen, abk_er
 		return rc;
 	for (size_t i = 0; i < count && rc == ABK_OK; i++) {
 		size_t nlen = strlen(names[i]), clen = plen ? plen + 1 + nlen : nlen;
+		mode_t mode = fsops_name_mode(names[i]);
 		struct stat st;
 		uint32_t idx;
 		int keep = 0, fd;
 
-		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			if (errno == ENOENT)
-				continue;
-			rc = abk_err_set(err, ABK_E_IO, "stat in staging: %s", strerror(errno));
-			break;
+		if (mode == 0) {	/* the filesystem did not say: ask */
+			if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0) {
+				if (errno == ENOENT)
+					continue;
+				rc = abk_err_set(err, ABK_E_IO, "stat in staging: %s",
+				    strerror(errno));
+				break;
+			}
+			mode = st.st_mode;
 		}
 		if (clen <= ABK_PATH_MAX) {
 			if (plen)
 				path[plen] = '/';
 			memcpy(path + (plen ? plen + 1 : 0), names[i], nlen);
 			keep = pathtab_find(&p->tab, path, clen, &idx) &&
-			    type_matches(p->ents[idx].e.type, st.st_mode);
+			    type_matches(p->ents[idx].e.type, mode);
 		}
 		if (!keep) {
 			rc = fsops_remove(dirfd, names[i], NULL, err);
-		} else if (S_ISDIR(st.st_mode)) {
+		} else if (S_ISDIR(mode)) {
 			fd = fsops_open_dir(dirfd, names[i], 0, err);
 			if (fd < 0) {
 				rc = fd;

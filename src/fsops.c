@@ -409,12 +409,35 @@ fsops_names_free(char **names, size_t count)
 	free(names);
 }
 
+mode_t
+fsops_name_mode(const char *name)
+{
+	switch ((unsigned char)name[strlen(name) + 1]) {
+	case DT_REG:
+		return S_IFREG;
+	case DT_DIR:
+		return S_IFDIR;
+	case DT_LNK:
+		return S_IFLNK;
+	case DT_FIFO:
+		return S_IFIFO;
+	case DT_SOCK:
+		return S_IFSOCK;
+	case DT_CHR:
+		return S_IFCHR;
+	case DT_BLK:
+		return S_IFBLK;
+	default:
+		return 0;
+	}
+}
+
 int
 fsops_list_names(int fd, char ***names, size_t *count, abk_err *err)
 {
 	struct dirent *de;
 	char **v = NULL, **nv;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, len;
 	DIR *d;
 	int own, rc = ABK_OK;
 
@@ -449,7 +472,13 @@ fsops_list_names(int fd, char ***names, size_t *count, abk_err *err)
 			}
 			v = nv;
 		}
-		v[n] = strdup(de->d_name);
+		/* the name, its NUL, then its d_type (fsops_name_mode) */
+		len = strlen(de->d_name);
+		v[n] = malloc(len + 2);
+		if (v[n] != NULL) {
+			memcpy(v[n], de->d_name, len + 1);
+			v[n][len + 1] = (char)de->d_type;
+		}
 		if (v[n] == NULL) {
 			rc = abk_err_set(err, ABK_E_NOMEM, "out of memory listing a directory");
 			break;

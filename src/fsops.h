@@ -97,9 +97,14 @@ int fsops_write_all(int fd, const void *buf, size_t len);
 /*
  * Names in directory fd (its own descriptor is not consumed), without "."
  * and "..", sorted by strcmp: *names is a malloc'd array of malloc'd
- * strings, free with fsops_names_free.
+ * strings, free with fsops_names_free.  Each string carries, after its NUL,
+ * the entry's type as readdir gave it: fsops_name_mode reads it.
  */
 int fsops_list_names(int fd, char ***names, size_t *count, abk_err *err);
+/* The file type (S_IFREG, S_IFDIR, ...) of a name from fsops_list_names as
+ * the directory listed it, or 0 where the filesystem did not say (stat it).
+ * Saves a stat per entry when walking a tree. */
+mode_t fsops_name_mode(const char *name);
 void fsops_names_free(char **names, size_t count);
 
 /*

@@ -21,6 +21,7 @@
 #include <zlib.h>
 
 #include "crypto.h"
+#include "fsops.h"
 #include "storage.h"
 
 static char top[256];
@@ -222,6 +223,65 @@ collect_cb(void *ctx, const struct manifest_entry *e)
 	c->n++;
 	return 0;
 }
+
+/* A directory listing carries each entry's type, so that walking the
+ * staging tree (remove_extras) needs no stat per entry. */
+START_TEST(test_list_names_types)
+{
+	abk_err err = ABK_ERR_INIT;
+	char dir[400], path[500];
+	char **names = NULL;
+	size_t count = 0;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/listing", top);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/b-file", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/a-dir", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/c-link", dir);
+	ck_assert_int_eq(symlink("b-file", path), 0);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fsops_list_names(fd, &names, &count, &err), ABK_OK);
+	close(fd);
+	ck_assert_uint_eq(count, 3);
+	ck_assert_str_eq(names[0], "a-dir");	/* sorted; the type byte rides along */
+	ck_assert_str_eq(names[1], "b-file");
+	ck_assert_str_eq(names[2], "c-link");
+	/* the same answer readdir gives (0 only where the filesystem has none) */
+	{
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		int seen = 0;
+
+		ck_assert_ptr_nonnull(d);
+		while ((de = readdir(d)) != NULL) {
+			static const struct { unsigned char dt; mode_t mode; } map[] = {
+				{ DT_DIR, S_IFDIR }, { DT_REG, S_IFREG }, { DT_LNK, S_IFLNK },
+			};
+			mode_t want = 0;
+
+			if (de->d_name[0] == '.')
+				continue;
+			for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
+				if (map[k].dt == de->d_type)
+					want = map[k].mode;
+			for (size_t i = 0; i < count; i++)
+				if (strcmp(names[i], de->d_name) == 0) {
+					ck_assert_uint_eq(fsops_name_mode(names[i]), want);
+					seen++;
+				}
+		}
+		closedir(d);
+		ck_assert_int_eq(seen, 3);
+	}
+	fsops_names_free(names, count);
+}
+END_TEST
 
 START_TEST(test_first_push)
 {
@@ -1378,6 +1438,7 @@ storage_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_list_names_types);
 	tcase_add_test(tc, test_first_push);
 	tcase_add_test(tc, test_manifest_and_open_file);
 	tcase_add_test(tc, test_incremental);
