@@ -89,6 +89,7 @@ struct push_job {
 	size_t n_prev;
 	const struct abk_push_opts *opts;
 	struct scan_result *scan;
+	unsigned n_threads;		/* builders, and piece hashing threads */
 	int rootfd;
 	struct push_unit *units;
 	size_t n_units;
@@ -109,9 +110,9 @@ struct push_job {
 
 /* Builder (and piece hashing) threads: --threads, else one per core. */
 static unsigned
-push_thread_count(const struct push_job *job)
+push_thread_count(const struct abk_push_opts *opts)
 {
-	long n = job->opts->threads > 0 ? job->opts->threads : sysconf(_SC_NPROCESSORS_ONLN);
+	long n = opts->threads > 0 ? opts->threads : sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
 }
@@ -140,7 +141,8 @@ push_add_skip(struct push_slot *s, uint32_t index, const char *why)
 	return ABK_OK;
 }
 
-/* Open a source file for reading (prefetch.h's callback). */
+/* Open source file index for reading (also prefetch.h's callback): 0, or
+ * -1 with errno and *fd < 0. */
 static int
 push_open_source(void *ctx, uint32_t index, int *fd)
 {
@@ -182,7 +184,7 @@ push_build(struct push_job *job, size_t b, struct push_slot *s)
 	}
 	/* a first backup reads from a cold disk: the batch's files at once */
 	prefetch_start(&pf, &job->units[batch->first], batch->count,
-	    PREFETCH_FILES / push_thread_count(job), push_open_source, job);
+	    PREFETCH_FILES / job->n_threads, push_open_source, job);
 	for (size_t i = 0; i < batch->count && s->rc == ABK_OK; i++) {
 		const struct push_unit *u = &job->units[batch->first + i];
 		const struct scan_entry *e = &job->scan->v[u->index];
@@ -206,7 +208,7 @@ push_build(struct push_job *job, size_t b, struct push_slot *s)
 			fd_index = u->index;
 			fd = prefetch_take(&pf, u->index);
 			if (fd < 0)
-				fd = openat(job->rootfd, e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+				(void)push_open_source(job, u->index, &fd);
 			if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 			    (uint64_t)st.st_size < u->offset + u->len) {
 				char why[160];
@@ -301,8 +303,8 @@ static uint8_t (*push_own_hashes(struct push_job *job, uint32_t index))[ABK_DIGE
 
 	if (n == 0 || n > PROTO_PIECES_MAX || (h = malloc(n * sizeof(*h))) == NULL)
 		return NULL;
-	fd = openat(job->rootfd, e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || transfer_piece_hashes(fd, e->size, h, NULL, push_thread_count(job), &ignored) != ABK_OK) {
+	(void)push_open_source(job, index, &fd);
+	if (fd < 0 || transfer_piece_hashes(fd, e->size, h, NULL, job->n_threads, &ignored) != ABK_OK) {
 		if (fd >= 0)
 			close(fd);
 		free(h);
@@ -639,7 +641,7 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
     uint64_t *skipped, abk_err *err)
 {
 	pthread_t *threads = NULL;
-	size_t n_threads = push_thread_count(job);
+	size_t n_threads = job->n_threads;
 	size_t started = 0;
 	uint8_t *frame = NULL;
 	abk_digest_ctx total;
@@ -791,6 +793,7 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 	memset(&so, 0, sizeof(so));
 	job.rootfd = -1;
 	job.opts = opts;
+	job.n_threads = push_thread_count(opts);
 	so.excludes = opts->excludes;
 	so.checksum = opts->checksum;
 	so.note = opts->note;
@@ -827,7 +830,6 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 		goto out;
 
 	job.c = c;
-	job.opts = opts;
 	job.scan = &scan;
 	pthread_mutex_init(&job.lock, NULL);
 	pthread_cond_init(&job.cond, NULL);
