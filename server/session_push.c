@@ -79,6 +79,7 @@ struct srv_push {
 	uint8_t *buf;
 	int reuse_fd;			/* previous version being copied from */
 	uint32_t reuse_index;
+	uint64_t reuse_size;		/* of that previous version */
 	struct piece_crcs *pcrc;	/* written before the unpacker starts */
 	size_t n_pcrc;
 };
@@ -340,38 +341,29 @@ push_sink_reuse(void *ctx, const struct transfer_unit *u, abk_err *err)
 {
 	struct srv_push *sp = ctx;
 	const struct piece_crcs *pc = push_piece_crcs(sp, u->index);
-	uint64_t pos = 0;
-	int rc = ABK_OK;
+	uint64_t k = u->offset / PROTO_PIECE;
 
 	if (sp->reuse_fd < 0 || sp->reuse_index != u->index) {
-		uint64_t prev_size;
-
 		if (sp->reuse_fd >= 0)
 			close(sp->reuse_fd);
 		sp->reuse_fd = -1;
-		rc = storage_push_open_previous(sp->p, u->index, &sp->reuse_fd, &prev_size, err);
-		if (rc != ABK_OK)
+		if (storage_push_open_previous(sp->p, u->index, &sp->reuse_fd, &sp->reuse_size,
+		    err) != ABK_OK)
 			return abk_err_set(err, ABK_E_PROTO, "a reused piece of entry %u, which has "
 			    "no previous version", u->index);
 		sp->reuse_index = u->index;
 	}
-	/* a whole piece we hashed: the kernel copies it, its CRC is known */
-	if (pc != NULL && u->offset / PROTO_PIECE < pc->n && u->offset < pc->size &&
+	if (u->offset > sp->reuse_size || u->len > sp->reuse_size - u->offset)
+		return abk_err_set(err, ABK_E_PROTO, "a reused piece beyond the previous "
+		    "version of entry %u", u->index);
+	/* a whole piece we hashed: its CRC-32 is known, the kernel may copy it;
+	 * anything else is read again and checked as it is copied */
+	if (pc != NULL && k < pc->n &&
 	    (pc->size - u->offset > PROTO_PIECE ? PROTO_PIECE : pc->size - u->offset) == u->len)
 		return storage_push_file_copy(sp->p, u->index, u->offset, sp->reuse_fd, u->offset,
-		    u->len, pc->crc[u->offset / PROTO_PIECE], err);
-	while (rc == ABK_OK && pos < u->len) {
-		size_t want = u->len - pos > PUSH_READ_BUF ? PUSH_READ_BUF : (size_t)(u->len - pos);
-		ssize_t n = pread(sp->reuse_fd, sp->buf, want, (off_t)(u->offset + pos));
-
-		if (n <= 0)
-			return abk_err_set(err, ABK_E_PROTO, "a reused piece beyond the previous "
-			    "version of entry %u", u->index);
-		rc = storage_push_file_write(sp->p, u->index, u->offset + pos, sp->buf, (size_t)n,
-		    err);
-		pos += (uint64_t)n;
-	}
-	return rc;
+		    u->len, &pc->crc[k], err);
+	return storage_push_file_copy(sp->p, u->index, u->offset, sp->reuse_fd, u->offset, u->len,
+	    NULL, err);
 }
 
 /* Unpacker: write one verified batch through storage. */

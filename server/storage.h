@@ -258,15 +258,16 @@ int storage_push_file_write_crc(storage_push *p, uint32_t index, uint64_t offset
 
 /*
  * Like storage_push_file_write for len bytes that already sit at src_off of
- * src_fd (a piece of the previous version the client did not resend):
- * copied in the kernel (copy_file_range, by hand where it cannot), not read
- * again: crc is their CRC-32, computed in the same pass over the (never
- * rewritten) previous version as their piece hash, and joins the file's
- * CRC-32 by crc32_combine, so the file is still checked whole against the
- * client's CRC-32 when it is done.
+ * src_fd (a piece of the previous version the client did not resend).
+ * With crc (their CRC-32, computed in the same pass over the never
+ * rewritten previous version as their piece hash) they are copied in the
+ * kernel (copy_file_range) and not read again: crc joins the file's CRC-32
+ * by crc32_combine, so the file is still checked whole against the client's
+ * CRC-32 when it is done.  Without crc, or where the kernel cannot copy,
+ * they are read and written like data from the client.
  */
 int storage_push_file_copy(storage_push *p, uint32_t index, uint64_t offset, int src_fd,
-    uint64_t src_off, uint64_t len, uint32_t crc, abk_err *err);
+    uint64_t src_off, uint64_t len, const uint32_t *crc, abk_err *err);
 
 /*
  * The last chunk of file index is in: its size must be the declared one and

@@ -568,9 +568,9 @@ storage_push_file_write_crc(storage_push *p, uint32_t index, uint64_t offset,
 	return file_write(p, index, offset, data, len, &crc, err);
 }
 
-/* Copy through memory where the kernel cannot copy between the two files. */
+/* Copy through memory, as data from the client is written (CRC, SHA-256). */
 static int
-copy_by_hand(struct storage_push *p, const struct push_ent *pe, int src_fd, uint64_t src_off,
+copy_by_hand(struct storage_push *p, uint32_t index, int src_fd, uint64_t src_off,
     uint64_t at, uint64_t left, abk_err *err)
 {
 	uint8_t *buf = malloc(READ_BUF);
@@ -589,7 +589,7 @@ copy_by_hand(struct storage_push *p, const struct push_ent *pe, int src_fd, uint
 			    n < 0 ? strerror(errno) : "it shrank");
 			break;
 		}
-		rc = data_pwrite(p, pe, buf, (size_t)n, at, err);
+		rc = file_write(p, index, at, buf, (size_t)n, NULL, err);
 		src_off += (uint64_t)n;
 		at += (uint64_t)n;
 		left -= (uint64_t)n;
@@ -598,43 +598,57 @@ copy_by_hand(struct storage_push *p, const struct push_ent *pe, int src_fd, uint
 	return rc;
 }
 
-int
-storage_push_file_copy(storage_push *p, uint32_t index, uint64_t offset, int src_fd,
-    uint64_t src_off, uint64_t len, uint32_t crc, abk_err *err)
+/* The whole range in the kernel: 1 done, 0 this filesystem pair cannot
+ * (nothing counted yet: copy by hand from the start), < 0 an error. */
+static int
+copy_in_kernel(struct storage_push *p, const struct push_ent *pe, int src_fd, uint64_t src_off,
+    uint64_t at, uint64_t len, abk_err *err)
 {
-	struct push_ent *pe;
-	uint64_t done = 0;
-	int rc;
-
-	rc = data_begin(p, index, offset, len, &pe, err);
-	if (rc != ABK_OK)
-		return rc;
 #ifdef HAVE_COPY_FILE_RANGE
+	char q[FSOPS_QUOTE_MAX];
+	uint64_t done = 0;
+
 	while (done < len) {
-		off_t in = (off_t)(src_off + done), out = (off_t)(offset + done);
+		off_t in = (off_t)(src_off + done), out = (off_t)(at + done);
 		ssize_t n = copy_file_range(src_fd, &in, p->cur_fd, &out, (size_t)(len - done), 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
 		    errno == EOPNOTSUPP || errno == EBADF))
-			break;		/* this filesystem pair cannot: by hand */
+			return 0;
 		if (n <= 0)
-			return abk_err_set(err, ABK_E_IO, "copying from the previous version: %s",
-			    n < 0 ? strerror(errno) : "it shrank");
+			return abk_err_set(err, ABK_E_IO, "copy into \"%s\" from its previous version: %s",
+			    push_quote(&pe->e, q, sizeof(q)), n < 0 ? strerror(errno) : "it shrank");
 		done += (uint64_t)n;
 	}
+	return 1;
+#else
+	(void)p; (void)pe; (void)src_fd; (void)src_off; (void)at; (void)len; (void)err;
+	return 0;
 #endif
-	if (done < len) {
-		rc = copy_by_hand(p, pe, src_fd, src_off + done, offset + done, len - done, err);
-		if (rc != ABK_OK)
+}
+
+int
+storage_push_file_copy(storage_push *p, uint32_t index, uint64_t offset, int src_fd,
+    uint64_t src_off, uint64_t len, const uint32_t *crc, abk_err *err)
+{
+	struct push_ent *pe;
+	int rc;
+
+	rc = data_begin(p, index, offset, len, &pe, err);
+	if (rc != ABK_OK)
+		return rc;
+	if (crc != NULL && (rc = copy_in_kernel(p, pe, src_fd, src_off, offset, len, err)) != 0) {
+		if (rc < 0)
 			return rc;
+		pe->crc = (uint32_t)crc32_combine(pe->crc, *crc, (z_off_t)len);
+		p->cur_sha_ok = 0;	/* --checksum: file_done hashes the staged file */
+		pe->written += len;
+		p->bytes_received += len;
+		return ABK_OK;
 	}
-	pe->crc = (uint32_t)crc32_combine(pe->crc, crc, (z_off_t)len);
-	p->cur_sha_ok = 0;	/* --checksum: file_done hashes the staged file */
-	pe->written += len;
-	p->bytes_received += len;
-	return ABK_OK;
+	return copy_by_hand(p, index, src_fd, src_off, offset, len, err);
 }
 
 /* SHA-256 of a staged file, read back from disk. */

@@ -603,6 +603,67 @@ begin_list(storage_user *u, const char *src, const struct tent *t, size_t n, int
 	return p;
 }
 
+/*
+ * A piece of the previous version reused: copied with its known CRC-32 (in
+ * the kernel), or without one (read and checked like client data); a wrong
+ * known CRC-32 is caught when the file is done, nothing is published.
+ */
+static int
+push_reusing(storage_user *u, const char *src, int mode, struct storage_verdict *v,
+    abk_err *err)
+{
+	static const char old_data[] = "0123456789abcdef", new_data[] = "0123456789ABCDEF";
+	static const struct tent first = F("f", 0644, old_data);
+	struct manifest_entry e = mk(&first);
+	storage_push *p = NULL;
+	uint32_t piece_crc = (uint32_t)crc32(0, (const Bytef *)new_data, 10);
+	uint64_t prev_size = 0;
+	int needed = 0, fd = -1, rc;
+
+	ck_assert_int_eq(push(u, src, &first, 1, 0, 5, v, NULL, err), ABK_OK);
+	e.mtime += 60;
+	e.flags |= MF_HAS_CRC;
+	e.crc32 = (uint32_t)crc32(0, (const Bytef *)new_data, 16);
+	ck_assert_int_eq(storage_push_begin(u, src, "/o", 0, &p, err), ABK_OK);
+	ck_assert_int_eq(storage_push_entry(p, &e, &needed, err), ABK_OK);
+	ck_assert_int_eq(needed, 1);
+	ck_assert_int_eq(storage_push_plan(p, 0, err), ABK_OK);
+	ck_assert_int_eq(storage_push_open_previous(p, 0, &fd, &prev_size, err), ABK_OK);
+	ck_assert_uint_eq(prev_size, 16);
+	if (mode == 2)
+		piece_crc ^= 1;		/* a hash pass that lied */
+	rc = storage_push_file_copy(p, 0, 0, fd, 0, 10, mode == 0 ? NULL : &piece_crc, err);
+	close(fd);
+	if (rc == ABK_OK)
+		rc = storage_push_file_write(p, 0, 10, new_data + 10, 6, err);
+	if (rc == ABK_OK)
+		rc = storage_push_file_done(p, 0, err);
+	if (rc == ABK_OK)
+		rc = storage_push_commit(p, 0, 5, v, err);
+	storage_push_free(p);
+	return rc;
+}
+
+START_TEST(test_copy_from_previous)
+{
+	abk_err err = ABK_ERR_INIT;
+	storage_user *u = user("alice");
+	struct storage_verdict v;
+	char path[PATH_MAX];
+
+	ck_assert_msg(push_reusing(u, "by-hand", 0, &v, &err) == ABK_OK, "%s", err.msg);
+	spath(path, sizeof(path), "alice", "by-hand", v.id, "f");
+	ck_assert_str_eq(slurp(path), "0123456789ABCDEF");
+	ck_assert_msg(push_reusing(u, "kernel", 1, &v, &err) == ABK_OK, "%s", err.msg);
+	spath(path, sizeof(path), "alice", "kernel", v.id, "f");
+	ck_assert_str_eq(slurp(path), "0123456789ABCDEF");
+	ck_assert_int_eq(push_reusing(u, "lied", 2, &v, &err), ABK_E_INTEGRITY);
+	ck_assert_ptr_nonnull(strstr(err.msg, "CRC-32"));
+	ck_assert_int_eq(nsnap(u, "lied"), 1);	/* only the first push */
+	storage_user_close(u);
+}
+END_TEST
+
 START_TEST(test_resume)
 {
 	abk_err err = ABK_ERR_INIT;
@@ -1440,6 +1501,7 @@ storage_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_list_names_types);
 	tcase_add_test(tc, test_first_push);
+	tcase_add_test(tc, test_copy_from_previous);
 	tcase_add_test(tc, test_manifest_and_open_file);
 	tcase_add_test(tc, test_incremental);
 	tcase_add_test(tc, test_type_changes);
