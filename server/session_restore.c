@@ -1,7 +1,7 @@
 /*
  * session_restore.c - the server side of a restore: the snapshot's file
  * list, then its data as zip batches (stored, not deflated, unless the
- * client asks: on a fast link deflate would be the bottleneck, DESIGN.md),
+ * client asks: on a fast link deflate is the bottleneck, doc/ARCHITECTURE.md),
  * each with a BLAKE2b digest, and a whole-restore digest at the end.
  */
 #include "config.h"

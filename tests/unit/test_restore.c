@@ -1,5 +1,5 @@
 /*
- * test_restore.c - the client's restore against a hostile server (DESIGN
+ * test_restore.c - restoring from a hostile server (doc/ARCHITECTURE.md
  * invariant 1, client side): a fake server on a socketpair sends file lists
  * and zip data crafted to escape the target folder; nothing may be written
  * outside it.
