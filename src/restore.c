@@ -69,10 +69,15 @@ restore_write_batch(void *ctx, void *item, abk_err *err)
 	struct rpipe *rp = ctx;
 	const struct rbatch *b = item;
 	struct transfer_sink sink;
+	int rc;
 
 	restore_sink(rp->j, &sink);
-	return transfer_unpack(b->zip.data, b->zip.len, b->units, b->n_units, rp->buf,
+	rc = transfer_unpack(b->zip.data, b->zip.len, b->units, b->n_units, rp->buf,
 	    256 * 1024, &sink, err);
+	if (rc == ABK_OK)
+		return restore_flush_pending(rp->j, err);
+	restore_drop_pending(rp->j);
+	return rc;
 }
 
 /* Called under the mailbox lock after each batch. */
@@ -281,6 +286,8 @@ restore_read_list(struct rjob *j, abk_err *err)
 			re->mode = e.mode;
 			re->mtime = e.mtime;
 			re->size = e.size;
+			re->has_crc = e.type == MF_FILE && (e.flags & MF_HAS_CRC) != 0;
+			re->crc = e.crc32;
 			if (e.type == MF_SYMLINK)
 				re->target = arena_dup(&j->arena, e.target, e.target_len);
 			if (re->path == NULL || (e.type == MF_SYMLINK && re->target == NULL))
@@ -325,18 +332,43 @@ restore_pick_target(struct rjob *j, const char *origin, abk_err *err)
 	return ABK_OK;
 }
 
-/* Report the entries that were not restored; the status they give. */
+/*
+ * Report the entries that were not restored, and the status they give:
+ * damage (a CRC-32 mismatch, bytes the server never sent) is
+ * ABK_E_INTEGRITY, entries that could not be created ABK_E_PARTIAL.
+ */
 static int
 restore_account(struct rjob *j, abk_err *err)
 {
+	uint64_t missing = 0;
+	char why[160];
+
 	for (size_t i = 0; i < j->n; i++) {
 		struct rentry *e = &j->v[i];
 
 		if (e->state == RENTRY_FAILED) {
 			j->res->failed++;
 			restore_note(j, e->path, e->why ? e->why : "could not be restored");
+		} else if (e->state == RENTRY_DAMAGED) {
+			j->res->damaged++;
+			snprintf(why, sizeof(why), "damaged: its content does not match the "
+			    "checksum recorded at backup (CRC-32 %08x, got %08x); %s", e->crc,
+			    e->crc_got, j->zw != NULL ? "stored in the archive as it came" :
+			    "not restored, the file at the target was left as it was");
+			restore_note(j, e->path, why);
+		} else if (e->type == MF_FILE && e->size > 0 && e->written < e->size) {
+			missing++;
+			snprintf(why, sizeof(why), "incomplete: the server sent %llu of %llu bytes; "
+			    "not restored", (unsigned long long)e->written,
+			    (unsigned long long)e->size);
+			restore_note(j, e->path, why);
 		}
 	}
+	if (j->res->damaged > 0 || missing > 0)
+		return abk_err_set(err, ABK_E_INTEGRITY, "%llu damaged and %llu incomplete "
+		    "file%s not restored%s", (unsigned long long)j->res->damaged,
+		    (unsigned long long)missing, j->res->damaged + missing == 1 ? "" : "s",
+		    j->res->failed > 0 ? "; some entries could not be created" : "");
 	if (j->res->failed > 0)
 		return abk_err_set(err, ABK_E_PARTIAL, "%llu entr%s could not be restored",
 		    (unsigned long long)j->res->failed, j->res->failed == 1 ? "y" : "ies");
@@ -352,7 +384,7 @@ abk_restore(abk_client *c, const struct abk_restore_opts *opts,
 	uint8_t single = 0;
 	uint64_t n_entries = 0, n_bytes = 0;
 	abk_rd r;
-	int rc, began = 0;
+	int rc, began = 0, zip_done = 0;
 
 	memset(res, 0, sizeof(*res));
 	memset(&j, 0, sizeof(j));
@@ -447,8 +479,13 @@ abk_restore(abk_client *c, const struct abk_restore_opts *opts,
 			rc = restore_delete_extra(&j, err);
 		restore_finish_dirs(&j);
 	}
-	if (rc == ABK_OK && j.zw != NULL)
+	if (rc == ABK_OK && j.zw != NULL) {
 		rc = zipio_writer_finish(j.zw, NULL, NULL, err);
+		zip_done = rc == ABK_OK;
+	}
+	/* new files were not synced one by one: once for the whole restore */
+	if (rc == ABK_OK && j.rootfd >= 0 && syncfs(j.rootfd) != 0)
+		rc = abk_err_set(err, ABK_E_IO, "syncing %s: %s", res->target, strerror(errno));
 	if (rc == ABK_OK) {
 		j.prog.phase = ABK_PHASE_DONE;
 		restore_progress(&j, 1);
@@ -458,9 +495,11 @@ out:
 	if (began && rc != ABK_OK && rc != ABK_E_PARTIAL)
 		c->broken = 1;
 	restore_drop_current(&j);
+	restore_drop_pending(&j);
+	free(j.pend);
 	if (j.zw != NULL) {
 		zipio_writer_free(j.zw);
-		if (rc != ABK_OK)
+		if (!zip_done)
 			(void)unlink(opts->zip_file);
 	}
 	if (j.rootfd >= 0) {

@@ -46,6 +46,12 @@ struct rentry {
 	uint64_t written;		/* data bytes received so far */
 };
 
+/* A file that replaces an existing name, complete, waiting for one sync. */
+struct rpending {
+	uint32_t index;
+	char tmp[64];
+};
+
 struct rjob {
 	abk_client *c;
 	const struct abk_restore_opts *opts;
@@ -67,6 +73,8 @@ struct rjob {
 	char cur_tmp[64];
 	int cur_dirfd;			/* owned copy (dup) of its folder */
 	int cur_exists;			/* its final name exists: sync before rename */
+	struct rpending *pend;		/* in-place files of this batch, not renamed yet */
+	size_t n_pend;
 	char cur_name[ABK_NAME_MAX + 1];
 	struct abk_progress prog;
 	long long last_progress;
@@ -82,6 +90,9 @@ void restore_note(struct rjob *j, const char *path, const char *why);
 void restore_fail_entry(struct rjob *j, struct rentry *e, const char *why);
 int restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err);
 void restore_drop_current(struct rjob *j);
+/* Sync, then rename the batch's in-place files; or drop them (on failure). */
+int restore_flush_pending(struct rjob *j, abk_err *err);
+void restore_drop_pending(struct rjob *j);
 /* The sink transfer_unpack writes a batch through. */
 void restore_sink(struct rjob *j, struct transfer_sink *sink);
 /* Open the target folder, creating it (like mkdir -p) unless dry_run. */

@@ -6,6 +6,17 @@
  * the old one or the restored one, never a torn mix), and folders are
  * walked with directory descriptors that never follow a symlink (fsops): a
  * hostile server cannot make us write outside the target.
+ *
+ * End to end: the CRC-32 of the bytes written is compared with the one the
+ * server recorded when the file was pushed (the list's MF_HAS_CRC) before
+ * the rename; a file that does not match is not put in place (its temporary
+ * file is removed), so damage in storage never replaces a good local copy.
+ * A file that replaces an existing name must be on disk before the rename
+ * (a crash must not lose the old content and the new): such files wait,
+ * complete under their temporary names, until the end of their batch, when
+ * one syncfs covers them all and they are renamed (an fdatasync each made a
+ * restore of 3,000 small files in place 4-9x slower on ext4).  New files
+ * rely on one syncfs at the end of the restore.
  */
 #include "config.h"
 
@@ -17,6 +28,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "crypto.h"
 #include "restore_int.h"
@@ -169,7 +181,11 @@ restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
 			j->res->symlinks++;
 		return rc;
 	}
-	/* empty regular file */
+	/* empty regular file: its recorded CRC-32 can only be 0 */
+	if (e->has_crc && e->crc != 0) {
+		e->state = RENTRY_DAMAGED;
+		return ABK_OK;
+	}
 	{
 		int fd = restore_tmpfile(j, dirfd, tmp, err);
 		struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
@@ -209,6 +225,7 @@ restore_sink_begin(void *ctx, const struct transfer_unit *u, abk_err *err)
 		return abk_err_set(err, ABK_E_PROTO, "data for %s out of order", e->path);
 	if (u->offset > 0)
 		return ABK_OK;
+	e->crc_got = (uint32_t)crc32(0L, Z_NULL, 0);
 	if (j->zw != NULL)
 		return zipio_begin_file(j->zw, e->path, e->mode, e->mtime, 1, e->size, err);
 	restore_drop_current(j);
@@ -227,6 +244,23 @@ restore_sink_begin(void *ctx, const struct transfer_unit *u, abk_err *err)
 	if (j->cur_fd < 0)
 		return err->code ? err->code : ABK_E_IO;
 	j->cur_index = u->index;
+	{
+		struct stat st;
+
+		j->cur_exists = fstatat(j->cur_dirfd, j->cur_name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	}
+	return ABK_OK;
+}
+
+static int
+restore_write(struct rjob *j, struct rentry *e, const void *buf, size_t n, abk_err *err)
+{
+	if (j->zw != NULL)
+		return zipio_write(j->zw, buf, n, err);
+	if (e->state != RENTRY_PENDING)
+		return ABK_OK;		/* not restored: its data is skipped */
+	if (fsops_write_all(j->cur_fd, buf, n) != 0)
+		return abk_err_set(err, ABK_E_IO, "writing %s: %s", e->path, strerror(errno));
 	return ABK_OK;
 }
 
@@ -235,16 +269,23 @@ restore_sink_data(void *ctx, const struct transfer_unit *u, uint64_t offset, con
     size_t n, abk_err *err)
 {
 	struct rjob *j = ctx;
-	const struct rentry *e = &j->v[u->index];
+	struct rentry *e = &j->v[u->index];
 
 	(void)offset;	/* pieces are written in order: offset is the file position */
-	if (j->zw != NULL)
-		return zipio_write(j->zw, buf, n, err);
-	if (e->state != RENTRY_PENDING)
-		return ABK_OK;		/* not restored: its data is skipped */
-	if (fsops_write_all(j->cur_fd, buf, n) != 0)
-		return abk_err_set(err, ABK_E_IO, "writing %s: %s", e->path, strerror(errno));
-	return ABK_OK;
+	e->crc_got = (uint32_t)crc32_z(e->crc_got, buf, n);
+	return restore_write(j, e, buf, n, err);
+}
+
+/* A stored piece whose CRC-32 the zip reader verified: combine, not recompute. */
+static int
+restore_sink_whole(void *ctx, const struct transfer_unit *u, const void *buf, size_t n,
+    uint32_t crc, abk_err *err)
+{
+	struct rjob *j = ctx;
+	struct rentry *e = &j->v[u->index];
+
+	e->crc_got = (uint32_t)crc32_combine(e->crc_got, crc, (z_off_t)n);
+	return restore_write(j, e, buf, n, err);
 }
 
 /* A piece is complete: count it; the file's last piece puts it in place. */
@@ -264,18 +305,41 @@ restore_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
 	j->prog.files_done++;
 	j->prog.current = e->path;
 	if (j->zw != NULL) {
+		/* --zip keeps a damaged file (for salvage) but still reports it */
 		rc = zipio_end_file(j->zw, NULL, err);
 		if (rc == ABK_OK) {
 			j->res->files++;
 			j->res->bytes += e->size;
-			e->state = RENTRY_DONE;
+			e->state = e->has_crc && e->crc_got != e->crc ? RENTRY_DAMAGED : RENTRY_DONE;
 		}
 		return rc;
 	}
 	if (e->state != RENTRY_PENDING)
 		return ABK_OK;
+	if (e->has_crc && e->crc_got != e->crc) {
+		restore_drop_current(j);	/* never over the good copy */
+		e->state = RENTRY_DAMAGED;
+		return ABK_OK;
+	}
 	if (fchmod(j->cur_fd, e->mode) != 0 || futimens(j->cur_fd, ts) != 0)
 		rc = abk_err_set(&local, ABK_E_IO, "%s: %s", e->path, strerror(errno));
+	if (rc == ABK_OK && j->cur_exists) {
+		/* in place: renamed after the batch's sync (restore_flush_pending) */
+		if (j->pend == NULL &&
+		    (j->pend = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(*j->pend))) == NULL) {
+			restore_drop_current(j);
+			return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+		}
+		j->pend[j->n_pend].index = u->index;
+		memcpy(j->pend[j->n_pend].tmp, j->cur_tmp, sizeof(j->cur_tmp));
+		j->n_pend++;
+		close(j->cur_fd);
+		close(j->cur_dirfd);
+		j->cur_fd = -1;
+		j->cur_dirfd = -1;
+		j->cur_index = UINT32_MAX;
+		return ABK_OK;
+	}
 	close(j->cur_fd);
 	j->cur_fd = -1;
 	if (rc == ABK_OK)
@@ -296,6 +360,59 @@ restore_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
 }
 
 void
+restore_drop_pending(struct rjob *j)
+{
+	for (size_t i = 0; i < j->n_pend; i++) {
+		const struct rentry *e = &j->v[j->pend[i].index];
+		char name[ABK_NAME_MAX + 1];
+		abk_err ignored = ABK_ERR_INIT;
+		int dirfd;
+
+		if (fsops_dircache_parent(&j->dc, e->path, e->path_len, &dirfd, name, &ignored)
+		    == ABK_OK)
+			(void)unlinkat(dirfd, j->pend[i].tmp, 0);
+	}
+	j->n_pend = 0;
+}
+
+int
+restore_flush_pending(struct rjob *j, abk_err *err)
+{
+	if (j->n_pend == 0)
+		return ABK_OK;
+#ifdef HAVE_SYNCFS
+	if (syncfs(j->rootfd) != 0) {
+		int rc = abk_err_set(err, ABK_E_IO, "syncing the restored files: %s",
+		    strerror(errno));
+
+		restore_drop_pending(j);
+		return rc;
+	}
+#else
+	sync();
+#endif
+	for (size_t i = 0; i < j->n_pend; i++) {
+		struct rentry *e = &j->v[j->pend[i].index];
+		char name[ABK_NAME_MAX + 1];
+		abk_err local = ABK_ERR_INIT;
+		int dirfd, rc;
+
+		rc = fsops_dircache_parent(&j->dc, e->path, e->path_len, &dirfd, name, &local);
+		if (rc == ABK_OK)
+			rc = restore_place(dirfd, j->pend[i].tmp, name, e->path, &local);
+		if (rc != ABK_OK) {
+			restore_fail_entry(j, e, local.msg);
+			continue;
+		}
+		e->state = RENTRY_DONE;
+		j->res->files++;
+		j->res->bytes += e->size;
+	}
+	j->n_pend = 0;
+	return ABK_OK;
+}
+
+void
 restore_sink(struct rjob *j, struct transfer_sink *sink)
 {
 	memset(sink, 0, sizeof(*sink));
@@ -304,6 +421,7 @@ restore_sink(struct rjob *j, struct transfer_sink *sink)
 	sink->begin = restore_sink_begin;
 	sink->data = restore_sink_data;
 	sink->end = restore_sink_end;
+	sink->whole = restore_sink_whole;
 	/* no reuse: a server may not make us copy anything */
 }
 

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "client_int.h"
 #include "crypto.h"
@@ -33,6 +34,8 @@ struct fake_entry {
 	const char *target;	/* symlink */
 	const char *data;	/* file content */
 	const char *zip_name;	/* name in the zip (default: path) */
+	int crc;		/* 0: none in the list, 1: the right CRC-32, 2: a wrong one */
+	int no_data;		/* listed with its size, but no data sent */
 };
 
 struct fake_server {
@@ -92,6 +95,13 @@ fake_server_run(void *arg)
 			e.size = e.target_len;
 		} else if (e.type == MF_FILE) {
 			e.size = strlen(fs->ents[i].data);
+			if (fs->ents[i].crc) {
+				e.flags |= MF_HAS_CRC;
+				e.crc32 = (uint32_t)crc32(0L, (const Bytef *)fs->ents[i].data,
+				    (uInt)e.size);
+				if (fs->ents[i].crc == 2)
+					e.crc32 ^= 0x1;
+			}
 		}
 		manifest_entry_encode(&b, &e);
 	}
@@ -102,7 +112,7 @@ fake_server_run(void *arg)
 	for (size_t i = 0; i < fs->n && nunits < 16; i++) {
 		const struct fake_entry *fe = &fs->ents[i];
 
-		if (fe->type != MF_FILE || fe->data[0] == '\0')
+		if (fe->type != MF_FILE || fe->data[0] == '\0' || fe->no_data)
 			continue;
 		zipio_add_buffer(zw, fe->zip_name ? fe->zip_name : fe->path, fe->data,
 		    strlen(fe->data), 0644, 0, 0, NULL, &err);
@@ -223,9 +233,9 @@ dir_is_empty(const char *path)
 START_TEST(test_honest_server)
 {
 	const struct fake_entry ents[] = {
-		{ "dir", MF_DIR, NULL, NULL, NULL },
-		{ "dir/file", MF_FILE, NULL, "hello", NULL },
-		{ "link", MF_SYMLINK, "dir/file", NULL, NULL },
+		{ "dir", MF_DIR, NULL, NULL, NULL, 0, 0 },
+		{ "dir/file", MF_FILE, NULL, "hello", NULL, 0, 0 },
+		{ "link", MF_SYMLINK, "dir/file", NULL, NULL, 0, 0 },
 	};
 	abk_err err = ABK_ERR_INIT;
 	char path[400], buf[16] = "";
@@ -245,8 +255,8 @@ START_TEST(test_symlink_then_file_through_it)
 {
 	char out_target[320];
 	struct fake_entry ents[] = {
-		{ "a", MF_SYMLINK, NULL, NULL, NULL },
-		{ "a/x", MF_FILE, NULL, "evil", NULL },
+		{ "a", MF_SYMLINK, NULL, NULL, NULL, 0, 0 },
+		{ "a/x", MF_FILE, NULL, "evil", NULL, 0, 0 },
 	};
 	abk_err err = ABK_ERR_INIT;
 
@@ -260,7 +270,7 @@ END_TEST
 START_TEST(test_dotdot_in_list)
 {
 	const struct fake_entry ents[] = {
-		{ "../outside/x", MF_FILE, NULL, "evil", NULL },
+		{ "../outside/x", MF_FILE, NULL, "evil", NULL, 0, 0 },
 	};
 	abk_err err = ABK_ERR_INIT;
 
@@ -272,7 +282,7 @@ END_TEST
 START_TEST(test_absolute_in_list)
 {
 	char abs[320];
-	struct fake_entry ents[] = { { NULL, MF_FILE, NULL, "evil", NULL } };
+	struct fake_entry ents[] = { { NULL, MF_FILE, NULL, "evil", NULL, 0, 0 } };
 	abk_err err = ABK_ERR_INIT;
 
 	snprintf(abs, sizeof(abs), "%s/x", outside);
@@ -285,7 +295,7 @@ END_TEST
 START_TEST(test_zip_name_differs)
 {
 	const struct fake_entry ents[] = {
-		{ "x", MF_FILE, NULL, "evil", "../outside/x" },
+		{ "x", MF_FILE, NULL, "evil", "../outside/x", 0, 0 },
 	};
 	abk_err err = ABK_ERR_INIT;
 
@@ -299,13 +309,92 @@ END_TEST
 START_TEST(test_reuse_refused)
 {
 	const struct fake_entry ents[] = {
-		{ "x", MF_FILE, NULL, "data", NULL },
+		{ "x", MF_FILE, NULL, "data", NULL, 0, 0 },
 	};
 	abk_err err = ABK_ERR_INIT;
 
 	/* a server may not tell the client to copy data from anywhere */
 	ck_assert_int_eq(restore_from_opt(ents, 1, 1, &err), ABK_E_PROTO);
 	ck_assert(dir_is_empty(target));
+}
+END_TEST
+
+/* Issue 8, item 4: damage is never restored silently. */
+START_TEST(test_crc_checked)
+{
+	const struct fake_entry ents[] = {
+		{ "good", MF_FILE, NULL, "fine", NULL, 1, 0 },
+		{ "bad", MF_FILE, NULL, "damaged", NULL, 2, 0 },
+		{ "plain", MF_FILE, NULL, "no crc", NULL, 0, 0 },
+	};
+	abk_err err = ABK_ERR_INIT;
+	char path[400];
+
+	/* a good copy of "bad" at the target stays as it was */
+	snprintf(path, sizeof(path), "%s/bad", target);
+	{
+		FILE *f = fopen(path, "w");
+
+		ck_assert_ptr_nonnull(f);
+		fputs("good copy", f);
+		fclose(f);
+	}
+	ck_assert_int_eq(restore_from(ents, 3, &err), ABK_E_INTEGRITY);
+	{
+		char buf[32] = "";
+		FILE *f = fopen(path, "r");
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+		fclose(f);
+		ck_assert_str_eq(buf, "good copy");
+	}
+	snprintf(path, sizeof(path), "%s/good", target);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/plain", target);
+	ck_assert_int_eq(access(path, F_OK), 0);
+}
+END_TEST
+
+START_TEST(test_missing_data)
+{
+	const struct fake_entry ents[] = {
+		{ "a", MF_FILE, NULL, "sent", NULL, 1, 0 },
+		{ "b", MF_FILE, NULL, "never sent", NULL, 1, 1 },
+	};
+	abk_err err = ABK_ERR_INIT;
+	char path[400];
+
+	ck_assert_int_eq(restore_from(ents, 2, &err), ABK_E_INTEGRITY);
+	snprintf(path, sizeof(path), "%s/b", target);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/a", target);
+	ck_assert_int_eq(access(path, F_OK), 0);
+}
+END_TEST
+
+/* An entry that cannot be created (deeper than the client goes) is exit 5. */
+START_TEST(test_entry_not_created)
+{
+	enum { DEPTH = 130 };
+	static char paths[DEPTH + 1][2 * DEPTH + 8];
+	struct fake_entry ents[DEPTH + 2];
+	abk_err err = ABK_ERR_INIT;
+	char path[400];
+
+	memset(ents, 0, sizeof(ents));
+	for (int i = 0; i < DEPTH; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "%s%sd", i ? paths[i - 1] : "", i ? "/" : "");
+		ents[i].path = paths[i];
+		ents[i].type = MF_DIR;
+	}
+	ents[DEPTH].path = "top";
+	ents[DEPTH].type = MF_FILE;
+	ents[DEPTH].data = "x";
+	ents[DEPTH].crc = 1;
+	ck_assert_int_eq(restore_from(ents, DEPTH + 1, &err), ABK_E_PARTIAL);
+	snprintf(path, sizeof(path), "%s/top", target);
+	ck_assert_int_eq(access(path, F_OK), 0);
 }
 END_TEST
 
@@ -322,6 +411,9 @@ restore_suite(void)
 	tcase_add_test(tc, test_absolute_in_list);
 	tcase_add_test(tc, test_zip_name_differs);
 	tcase_add_test(tc, test_reuse_refused);
+	tcase_add_test(tc, test_crc_checked);
+	tcase_add_test(tc, test_missing_data);
+	tcase_add_test(tc, test_entry_not_created);
 	suite_add_tcase(s, tc);
 	return s;
 }
