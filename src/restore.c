@@ -24,6 +24,7 @@
 #include "crypto.h"
 #include "handoff.h"
 #include "net.h"
+#include "origins.h"
 #include "restore_int.h"
 
 #define RESTORE_PROGRESS_MS 100
@@ -306,24 +307,50 @@ restore_read_list(struct rjob *j, abk_err *err)
 	}
 }
 
-/* Where a restore without --to goes: the caller's record of the origin. */
+/*
+ * Where a restore goes: --to, else the caller's own record of where this
+ * machine pushed the source from.  The server's origin is never used to
+ * choose where to write; it is only shown (and compared with the record).
+ */
 static int
 restore_pick_target(struct rjob *j, const char *origin, abk_err *err)
 {
 	const struct abk_restore_opts *opts = j->opts;
 	struct abk_restore_result *res = j->res;
-	const char *from = opts->origin;
+	const char *from = opts->origin, *slash;
+	char q[FSOPS_QUOTE_MAX], q2[FSOPS_QUOTE_MAX];
 
-	(void)err;
 	if (opts->to != NULL) {
 		snprintf(res->target, sizeof(res->target), "%s", opts->to);
 		return ABK_OK;
 	}
 	if (from == NULL)
-		from = origin;
-	if (j->single) {
-		const char *slash = strrchr(from, '/');
+		return abk_err_set(err, ABK_E_USAGE, "there is no record that this machine pushed "
+		    "%s; the server says it came from %s: to restore there, confirm with --to "
+		    "(for a single file, its folder)", opts->source,
+		    fsops_quote(origin, strlen(origin), q, sizeof(q)));
+	if (!origins_valid(from))
+		return abk_err_set(err, ABK_E_USAGE, "the recorded origin of %s is not an "
+		    "absolute, normalised path: %s", opts->source,
+		    fsops_quote(from, strlen(from), q, sizeof(q)));
+	if (strcmp(from, origin) != 0) {
+		char why[2 * FSOPS_QUOTE_MAX + 120];
 
+		snprintf(why, sizeof(why), "the server says this source came from %s; restoring "
+		    "to %s, where this machine pushed it from",
+		    fsops_quote(origin, strlen(origin), q, sizeof(q)),
+		    fsops_quote(from, strlen(from), q2, sizeof(q2)));
+		restore_note(j, opts->source, why);
+	}
+	slash = strrchr(from, '/');
+	if (j->single) {
+		/* the file goes back into its folder, under its own name */
+		if (strlen(slash + 1) != j->v[0].path_len ||
+		    memcmp(slash + 1, j->v[0].path, j->v[0].path_len) != 0)
+			return abk_err_set(err, ABK_E_PROTO, "the server's file %s is not %s, "
+			    "the file this machine pushed",
+			    fsops_quote(j->v[0].path, j->v[0].path_len, q, sizeof(q)),
+			    fsops_quote(from, strlen(from), q2, sizeof(q2)));
 		snprintf(res->target, sizeof(res->target), "%.*s",
 		    slash == from ? 1 : (int)(slash - from), from);
 	} else {
@@ -420,8 +447,9 @@ abk_restore(abk_client *c, const struct abk_restore_opts *opts,
 	abk_get_u8(&r, &single);
 	abk_get_u64(&r, &n_entries);
 	abk_get_u64(&r, &n_bytes);
-	if (r.failed || origin[0] != '/') {
-		rc = abk_err_set(err, ABK_E_PROTO, "malformed RESTORE_BEGIN");
+	if (r.failed || !origins_valid(origin)) {
+		rc = abk_err_set(err, ABK_E_PROTO, r.failed ? "malformed RESTORE_BEGIN" :
+		    "the server sent an origin that is not an absolute, normalised path");
 		goto out;
 	}
 	snprintf(res->server_origin, sizeof(res->server_origin), "%s", origin);

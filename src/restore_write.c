@@ -106,21 +106,30 @@ restore_drop_current(struct rjob *j)
  * Put a finished temporary file (or symlink) in place of name.  Every entry
  * that gets here is inside the restored scope (restore_list_add refuses
  * anything else), so replacing a folder that stands where the snapshot has
- * a file never reaches beyond what the user asked to restore.
+ * a file never reaches beyond what the user asked to restore; a single-file
+ * source never replaces a folder (its scope is that one file).
  */
 static int
-restore_place(int dirfd, const char *tmp, const char *name, const char *path, abk_err *err)
+restore_place(struct rjob *j, int dirfd, const char *tmp, const char *name, const char *path,
+    abk_err *err)
 {
 	if (renameat(dirfd, tmp, dirfd, name) == 0)
 		return ABK_OK;
-	if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST) {
+	/* A single-file source restores no folder: it never removes one. */
+	if (!j->single && (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST)) {
 		/* a folder stands where the snapshot has a file: replace it */
 		if (fsops_remove(dirfd, name, NULL, err) == ABK_OK &&
 		    renameat(dirfd, tmp, dirfd, name) == 0)
 			return ABK_OK;
 	}
-	(void)unlinkat(dirfd, tmp, 0);
-	return abk_err_set(err, ABK_E_IO, "cannot put %s in place: %s", path, strerror(errno));
+	{
+		int e = errno;
+
+		(void)unlinkat(dirfd, tmp, 0);
+		return abk_err_set(err, ABK_E_IO, "cannot put %s in place: %s", path,
+		    e == EISDIR || e == ENOTEMPTY || e == EEXIST ? "a folder is in the way" :
+		    strerror(e));
+	}
 }
 
 /* Entries that need no data: folders, symlinks, empty files. */
@@ -176,7 +185,7 @@ restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
 			/* our own fresh name, and the link itself, never its target */
 			(void)utimensat(dirfd, tmp, ts, AT_SYMLINK_NOFOLLOW);
 		}
-		rc = restore_place(dirfd, tmp, name, e->path, err);
+		rc = restore_place(j, dirfd, tmp, name, e->path, err);
 		if (rc == ABK_OK)
 			j->res->symlinks++;
 		return rc;
@@ -195,7 +204,7 @@ restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
 		(void)fchmod(fd, e->mode);
 		(void)futimens(fd, ts);
 		close(fd);
-		rc = restore_place(dirfd, tmp, name, e->path, err);
+		rc = restore_place(j, dirfd, tmp, name, e->path, err);
 		if (rc == ABK_OK)
 			j->res->files++;
 		return rc;
@@ -343,7 +352,7 @@ restore_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
 	close(j->cur_fd);
 	j->cur_fd = -1;
 	if (rc == ABK_OK)
-		rc = restore_place(j->cur_dirfd, j->cur_tmp, j->cur_name, e->path, &local);
+		rc = restore_place(j, j->cur_dirfd, j->cur_tmp, j->cur_name, e->path, &local);
 	else
 		(void)unlinkat(j->cur_dirfd, j->cur_tmp, 0);
 	close(j->cur_dirfd);
@@ -399,7 +408,7 @@ restore_flush_pending(struct rjob *j, abk_err *err)
 
 		rc = fsops_dircache_parent(&j->dc, e->path, e->path_len, &dirfd, name, &local);
 		if (rc == ABK_OK)
-			rc = restore_place(dirfd, j->pend[i].tmp, name, e->path, &local);
+			rc = restore_place(j, dirfd, j->pend[i].tmp, name, e->path, &local);
 		if (rc != ABK_OK) {
 			restore_fail_entry(j, e, local.msg);
 			continue;

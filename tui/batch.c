@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "exitcodes.h"
 #include "json.h"
+#include "origins.h"
 #include "strutil.h"
 
 static volatile sig_atomic_t batch_cancel;
@@ -34,6 +35,8 @@ struct batch_ui {
 	int progress_line;		/* stderr is a terminal and not --quiet */
 	int line_shown;
 	int first_json;
+	char server_key[600];		/* for the origins record */
+	char user[64];
 };
 
 /* Print a name for humans: control bytes escaped so they cannot move the cursor. */
@@ -184,6 +187,33 @@ base_name(const char *path, char *buf, size_t bufsz)
 	return buf;
 }
 
+/*
+ * Remember where this source was pushed from: a later restore without --to
+ * goes there, and never where a server says (origins.h).  A failure only
+ * warns: the push itself is done, and such a restore will ask for --to.
+ */
+static void
+record_origin(struct batch_ui *ui, const char *path, const char *name)
+{
+	char origin[4096];
+	abk_err err = ABK_ERR_INIT;
+
+	if (realpath(path, origin) == NULL) {
+		abk_err_set(&err, ABK_E_IO, "%s: %s", path, strerror(errno));
+	} else {
+		char file[4200], nm[256];
+
+		/* the source name as abk_push chose it: --name or the base name */
+		base_name(origin, nm, sizeof(nm));
+		if (origins_default_path(file, sizeof(file), &err) == ABK_OK)
+			(void)origins_record(file, ui->server_key, ui->user, name ? name : nm,
+			    origin, &err);
+	}
+	if (err.code != ABK_OK)
+		fprintf(stderr, "autobackup: warning: where %s was pushed from is not recorded "
+		    "(%s); a restore without --to will ask for the folder\n", path, err.msg);
+}
+
 static int
 cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 {
@@ -234,6 +264,8 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 		rc = abk_push(c, &po, &res, &err);
 		clear_line(ui);
 		ex = abk_exit_for(rc);
+		if (rc == ABK_OK || rc == ABK_E_PARTIAL)
+			record_origin(ui, paths[i], o->name);
 		if (rc != ABK_OK && rc != ABK_E_PARTIAL) {
 			fail(ui, &err);
 		} else if (o->json) {
@@ -480,6 +512,7 @@ cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
 	struct restore_ui ru;
 	abk_err err = ABK_ERR_INIT;
 	const char *paths[2] = { o->path, NULL };
+	char origin[4096];
 	int rc, ex;
 
 	if (n != 1) {
@@ -499,7 +532,17 @@ cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
 	ro.paths = o->path ? paths : NULL;
 	ro.to = o->to;
 	ro.zip_file = o->zip;
-	ro.origin = NULL;
+	if (o->to == NULL && o->zip == NULL) {
+		char file[4200];
+		abk_err lerr = ABK_ERR_INIT;
+
+		if (origins_default_path(file, sizeof(file), &lerr) == ABK_OK &&
+		    origins_lookup(file, ui->server_key, ui->user, args[0], origin,
+		    sizeof(origin), &lerr) == ABK_OK)
+			ro.origin = origin;
+		else if (lerr.code != ABK_E_NOTFOUND)
+			fprintf(stderr, "autobackup: warning: %s\n", lerr.msg);
+	}
 	ro.delete_extra = o->delete_extra;
 	ro.dry_run = o->dry_run;
 	ro.progress = on_restore_progress;
@@ -647,6 +690,8 @@ batch_run(struct batch_opts *o)
 	sigaction(SIGPIPE, &sa, NULL);
 	if (abk_engine_init(&err) != ABK_OK)
 		return fail(&ui, &err);
+	origins_server_key(prof.server, ui.server_key, sizeof(ui.server_key));
+	snprintf(ui.user, sizeof(ui.user), "%s", prof.user);
 	rc = abk_connect(&prof, &c, &err);
 	abk_wipe(prof.secret, sizeof(prof.secret));
 	if (rc != ABK_OK) {

@@ -54,6 +54,12 @@ send_frame(struct proto_io *io, uint8_t type, abk_buf *b)
 	abk_buf_reset(b);
 }
 
+/* What RESTORE_BEGIN says, and the client's options (reset by setup). */
+static const char *fake_origin;
+static uint8_t fake_single;
+static const char *opt_to;		/* NULL: no --to */
+static const char *opt_origin;		/* the client's record */
+
 static void *
 fake_server_run(void *arg)
 {
@@ -74,8 +80,8 @@ fake_server_run(void *arg)
 	if (proto_recv(&io, &type, &in, &err) != ABK_OK || type != PT_RESTORE)
 		goto out;
 	abk_put_cstr(&b, "20260101T000000.000Z");
-	abk_put_cstr(&b, "/nonexistent/origin");
-	abk_put_u8(&b, 0);
+	abk_put_cstr(&b, fake_origin);
+	abk_put_u8(&b, fake_single);
 	abk_put_u64(&b, fs->n);
 	abk_put_u64(&b, 0);
 	send_frame(&io, PT_RESTORE_BEGIN, &b);
@@ -158,6 +164,10 @@ setup(void)
 	snprintf(outside, sizeof(outside), "%s/outside", base);
 	ck_assert_int_eq(mkdir(target, 0700), 0);
 	ck_assert_int_eq(mkdir(outside, 0700), 0);
+	fake_origin = "/nonexistent/origin";
+	fake_single = 0;
+	opt_to = target;
+	opt_origin = NULL;
 	(void)cmd;
 }
 
@@ -204,7 +214,8 @@ restore_from_opt(const struct fake_entry *ents, size_t n, int reuse, abk_err *er
 	ck_assert_int_eq(pthread_create(&tid, NULL, fake_server_run, &fs), 0);
 	memset(&ro, 0, sizeof(ro));
 	ro.source = "src";
-	ro.to = target;
+	ro.to = opt_to;
+	ro.origin = opt_origin;
 	rc = abk_restore(&c, &ro, &res, err);
 	shutdown(sv[0], SHUT_RDWR);
 	pthread_join(tid, NULL);
@@ -398,6 +409,120 @@ START_TEST(test_entry_not_created)
 }
 END_TEST
 
+/* Mode bits of path (the outside folder must keep its 0700). */
+static unsigned
+mode_of(const char *path)
+{
+	struct stat st;
+
+	ck_assert_int_eq(lstat(path, &st), 0);
+	return (unsigned)(st.st_mode & 07777);
+}
+
+/* Issue 8, item 5: "x" as a folder, then as a symlink to a folder outside. */
+START_TEST(test_dir_then_symlink)
+{
+	struct fake_entry ents[] = {
+		{ "x", MF_DIR, NULL, NULL, NULL, 0, 0 },
+		{ "x", MF_SYMLINK, NULL, NULL, NULL, 0, 0 },
+	};
+	abk_err err = ABK_ERR_INIT;
+
+	ents[1].target = outside;
+	ck_assert_int_eq(restore_from(ents, 2, &err), ABK_E_PROTO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "twice"));
+	ck_assert_uint_eq(mode_of(outside), 0700);
+	ck_assert(dir_is_empty(target));	/* refused before touching the disk */
+}
+END_TEST
+
+START_TEST(test_file_twice)
+{
+	const struct fake_entry ents[] = {
+		{ "f", MF_FILE, NULL, "one", NULL, 0, 0 },
+		{ "f", MF_FILE, NULL, "two", NULL, 0, 0 },
+	};
+	abk_err err = ABK_ERR_INIT;
+
+	ck_assert_int_eq(restore_from(ents, 2, &err), ABK_E_PROTO);
+	ck_assert(dir_is_empty(target));
+}
+END_TEST
+
+START_TEST(test_parent_missing_or_file)
+{
+	const struct fake_entry missing[] = {
+		{ "a/b", MF_FILE, NULL, "x", NULL, 0, 0 },
+	};
+	const struct fake_entry file[] = {
+		{ "a", MF_FILE, NULL, "x", NULL, 0, 0 },
+		{ "a/b", MF_FILE, NULL, "y", NULL, 0, 0 },
+	};
+	abk_err err = ABK_ERR_INIT;
+
+	ck_assert_int_eq(restore_from(missing, 1, &err), ABK_E_PROTO);
+	ck_assert(dir_is_empty(target));
+	abk_err_clear(&err);
+	ck_assert_int_eq(restore_from(file, 2, &err), ABK_E_PROTO);
+	ck_assert(dir_is_empty(target));
+}
+END_TEST
+
+/* The server's origin never decides where a restore writes. */
+START_TEST(test_origin_not_trusted)
+{
+	const struct fake_entry ents[] = {
+		{ "f", MF_FILE, NULL, "data", NULL, 0, 0 },
+	};
+	abk_err err = ABK_ERR_INIT;
+	char path[400];
+
+	fake_origin = outside;
+	opt_to = NULL;
+	/* no record: refused, nothing written where the server said */
+	ck_assert_int_eq(restore_from(ents, 1, &err), ABK_E_USAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, outside));
+	ck_assert_ptr_nonnull(strstr(err.msg, "--to"));
+	ck_assert(dir_is_empty(outside));
+	/* a record: it wins */
+	abk_err_clear(&err);
+	opt_origin = target;
+	ck_assert_int_eq(restore_from(ents, 1, &err), ABK_OK);
+	ck_assert(dir_is_empty(outside));
+	snprintf(path, sizeof(path), "%s/f", target);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	/* an origin that is not normalised is a protocol error, even with --to */
+	abk_err_clear(&err);
+	fake_origin = "/tmp/../etc";
+	opt_to = target;
+	ck_assert_int_eq(restore_from(ents, 1, &err), ABK_E_PROTO);
+}
+END_TEST
+
+/* A "single file" that is a folder, or not the file that was pushed. */
+START_TEST(test_single_file_checked)
+{
+	const struct fake_entry other[] = {
+		{ "other", MF_FILE, NULL, "data", NULL, 0, 0 },
+	};
+	const struct fake_entry dir[] = {
+		{ "d", MF_DIR, NULL, NULL, NULL, 0, 0 },
+		{ "d/f", MF_FILE, NULL, "data", NULL, 0, 0 },
+	};
+	char rec[400];
+	abk_err err = ABK_ERR_INIT;
+
+	fake_single = 1;
+	opt_to = NULL;
+	snprintf(rec, sizeof(rec), "%s/notes.txt", target);
+	opt_origin = rec;
+	ck_assert_int_eq(restore_from(other, 1, &err), ABK_E_PROTO);
+	abk_err_clear(&err);
+	ck_assert_int_eq(restore_from(dir, 2, &err), ABK_E_PROTO);
+	ck_assert(dir_is_empty(target));
+}
+END_TEST
+
 static Suite *
 restore_suite(void)
 {
@@ -414,6 +539,11 @@ restore_suite(void)
 	tcase_add_test(tc, test_crc_checked);
 	tcase_add_test(tc, test_missing_data);
 	tcase_add_test(tc, test_entry_not_created);
+	tcase_add_test(tc, test_dir_then_symlink);
+	tcase_add_test(tc, test_file_twice);
+	tcase_add_test(tc, test_parent_missing_or_file);
+	tcase_add_test(tc, test_origin_not_trusted);
+	tcase_add_test(tc, test_single_file_checked);
 	suite_add_tcase(s, tc);
 	return s;
 }
