@@ -8,6 +8,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "crypto.h"
 #include "engine.h"
 #include "fdio.h"
+#include "fsops.h"
 #include "manifest.h"
 #include "transfer.h"
 #include "zipio.h"
@@ -523,6 +525,35 @@ START_TEST(test_single_file_checked)
 }
 END_TEST
 
+/* --delete removes a hand-made folder it may not enter, never through a link. */
+START_TEST(test_remove_locked_dir)
+{
+	char path[400];
+	abk_err err = ABK_ERR_INIT;
+	int fd = open(target, O_RDONLY | O_DIRECTORY);
+	FILE *f;
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(path, sizeof(path), "%s/locked", target);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/locked/f", target);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/locked", target);
+	ck_assert_int_eq(chmod(path, 0), 0);
+	snprintf(path, sizeof(path), "%s/link", target);
+	ck_assert_int_eq(symlink(outside, path), 0);
+	ck_assert_int_eq(chmod(outside, 0500), 0);
+	ck_assert_int_eq(fsops_remove(fd, "locked", NULL, &err), ABK_OK);
+	ck_assert_int_eq(fsops_remove(fd, "link", NULL, &err), ABK_OK);
+	close(fd);
+	ck_assert(dir_is_empty(target));
+	ck_assert_uint_eq(mode_of(outside), 0500);
+	ck_assert_int_eq(chmod(outside, 0700), 0);
+}
+END_TEST
+
 static Suite *
 restore_suite(void)
 {
@@ -544,6 +575,7 @@ restore_suite(void)
 	tcase_add_test(tc, test_parent_missing_or_file);
 	tcase_add_test(tc, test_origin_not_trusted);
 	tcase_add_test(tc, test_single_file_checked);
+	tcase_add_test(tc, test_remove_locked_dir);
 	suite_add_tcase(s, tc);
 	return s;
 }
