@@ -411,7 +411,7 @@ abk_restore(abk_client *c, const struct abk_restore_opts *opts,
 	uint8_t single = 0;
 	uint64_t n_entries = 0, n_bytes = 0;
 	abk_rd r;
-	int rc, began = 0, zip_done = 0;
+	int rc, began = 0, streamed = 0, zip_done = 0;
 
 	memset(res, 0, sizeof(*res));
 	memset(&j, 0, sizeof(j));
@@ -488,6 +488,7 @@ abk_restore(abk_client *c, const struct abk_restore_opts *opts,
 			rc = restore_delete_extra(&j, err);
 		if (rc == ABK_OK)
 			rc = restore_receive_end(&j, err);
+		streamed = rc == ABK_OK;
 		goto out;
 	}
 	for (size_t i = 0; i < j.n && rc == ABK_OK; i++) {
@@ -502,6 +503,7 @@ abk_restore(abk_client *c, const struct abk_restore_opts *opts,
 	restore_progress(&j, 1);
 	if (rc == ABK_OK)
 		rc = restore_receive(&j, err);
+	streamed = rc == ABK_OK;
 	if (rc == ABK_OK && j.zw == NULL) {
 		if (opts->delete_extra)
 			rc = restore_delete_extra(&j, err);
@@ -512,15 +514,21 @@ abk_restore(abk_client *c, const struct abk_restore_opts *opts,
 		zip_done = rc == ABK_OK;
 	}
 	/* new files were not synced one by one: once for the whole restore */
+#ifdef HAVE_SYNCFS
 	if (rc == ABK_OK && j.rootfd >= 0 && syncfs(j.rootfd) != 0)
 		rc = abk_err_set(err, ABK_E_IO, "syncing %s: %s", res->target, strerror(errno));
+#else
+	sync();
+#endif
 	if (rc == ABK_OK) {
 		j.prog.phase = ABK_PHASE_DONE;
 		restore_progress(&j, 1);
 		rc = restore_account(&j, err);
 	}
 out:
-	if (began && rc != ABK_OK && rc != ABK_E_PARTIAL)
+	/* the server streams from RESTORE_BEGIN to RESTORE_END: stopping in
+	 * between leaves the connection out of step */
+	if (began && !streamed && rc != ABK_OK)
 		c->broken = 1;
 	restore_drop_current(&j);
 	restore_drop_pending(&j);
