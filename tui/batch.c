@@ -575,11 +575,15 @@ cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
 		json_kv_u64(stdout, 0, "bytes", res.bytes);
 		json_kv_u64(stdout, 0, "failed", res.failed);
 		json_kv_u64(stdout, 0, "damaged", res.damaged);
+		/* counts keep their names (scripts read them); the paths are beside */
+		json_kv_u64(stdout, 0, "deleted", res.deleted);
 		if (o->dry_run) {
-			json_pathlist(stdout, "created", &ru.lists[ABK_CHANGE_CREATE]);
-			json_pathlist(stdout, "overwritten", &ru.lists[ABK_CHANGE_OVERWRITE]);
+			json_kv_u64(stdout, 0, "created", res.created);
+			json_kv_u64(stdout, 0, "overwritten", res.overwritten);
+			json_pathlist(stdout, "created_paths", &ru.lists[ABK_CHANGE_CREATE]);
+			json_pathlist(stdout, "overwritten_paths", &ru.lists[ABK_CHANGE_OVERWRITE]);
 		}
-		json_pathlist(stdout, "deleted", &ru.lists[ABK_CHANGE_DELETE]);
+		json_pathlist(stdout, "deleted_paths", &ru.lists[ABK_CHANGE_DELETE]);
 		fputs("}\n", stdout);
 	} else if (!o->quiet && o->dry_run) {
 		printf("dry run of %s snapshot %s to %s: %llu to create, %llu to overwrite, "
