@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "manifest.h"
 #include "crypto.h"
+#include "exitcodes.h"
 #include "proto.h"
 #include "transfer.h"
 #include "fdio.h"
@@ -187,6 +188,14 @@ START_TEST(test_error_codes_round_trip)
 	    ABK_E_NOTFOUND);
 	ck_assert_int_eq(proto_error_from_code(ABK_E_PATH), PE_INVALID);
 	ck_assert_int_eq(proto_code_from_error(999), ABK_E_REFUSED);
+	/* issue 8 item 10: what the server reports is not a lost connection */
+	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_PROTOCOL)), ABK_EXIT_REFUSED);
+	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_VERSION)), ABK_EXIT_REFUSED);
+	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_INTERNAL)), ABK_EXIT_REFUSED);
+	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_LIMIT)), ABK_EXIT_REFUSED);
+	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_INTEGRITY)), ABK_EXIT_INTEGRITY);
+	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_INVALID)), ABK_EXIT_USAGE);
+	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_TIMEOUT)), ABK_EXIT_NETWORK);
 	ck_assert_ptr_null(proto_type_name(0xee));
 	ck_assert_str_eq(proto_type_name(PT_PUSH_NEED), "PUSH_NEED");
 }
