@@ -32,7 +32,10 @@ struct storage_user {
 /* ---- storage_snapfile.c: the manifest file and snapshot IDs ------------------------- */
 
 #define SNAPFILE_MAGIC "ABKM"
-#define SNAPFILE_VERSION 1u
+/* 2: entries may carry MF_HAS_STAT/MF_RACY (protocol 2).  Version 1 files
+ * are read as they are (their entries simply have no stat fields). */
+#define SNAPFILE_VERSION 2u
+#define SNAPFILE_VERSION_MIN 1u
 
 #define SNAPFILE_SINGLE_FILE 0x01	/* the source is one file, not a folder */
 

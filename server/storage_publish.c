@@ -117,7 +117,7 @@ check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *
 	}
 	if (crc != pe->crc)
 		goto damaged;
-	push_mtime(pe->e.mtime, ts);
+	push_mtime(&pe->e, ts);
 	if (fchmod(fd, push_file_mode(pe->e.mode)) != 0 || futimens(fd, ts) != 0)
 		rc = abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",
 		    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
@@ -147,7 +147,7 @@ build_entry(struct storage_push *p, struct push_ent *pe, abk_err *err)
 	rc = fsops_dircache_parent(&p->sdc, pe->e.path, pe->e.path_len, &dfd, name, err);
 	if (rc != ABK_OK)
 		return rc;
-	push_mtime(pe->e.mtime, ts);
+	push_mtime(&pe->e, ts);
 	switch (pe->state) {
 	case ST_DIR:
 		if (mkdirat(dfd, name, 0700) == 0)
@@ -224,7 +224,7 @@ finish_dirs(struct storage_push *p, abk_err *err)
 		rc = fsops_dircache_parent(&p->sdc, pe->e.path, pe->e.path_len, &dfd, name, err);
 		if (rc != ABK_OK)
 			return rc;
-		push_mtime(pe->e.mtime, ts);
+		push_mtime(&pe->e, ts);
 		if (fchmodat(dfd, name, push_dir_mode(pe->e.mode), 0) != 0 ||
 		    utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) != 0)
 			return abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",

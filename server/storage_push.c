@@ -231,6 +231,28 @@ same_sha(const struct storage_push *p, const struct manifest_entry *a,
 	return !p->checksum_mode;
 }
 
+/*
+ * May the previous version o stand for the listed file e?  The stored inode
+ * carries o's mtime, so that must match to the nanosecond (a snapshot from
+ * before protocol 2 has none: such files are sent once more).  Then either
+ * both SHA-256 match (--checksum), or the client's size, mtime, ctime and
+ * inode are all as recorded and o was not read in its racy window
+ * (DESIGN.md invariant 10).
+ */
+static int
+same_content(const struct storage_push *p, const struct manifest_entry *o,
+    const struct manifest_entry *e)
+{
+	uint32_t onsec = (o->flags & MF_HAS_STAT) ? o->mtime_nsec : 0;
+	uint32_t ensec = (e->flags & MF_HAS_STAT) ? e->mtime_nsec : 0;
+
+	if (o->size != e->size || o->mtime != e->mtime || onsec != ensec || !same_sha(p, e, o))
+		return 0;
+	if (p->checksum_mode && (o->flags & MF_HAS_SHA256) && (e->flags & MF_HAS_SHA256))
+		return 1;
+	return manifest_same_stat(o, e);
+}
+
 /* Decide the state of a new regular file of non-zero size. */
 static void
 decide_file(struct storage_push *p, struct push_ent *pe)
@@ -240,8 +262,8 @@ decide_file(struct storage_push *p, struct push_ent *pe)
 
 	if (pe->prev != NO_PREV) {
 		o = &p->prev.ents[pe->prev];
-		if (o->type == MF_FILE && o->size == e->size && o->mtime == e->mtime &&
-		    o->mode == e->mode && (o->flags & MF_HAS_CRC) && same_sha(p, e, o) &&
+		if (o->type == MF_FILE && o->mode == e->mode && (o->flags & MF_HAS_CRC) &&
+		    same_content(p, o, e) &&
 		    (!(e->flags & MF_HAS_CRC) || e->crc32 == o->crc32) &&
 		    stored_size_is(&p->pdc, o)) {
 			pe->state = ST_LINK;
@@ -257,7 +279,7 @@ decide_file(struct storage_push *p, struct push_ent *pe)
 	if (pathtab_find(&p->jtab, e->path, e->path_len, &j)) {
 		const struct jrec *r = &p->jr[j];
 
-		if (r->complete && r->size == e->size && r->mtime == e->mtime &&
+		if (r->complete && manifest_same_stat(&r->st, e) &&
 		    (!(e->flags & MF_HAS_CRC) || e->crc32 == r->crc) &&
 		    (!(e->flags & MF_HAS_SHA256) ||
 		    (r->has_sha && memcmp(r->sha, e->sha256, sizeof(r->sha)) == 0)) &&
@@ -724,7 +746,7 @@ storage_push_file_done(storage_push *p, uint32_t index, abk_err *err)
 			    "\"%s\" arrived damaged (SHA-256 mismatch)",
 			    push_quote(&pe->e, q, sizeof(q)));
 	}
-	push_mtime(pe->e.mtime, ts);
+	push_mtime(&pe->e, ts);
 	if (fchmod(p->cur_fd, push_file_mode(pe->e.mode)) != 0 || futimens(p->cur_fd, ts) != 0)
 		return abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",
 		    push_quote(&pe->e, q, sizeof(q)), strerror(errno));

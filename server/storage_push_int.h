@@ -50,8 +50,8 @@ struct push_ent {
 struct jrec {
 	const char *path;
 	size_t path_len;
-	uint64_t size;
-	int64_t mtime;
+	struct manifest_entry st;	/* size, mtime, stat fields and flags (MF_HAS_STAT,
+					 * MF_RACY) of the listed file; no path */
 	uint32_t crc;
 	uint8_t complete;
 	uint8_t has_sha;
@@ -117,12 +117,12 @@ push_dir_mode(uint32_t mode)
 }
 
 static inline void
-push_mtime(int64_t mtime, struct timespec ts[2])
+push_mtime(const struct manifest_entry *e, struct timespec ts[2])
 {
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
-	ts[1].tv_sec = (time_t)mtime;
-	ts[1].tv_nsec = 0;
+	ts[1].tv_sec = (time_t)e->mtime;
+	ts[1].tv_nsec = (e->flags & MF_HAS_STAT) ? (long)e->mtime_nsec : 0;
 }
 
 static inline uint32_t

@@ -3,7 +3,7 @@
  * IDs.
  *
  * Format (big-endian, buf.h):
- *   "ABKM" | u32 version | str origin | u32 flags | i64 time_ms | u64 entries
+ *   "ABKM" | u32 version (1 or 2, see SNAPFILE_VERSION) | str origin | u32 flags | i64 time_ms | u64 entries
  *   | u64 files | u64 bytes | entries (manifest_entry_encode) ...
  *   | u32 CRC-32 of everything before it
  * The CRC makes a damaged manifest an integrity error instead of a wrong
@@ -68,10 +68,10 @@ get_header(abk_rd *r, struct snapfile_header *h, abk_err *err)
 	if (r->failed || memcmp(magic, SNAPFILE_MAGIC, 4) != 0)
 		return abk_err_set(err, ABK_E_INTEGRITY, "snapshot manifest has a bad magic number");
 	abk_get_u32(r, &version);
-	if (!r->failed && version != SNAPFILE_VERSION)
+	if (!r->failed && (version < SNAPFILE_VERSION_MIN || version > SNAPFILE_VERSION))
 		return abk_err_set(err, ABK_E_INTEGRITY,
-		    "snapshot manifest has format version %u, this server reads %u",
-		    version, SNAPFILE_VERSION);
+		    "snapshot manifest has format version %u, this server reads %u to %u",
+		    version, SNAPFILE_VERSION_MIN, SNAPFILE_VERSION);
 	abk_get_cstr(r, h->origin, sizeof(h->origin));
 	abk_get_u32(r, &h->flags);
 	abk_get_i64(r, &h->time_ms);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -61,6 +62,16 @@ scan_note(struct scan_walk *w, const char *rel, const char *why, int lost)
 		w->res->skipped++;
 	if (w->opts->note != NULL)
 		w->opts->note(w->opts->ctx, rel, why);
+}
+
+int
+scan_is_racy(int64_t sec, long nsec, const struct timespec *start)
+{
+	int64_t limit_sec = (int64_t)start->tv_sec - MF_RACY_WINDOW_NS / 1000000000LL;
+	long limit_nsec = start->tv_nsec;
+
+	/* racy unless mtime < start - window */
+	return sec > limit_sec || (sec == limit_sec && nsec >= limit_nsec);
 }
 
 int
@@ -180,9 +191,14 @@ scan_push(struct scan_walk *w, const char *rel, size_t rel_len, uint8_t type,
 	e->path_len = rel_len;
 	e->type = type;
 	e->mode = st->st_mode & MF_MODE_MASK;
-	e->mtime = (int64_t)st->st_mtime;
+	e->mtime = (int64_t)st->st_mtim.tv_sec;
+	e->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	e->ctime = (int64_t)st->st_ctim.tv_sec;
+	e->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
+	e->inode = (uint64_t)st->st_ino;
 	e->target = target;
 	if (type == MF_FILE) {
+		e->racy = scan_is_racy(e->mtime, st->st_mtim.tv_nsec, &r->started);
 		e->size = (uint64_t)st->st_size;
 		r->total_bytes += e->size;
 	} else if (type == MF_SYMLINK) {
@@ -346,6 +362,7 @@ scan_source(const char *path, const struct scan_opts *opts, struct scan_result *
 	int fd = -1, rc;
 
 	memset(out, 0, sizeof(*out));
+	clock_gettime(CLOCK_REALTIME, &out->started);
 	if (realpath(path, out->origin) == NULL)
 		return abk_err_set(err, ABK_E_USAGE, "%s: %s", path, strerror(errno));
 	if (lstat(out->origin, &st) != 0)
