@@ -55,6 +55,18 @@ load_previous(struct storage_push *p, abk_err *err)
 	rc = stg_list_ids(p->srcfd, &ids, &nids, err);
 	if (rc != ABK_OK || nids == 0)
 		goto out;
+	/* Unchanged files share inodes across snapshots: damage verify found
+	 * in any of them must not be linked into the new one. */
+	for (size_t i = 0; i < nids && rc == ABK_OK; i++) {
+		int sfd = openat(p->srcfd, ids[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (sfd < 0)
+			continue;	/* pruned meanwhile */
+		rc = damaged_load(sfd, &p->damaged, err);
+		close(sfd);
+	}
+	if (rc != ABK_OK)
+		goto out;
 	p->prevfd = openat(p->srcfd, ids[nids - 1], O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (p->prevfd < 0) {
@@ -206,9 +218,11 @@ check_entry(const struct manifest_entry *e, abk_err *err)
 	return ABK_OK;
 }
 
-/* Does the stored regular file at path below dc have this size? */
+/* Is the stored regular file at path below dc of this size, and not an
+ * inode verify found damaged? */
 static int
-stored_size_is(struct fsops_dircache *dc, const struct manifest_entry *e)
+stored_ok(const struct storage_push *p, struct fsops_dircache *dc,
+    const struct manifest_entry *e)
 {
 	char name[ABK_NAME_MAX + 1];
 	struct stat st;
@@ -217,7 +231,8 @@ stored_size_is(struct fsops_dircache *dc, const struct manifest_entry *e)
 	if (fsops_dircache_parent(dc, e->path, e->path_len, &dfd, name, NULL) != ABK_OK)
 		return 0;
 	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-	    (uint64_t)st.st_size == e->size;
+	    (uint64_t)st.st_size == e->size &&
+	    !damaged_has(&p->damaged, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
 }
 
 static int
@@ -265,7 +280,7 @@ decide_file(struct storage_push *p, struct push_ent *pe)
 		if (o->type == MF_FILE && o->mode == e->mode && (o->flags & MF_HAS_CRC) &&
 		    same_content(p, o, e) &&
 		    (!(e->flags & MF_HAS_CRC) || e->crc32 == o->crc32) &&
-		    stored_size_is(&p->pdc, o)) {
+		    stored_ok(p, &p->pdc, o)) {
 			pe->state = ST_LINK;
 			pe->crc = o->crc32;
 			if (!(e->flags & MF_HAS_SHA256) && (o->flags & MF_HAS_SHA256)) {
@@ -283,7 +298,7 @@ decide_file(struct storage_push *p, struct push_ent *pe)
 		    (!(e->flags & MF_HAS_CRC) || e->crc32 == r->crc) &&
 		    (!(e->flags & MF_HAS_SHA256) ||
 		    (r->has_sha && memcmp(r->sha, e->sha256, sizeof(r->sha)) == 0)) &&
-		    stored_size_is(&p->sdc, e)) {
+		    stored_ok(p, &p->sdc, e)) {
 			pe->state = ST_RESUMED;
 			pe->crc = r->crc;
 			if (r->has_sha) {
@@ -807,6 +822,7 @@ storage_push_free(storage_push *p)
 	if (p->srcfd >= 0)
 		close(p->srcfd);
 	snapfile_free(&p->prev);
+	damaged_free(&p->damaged);
 	pathtab_free(&p->prevtab);
 	pathtab_free(&p->tab);
 	pathtab_free(&p->jtab);
@@ -903,7 +919,8 @@ storage_push_open_previous(storage_push *p, uint32_t index, int *fd, uint64_t *s
 			return abk_err_set(err, ABK_E_NOTFOUND, "previous version: %s",
 			    strerror(errno));
 		if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode) ||
-		    (uint64_t)st.st_size != o->size) {
+		    (uint64_t)st.st_size != o->size ||
+		    damaged_has(&p->damaged, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) {
 			close(f);
 			return abk_err_set(err, ABK_E_NOTFOUND, "previous version damaged");
 		}

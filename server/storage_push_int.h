@@ -70,6 +70,7 @@ struct storage_push {
 	int prevfd, prevtree;		/* -1 without a previous snapshot */
 	struct snapfile prev;
 	struct pathtab prevtab;
+	struct damaged_set damaged;	/* stored inodes verify found damaged (any snapshot) */
 
 	struct push_ent *ents;
 	size_t n, cap;
