@@ -179,6 +179,7 @@ struct storage_verdict {
 	uint64_t changed;		/* paths there, but different */
 	uint64_t removed;		/* paths there, no longer in the list */
 	uint64_t unchanged;
+	uint64_t kept;			/* unreadable on the client: previous version kept */
 	uint64_t bytes_received;	/* file data written by this push */
 	uint64_t bytes_stored;		/* data in new (not hard-linked) files */
 	unsigned pruned;		/* old snapshots removed by retention */

@@ -334,6 +334,10 @@ fill_verdict(struct storage_push *p, struct storage_verdict *v, abk_err *err)
 			seen[pe->prev] = 1;
 			seen_n++;
 		}
+		if (pe->kept) {
+			v->kept++;
+			continue;
+		}
 		if (o->type == e->type && o->mode == e->mode && o->mtime == e->mtime &&
 		    o->size == e->size &&
 		    (e->type != MF_FILE || pe->state == ST_LINK || e->size == 0) &&

@@ -876,9 +876,31 @@ push_drop_skipped(struct storage_push *p, abk_err *err)
 
 	if (p->skipped == 0)
 		return ABK_OK;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->ents[i].state != ST_SKIPPED)
-			p->ents[w++] = p->ents[i];
+	for (size_t i = 0; i < p->n; i++) {
+		struct push_ent *pe = &p->ents[i];
+
+		if (pe->state == ST_SKIPPED && pe->prev != NO_PREV) {
+			const struct manifest_entry *o = &p->prev.ents[pe->prev];
+
+			/* Issue 8 item 9: a file the client could not read keeps
+			 * its last good copy rather than vanish from the backup
+			 * (and be pruned after `keep` pushes).  The entry becomes
+			 * the previous one: it describes the stored bytes. */
+			if (o->type == MF_FILE && (o->flags & MF_HAS_CRC) &&
+			    stored_ok(p, &p->pdc, o)) {
+				const char *path = pe->e.path;
+
+				pe->e = *o;
+				pe->e.path = path;
+				pe->state = o->size == 0 ? ST_EMPTY : ST_LINK;
+				pe->crc = o->crc32;
+				pe->kept = 1;
+				p->kept++;
+			}
+		}
+		if (pe->state != ST_SKIPPED)
+			p->ents[w++] = *pe;
+	}
 	p->n = w;
 	p->skipped = 0;
 	pathtab_free(&p->tab);

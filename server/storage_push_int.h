@@ -45,6 +45,7 @@ struct push_ent {
 	uint32_t prev;			/* index in the previous manifest */
 	uint32_t crc;
 	uint8_t state;
+	uint8_t kept;			/* unreadable on the client: previous version linked */
 };
 
 struct jrec {
@@ -92,6 +93,7 @@ struct storage_push {
 
 	int single_file;		/* the source is one file (manifest flag) */
 	uint64_t skipped;		/* entries in state ST_SKIPPED */
+	uint64_t kept;			/* of those, carried forward from the previous snapshot */
 
 	struct storage_push_counts counts;
 	uint64_t done;			/* needed files complete */
@@ -152,7 +154,9 @@ int push_journal_flush(struct storage_push *p, abk_err *err);
 
 /* storage_push.c */
 void push_close_current(struct storage_push *p);
-/* Drop ST_SKIPPED entries from the list (indices change); before commit. */
+/* ST_SKIPPED entries: carried forward (ST_LINK to the previous version, its
+ * manifest entry) where the previous snapshot holds an intact regular file,
+ * else dropped from the list (indices change); before commit. */
 int push_drop_skipped(struct storage_push *p, abk_err *err);
 /* Close the journal and the lock (releasing it); the push is over. */
 void push_release(struct storage_push *p);

@@ -933,6 +933,7 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 	abk_get_u64(&r, &res->unchanged);
 	abk_get_u64(&r, &res->bytes_received);
 	abk_get_u64(&r, &res->bytes_stored);
+	abk_get_u64(&r, &res->kept);
 	if (r.failed) {
 		rc = abk_err_set(err, ABK_E_PROTO, "malformed PUSH_VERDICT");
 		goto out_job;
