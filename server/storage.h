@@ -47,10 +47,11 @@
 
 #include "abkerr.h"
 #include "manifest.h"
+#include "proto.h"
 
 #define STORAGE_ID_LEN 20		/* "20240131T235959.123Z" */
 #define STORAGE_MAX_ENTRIES 10000000u	/* default bound on one file list */
-#define STORAGE_MAX_DEPTH 127		/* components in one path (invariant 7) */
+#define STORAGE_MAX_DEPTH PROTO_PATH_DEPTH_MAX	/* components in one path (invariant 7) */
 #define STORAGE_STAGING_MAX_AGE (7u * 24 * 3600)	/* suggested cleanup age */
 
 typedef struct storage_user storage_user;

@@ -31,6 +31,7 @@
 #define PROTO_PIECE (4u * 1024u * 1024u)	/* piece of a file for reuse hashes */
 #define PROTO_PIECES_MAX 4000000u		/* pieces of one file (16 TiB) */
 #define PROTO_MAX_ENTRIES 10000000u		/* entries in one push or restore */
+#define PROTO_PATH_DEPTH_MAX 127		/* components in one entry path */
 #define PROTO_LIST_BATCH 1000u			/* items per listing frame (sender) */
 #define PROTO_USER_MAX 32
 #define PROTO_PASSWORD_MAX 1024

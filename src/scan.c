@@ -17,9 +17,9 @@
 #include "fsops.h"
 #include "manifest.h"
 #include "pathsafe.h"
+#include "proto.h"
 #include "scan.h"
 
-#define SCAN_DEPTH_MAX 512
 #define SCAN_IGNORE_MAX_BYTES (64 * 1024)
 
 /* Patterns of one ignore file, valid for its folder and below. */
@@ -249,6 +249,16 @@ scan_one(struct scan_walk *w, int dirfd, const char *name, char *rel, size_t rel
 		scan_note(w, name, "path longer than 4095 bytes: skipped", 1);
 		return ABK_OK;
 	}
+	/* depth 0 is a top-level entry: depth + 1 components.  Deeper than the
+	 * protocol allows, the server would refuse the whole list. */
+	if (depth + 1 > (int)PROTO_PATH_DEPTH_MAX) {
+		if (rel_len)
+			rel[rel_len] = '/';
+		memcpy(rel + (rel_len ? rel_len + 1 : 0), name, nlen + 1);
+		scan_note(w, rel, "nested deeper than 127 folders: skipped", 1);
+		rel[rel_len] = '\0';
+		return ABK_OK;
+	}
 	if (rel_len)
 		rel[rel_len] = '/';
 	memcpy(rel + (rel_len ? rel_len + 1 : 0), name, nlen + 1);
@@ -291,11 +301,6 @@ scan_one(struct scan_walk *w, int dirfd, const char *name, char *rel, size_t rel
 
 			snprintf(why, sizeof(why), "cannot open folder: %s", strerror(errno));
 			scan_note(w, rel, why, 1);
-			goto out;
-		}
-		if (depth >= SCAN_DEPTH_MAX) {
-			close(sub);
-			scan_note(w, rel, "folders nested too deep: skipped", 1);
 			goto out;
 		}
 		rc = scan_push(w, rel, sub_len, MF_DIR, &st, NULL, NULL);

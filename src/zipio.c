@@ -436,8 +436,56 @@ zipio_writer_reset(zipio_writer *w, abk_err *err)
 }
 
 /*
+ * 1 if s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing over U+10FFFF).  Only such names get the zip UTF-8
+ * flag: other names are raw bytes, which readers must take as they are.
+ */
+int
+zipio_name_is_utf8(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = p[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (len - i <= n)
+			return 0;
+		for (size_t k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/*
  * Open an entry.  unix_mode holds type and permission bits; the name is
- * the caller's (NUL-terminated, raw bytes).
+ * the caller's (NUL-terminated, raw bytes, kept exactly: a backslash is a
+ * name byte, and "version made by" Unix tells Info-ZIP not to convert it).
  */
 static int
 entry_open(zipio_writer *w, const char *name, uint32_t unix_mode, int64_t mtime,
@@ -470,7 +518,8 @@ entry_open(zipio_writer *w, const char *name, uint32_t unix_mode, int64_t mtime,
 	rc = zipOpenNewFileInZip4_64(w->zf, name, &zi, ut, (uInt)utlen, ut,
 	    (uInt)utlen, NULL, level == 0 ? 0 : Z_DEFLATED, level, 0, -MAX_WBITS,
 	    DEF_MEM_LEVEL, Z_DEFAULT_STRATEGY, NULL, 0,
-	    ZIPIO_MADE_BY_UNIX | (zip64 ? 45u : 20u), ZIPIO_GPBF_UTF8, zip64);
+	    ZIPIO_MADE_BY_UNIX | (zip64 ? 45u : 20u),
+	    zipio_name_is_utf8(name, namelen) ? ZIPIO_GPBF_UTF8 : 0, zip64);
 	if (rc != ZIP_OK)
 		return writer_fail(w, zipio_zip_error(err, rc, w->sink.err, 0, "add zip entry", name));
 	w->state = W_ENTRY;

@@ -456,6 +456,42 @@ END_TEST
 
 /* Issue 8 item 10: a batch made only of reused pieces is an archive with no
  * entries; minizip cannot open one, the reader must (and Info-ZIP agrees). */
+/* Issue 8 item 2: any name byte survives a zip, and only well-formed UTF-8
+ * names carry the UTF-8 flag. */
+START_TEST(test_any_name_bytes)
+{
+	static const char *const names[] = {
+		"back\\slash", "a\\x2db.slice", "new\nline", "\xff\xfe", "with spaces",
+		"\xc3\xa9t\xc3\xa9", "d/\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+		"\xf0\x9f\x98\x80",
+	};
+	static const int utf8[] = { 1, 1, 1, 0, 1, 1, 0, 0, 0, 1 };
+	abk_err err = ABK_ERR_INIT;
+	const uint8_t *data;
+	size_t len;
+	zipio_writer *w;
+	zipio_reader *r;
+	struct zipio_entry e;
+
+	ck_assert_int_eq(zipio_writer_new(&w, &err), ABK_OK);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		ck_assert_int_eq(zipio_add_buffer(w, names[i], "x", 1, 0644, 1, 0, NULL, &err),
+		    ABK_OK);
+	ck_assert_int_eq(zipio_writer_finish(w, &data, &len, &err), ABK_OK);
+	ck_assert_int_eq(zipio_reader_open(data, len, NULL, &r, &err), ABK_OK);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		ck_assert_int_eq(zipio_next(r, &e, &err), 1);
+		ck_assert_uint_eq(e.name_len, strlen(names[i]));
+		ck_assert_mem_eq(e.name, names[i], e.name_len);
+		ck_assert_msg(e.utf8 == utf8[i], "name %zu: utf8 flag %d", i, e.utf8);
+		ck_assert_int_eq(zipio_name_is_utf8(names[i], strlen(names[i])), utf8[i]);
+	}
+	ck_assert_int_eq(zipio_next(r, &e, &err), 0);
+	zipio_reader_free(r);
+	zipio_writer_free(w);
+}
+END_TEST
+
 START_TEST(test_empty_archive)
 {
 	abk_err err = ABK_ERR_INIT;
@@ -1116,6 +1152,7 @@ zipio_suite(void)
 	tcase_add_test(rt, test_should_store);
 	tcase_add_test(rt, test_view);
 	tcase_add_test(rt, test_empty_archive);
+	tcase_add_test(rt, test_any_name_bytes);
 	suite_add_tcase(s, rt);
 
 	tcase_add_test(bad, test_corrupt_stored_byte);
