@@ -877,6 +877,53 @@ START_TEST(test_old_manifest_version)
 }
 END_TEST
 
+/*
+ * Issue 8 item 12: an interrupted commit can leave a staged file hard-linked
+ * to the previous snapshot's inode; resuming it must not fchmod/futimens
+ * that inode (it would change the published snapshot).
+ */
+START_TEST(test_resumed_shared_inode)
+{
+	static const struct tent t1 = F("f", 0644, "hello");
+	static const struct tent t2 = { "f", MF_FILE, 0600, 1600000500, "hello" };
+	abk_err err = ABK_ERR_INIT;
+	storage_user *u = user("alice");
+	struct storage_verdict v1, v;
+	storage_push *p;
+	char old[PATH_MAX], staged[PATH_MAX], now[PATH_MAX];
+	struct stat st;
+	int needed[1];
+
+	ck_assert_int_eq(push(u, "sh", &t1, 1, 0, 5, &v1, NULL, &err), ABK_OK);
+	/* the file arrives with a new time and mode, then the push stops */
+	p = begin_list(u, "sh", &t2, 1, needed);
+	ck_assert_int_eq(needed[0], 1);
+	send_needed(p, &t2, 1, needed);
+	storage_push_abort(p);
+	storage_push_free(p);
+	/* what a commit interrupted after its links leaves: the staged name is
+	 * a link to the published inode (same content, the old mode and time) */
+	spath(old, sizeof(old), "alice", "sh", v1.id, "f");
+	snprintf(staged, sizeof(staged), "%s/users/alice/sh/.staging/tree/f", data);
+	ck_assert_int_eq(unlink(staged), 0);
+	ck_assert_int_eq(link(old, staged), 0);
+
+	p = begin_list(u, "sh", &t2, 1, needed);
+	ck_assert_int_eq(needed[0], 0);		/* resumed */
+	ck_assert_msg(storage_push_commit(p, 0, 5, &v, &err) == ABK_OK, "%s", err.msg);
+	storage_push_free(p);
+	ck_assert_int_eq(stat(old, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0644);	/* the published one untouched */
+	ck_assert_int_eq(st.st_mtime, 1600000100);
+	spath(now, sizeof(now), "alice", "sh", v.id, "f");
+	ck_assert_str_eq(slurp(now), "hello");
+	ck_assert_int_eq(stat(now, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(st.st_mtime, 1600000500);
+	storage_user_close(u);
+}
+END_TEST
+
 /* What an aborted push left that the new list does not hold is not published. */
 START_TEST(test_stale_staging_removed)
 {
@@ -1646,6 +1693,7 @@ storage_suite(void)
 	tcase_add_test(tc, test_resume);
 	tcase_add_test(tc, test_change_detection);
 	tcase_add_test(tc, test_old_manifest_version);
+	tcase_add_test(tc, test_resumed_shared_inode);
 	tcase_add_test(tc, test_stale_staging_removed);
 	tcase_add_test(tc, test_bounds);
 	tcase_add_test(tc, test_list_errors);
