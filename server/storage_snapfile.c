@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,7 +328,6 @@ snapfile_id_format(int64_t ms, char out[STORAGE_ID_LEN + 1])
 
 #define DAMAGED_MAGIC "ABKD"
 #define DAMAGED_VERSION 1u
-#define DAMAGED_TMP "damaged.tmp"
 #define DAMAGED_MAX_SIZE ((size_t)1 << 32)
 
 int
@@ -368,9 +368,14 @@ int
 damaged_write(int snapdir, const struct damaged_set *d, const char *const *paths,
     const size_t *lens, abk_err *err)
 {
+	static atomic_uint seq;
+	char tmp[64];
 	abk_buf b;
 	int fd, rc = ABK_OK;
 
+	/* two verifies of one snapshot at once each write their own file */
+	snprintf(tmp, sizeof(tmp), "%s.%ld.%u.tmp", STG_DAMAGED, (long)getpid(),
+	    atomic_fetch_add(&seq, 1u));
 	if (d->n == 0) {
 		if (unlinkat(snapdir, STG_DAMAGED, 0) != 0 && errno != ENOENT)
 			return abk_err_set(err, ABK_E_IO, "remove the damaged list: %s",
@@ -391,17 +396,17 @@ damaged_write(int snapdir, const struct damaged_set *d, const char *const *paths
 		abk_buf_free(&b);
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory writing the damaged list");
 	}
-	fd = fsops_create_file(snapdir, DAMAGED_TMP, err);
+	fd = fsops_create_file(snapdir, tmp, err);
 	if (fd < 0) {
 		abk_buf_free(&b);
 		return fd;
 	}
 	if (fsops_write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0 ||
-	    renameat(snapdir, DAMAGED_TMP, snapdir, STG_DAMAGED) != 0)
+	    renameat(snapdir, tmp, snapdir, STG_DAMAGED) != 0)
 		rc = abk_err_set(err, ABK_E_IO, "write the damaged list: %s", strerror(errno));
 	close(fd);
 	if (rc != ABK_OK)
-		unlinkat(snapdir, DAMAGED_TMP, 0);
+		unlinkat(snapdir, tmp, 0);
 	abk_buf_free(&b);
 	return rc;
 }

@@ -709,9 +709,17 @@ storage_verify(storage_user *u, const char *source, const char *id, storage_prob
 	rc = storage_snapshot_foreach(s, NULL, verify_cb, &w, err);
 	/* A whole walk: what it found damaged replaces the snapshot's list
 	 * (issue 8 item 4: the next push must not link it forward). */
-	if (rc == ABK_OK)
-		rc = damaged_write(stg_snapshot_dirfd(s), &v.damaged,
-		    (const char *const *)v.paths, v.lens, err);
+	if (rc == ABK_OK) {
+		abk_err werr = ABK_ERR_INIT;
+
+		if (damaged_write(stg_snapshot_dirfd(s), &v.damaged,
+		    (const char *const *)v.paths, v.lens, &werr) != ABK_OK)
+			rc = abk_err_set(err, out->problems > 0 ? ABK_E_INTEGRITY : werr.code,
+			    "snapshot %s of source %s has %llu problem%s, and the list of "
+			    "damaged files could not be kept for the next push: %s",
+			    storage_snapshot_id(s), source, (unsigned long long)out->problems,
+			    out->problems == 1 ? "" : "s", werr.msg);
+	}
 	if (rc == ABK_OK && out->problems > 0)
 		rc = abk_err_set(err, ABK_E_INTEGRITY,
 		    "snapshot %s of source %s has %llu problem%s", storage_snapshot_id(s), source,

@@ -924,6 +924,41 @@ START_TEST(test_resumed_shared_inode)
 }
 END_TEST
 
+/* Issue 8 item 4: verify remembers damage; the next push re-sends the file
+ * instead of linking the damaged inode forward. */
+START_TEST(test_damaged_resent)
+{
+	static const struct tent t[] = { F("f", 0644, "hello world"), F("g", 0644, "fine") };
+	abk_err err = ABK_ERR_INIT;
+	storage_user *u = user("alice");
+	struct storage_verify_counts vc;
+	struct storage_verdict v1, v2;
+	char p1[PATH_MAX], p2[PATH_MAX];
+	struct stat s1, s2;
+	int needed[N(t)], fd;
+
+	ck_assert_int_eq(push(u, "dm", t, N(t), 0, 5, &v1, NULL, &err), ABK_OK);
+	spath(p1, sizeof(p1), "alice", "dm", v1.id, "f");
+	fd = open(p1, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, "J", 1, 0), 1);
+	close(fd);
+	ck_assert_int_eq(storage_verify(u, "dm", v1.id, NULL, NULL, &vc, &err), ABK_E_INTEGRITY);
+	abk_err_clear(&err);
+	ck_assert_uint_eq(vc.corrupted, 1);
+	ck_assert_msg(push(u, "dm", t, N(t), 0, 5, &v2, needed, &err) == ABK_OK, "%s", err.msg);
+	ck_assert_int_eq(needed[0], 1);		/* damaged: sent again */
+	ck_assert_int_eq(needed[1], 0);		/* intact: linked */
+	spath(p2, sizeof(p2), "alice", "dm", v2.id, "f");
+	ck_assert_str_eq(slurp(p2), "hello world");
+	ck_assert_int_eq(stat(p1, &s1), 0);
+	ck_assert_int_eq(stat(p2, &s2), 0);
+	ck_assert_uint_ne(s1.st_ino, s2.st_ino);
+	ck_assert_int_eq(storage_verify(u, "dm", v2.id, NULL, NULL, &vc, &err), ABK_OK);
+	storage_user_close(u);
+}
+END_TEST
+
 /* What an aborted push left that the new list does not hold is not published. */
 START_TEST(test_stale_staging_removed)
 {
@@ -1694,6 +1729,7 @@ storage_suite(void)
 	tcase_add_test(tc, test_change_detection);
 	tcase_add_test(tc, test_old_manifest_version);
 	tcase_add_test(tc, test_resumed_shared_inode);
+	tcase_add_test(tc, test_damaged_resent);
 	tcase_add_test(tc, test_stale_staging_removed);
 	tcase_add_test(tc, test_bounds);
 	tcase_add_test(tc, test_list_errors);
