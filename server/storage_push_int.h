@@ -152,6 +152,14 @@ int push_journal_append(struct storage_push *p, const struct push_ent *pe, int k
 /* Write the buffered records (one write(2), no fsync). */
 int push_journal_flush(struct storage_push *p, abk_err *err);
 
+/* storage_push_prev.c: load the previous snapshot (p->prev, p->prevtab, p->damaged). */
+int push_load_previous(struct storage_push *p, abk_err *err);
+/* Set pe->state for a listed regular file of non-zero size (ST_LINK,
+ * ST_RESUMED or ST_NEED) and count it. */
+void push_decide_file(struct storage_push *p, struct push_ent *pe);
+/* A skipped entry: carried forward as the previous version (1), or not (0). */
+int push_keep_previous(struct storage_push *p, struct push_ent *pe);
+
 /* storage_push.c */
 void push_close_current(struct storage_push *p);
 /* ST_SKIPPED entries: carried forward (ST_LINK to the previous version, its
