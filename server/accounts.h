@@ -1,6 +1,6 @@
 /*
  * accounts.h - the account store of autobackupd: users and API tokens in a
- * transactional Berkeley DB 5.3 environment (DESIGN invariants 4 and 5).
+ * transactional BDB 5.3 environment (invariants 4 and 5, doc/ARCHITECTURE.md).
  * Its files (accounts.c, accounts_env.c, accounts_tokens.c) are the only ones
  * that include <db.h>.
  *

@@ -1,7 +1,7 @@
 /*
  * session_restore.c - the server side of a restore: the snapshot's file
  * list, then its data as zip batches (stored, not deflated, unless the
- * client asks: on a fast link deflate would be the bottleneck, DESIGN.md),
+ * client asks: on a fast link deflate is the bottleneck, doc/ARCHITECTURE.md),
  * each with a BLAKE2b digest, and a whole-restore digest at the end.
  */
 #include "config.h"
@@ -26,6 +26,7 @@
 #define RESTORE_BATCH_TARGET (4u << 20)
 #define RESTORE_CHUNK (4u << 20)
 #define RESTORE_FLAG_DEFLATE 0x01
+#define RESTORE_FLAG_LIST_ONLY 0x02	/* --dry-run: the list, no data */
 
 struct srv_restore {
 	struct session *s;
@@ -373,6 +374,20 @@ out:
 	return rc;
 }
 
+/* List only: RESTORE_END with the digest of zero batches. */
+static int
+restore_send_no_data(struct srv_restore *sr, abk_err *err)
+{
+	abk_digest_ctx total;
+	uint8_t digest[ABK_DIGEST_LEN];
+
+	abk_digest_init(&total);
+	abk_digest_final(&total, digest);
+	abk_buf_reset(&sr->s->out);
+	abk_put_bytes(&sr->s->out, digest, sizeof(digest));
+	return session_send_out(sr->s, PT_RESTORE_END, err);
+}
+
 int
 session_restore(struct session *s, abk_err *err)
 {
@@ -426,7 +441,8 @@ session_restore(struct session *s, abk_err *err)
 	started = 1;
 	if ((rc = session_send_out(s, PT_RESTORE_BEGIN, err)) != ABK_OK ||
 	    (rc = restore_send_list(&sr, err)) != ABK_OK ||
-	    (rc = restore_send_data(&sr, err)) != ABK_OK)
+	    (rc = (flags & RESTORE_FLAG_LIST_ONLY) ? restore_send_no_data(&sr, err) :
+	    restore_send_data(&sr, err)) != ABK_OK)
 		goto out;
 	srv_stat_add(s->srv, &s->srv->stats.restores, 1);
 	log_event(LOG_LVL_INFO, s->peer, s->user, "restore", "ok: %s snapshot %s, %zu entries, "

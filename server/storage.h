@@ -16,9 +16,9 @@
  *
  * Every operation below USER/ works on directory descriptors (fsops.h):
  * nothing a client names is ever opened through a joined path string or a
- * symlink (DESIGN invariant 1).  A snapshot appears only by rename(2) of a
+ * symlink (invariant 1).  A snapshot appears only by rename(2) of a
  * complete, synced staging folder (invariant 2); unchanged files are hard
- * links to the previous snapshot (invariant 3).
+ * links to the previous snapshot (invariant 3; see doc/ARCHITECTURE.md).
  *
  * The manifest of a snapshot records each entry exactly as the client sent
  * it (mode, mtime, symlink target) plus a CRC-32 for every regular file.  On

@@ -437,7 +437,7 @@ storage_push_commit(storage_push *p, int append_only, unsigned keep,
 	if (rc != ABK_OK)
 		return rc;
 
-	/* One flush of everything (see DESIGN's measured facts), then publish. */
+	/* One syncfs, then publish (doc/ARCHITECTURE.md, measured facts). */
 #ifdef HAVE_SYNCFS
 	if (syncfs(p->stagefd) != 0)
 		return abk_err_set(err, ABK_E_IO, "syncfs: %s", strerror(errno));

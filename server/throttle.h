@@ -1,6 +1,6 @@
 /*
- * throttle.h - failed-login slowdown (DESIGN invariant 5), per user and per
- * peer address.
+ * throttle.h - failed-login slowdown (invariant 5, doc/ARCHITECTURE.md), per
+ * user and per peer address.
  *
  * The server keeps one throttle table for the whole process.  Keys are short
  * strings naming what is being slowed down: "u:alice" for a user name,

@@ -134,6 +134,7 @@ abk_rd_init(abk_rd *r, const void *data, size_t len)
 	r->p = data;
 	r->left = len;
 	r->failed = 0;
+	r->over_max = 0;
 }
 
 int
@@ -219,7 +220,13 @@ abk_get_str(abk_rd *r, const char **s, size_t *n, size_t max)
 
 	if (abk_get_u32(r, &len) != 0)
 		return -1;
-	if (len > max || len > r->left) {
+	if (len > max) {
+		/* a limit, not a short frame: the peer gets LIMIT naming it */
+		r->failed = 1;
+		r->over_max = max;
+		return -1;
+	}
+	if (len > r->left) {
 		r->failed = 1;
 		return -1;
 	}
@@ -245,4 +252,13 @@ abk_get_cstr(abk_rd *r, char *out, size_t outsz)
 	memcpy(out, s, n);
 	out[n] = '\0';
 	return 0;
+}
+
+int
+abk_rd_error(const abk_rd *r, abk_err *err, const char *what)
+{
+	if (r->over_max != 0)
+		return abk_err_set(err, ABK_E_LIMIT, "%s: a string is longer than its limit of "
+		    "%zu bytes", what, r->over_max);
+	return abk_err_set(err, ABK_E_PROTO, "malformed %s", what);
 }

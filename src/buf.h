@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "abkerr.h"
+
 typedef struct abk_buf {
 	uint8_t *data;		/* owned; NULL until first growth */
 	size_t len;
@@ -45,6 +47,7 @@ typedef struct abk_rd {
 	const uint8_t *p;
 	size_t left;
 	int failed;
+	size_t over_max;	/* non-zero: failed on a string longer than this limit */
 } abk_rd;
 
 void abk_rd_init(abk_rd *r, const void *data, size_t len);
@@ -64,5 +67,13 @@ int abk_get_str(abk_rd *r, const char **s, size_t *n, size_t max);
 int abk_get_cstr(abk_rd *r, char *out, size_t outsz);
 /* Skip n bytes. */
 int abk_rd_skip(abk_rd *r, size_t n);
+
+/*
+ * The error for a failed reader, so that every decoder answers alike (see
+ * doc/PROTOCOL.md, "Errors"): a string over its limit is ABK_E_LIMIT naming
+ * the limit, anything else (short, trailing bytes) ABK_E_PROTO "malformed
+ * <what>".  Returns the code recorded in err.
+ */
+int abk_rd_error(const abk_rd *r, abk_err *err, const char *what);
 
 #endif

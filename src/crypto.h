@@ -33,7 +33,7 @@ int abk_sha256(const void *data, size_t len, uint8_t out[ABK_SHA256_LEN]);
 
 /*
  * The whole-transfer digest (BLAKE2b with a 32-byte output): cheaper than
- * SHA-256 with wolfCrypt's C implementation, see DESIGN.md's measured facts.
+ * SHA-256 with wolfCrypt's C code (doc/ARCHITECTURE.md, measured facts).
  */
 int abk_digest_init(abk_digest_ctx *ctx);
 int abk_digest_update(abk_digest_ctx *ctx, const void *data, size_t len);

@@ -136,15 +136,33 @@ int abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_re
 /* Name of the ignore file read in every pushed folder. */
 #define ABK_IGNORE_FILE ".autobackupignore"
 
+/* What a restore changes (or, with dry_run, would change) at the target. */
+enum abk_change {
+	ABK_CHANGE_CREATE,		/* a name that did not exist (dry run only) */
+	ABK_CHANGE_OVERWRITE,		/* an existing name replaced (dry run only) */
+	ABK_CHANGE_DELETE,		/* --delete: not in the snapshot; folders end in '/' */
+};
+/* path is relative to the target; called on the calling thread. */
+typedef void (*abk_change_cb)(void *ctx, enum abk_change what, const char *path);
+
 struct abk_restore_opts {
 	const char *source;
 	const char *snapshot;		/* NULL = latest */
 	const char *const *paths;	/* subpaths, NULL-terminated; NULL = all */
 	const char *to;			/* target dir; NULL = original path */
 	const char *zip_file;		/* save the archive here instead */
-	int delete_extra;		/* remove files not in the snapshot */
+	/*
+	 * The path this machine pushed the source from (the caller's own
+	 * record); needed when to and zip_file are NULL: the server's word is
+	 * never taken for where to write.  NULL = no record.
+	 */
+	const char *origin;
+	int delete_extra;		/* remove what is not in the snapshot, inside
+					   the restored folder(s) only */
+	int dry_run;			/* change nothing: report through change */
 	abk_progress_cb progress;
-	abk_note_cb note;
+	abk_note_cb note;		/* entries not restored, warnings */
+	abk_change_cb change;		/* deletions; with dry_run every change */
 	void *ctx;
 	volatile sig_atomic_t *cancel;
 };
@@ -152,9 +170,22 @@ struct abk_restore_opts {
 struct abk_restore_result {
 	char snapshot[80];
 	char target[4096];
+	char server_origin[4096];	/* where the server says the source came from */
 	uint64_t files, dirs, symlinks, bytes, deleted;
+	uint64_t created, overwritten;	/* dry run */
+	uint64_t failed;		/* entries that could not be made */
+	uint64_t damaged;		/* files whose CRC-32 did not match: not put in place */
 };
 
+/*
+ * Restore a snapshot (or part of it).  Everything is checked before the disk
+ * is touched: a file list with a path twice, a path before its folder or
+ * outside the requested paths is ABK_E_PROTO.  Then: ABK_E_INTEGRITY when a
+ * file's content did not match its recorded CRC-32 or bytes were missing
+ * (those files are not put in place), ABK_E_PARTIAL when entries could not
+ * be created (listed through opts->note); the other files are restored.
+ * ABK_E_USAGE when there is no target: no to, no zip_file and no origin.
+ */
 int abk_restore(abk_client *c, const struct abk_restore_opts *opts,
     struct abk_restore_result *res, abk_err *err);
 

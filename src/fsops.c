@@ -184,6 +184,40 @@ fsops_dircache_parent(struct fsops_dircache *dc, const char *path, size_t len,
 	return ABK_OK;
 }
 
+/*
+ * chmod u+rwx the directory name below dirfd, through a descriptor opened
+ * without following a symlink: fchmodat by name follows one, and the name
+ * stat'ed a moment ago as a folder may be a symlink now.  A folder we may
+ * not read is reached through an O_PATH descriptor and its /proc/self/fd
+ * link, which names that very inode.  0 or -1 (errno).
+ */
+static int
+dir_make_usable(int dirfd, const char *name)
+{
+	char proc[64];
+	int fd, rc, e;
+
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		rc = fchmod(fd, 0700);
+		e = errno;
+		close(fd);
+		errno = e;
+		return rc;
+	}
+	if (errno != EACCES)
+		return -1;
+	fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	rc = chmod(proc, 0700);
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
 static int
 remove_at(int dirfd, const char *name, uint64_t *freed, unsigned depth, abk_err *err)
 {
@@ -213,7 +247,7 @@ remove_at(int dirfd, const char *name, uint64_t *freed, unsigned depth, abk_err 
 	if (depth > FSOPS_MAX_DEPTH + 8)
 		return abk_err_set(err, ABK_E_LIMIT, "directory tree too deep to remove");
 	/* Our trees are always u+rwx, but a hand-made one may not be. */
-	if ((st.st_mode & 0700) != 0700 && fchmodat(dirfd, name, 0700, 0) != 0)
+	if ((st.st_mode & 0700) != 0700 && dir_make_usable(dirfd, name) != 0)
 		return abk_err_set(err, ABK_E_IO, "chmod \"%s\": %s",
 		    fsops_quote(name, strlen(name), q, sizeof(q)), strerror(errno));
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -1,7 +1,7 @@
 /*
  * fsops.h - file operations on directory descriptors, for storage.
  *
- * DESIGN invariant 1 in practice: below a user's folder nothing is opened by
+ * Invariant 1 (doc/ARCHITECTURE.md): below a user's folder nothing is opened by
  * a joined path string.  A relative path is walked one component at a time
  * with openat(O_DIRECTORY|O_NOFOLLOW), files are created with
  * O_CREAT|O_EXCL|O_NOFOLLOW after unlinking whatever was there (so a write can

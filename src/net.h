@@ -1,7 +1,7 @@
 /*
  * net.h - TCP sockets: listen on HOST:PORT, connect with a deadline,
  * and parse HOST:PORT / [V6]:PORT.  Sockets are non-blocking, close-on-exec,
- * with TCP_NODELAY (small frames must not wait for Nagle: see DESIGN.md).
+ * with TCP_NODELAY (small frames must not wait for Nagle: doc/ARCHITECTURE.md).
  */
 #ifndef ABK_NET_H
 #define ABK_NET_H

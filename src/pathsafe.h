@@ -1,5 +1,5 @@
 /*
- * pathsafe.h - the confinement rules of DESIGN invariant 1, as pure checks.
+ * pathsafe.h - confinement (invariant 1, doc/ARCHITECTURE.md) as pure checks.
  *
  * Every relative path that crosses the wire or comes out of a zip is checked
  * here, component by component, before anything touches the disk: no empty

@@ -12,7 +12,7 @@
  *
  * Compression adapts: deflate level 1 while the link is the bottleneck,
  * store when the builders are (on a fast link, deflating at ~108 MB/s per
- * core would only slow the push down: DESIGN.md's measured facts), as
+ * core would only slow the push down: doc/ARCHITECTURE.md, measured facts), as
  * measured by adapt.h.  Files that do not compress are always stored.
  */
 #include "config.h"

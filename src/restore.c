@@ -1,14 +1,15 @@
 /*
- * restore.c - the client side of a restore.
+ * restore.c - the client side of a restore: the request, the file list and
+ * the stream of zip batches (restore_write.c puts entries on disk,
+ * restore_plan.c checks the list and walks the target for --delete and
+ * --dry-run).
  *
  * The server sends the snapshot's file list first, then the file data as zip
  * batches.  Every name is checked by the same rules the server applies to a
- * push (manifest_entry_decode runs pathsafe), every file is written under a
- * temporary name in its final folder and renamed into place only when
- * complete (so a file at the target is either the old one or the restored
- * one, never a torn mix), and folders are walked with directory descriptors
- * that never follow a symlink: a hostile server cannot make us write outside
- * the target.  --zip FILE writes one archive instead (Info-ZIP compatible).
+ * push (manifest_entry_decode runs pathsafe), and the whole list is checked
+ * (no path twice, every parent listed before as a folder, nothing outside
+ * the requested paths) before anything touches the disk.  --zip FILE writes
+ * one archive instead (Info-ZIP compatible).
  */
 #include "config.h"
 
@@ -18,62 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "client_int.h"
 #include "crypto.h"
-#include "fsops.h"
 #include "handoff.h"
 #include "net.h"
-#include "pathtab.h"
-#include "transfer.h"
-#include "zipio.h"
+#include "origins.h"
+#include "restore_int.h"
 
 #define RESTORE_PROGRESS_MS 100
-#define RESTORE_TMP_PREFIX ".abk-restore-"
-
-struct rentry {
-	char *path;			/* in the arena */
-	size_t path_len;
-	uint8_t type;
-	uint32_t mode;
-	int64_t mtime;
-	uint64_t size;
-	char *target;			/* in the arena */
-	uint64_t written;		/* data bytes received so far */
-};
-
-struct rjob {
-	abk_client *c;
-	const struct abk_restore_opts *opts;
-	struct abk_restore_result *res;
-	struct rentry *v;
-	size_t n;
-	struct arena arena;
-	int rootfd;			/* target folder (unpack mode) */
-	struct fsops_dircache dc;
-	zipio_writer *zw;		/* --zip mode */
-	/* the file being received (chunks of one entry arrive in order) */
-	int cur_fd;
-	uint32_t cur_index;
-	char cur_tmp[64];
-	int cur_dirfd;			/* owned copy (dup) of its folder */
-	char cur_name[ABK_NAME_MAX + 1];
-	struct abk_progress prog;
-	long long last_progress;
-	long long t_start;
-	struct abk_progress shown;	/* what the callback was last given */
-	char tmp_tag[13];		/* random, per restore: temp names */
-	uint64_t tmp_seq;		/* ... and a counter (no getrandom per file) */
-};
-
-static void
-restore_note(struct rjob *j, const char *path, const char *why)
-{
-	if (j->opts->note != NULL)
-		j->opts->note(j->opts->ctx, path, why);
-}
+#define RESTORE_FLAG_LIST_ONLY 0x02	/* PROTOCOL.md: the list, no data */
 
 static void
 restore_progress(struct rjob *j, int force)
@@ -85,249 +40,6 @@ restore_progress(struct rjob *j, int force)
 	j->last_progress = now;
 	j->prog.rate = (double)j->prog.bytes_done * 1000.0 / (double)(now - j->t_start + 1);
 	j->opts->progress(j->opts->ctx, &j->prog);
-}
-
-/*
- * The next temporary name, name[64]: the prefix, this restore's random tag
- * and a counter.  Random once per restore (not per file) keeps a restore of
- * many small files from paying a getrandom each; the tag still keeps two
- * restores into one folder apart.
- */
-static int
-restore_tmpname(struct rjob *j, char name[64], abk_err *err)
-{
-	if (j->tmp_tag[0] == '\0') {
-		uint8_t rnd[6];
-
-		if (abk_random_bytes(rnd, sizeof(rnd), err) != ABK_OK)
-			return err->code;
-		abk_hex(rnd, sizeof(rnd), j->tmp_tag);
-	}
-	snprintf(name, 64, "%s%s-%llu", RESTORE_TMP_PREFIX, j->tmp_tag,
-	    (unsigned long long)j->tmp_seq++);
-	return ABK_OK;
-}
-
-/* A fresh temporary file in dirfd; its name goes to name[64]. */
-static int
-restore_tmpfile(struct rjob *j, int dirfd, char name[64], abk_err *err)
-{
-	for (int tries = 0; tries < 16; tries++) {
-		int fd;
-
-		if (restore_tmpname(j, name, err) != ABK_OK)
-			return err->code;
-		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    0600);
-		if (fd >= 0)
-			return fd;
-		if (errno != EEXIST)
-			return abk_err_set(err, ABK_E_IO, "cannot create a file: %s",
-			    strerror(errno));
-	}
-	return abk_err_set(err, ABK_E_IO, "cannot find a free temporary name");
-}
-
-static void
-restore_drop_current(struct rjob *j)
-{
-	if (j->cur_fd >= 0) {
-		close(j->cur_fd);
-		(void)unlinkat(j->cur_dirfd, j->cur_tmp, 0);
-	}
-	if (j->cur_dirfd >= 0)
-		close(j->cur_dirfd);
-	j->cur_fd = -1;
-	j->cur_dirfd = -1;
-	j->cur_index = UINT32_MAX;
-}
-
-/* Put a finished temporary file (or symlink) in place of name. */
-static int
-restore_place(int dirfd, const char *tmp, const char *name, const char *path, abk_err *err)
-{
-	if (renameat(dirfd, tmp, dirfd, name) == 0)
-		return ABK_OK;
-	if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST) {
-		/* a folder stands where the snapshot has a file: replace it */
-		if (fsops_remove(dirfd, name, NULL, err) == ABK_OK &&
-		    renameat(dirfd, tmp, dirfd, name) == 0)
-			return ABK_OK;
-	}
-	(void)unlinkat(dirfd, tmp, 0);
-	return abk_err_set(err, ABK_E_IO, "cannot put %s in place: %s", path, strerror(errno));
-}
-
-static int
-restore_parent(struct rjob *j, const struct rentry *e, int *dirfd, char *name, abk_err *err)
-{
-	int rc = fsops_dircache_parent(&j->dc, e->path, e->path_len, dirfd, name, err);
-
-	if (rc != ABK_OK)
-		return rc;
-	return ABK_OK;
-}
-
-/* Entries that need no data: folders, symlinks, empty files. */
-static int
-restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
-{
-	char name[ABK_NAME_MAX + 1], tmp[64];
-	int dirfd, rc;
-
-	if (j->zw != NULL) {
-		if (e->type == MF_DIR) {
-			j->res->dirs++;
-			return zipio_add_dir(j->zw, e->path, e->mode, e->mtime, err);
-		}
-		if (e->type == MF_SYMLINK) {
-			j->res->symlinks++;
-			return zipio_add_symlink(j->zw, e->path, e->target, 0777, e->mtime, err);
-		}
-		if (e->size == 0) {
-			j->res->files++;
-			return zipio_add_buffer(j->zw, e->path, "", 0, e->mode, e->mtime, 0, NULL,
-			    err);
-		}
-		return ABK_OK;
-	}
-	if (e->type == MF_FILE && e->size > 0)
-		return ABK_OK;
-	rc = restore_parent(j, e, &dirfd, name, err);
-	if (rc != ABK_OK)
-		return rc;
-	if (e->type == MF_DIR) {
-		int fd = fsops_open_dir(dirfd, name, 1, err);
-
-		if (fd < 0)
-			return fd;
-		close(fd);
-		j->res->dirs++;
-		return ABK_OK;
-	}
-	if (e->type == MF_SYMLINK) {
-		for (int tries = 0;; tries++) {
-			if (restore_tmpname(j, tmp, err) != ABK_OK)
-				return err->code;
-			if (symlinkat(e->target, dirfd, tmp) == 0)
-				break;
-			if (errno != EEXIST || tries > 16)
-				return abk_err_set(err, ABK_E_IO, "cannot create symlink %s: %s",
-				    e->path, strerror(errno));
-		}
-		{
-			struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
-
-			(void)utimensat(dirfd, tmp, ts, AT_SYMLINK_NOFOLLOW);
-		}
-		rc = restore_place(dirfd, tmp, name, e->path, err);
-		if (rc == ABK_OK)
-			j->res->symlinks++;
-		return rc;
-	}
-	/* empty regular file */
-	{
-		int fd = restore_tmpfile(j, dirfd, tmp, err);
-		struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
-
-		if (fd < 0)
-			return fd;
-		(void)fchmod(fd, e->mode);
-		(void)futimens(fd, ts);
-		close(fd);
-		rc = restore_place(dirfd, tmp, name, e->path, err);
-		if (rc == ABK_OK)
-			j->res->files++;
-		return rc;
-	}
-}
-
-/* Sink for transfer_unpack: the pieces of one file arrive in order. */
-static const char *
-restore_sink_path(void *ctx, const struct transfer_unit *u, size_t *len)
-{
-	const struct rentry *e = &((struct rjob *)ctx)->v[u->index];
-
-	*len = e->path_len;
-	return e->path;
-}
-
-static int
-restore_sink_begin(void *ctx, const struct transfer_unit *u, abk_err *err)
-{
-	struct rjob *j = ctx;
-	struct rentry *e = &j->v[u->index];
-	int dirfd, rc;
-
-	if (u->offset != e->written || (u->offset > 0 && j->zw == NULL &&
-	    j->cur_index != u->index))
-		return abk_err_set(err, ABK_E_PROTO, "data for %s out of order", e->path);
-	if (u->offset > 0)
-		return ABK_OK;
-	if (j->zw != NULL)
-		return zipio_begin_file(j->zw, e->path, e->mode, e->mtime, 1, e->size, err);
-	restore_drop_current(j);
-	rc = restore_parent(j, e, &dirfd, j->cur_name, err);
-	if (rc != ABK_OK)
-		return rc;
-	j->cur_dirfd = dup(dirfd);
-	if (j->cur_dirfd < 0)
-		return abk_err_set(err, ABK_E_IO, "dup: %s", strerror(errno));
-	j->cur_fd = restore_tmpfile(j, j->cur_dirfd, j->cur_tmp, err);
-	if (j->cur_fd < 0)
-		return err->code ? err->code : ABK_E_IO;
-	j->cur_index = u->index;
-	return ABK_OK;
-}
-
-static int
-restore_sink_data(void *ctx, const struct transfer_unit *u, uint64_t offset, const void *buf,
-    size_t n, abk_err *err)
-{
-	struct rjob *j = ctx;
-	const struct rentry *e = &j->v[u->index];
-
-	(void)offset;	/* pieces are written in order: offset is the file position */
-	if (j->zw != NULL)
-		return zipio_write(j->zw, buf, n, err);
-	if (fsops_write_all(j->cur_fd, buf, n) != 0)
-		return abk_err_set(err, ABK_E_IO, "writing %s: %s", e->path, strerror(errno));
-	return ABK_OK;
-}
-
-/* A piece is complete: count it; the file's last piece puts it in place. */
-static int
-restore_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
-{
-	struct rjob *j = ctx;
-	struct rentry *e = &j->v[u->index];
-	struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
-	int rc = ABK_OK;
-
-	e->written += u->len;
-	j->prog.bytes_done += u->len;
-	j->res->bytes += u->len;
-	if (e->written < e->size)
-		return ABK_OK;
-	if (j->zw != NULL) {
-		rc = zipio_end_file(j->zw, NULL, err);
-	} else {
-		if (fchmod(j->cur_fd, e->mode) != 0 || futimens(j->cur_fd, ts) != 0)
-			rc = abk_err_set(err, ABK_E_IO, "%s: %s", e->path, strerror(errno));
-		close(j->cur_fd);
-		j->cur_fd = -1;
-		if (rc == ABK_OK)
-			rc = restore_place(j->cur_dirfd, j->cur_tmp, j->cur_name, e->path, err);
-		else
-			(void)unlinkat(j->cur_dirfd, j->cur_tmp, 0);
-		close(j->cur_dirfd);
-		j->cur_dirfd = -1;
-		j->cur_index = UINT32_MAX;
-	}
-	j->res->files++;
-	j->prog.files_done++;
-	j->prog.current = e->path;
-	return rc;
 }
 
 /*
@@ -357,12 +69,16 @@ restore_write_batch(void *ctx, void *item, abk_err *err)
 {
 	struct rpipe *rp = ctx;
 	const struct rbatch *b = item;
-	const struct transfer_sink sink = { rp->j, restore_sink_path, restore_sink_begin,
-	    restore_sink_data, restore_sink_end, NULL, NULL };	/* no reuse: a server may
-								   not make us copy */
+	struct transfer_sink sink;
+	int rc;
 
-	return transfer_unpack(b->zip.data, b->zip.len, b->units, b->n_units, rp->buf,
+	restore_sink(rp->j, &sink);
+	rc = transfer_unpack(b->zip.data, b->zip.len, b->units, b->n_units, rp->buf,
 	    256 * 1024, &sink, err);
+	if (rc == ABK_OK)
+		return restore_flush_pending(rp->j, err);
+	restore_drop_pending(rp->j);
+	return rc;
 }
 
 /* Called under the mailbox lock after each batch. */
@@ -505,129 +221,33 @@ out:
 	return rc;
 }
 
-static const char *
-rentry_key(void *ctx, uint32_t idx, size_t *len)
-{
-	struct rjob *j = ctx;
-
-	*len = j->v[idx].path_len;
-	return j->v[idx].path;
-}
-
-/* --delete: remove what is in the target but not in the snapshot. */
+/* --dry-run: the server sends no batch, only RESTORE_END. */
 static int
-restore_delete_extra(struct rjob *j, abk_err *err)
+restore_receive_end(struct rjob *j, abk_err *err)
 {
-	struct pathtab tab;
-	char *rel = malloc(ABK_PATH_MAX + 2);
-	int rc;
+	abk_digest_ctx total;
+	uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
+	uint8_t type;
+	abk_rd r;
+	int rc = client_recv(j->c, 0, &type, err);
 
-	if (rel == NULL)
-		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
-	rc = pathtab_init(&tab, j->n, rentry_key, j, err);
-	for (size_t i = 0; rc == ABK_OK && i < j->n; i++)
-		if (pathtab_insert(&tab, j->v[i].path, j->v[i].path_len, (uint32_t)i, NULL) < 0)
-			rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
-	/* visit the root and every restored folder */
-	for (size_t i = 0; rc == ABK_OK && i <= j->n; i++) {
-		const struct rentry *d = i < j->n ? &j->v[i] : NULL;
-		int dirfd, own = 0;
-		char **names = NULL;
-		size_t count = 0;
-		char name[ABK_NAME_MAX + 1];
-
-		if (d != NULL && d->type != MF_DIR)
-			continue;
-		if (d == NULL) {
-			dirfd = j->rootfd;
-		} else {
-			if (fsops_dircache_parent(&j->dc, d->path, d->path_len, &dirfd, name, err)
-			    != ABK_OK)
-				break;
-			dirfd = fsops_open_dir(dirfd, name, 0, err);
-			if (dirfd < 0)
-				break;
-			own = 1;
-		}
-		if (fsops_list_names(dirfd, &names, &count, err) == ABK_OK) {
-			for (size_t k = 0; k < count && rc == ABK_OK; k++) {
-				size_t len;
-				uint32_t found;
-
-				if (d == NULL)
-					len = (size_t)snprintf(rel, ABK_PATH_MAX + 2, "%s", names[k]);
-				else
-					len = (size_t)snprintf(rel, ABK_PATH_MAX + 2, "%s/%s", d->path,
-					    names[k]);
-				if (len > ABK_PATH_MAX || pathtab_find(&tab, rel, len, &found))
-					continue;
-				rc = fsops_remove(dirfd, names[k], NULL, err);
-				if (rc == ABK_OK)
-					j->res->deleted++;
-			}
-			fsops_names_free(names, count);
-		}
-		if (own)
-			close(dirfd);
-	}
-	pathtab_free(&tab);
-	free(rel);
-	return rc;
-}
-
-/* Folder modes and times last, deepest first, once nothing more is written. */
-static void
-restore_finish_dirs(struct rjob *j)
-{
-	for (size_t i = j->n; i-- > 0;) {
-		const struct rentry *e = &j->v[i];
-		char name[ABK_NAME_MAX + 1];
-		struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
-		abk_err ignored = ABK_ERR_INIT;
-		int dirfd;
-
-		if (e->type != MF_DIR ||
-		    fsops_dircache_parent(&j->dc, e->path, e->path_len, &dirfd, name, &ignored)
-		    != ABK_OK)
-			continue;
-		(void)fchmodat(dirfd, name, e->mode, 0);
-		(void)utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
-	}
-}
-
-/* Create (like mkdir -p) and open the target folder. */
-static int
-restore_open_target(const char *path, abk_err *err)
-{
-	char buf[4096];
-	size_t len = strlen(path);
-	int fd;
-
-	if (len == 0 || len >= sizeof(buf))
-		return abk_err_set(err, ABK_E_USAGE, "bad target folder '%s'", path);
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-			return abk_err_set(err, ABK_E_IO, "cannot create %s: %s", buf,
-			    strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-		return abk_err_set(err, ABK_E_IO, "cannot create %s: %s", buf, strerror(errno));
-	fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return abk_err_set(err, ABK_E_IO, "cannot open %s: %s", buf, strerror(errno));
-	return fd;
+	if (rc == ABK_OK && type != PT_RESTORE_END)
+		rc = abk_err_set(err, ABK_E_PROTO, "%s in a restore that asked for the list only",
+		    proto_type_name(type));
+	if (rc != ABK_OK)
+		return rc;
+	abk_rd_init(&r, j->c->in.data, j->c->in.len);
+	abk_get_bytes(&r, want, sizeof(want));
+	abk_digest_init(&total);
+	abk_digest_final(&total, got);
+	if (r.failed || !abk_ct_equal(want, got, sizeof(got)))
+		return abk_err_set(err, ABK_E_INTEGRITY, "restore digest mismatch");
+	return ABK_OK;
 }
 
 static int
 restore_read_list(struct rjob *j, abk_err *err)
 {
-	size_t cap = 0;
-
 	for (;;) {
 		uint8_t last = 0;
 		uint32_t count = 0;
@@ -650,14 +270,14 @@ restore_read_list(struct rjob *j, abk_err *err)
 				return rc;
 			if (j->n >= PROTO_MAX_ENTRIES)
 				return abk_err_set(err, ABK_E_LIMIT, "too many entries");
-			if (j->n == cap) {
-				size_t ncap = cap ? cap * 2 : 1024;
+			if (j->n == j->cap) {
+				size_t ncap = j->cap ? j->cap * 2 : 1024;
 				struct rentry *nv = realloc(j->v, ncap * sizeof(*nv));
 
 				if (nv == NULL)
 					return abk_err_set(err, ABK_E_NOMEM, "out of memory");
 				j->v = nv;
-				cap = ncap;
+				j->cap = ncap;
 			}
 			re = &j->v[j->n];
 			memset(re, 0, sizeof(*re));
@@ -667,17 +287,119 @@ restore_read_list(struct rjob *j, abk_err *err)
 			re->mode = e.mode;
 			re->mtime = e.mtime;
 			re->size = e.size;
+			re->has_crc = e.type == MF_FILE && (e.flags & MF_HAS_CRC) != 0;
+			re->crc = e.crc32;
 			if (e.type == MF_SYMLINK)
 				re->target = arena_dup(&j->arena, e.target, e.target_len);
 			if (re->path == NULL || (e.type == MF_SYMLINK && re->target == NULL))
 				return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+			rc = restore_list_add(j, (uint32_t)j->n, err);
+			if (rc != ABK_OK)
+				return rc;
 			if (e.type == MF_FILE)
 				j->prog.bytes_total += e.size;
 			j->n++;
 		}
+		if (r.left != 0)
+			return abk_err_set(err, ABK_E_PROTO, "trailing bytes in RESTORE_ENTRIES");
 		if (last)
 			return ABK_OK;
 	}
+}
+
+/*
+ * Where a restore goes: --to, else the caller's own record of where this
+ * machine pushed the source from.  The server's origin is never used to
+ * choose where to write; it is only shown (and compared with the record).
+ */
+static int
+restore_pick_target(struct rjob *j, const char *origin, abk_err *err)
+{
+	const struct abk_restore_opts *opts = j->opts;
+	struct abk_restore_result *res = j->res;
+	const char *from = opts->origin, *slash;
+	char q[FSOPS_QUOTE_MAX], q2[FSOPS_QUOTE_MAX];
+
+	if (opts->to != NULL) {
+		snprintf(res->target, sizeof(res->target), "%s", opts->to);
+		return ABK_OK;
+	}
+	if (from == NULL)
+		return abk_err_set(err, ABK_E_USAGE, "there is no record that this machine pushed "
+		    "%s; the server says it came from %s: to restore there, confirm with --to "
+		    "(for a single file, its folder)", opts->source,
+		    fsops_quote(origin, strlen(origin), q, sizeof(q)));
+	if (!origins_valid(from))
+		return abk_err_set(err, ABK_E_USAGE, "the recorded origin of %s is not an "
+		    "absolute, normalised path: %s", opts->source,
+		    fsops_quote(from, strlen(from), q, sizeof(q)));
+	if (strcmp(from, origin) != 0) {
+		char why[2 * FSOPS_QUOTE_MAX + 120];
+
+		snprintf(why, sizeof(why), "the server says this source came from %s; restoring "
+		    "to %s, where this machine pushed it from",
+		    fsops_quote(origin, strlen(origin), q, sizeof(q)),
+		    fsops_quote(from, strlen(from), q2, sizeof(q2)));
+		restore_note(j, opts->source, why);
+	}
+	slash = strrchr(from, '/');
+	if (j->single) {
+		/* the file goes back into its folder, under its own name */
+		if (strlen(slash + 1) != j->v[0].path_len ||
+		    memcmp(slash + 1, j->v[0].path, j->v[0].path_len) != 0)
+			return abk_err_set(err, ABK_E_PROTO, "the server's file %s is not %s, "
+			    "the file this machine pushed",
+			    fsops_quote(j->v[0].path, j->v[0].path_len, q, sizeof(q)),
+			    fsops_quote(from, strlen(from), q2, sizeof(q2)));
+		snprintf(res->target, sizeof(res->target), "%.*s",
+		    slash == from ? 1 : (int)(slash - from), from);
+	} else {
+		snprintf(res->target, sizeof(res->target), "%s", from);
+	}
+	return ABK_OK;
+}
+
+/*
+ * Report the entries that were not restored, and the status they give:
+ * damage (a CRC-32 mismatch, bytes the server never sent) is
+ * ABK_E_INTEGRITY, entries that could not be created ABK_E_PARTIAL.
+ */
+static int
+restore_account(struct rjob *j, abk_err *err)
+{
+	uint64_t missing = 0;
+	char why[160];
+
+	for (size_t i = 0; i < j->n; i++) {
+		struct rentry *e = &j->v[i];
+
+		if (e->state == RENTRY_FAILED) {
+			j->res->failed++;
+			restore_note(j, e->path, e->why ? e->why : "could not be restored");
+		} else if (e->state == RENTRY_DAMAGED) {
+			j->res->damaged++;
+			snprintf(why, sizeof(why), "damaged: its content does not match the "
+			    "checksum recorded at backup (CRC-32 %08x, got %08x); %s", e->crc,
+			    e->crc_got, j->zw != NULL ? "stored in the archive as it came" :
+			    "not restored, the file at the target was left as it was");
+			restore_note(j, e->path, why);
+		} else if (e->type == MF_FILE && e->size > 0 && e->written < e->size) {
+			missing++;
+			snprintf(why, sizeof(why), "incomplete: the server sent %llu of %llu bytes; "
+			    "not restored", (unsigned long long)e->written,
+			    (unsigned long long)e->size);
+			restore_note(j, e->path, why);
+		}
+	}
+	if (j->res->damaged > 0 || missing > 0)
+		return abk_err_set(err, ABK_E_INTEGRITY, "%llu damaged and %llu incomplete "
+		    "file%s not restored%s", (unsigned long long)j->res->damaged,
+		    (unsigned long long)missing, j->res->damaged + missing == 1 ? "" : "s",
+		    j->res->failed > 0 ? "; some entries could not be created" : "");
+	if (j->res->failed > 0)
+		return abk_err_set(err, ABK_E_PARTIAL, "%llu entr%s could not be restored",
+		    (unsigned long long)j->res->failed, j->res->failed == 1 ? "y" : "ies");
+	return ABK_OK;
 }
 
 int
@@ -688,9 +410,8 @@ abk_restore(abk_client *c, const struct abk_restore_opts *opts,
 	char origin[PROTO_ORIGIN_MAX + 1];
 	uint8_t single = 0;
 	uint64_t n_entries = 0, n_bytes = 0;
-	uint32_t npaths = 0;
 	abk_rd r;
-	int rc;
+	int rc, began = 0, streamed = 0, zip_done = 0;
 
 	memset(res, 0, sizeof(*res));
 	memset(&j, 0, sizeof(j));
@@ -704,58 +425,77 @@ abk_restore(abk_client *c, const struct abk_restore_opts *opts,
 	j.t_start = net_now_ms();
 	j.prog.source = opts->source;
 
-	while (opts->paths != NULL && opts->paths[npaths] != NULL)
-		npaths++;
+	if (opts->dry_run && opts->zip_file != NULL) {
+		rc = abk_err_set(err, ABK_E_USAGE, "a dry run cannot write a zip file");
+		goto out;
+	}
+	if ((rc = restore_scope_init(&j, err)) != ABK_OK)
+		goto out;
 	abk_put_cstr(&c->out, opts->source);
 	abk_put_cstr(&c->out, opts->snapshot ? opts->snapshot : "");
-	abk_put_u8(&c->out, 0);		/* flags: store (see PROTOCOL.md) */
-	abk_put_u32(&c->out, npaths);
-	for (uint32_t i = 0; i < npaths; i++)
-		abk_put_cstr(&c->out, opts->paths[i]);
+	abk_put_u8(&c->out, opts->dry_run ? RESTORE_FLAG_LIST_ONLY : 0);	/* stored data */
+	abk_put_u32(&c->out, (uint32_t)j.n_scope);
+	for (size_t i = 0; i < j.n_scope; i++)
+		abk_put_cstr(&c->out, j.scope[i]);
 	if ((rc = client_send(c, PT_RESTORE, err)) != ABK_OK ||
 	    (rc = client_recv(c, PT_RESTORE_BEGIN, NULL, err)) != ABK_OK)
 		goto out;
+	began = 1;	/* from here on the server streams: an error ends the connection */
 	abk_rd_init(&r, c->in.data, c->in.len);
 	abk_get_cstr(&r, res->snapshot, sizeof(res->snapshot));
 	abk_get_cstr(&r, origin, sizeof(origin));
 	abk_get_u8(&r, &single);
 	abk_get_u64(&r, &n_entries);
 	abk_get_u64(&r, &n_bytes);
-	if (r.failed || origin[0] != '/') {
-		rc = abk_err_set(err, ABK_E_PROTO, "malformed RESTORE_BEGIN");
+	if (r.failed || !origins_valid(origin)) {
+		rc = abk_err_set(err, ABK_E_PROTO, r.failed ? "malformed RESTORE_BEGIN" :
+		    "the server sent an origin that is not an absolute, normalised path");
 		goto out;
 	}
+	snprintf(res->server_origin, sizeof(res->server_origin), "%s", origin);
+	j.single = single != 0;
 	if ((rc = restore_read_list(&j, err)) != ABK_OK)
 		goto out;
+	if (j.single && (j.n != 1 || j.v[0].type != MF_FILE)) {
+		rc = abk_err_set(err, ABK_E_PROTO, "the server calls the source a single file "
+		    "but lists %zu entries", j.n);
+		goto out;
+	}
 	j.prog.files_total = j.n;
 	j.prog.phase = ABK_PHASE_TRANSFER;
 
 	if (opts->zip_file != NULL) {
 		snprintf(res->target, sizeof(res->target), "%s", opts->zip_file);
 		rc = zipio_writer_open_file(opts->zip_file, &j.zw, err);
+		if (rc != ABK_OK)
+			goto out;
 	} else {
-		if (opts->to != NULL) {
-			snprintf(res->target, sizeof(res->target), "%s", opts->to);
-		} else if (single) {
-			char *slash = strrchr(origin, '/');
-
-			snprintf(res->target, sizeof(res->target), "%.*s",
-			    slash == origin ? 1 : (int)(slash - origin), origin);
-		} else {
-			snprintf(res->target, sizeof(res->target), "%s", origin);
-		}
-		j.rootfd = restore_open_target(res->target, err);
+		if ((rc = restore_pick_target(&j, origin, err)) != ABK_OK)
+			goto out;
+		j.rootfd = restore_open_target(res->target, opts->dry_run, err);
 		rc = j.rootfd < 0 ? j.rootfd : ABK_OK;
-		if (rc == ABK_OK)
-			fsops_dircache_init(&j.dc, j.rootfd, 1);
+		if (rc == ABK_E_NOTFOUND && opts->dry_run) {
+			abk_err_clear(err);	/* everything would be created */
+			rc = ABK_OK;
+		}
+		if (rc != ABK_OK)
+			goto out;
+		if (j.rootfd >= 0)
+			fsops_dircache_init(&j.dc, j.rootfd, !opts->dry_run);
 	}
-	if (rc != ABK_OK)
+	if (opts->dry_run) {
+		if ((rc = restore_plan_dry(&j, err)) == ABK_OK && opts->delete_extra)
+			rc = restore_delete_extra(&j, err);
+		if (rc == ABK_OK)
+			rc = restore_receive_end(&j, err);
+		streamed = rc == ABK_OK;
 		goto out;
+	}
 	for (size_t i = 0; i < j.n && rc == ABK_OK; i++) {
 		rc = restore_entry_now(&j, &j.v[i], err);
 		if (rc != ABK_OK && rc != ABK_E_NOMEM && j.zw == NULL) {
 			/* one entry that cannot be made is reported, not fatal */
-			restore_note(&j, j.v[i].path, err->msg);
+			restore_fail_entry(&j, &j.v[i], err->msg);
 			abk_err_clear(err);
 			rc = ABK_OK;
 		}
@@ -763,28 +503,48 @@ abk_restore(abk_client *c, const struct abk_restore_opts *opts,
 	restore_progress(&j, 1);
 	if (rc == ABK_OK)
 		rc = restore_receive(&j, err);
+	streamed = rc == ABK_OK;
 	if (rc == ABK_OK && j.zw == NULL) {
 		if (opts->delete_extra)
 			rc = restore_delete_extra(&j, err);
 		restore_finish_dirs(&j);
 	}
-	if (rc == ABK_OK && j.zw != NULL)
+	if (rc == ABK_OK && j.zw != NULL) {
 		rc = zipio_writer_finish(j.zw, NULL, NULL, err);
+		zip_done = rc == ABK_OK;
+	}
+	/* new files were not synced one by one: once for the whole restore */
+#ifdef HAVE_SYNCFS
+	if (rc == ABK_OK && j.rootfd >= 0 && syncfs(j.rootfd) != 0)
+		rc = abk_err_set(err, ABK_E_IO, "syncing %s: %s", res->target, strerror(errno));
+#else
+	sync();
+#endif
 	if (rc == ABK_OK) {
 		j.prog.phase = ABK_PHASE_DONE;
 		restore_progress(&j, 1);
+		rc = restore_account(&j, err);
 	}
 out:
+	/* the server streams from RESTORE_BEGIN to RESTORE_END: stopping in
+	 * between leaves the connection out of step */
+	if (began && !streamed && rc != ABK_OK)
+		c->broken = 1;
 	restore_drop_current(&j);
+	restore_drop_pending(&j);
+	free(j.pend);
 	if (j.zw != NULL) {
 		zipio_writer_free(j.zw);
-		if (rc != ABK_OK)
+		if (!zip_done)
 			(void)unlink(opts->zip_file);
 	}
 	if (j.rootfd >= 0) {
 		fsops_dircache_reset(&j.dc);
 		close(j.rootfd);
 	}
+	if (j.tab_ready)
+		pathtab_free(&j.tab);
+	restore_scope_free(&j);
 	arena_free(&j.arena);
 	free(j.v);
 	return rc;

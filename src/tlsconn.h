@@ -7,7 +7,7 @@
  * non-blocking; every wait is a poll() with a deadline, and an optional wake
  * descriptor lets another thread interrupt a wait (server shutdown).
  * Versions: TLS 1.3, or TLS 1.2 with ECDHE + AEAD suites only; ChaCha20-
- * Poly1305 first because it is the fastest with Debian's wolfSSL (DESIGN.md).
+ * Poly1305 first: the fastest with Debian's wolfSSL (doc/ARCHITECTURE.md).
  */
 #ifndef ABK_TLSCONN_H
 #define ABK_TLSCONN_H

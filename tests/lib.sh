@@ -17,6 +17,9 @@ AUTOBACKUP="$top_builddir/autobackup"
 AUTOBACKUPD="$top_builddir/autobackupd"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/abtest.XXXXXX") || exit 99
+# the client's record of where it pushed from (origins.h) stays in the test
+XDG_STATE_HOME=$T/state
+export XDG_STATE_HOME
 _tap_n=0
 _tap_failed=0
 _pids=""

@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "exitcodes.h"
 #include "json.h"
+#include "origins.h"
 #include "strutil.h"
 
 static volatile sig_atomic_t batch_cancel;
@@ -34,6 +35,8 @@ struct batch_ui {
 	int progress_line;		/* stderr is a terminal and not --quiet */
 	int line_shown;
 	int first_json;
+	char server_key[600];		/* for the origins record */
+	char user[64];
 };
 
 /* Print a name for humans: control bytes escaped so they cannot move the cursor. */
@@ -184,6 +187,33 @@ base_name(const char *path, char *buf, size_t bufsz)
 	return buf;
 }
 
+/*
+ * Remember where this source was pushed from: a later restore without --to
+ * goes there, and never where a server says (origins.h).  A failure only
+ * warns: the push itself is done, and such a restore will ask for --to.
+ */
+static void
+record_origin(struct batch_ui *ui, const char *path, const char *name)
+{
+	char origin[4096];
+	abk_err err = ABK_ERR_INIT;
+
+	if (realpath(path, origin) == NULL) {
+		abk_err_set(&err, ABK_E_IO, "%s: %s", path, strerror(errno));
+	} else {
+		char file[4200], nm[256];
+
+		/* the source name as abk_push chose it: --name or the base name */
+		base_name(origin, nm, sizeof(nm));
+		if (origins_default_path(file, sizeof(file), &err) == ABK_OK)
+			(void)origins_record(file, ui->server_key, ui->user, name ? name : nm,
+			    origin, &err);
+	}
+	if (err.code != ABK_OK)
+		fprintf(stderr, "autobackup: warning: where %s was pushed from is not recorded "
+		    "(%s); a restore without --to will ask for the folder\n", path, err.msg);
+}
+
 static int
 cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 {
@@ -234,6 +264,8 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 		rc = abk_push(c, &po, &res, &err);
 		clear_line(ui);
 		ex = abk_exit_for(rc);
+		if (rc == ABK_OK || rc == ABK_E_PARTIAL)
+			record_origin(ui, paths[i], o->name);
 		if (rc != ABK_OK && rc != ABK_E_PARTIAL) {
 			fail(ui, &err);
 		} else if (o->json) {
@@ -391,50 +423,174 @@ cmd_list(struct batch_ui *ui, abk_client *c, char **args, int n)
 	return rc == ABK_OK ? ABK_EXIT_OK : fail(ui, &err);
 }
 
+/* Paths a restore reports, kept for --json (printed at the end). */
+struct pathlist {
+	char **v;
+	size_t n, cap;
+};
+
+struct restore_ui {
+	struct batch_ui *ui;
+	struct pathlist lists[3];	/* by enum abk_change */
+	int nomem;
+};
+
+static void
+pathlist_free(struct pathlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static void
+on_restore_note(void *ctx, const char *path, const char *why)
+{
+	struct restore_ui *ru = ctx;
+
+	clear_line(ru->ui);
+	fputs("autobackup: ", stderr);
+	print_name(stderr, path, strlen(path));
+	fprintf(stderr, ": %s\n", why);
+}
+
+static void
+on_restore_progress(void *ctx, const struct abk_progress *p)
+{
+	on_progress(((struct restore_ui *)ctx)->ui, p);
+}
+
+static void
+on_change(void *ctx, enum abk_change what, const char *path)
+{
+	static const char *const verbs[] = { "create", "overwrite", "deleted" };
+	struct restore_ui *ru = ctx;
+	struct batch_opts *o = ru->ui->o;
+
+	if (o->json) {
+		struct pathlist *l = &ru->lists[what];
+
+		if (l->n == l->cap) {
+			size_t ncap = l->cap ? l->cap * 2 : 64;
+			char **nv = realloc(l->v, ncap * sizeof(*nv));
+
+			if (nv == NULL) {
+				ru->nomem = 1;
+				return;
+			}
+			l->v = nv;
+			l->cap = ncap;
+		}
+		if ((l->v[l->n] = strdup(path)) == NULL)
+			ru->nomem = 1;
+		else
+			l->n++;
+		return;
+	}
+	if (o->quiet)
+		return;
+	clear_line(ru->ui);
+	fputs(what == ABK_CHANGE_DELETE && o->dry_run ? "delete" : verbs[what], stdout);
+	fputc(' ', stdout);
+	print_name(stdout, path, strlen(path));
+	fputc('\n', stdout);
+}
+
+static void
+json_pathlist(FILE *f, const char *key, const struct pathlist *l)
+{
+	fprintf(f, ",\"%s\":[", key);
+	for (size_t i = 0; i < l->n; i++) {
+		if (i > 0)
+			fputc(',', f);
+		json_string(f, l->v[i]);
+	}
+	fputc(']', f);
+}
+
 static int
 cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
 {
 	struct batch_opts *o = ui->o;
 	struct abk_restore_opts ro;
 	struct abk_restore_result res;
+	struct restore_ui ru;
 	abk_err err = ABK_ERR_INIT;
 	const char *paths[2] = { o->path, NULL };
-	int rc;
+	char origin[4096];
+	int rc, ex;
 
 	if (n != 1) {
 		fprintf(stderr, "autobackup: restore needs exactly one SOURCE\n");
 		return ABK_EXIT_USAGE;
 	}
-	if (o->zip != NULL && (o->to != NULL || o->delete_extra)) {
-		fprintf(stderr, "autobackup: --zip cannot be combined with --to or --delete\n");
+	if (o->zip != NULL && (o->to != NULL || o->delete_extra || o->dry_run)) {
+		fprintf(stderr, "autobackup: --zip cannot be combined with --to, --delete or "
+		    "--dry-run\n");
 		return ABK_EXIT_USAGE;
 	}
+	memset(&ru, 0, sizeof(ru));
+	ru.ui = ui;
 	memset(&ro, 0, sizeof(ro));
 	ro.source = args[0];
 	ro.snapshot = o->snapshot;
 	ro.paths = o->path ? paths : NULL;
 	ro.to = o->to;
 	ro.zip_file = o->zip;
+	if (o->to == NULL && o->zip == NULL) {
+		char file[4200];
+		abk_err lerr = ABK_ERR_INIT;
+
+		if (origins_default_path(file, sizeof(file), &lerr) == ABK_OK &&
+		    origins_lookup(file, ui->server_key, ui->user, args[0], origin,
+		    sizeof(origin), &lerr) == ABK_OK)
+			ro.origin = origin;
+		else if (lerr.code != ABK_E_NOTFOUND)
+			fprintf(stderr, "autobackup: warning: %s\n", lerr.msg);
+	}
 	ro.delete_extra = o->delete_extra;
-	ro.progress = on_progress;
-	ro.note = on_note;
-	ro.ctx = ui;
+	ro.dry_run = o->dry_run;
+	ro.progress = on_restore_progress;
+	ro.note = on_restore_note;
+	ro.change = on_change;
+	ro.ctx = &ru;
 	ro.cancel = &batch_cancel;
 	rc = abk_restore(c, &ro, &res, &err);
 	clear_line(ui);
+	ex = abk_exit_for(rc);
+	if (rc == ABK_OK && ru.nomem) {
+		fprintf(stderr, "autobackup: out of memory listing the changes\n");
+		ex = ABK_EXIT_FAILURE;
+	}
+	if (rc != ABK_OK && rc != ABK_E_PARTIAL && rc != ABK_E_INTEGRITY) {
+		fail(ui, &err);
+		goto out;
+	}
 	if (rc != ABK_OK)
-		return fail(ui, &err);
+		fail(ui, &err);
 	if (o->json) {
 		fputs("{", stdout);
 		json_kv_str(stdout, 1, "source", args[0]);
 		json_kv_str(stdout, 0, "snapshot", res.snapshot);
 		json_kv_str(stdout, 0, "target", res.target);
+		fprintf(stdout, ",\"dry_run\":%s", o->dry_run ? "true" : "false");
 		json_kv_u64(stdout, 0, "files", res.files);
 		json_kv_u64(stdout, 0, "dirs", res.dirs);
 		json_kv_u64(stdout, 0, "symlinks", res.symlinks);
 		json_kv_u64(stdout, 0, "bytes", res.bytes);
-		json_kv_u64(stdout, 0, "deleted", res.deleted);
+		json_kv_u64(stdout, 0, "failed", res.failed);
+		json_kv_u64(stdout, 0, "damaged", res.damaged);
+		if (o->dry_run) {
+			json_pathlist(stdout, "created", &ru.lists[ABK_CHANGE_CREATE]);
+			json_pathlist(stdout, "overwritten", &ru.lists[ABK_CHANGE_OVERWRITE]);
+		}
+		json_pathlist(stdout, "deleted", &ru.lists[ABK_CHANGE_DELETE]);
 		fputs("}\n", stdout);
+	} else if (!o->quiet && o->dry_run) {
+		printf("dry run of %s snapshot %s to %s: %llu to create, %llu to overwrite, "
+		    "%llu to delete; nothing was changed\n", args[0], res.snapshot, res.target,
+		    (unsigned long long)res.created, (unsigned long long)res.overwritten,
+		    (unsigned long long)res.deleted);
 	} else if (!o->quiet) {
 		char size[32], deleted[48] = "";
 
@@ -446,7 +602,10 @@ cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
 		    (unsigned long long)res.dirs, (unsigned long long)res.symlinks,
 		    abk_format_size(res.bytes, size, sizeof(size)), deleted);
 	}
-	return ABK_EXIT_OK;
+out:
+	for (int i = 0; i < 3; i++)
+		pathlist_free(&ru.lists[i]);
+	return ex;
 }
 
 static void
@@ -536,6 +695,8 @@ batch_run(struct batch_opts *o)
 	sigaction(SIGPIPE, &sa, NULL);
 	if (abk_engine_init(&err) != ABK_OK)
 		return fail(&ui, &err);
+	origins_server_key(prof.server, ui.server_key, sizeof(ui.server_key));
+	snprintf(ui.user, sizeof(ui.user), "%s", prof.user);
 	rc = abk_connect(&prof, &c, &err);
 	abk_wipe(prof.secret, sizeof(prof.secret));
 	if (rc != ABK_OK) {

@@ -17,7 +17,7 @@ struct batch_opts {
 	const char *name, *snapshot, *path, *to, *zip;
 	const char *excludes[BATCH_EXCLUDES_MAX + 1];
 	size_t n_excludes;
-	int json, quiet, verbose, checksum, delete_extra, threads;
+	int json, quiet, verbose, checksum, delete_extra, dry_run, threads;
 	uint64_t bwlimit;		/* bytes per second, 0 = none */
 	int compress;			/* enum abk_compress */
 	char **args;			/* command and its operands */

@@ -21,7 +21,7 @@ usage(FILE *out)
 	    "usage: autobackup --batch push PATH... [--name NAME] [--exclude PATTERN]... [--checksum]\n"
 	    "       autobackup --batch list [SOURCE [--snapshot ID [--path SUB]]]\n"
 	    "       autobackup --batch restore SOURCE [--snapshot ID] [--path SUB]... [--to DIR]\n"
-	    "                                  [--delete] [--zip FILE]\n"
+	    "                                  [--delete] [--dry-run] [--zip FILE]\n"
 	    "       autobackup --batch verify SOURCE [--snapshot ID]\n"
 	    "connection: [--server HOST:PORT] [--ca FILE] [--user NAME] [--profile NAME]\n"
 	    "            [--password-file F | --token-file F]  (or AUTOBACKUP_PASSWORD,\n"
@@ -45,7 +45,7 @@ main(int argc, char **argv)
 	enum {
 		OPT_SERVER = 256, OPT_CA, OPT_USER, OPT_PASSWORD_FILE, OPT_TOKEN_FILE,
 		OPT_PROFILE, OPT_CONFIG, OPT_NAME, OPT_SNAPSHOT, OPT_PATH, OPT_TO, OPT_ZIP,
-		OPT_EXCLUDE, OPT_JSON, OPT_CHECKSUM, OPT_DELETE, OPT_THREADS, OPT_BWLIMIT, OPT_COMPRESS,
+		OPT_EXCLUDE, OPT_JSON, OPT_CHECKSUM, OPT_DELETE, OPT_DRY_RUN, OPT_THREADS, OPT_BWLIMIT, OPT_COMPRESS,
 	};
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -69,6 +69,7 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "checksum", no_argument, NULL, OPT_CHECKSUM },
 		{ "delete", no_argument, NULL, OPT_DELETE },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "bwlimit", required_argument, NULL, OPT_BWLIMIT },
 		{ "compress", required_argument, NULL, OPT_COMPRESS },
@@ -144,6 +145,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_DELETE:
 			o.delete_extra = 1;
+			break;
+		case OPT_DRY_RUN:
+			o.dry_run = 1;
 			break;
 		case OPT_THREADS: {
 			uint64_t v;

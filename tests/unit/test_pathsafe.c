@@ -1,6 +1,6 @@
 /*
- * test_pathsafe.c - the confinement rules of DESIGN invariant 1, case by case,
- * hostile inputs first.
+ * test_pathsafe.c - the confinement rules of invariant 1 (doc/ARCHITECTURE.md),
+ * case by case, hostile inputs first.
  */
 #include "config.h"
 

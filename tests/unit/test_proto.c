@@ -392,6 +392,35 @@ START_TEST(test_buf_cap)
 }
 END_TEST
 
+/* A string over its limit is LIMIT naming the limit; a short frame is PROTO. */
+START_TEST(test_rd_error_codes)
+{
+	abk_buf b;
+	abk_rd r;
+	abk_err e = ABK_ERR_INIT;
+	const char *s;
+	size_t n;
+
+	abk_buf_init(&b, 1024);
+	ck_assert_int_eq(abk_put_str(&b, "abcdefgh", 8), 0);
+	abk_rd_init(&r, b.data, b.len);
+	ck_assert_int_eq(abk_get_str(&r, &s, &n, 4), -1);
+	ck_assert_int_eq(abk_rd_error(&r, &e, "TEST"), ABK_E_LIMIT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "limit of 4 bytes"));
+	/* the same string cut short is malformed, not a limit */
+	abk_err_clear(&e);
+	abk_rd_init(&r, b.data, b.len - 1);
+	ck_assert_int_eq(abk_get_str(&r, &s, &n, 64), -1);
+	ck_assert_int_eq(abk_rd_error(&r, &e, "TEST"), ABK_E_PROTO);
+	ck_assert_str_eq(e.msg, "malformed TEST");
+	/* a fresh reader forgets the limit */
+	abk_rd_init(&r, b.data, b.len);
+	ck_assert_int_eq(abk_get_str(&r, &s, &n, 64), 0);
+	ck_assert_uint_eq(r.over_max, 0);
+	abk_buf_free(&b);
+}
+END_TEST
+
 static Suite *
 proto_suite(void)
 {
@@ -413,6 +442,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_entry_round_trip);
 	tcase_add_test(tc, test_entry_hostile);
 	tcase_add_test(tc, test_buf_cap);
+	tcase_add_test(tc, test_rd_error_codes);
 	tcase_add_test(tc, test_piece_hashes_threads);
 	suite_add_tcase(s, tc);
 	return s;

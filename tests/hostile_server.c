@@ -1,0 +1,252 @@
+/*
+ * hostile_server.c - a test-only peer that plays a malicious autobackup
+ * server (issue 8, item 5): it accepts TLS (the certificates `autobackupd
+ * init` made), any login, and answers RESTORE with a crafted file list and
+ * zip batches, chosen by the requested source name:
+ *
+ *   dirlink     "x" as a folder (mode 0777), then "x" as a symlink to OUTSIDE
+ *   origin      an honest list, but the origin is OUTSIDE
+ *   twice       a file listed twice
+ *   orphan      "a/b" without its folder "a"
+ *   parentfile  "a" a file, then "a/b"
+ *   badcrc      "good" and "bad": the zip is right (data CRC matches), but
+ *               the list's CRC-32 of "bad" is not the data's
+ *
+ * Usage: hostile_server CERTDIR PORTFILE OUTSIDE.  Listens on 127.0.0.1
+ * port 0, writes the port to PORTFILE, serves one connection at a time
+ * until killed.  Not installed (check_PROGRAMS).
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "manifest.h"
+#include "net.h"
+#include "proto.h"
+#include "tlsconn.h"
+#include "transfer.h"
+#include "zipio.h"
+
+struct hent {
+	const char *path;
+	uint8_t type;
+	const char *target;	/* symlink */
+	const char *data;	/* file */
+	int bad_crc;
+};
+
+static const char *outside;
+
+static int
+send_buf(const struct proto_io *io, uint8_t type, abk_buf *b, abk_err *err)
+{
+	int rc = proto_send(io, type, b->data, b->len, err);
+
+	abk_buf_reset(b);
+	return rc;
+}
+
+static int
+serve_restore(const struct proto_io *io, const char *scenario, abk_err *err)
+{
+	static const struct hent dirlink[] = {
+		{ "x", MF_DIR, NULL, NULL, 0 }, { "x", MF_SYMLINK, "OUTSIDE", NULL, 0 } };
+	static const struct hent honest[] = { { "f", MF_FILE, NULL, "evil\n", 0 } };
+	static const struct hent twice[] = {
+		{ "f", MF_FILE, NULL, "one\n", 0 }, { "f", MF_FILE, NULL, "two\n", 0 } };
+	static const struct hent orphan[] = { { "a/b", MF_FILE, NULL, "x\n", 0 } };
+	static const struct hent parentfile[] = {
+		{ "a", MF_FILE, NULL, "x\n", 0 }, { "a/b", MF_FILE, NULL, "y\n", 0 } };
+	static const struct hent badcrc[] = {
+		{ "good", MF_FILE, NULL, "good\n", 0 }, { "bad", MF_FILE, NULL, "bad\n", 1 } };
+	const struct hent *v = honest;
+	size_t n = 1;
+	const char *origin = "/nonexistent/origin";
+	abk_buf b;
+	abk_digest_ctx total;
+	uint8_t digest[ABK_DIGEST_LEN];
+	struct transfer_unit units[8];
+	uint32_t nu = 0;
+	zipio_writer *zw = NULL;
+	const uint8_t *zdata;
+	size_t zlen;
+	int rc;
+
+#define PICK(name, arr) \
+	else if (strcmp(scenario, name) == 0) { v = arr; n = sizeof(arr) / sizeof(arr[0]); }
+	if (0) {
+	}
+	PICK("dirlink", dirlink) PICK("twice", twice) PICK("orphan", orphan)
+	PICK("parentfile", parentfile) PICK("badcrc", badcrc)
+#undef PICK
+	if (strcmp(scenario, "origin") == 0)
+		origin = outside;
+	abk_buf_init(&b, PROTO_FRAME_MAX);
+	abk_put_cstr(&b, "20260101T000000.000Z");
+	abk_put_cstr(&b, origin);
+	abk_put_u8(&b, 0);
+	abk_put_u64(&b, n);
+	abk_put_u64(&b, 0);
+	rc = send_buf(io, PT_RESTORE_BEGIN, &b, err);
+	abk_put_u8(&b, 1);
+	abk_put_u32(&b, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		struct manifest_entry e;
+
+		memset(&e, 0, sizeof(e));
+		e.path = v[i].path;
+		e.path_len = strlen(e.path);
+		e.type = v[i].type;
+		e.mode = 0777;
+		if (e.type == MF_SYMLINK) {
+			e.target = strcmp(v[i].target, "OUTSIDE") == 0 ? outside : v[i].target;
+			e.target_len = strlen(e.target);
+			e.size = e.target_len;
+		} else if (e.type == MF_FILE) {
+			e.mode = 0644;
+			e.size = strlen(v[i].data);
+			e.flags = MF_HAS_CRC;
+			e.crc32 = (uint32_t)crc32(0L, (const Bytef *)v[i].data, (uInt)e.size);
+			if (v[i].bad_crc)
+				e.crc32 ^= 0x00010000u;
+		}
+		manifest_entry_encode(&b, &e);
+	}
+	if (rc == ABK_OK)
+		rc = send_buf(io, PT_RESTORE_ENTRIES, &b, err);
+	abk_digest_init(&total);
+	if (rc == ABK_OK)
+		rc = zipio_writer_new(&zw, err);
+	for (size_t i = 0; rc == ABK_OK && i < n && nu < 8; i++) {
+		if (v[i].type != MF_FILE)
+			continue;
+		rc = zipio_add_buffer(zw, v[i].path, v[i].data, strlen(v[i].data), 0644, 0, 0,
+		    NULL, err);
+		units[nu].index = (uint32_t)i;
+		units[nu].offset = 0;
+		units[nu].len = strlen(v[i].data);
+		units[nu].flags = 0;
+		nu++;
+	}
+	if (rc == ABK_OK && nu > 0) {
+		transfer_put_units(&b, units, nu);
+		rc = send_buf(io, PT_ZIP_BEGIN, &b, err);
+		if (rc == ABK_OK)
+			rc = zipio_writer_finish(zw, &zdata, &zlen, err);
+		if (rc == ABK_OK) {
+			abk_put_bytes(&b, zdata, zlen);
+			rc = send_buf(io, PT_ZIP_DATA, &b, err);
+		}
+		if (rc == ABK_OK)
+			rc = transfer_batch_digest(zdata, zlen, digest, err);
+		if (rc == ABK_OK) {
+			abk_digest_update(&total, digest, sizeof(digest));
+			abk_put_u64(&b, zlen);
+			abk_put_bytes(&b, digest, sizeof(digest));
+			rc = send_buf(io, PT_ZIP_END, &b, err);
+		}
+	}
+	if (rc == ABK_OK) {
+		abk_digest_final(&total, digest);
+		abk_put_bytes(&b, digest, sizeof(digest));
+		rc = send_buf(io, PT_RESTORE_END, &b, err);
+	}
+	zipio_writer_free(zw);
+	abk_buf_free(&b);
+	return rc;
+}
+
+static void
+serve(tls_conn *conn)
+{
+	struct proto_io io;
+	abk_buf in, out;
+	abk_err err = ABK_ERR_INIT;
+	uint8_t type;
+	uint32_t magic = 0;
+	uint16_t vmin = 0, vmax = 0;
+	abk_rd r;
+
+	tls_conn_io(conn, &io);
+	abk_buf_init(&in, PROTO_FRAME_MAX);
+	abk_buf_init(&out, PROTO_FRAME_MAX);
+	if (proto_recv(&io, &type, &in, &err) != ABK_OK || type != PT_HELLO)
+		goto out;
+	abk_rd_init(&r, in.data, in.len);
+	abk_get_u32(&r, &magic);
+	abk_get_u16(&r, &vmin);
+	abk_get_u16(&r, &vmax);
+	abk_put_u16(&out, vmax);	/* whatever the client speaks */
+	abk_put_cstr(&out, "hostile-test-server");
+	abk_put_u32(&out, PROTO_FRAME_MAX);
+	if (send_buf(&io, PT_HELLO_OK, &out, &err) != ABK_OK ||
+	    proto_recv(&io, &type, &in, &err) != ABK_OK)
+		goto out;
+	abk_put_cstr(&out, "alice");
+	abk_put_u64(&out, 0);
+	abk_put_u8(&out, 0);
+	if (send_buf(&io, PT_LOGIN_OK, &out, &err) != ABK_OK)
+		goto out;
+	while (proto_recv(&io, &type, &in, &err) == ABK_OK && type == PT_RESTORE) {
+		char source[PROTO_SOURCE_MAX + 1];
+
+		abk_rd_init(&r, in.data, in.len);
+		abk_get_cstr(&r, source, sizeof(source));
+		if (serve_restore(&io, source, &err) != ABK_OK)
+			break;
+	}
+out:
+	abk_buf_free(&in);
+	abk_buf_free(&out);
+}
+
+int
+main(int argc, char **argv)
+{
+	char cert[4200], key[4200];
+	abk_err err = ABK_ERR_INIT;
+	tls_ctx *ctx = NULL;
+	FILE *pf;
+	int lfd;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: hostile_server CERTDIR PORTFILE OUTSIDE\n");
+		return 2;
+	}
+	outside = argv[3];
+	signal(SIGPIPE, SIG_IGN);	/* clients hang up on a refused list */
+	snprintf(cert, sizeof(cert), "%s/server.pem", argv[1]);
+	snprintf(key, sizeof(key), "%s/server.key", argv[1]);
+	if (tls_global_init(&err) != ABK_OK ||
+	    tls_server_ctx_new(cert, key, &ctx, &err) != ABK_OK ||
+	    net_listen("127.0.0.1", 0, 4, &lfd, &err) != ABK_OK) {
+		fprintf(stderr, "hostile_server: %s\n", err.msg);
+		return 1;
+	}
+	pf = fopen(argv[2], "w");
+	if (pf == NULL)
+		return 1;
+	fprintf(pf, "%d\n", net_local_port(lfd));
+	fclose(pf);
+	for (;;) {
+		tls_conn *conn = NULL;
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0)
+			continue;
+		abk_err_clear(&err);
+		if (tls_accept(ctx, fd, 10000, &conn, &err) == ABK_OK) {
+			tls_conn_set_timeout(conn, 10000);
+			serve(conn);
+			tls_conn_free(conn);
+		}	/* tls_accept closed fd on failure */
+	}
+}
