@@ -609,6 +609,7 @@ session_push(struct session *s, abk_err *err)
 	abk_put_u64(&s->out, v.unchanged);
 	abk_put_u64(&s->out, v.bytes_received);
 	abk_put_u64(&s->out, v.bytes_stored);
+	abk_put_u64(&s->out, v.kept);
 	rc = session_send_out(s, PT_PUSH_VERDICT, err);
 out:
 	if (rc == ABK_E_NET)

@@ -398,6 +398,12 @@ stg_snapshot_dircache(storage_snapshot *s)
 	return &s->dc;
 }
 
+int
+stg_snapshot_dirfd(const storage_snapshot *s)
+{
+	return s->snapfd;
+}
+
 const char *
 storage_snapshot_id(const storage_snapshot *s)
 {

@@ -47,10 +47,11 @@
 
 #include "abkerr.h"
 #include "manifest.h"
+#include "proto.h"
 
 #define STORAGE_ID_LEN 20		/* "20240131T235959.123Z" */
 #define STORAGE_MAX_ENTRIES 10000000u	/* default bound on one file list */
-#define STORAGE_MAX_DEPTH 127		/* components in one path (invariant 7) */
+#define STORAGE_MAX_DEPTH PROTO_PATH_DEPTH_MAX	/* components in one path (invariant 7) */
 #define STORAGE_STAGING_MAX_AGE (7u * 24 * 3600)	/* suggested cleanup age */
 
 typedef struct storage_user storage_user;
@@ -179,6 +180,7 @@ struct storage_verdict {
 	uint64_t changed;		/* paths there, but different */
 	uint64_t removed;		/* paths there, no longer in the list */
 	uint64_t unchanged;
+	uint64_t kept;			/* unreadable on the client: previous version kept */
 	uint64_t bytes_received;	/* file data written by this push */
 	uint64_t bytes_stored;		/* data in new (not hard-linked) files */
 	unsigned pruned;		/* old snapshots removed by retention */

@@ -23,6 +23,7 @@ struct fsops_dircache;
 #define STG_TREE "tree"
 #define STG_MANIFEST "manifest"
 #define STG_JOURNAL "journal"
+#define STG_DAMAGED "damaged"	/* beside a snapshot's manifest: what verify found damaged */
 
 struct storage_user {
 	int dirfd;		/* DATA/users/USER */
@@ -32,7 +33,10 @@ struct storage_user {
 /* ---- storage_snapfile.c: the manifest file and snapshot IDs ------------------------- */
 
 #define SNAPFILE_MAGIC "ABKM"
-#define SNAPFILE_VERSION 1u
+/* 2: entries may carry MF_HAS_STAT/MF_RACY (protocol 2).  Version 1 files
+ * are read as they are (their entries simply have no stat fields). */
+#define SNAPFILE_VERSION 2u
+#define SNAPFILE_VERSION_MIN 1u
 
 #define SNAPFILE_SINGLE_FILE 0x01	/* the source is one file, not a folder */
 
@@ -75,6 +79,31 @@ int snapfile_write_entry(struct snapfile_writer *w, const struct manifest_entry 
 int snapfile_write_end(struct snapfile_writer *w, abk_err *err);
 void snapfile_writer_free(struct snapfile_writer *w);
 
+/*
+ * The damaged list beside a snapshot (STG_DAMAGED): the stored inodes that
+ * verify found with the wrong size or content, so that the next push sends
+ * those files again instead of hard-linking the damage forward.  Format:
+ * "ABKD" | u32 version 1 | u64 count | count x (u64 dev | u64 ino | str path)
+ * | u32 CRC-32 of everything before it.
+ */
+struct damaged_inode {
+	uint64_t dev, ino;
+};
+struct damaged_set {
+	struct damaged_inode *v;
+	size_t n, cap;
+};
+/* Add one (dev, ino) to the set; ABK_OK or ABK_E_NOMEM. */
+int damaged_add(struct damaged_set *d, uint64_t dev, uint64_t ino, abk_err *err);
+int damaged_has(const struct damaged_set *d, uint64_t dev, uint64_t ino);
+void damaged_free(struct damaged_set *d);
+/* Replace snapdir's list by these (paths[i] of lens[i] bytes for d->v[i]); none:
+ * remove it.  Written to a temporary name and renamed. */
+int damaged_write(int snapdir, const struct damaged_set *d, const char *const *paths,
+    const size_t *lens, abk_err *err);
+/* Add the inodes listed beside snapdir to d (a missing or damaged list adds none). */
+int damaged_load(int snapdir, struct damaged_set *d, abk_err *err);
+
 /* 1 if s is exactly a well-formed snapshot ID. */
 int snapfile_id_valid(const char *s);
 void snapfile_id_format(int64_t ms, char out[STORAGE_ID_LEN + 1]);
@@ -94,6 +123,8 @@ int stg_list_ids(int srcfd, char ***ids, size_t *n, abk_err *err);
 int stg_lock_source(int srcfd, const char *source, abk_err *err);
 /* The read-only directory cache on a snapshot's tree (owned by s). */
 struct fsops_dircache *stg_snapshot_dircache(storage_snapshot *s);
+/* The snapshot's own folder (owned by s). */
+int stg_snapshot_dirfd(const storage_snapshot *s);
 
 /* ---- storage_snapshot.c: retention and usage ---------------------------------------- */
 

@@ -6,6 +6,10 @@
  *   u32 len | payload | u32 CRC-32(payload)
  *   payload: u8 kind (1 complete, 2 withdrawn) | str path | u64 size
  *            | i64 mtime | u32 crc | u8 has_sha | [32 bytes sha256]
+ *            | u8 flags (MF_HAS_STAT, MF_RACY of the listed entry)
+ *            | [u32 mtime_nsec | i64 ctime | u32 ctime_nsec | u64 inode]
+ * A journal of another version (1: no stat fields) is started afresh: its
+ * files travel again rather than resume on a weaker comparison.
  * The last record of a path wins.  Records are gathered in memory and
  * appended with one plain write(2) per zip batch (storage_push_journal_flush)
  * or per JOURNAL_FLUSH_AT bytes, no fsync: a lost or torn tail only means
@@ -27,7 +31,7 @@
 #include "storage_push_int.h"
 
 #define JOURNAL_MAGIC "ABKJ"
-#define JOURNAL_VERSION 1u
+#define JOURNAL_VERSION 2u
 #define JOURNAL_MAX_SIZE ((size_t)1 << 34)
 
 static const char *
@@ -77,15 +81,24 @@ journal_parse(abk_rd *r, struct jrec *j)
 	memset(j, 0, sizeof(*j));
 	abk_get_u8(r, &kind);
 	abk_get_str(r, &j->path, &j->path_len, ABK_PATH_MAX);
-	abk_get_u64(r, &j->size);
-	abk_get_i64(r, &j->mtime);
+	abk_get_u64(r, &j->st.size);
+	abk_get_i64(r, &j->st.mtime);
 	abk_get_u32(r, &j->crc);
 	abk_get_u8(r, &j->has_sha);
 	if (j->has_sha)
 		abk_get_bytes(r, j->sha, sizeof(j->sha));
+	abk_get_u8(r, &j->st.flags);
+	if (j->st.flags & MF_HAS_STAT) {
+		abk_get_u32(r, &j->st.mtime_nsec);
+		abk_get_i64(r, &j->st.ctime);
+		abk_get_u32(r, &j->st.ctime_nsec);
+		abk_get_u64(r, &j->st.inode);
+	}
 	if (r->failed || r->left != 0 || (kind != JOURNAL_COMPLETE && kind != JOURNAL_WITHDRAWN)
-	    || j->has_sha > 1 || pathsafe_check(j->path, j->path_len) != PATHSAFE_OK)
+	    || j->has_sha > 1 || (j->st.flags & ~(MF_HAS_STAT | MF_RACY)) != 0 ||
+	    pathsafe_check(j->path, j->path_len) != PATHSAFE_OK)
 		return -1;
+	j->st.type = MF_FILE;
 	j->complete = kind == JOURNAL_COMPLETE;
 	return 0;
 }
@@ -132,7 +145,8 @@ push_journal_load(struct storage_push *p, abk_err *err)
 		}
 		got += (size_t)n;
 	}
-	if (len < 8 || memcmp(data, JOURNAL_MAGIC, 4) != 0) {
+	if (len < 8 || memcmp(data, JOURNAL_MAGIC, 4) != 0 || data[4] != 0 || data[5] != 0 ||
+	    data[6] != 0 || data[7] != JOURNAL_VERSION) {
 		pos = 0;
 		goto cut;
 	}
@@ -209,6 +223,13 @@ push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind,
 	abk_put_u8(b, (pe->e.flags & MF_HAS_SHA256) ? 1 : 0);
 	if (pe->e.flags & MF_HAS_SHA256)
 		abk_put_bytes(b, pe->e.sha256, sizeof(pe->e.sha256));
+	abk_put_u8(b, pe->e.flags & (MF_HAS_STAT | MF_RACY));
+	if (pe->e.flags & MF_HAS_STAT) {
+		abk_put_u32(b, pe->e.mtime_nsec);
+		abk_put_i64(b, pe->e.ctime);
+		abk_put_u32(b, pe->e.ctime_nsec);
+		abk_put_u64(b, pe->e.inode);
+	}
 	if (b->failed) {
 		b->len = at;
 		b->failed = 0;
@@ -226,8 +247,12 @@ push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind,
 	memset(&j, 0, sizeof(j));
 	j.path = pe->e.path;
 	j.path_len = pe->e.path_len;
-	j.size = pe->e.size;
-	j.mtime = pe->e.mtime;
+	j.st = pe->e;
+	j.st.flags = pe->e.flags & (MF_HAS_STAT | MF_RACY);
+	j.st.path = NULL;
+	j.st.path_len = 0;
+	j.st.target = NULL;
+	j.st.target_len = 0;
 	j.crc = pe->crc;
 	j.complete = kind == JOURNAL_COMPLETE;
 	j.has_sha = (pe->e.flags & MF_HAS_SHA256) ? 1 : 0;

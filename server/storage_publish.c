@@ -79,6 +79,30 @@ remove_extras(struct storage_push *p, int dirfd, char *path, size_t plen, abk_er
 	return rc;
 }
 
+#define UNSHARE_TMP "unshare.tmp"	/* in the staging folder, beside "tree" */
+
+/* Replace the staged name by a private copy of its content; returns an fd on
+ * the copy (for fchmod/futimens) or a negative code. */
+static int
+unshare_staged(struct storage_push *p, int dfd, const char *name, abk_err *err)
+{
+	int rc, fd;
+
+	rc = fsops_copy_file(dfd, name, p->stagefd, UNSHARE_TMP, err);
+	if (rc != ABK_OK)
+		return rc;
+	if (renameat(p->stagefd, UNSHARE_TMP, dfd, name) != 0) {
+		rc = abk_err_set(err, ABK_E_IO, "replace a shared staged file: %s",
+		    strerror(errno));
+		unlinkat(p->stagefd, UNSHARE_TMP, 0);
+		return rc;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return abk_err_set(err, ABK_E_IO, "reopen a staged file: %s", strerror(errno));
+	return fd;
+}
+
 static int
 check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *name,
     abk_err *err)
@@ -117,7 +141,21 @@ check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *
 	}
 	if (crc != pe->crc)
 		goto damaged;
-	push_mtime(pe->e.mtime, ts);
+	push_mtime(&pe->e, ts);
+	if (st.st_nlink > 1) {
+		/* Staged files are created with one link; another one means an
+		 * interrupted commit linked a published snapshot's inode here.
+		 * Its mode and time are that snapshot's: never change them. */
+		if ((st.st_mode & 07777) == push_file_mode(pe->e.mode) &&
+		    st.st_mtim.tv_sec == ts[1].tv_sec && st.st_mtim.tv_nsec == ts[1].tv_nsec)
+			goto out;	/* already right: share it, as an unchanged file */
+		close(fd);
+		fd = unshare_staged(p, dfd, name, err);
+		if (fd < 0) {
+			rc = fd;
+			goto out;
+		}
+	}
 	if (fchmod(fd, push_file_mode(pe->e.mode)) != 0 || futimens(fd, ts) != 0)
 		rc = abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",
 		    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
@@ -132,7 +170,8 @@ damaged:
 	    push_quote(&pe->e, q, sizeof(q)));
 out:
 	free(buf);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -147,7 +186,7 @@ build_entry(struct storage_push *p, struct push_ent *pe, abk_err *err)
 	rc = fsops_dircache_parent(&p->sdc, pe->e.path, pe->e.path_len, &dfd, name, err);
 	if (rc != ABK_OK)
 		return rc;
-	push_mtime(pe->e.mtime, ts);
+	push_mtime(&pe->e, ts);
 	switch (pe->state) {
 	case ST_DIR:
 		if (mkdirat(dfd, name, 0700) == 0)
@@ -224,7 +263,7 @@ finish_dirs(struct storage_push *p, abk_err *err)
 		rc = fsops_dircache_parent(&p->sdc, pe->e.path, pe->e.path_len, &dfd, name, err);
 		if (rc != ABK_OK)
 			return rc;
-		push_mtime(pe->e.mtime, ts);
+		push_mtime(&pe->e, ts);
 		if (fchmodat(dfd, name, push_dir_mode(pe->e.mode), 0) != 0 ||
 		    utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) != 0)
 			return abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",
@@ -333,6 +372,10 @@ fill_verdict(struct storage_push *p, struct storage_verdict *v, abk_err *err)
 		if (seen != NULL && !seen[pe->prev]) {
 			seen[pe->prev] = 1;
 			seen_n++;
+		}
+		if (pe->kept) {
+			v->kept++;
+			continue;
 		}
 		if (o->type == e->type && o->mode == e->mode && o->mtime == e->mtime &&
 		    o->size == e->size &&

@@ -3,9 +3,9 @@
  * manifest, journal), the file list (what is needed), the data, abort.
  *
  * The session gives us the client's file list one entry at a time; we answer
- * which files need data (the others are hard-linked from the previous
- * snapshot at commit, or are already complete in staging from an
- * interrupted push), then receive the data chunk by chunk straight to disk
+ * which files need data (storage_push_prev.c decides: the others are
+ * hard-linked from the previous snapshot at commit, or are already complete
+ * in staging from an interrupted push), then receive the data chunk by chunk straight to disk
  * with a running CRC-32 and note every completed file in the journal
  * (storage_journal.c).  storage_publish.c turns the staging folder into a snapshot.  Memory
  * is a few hundred bytes per entry; no file content is held.
@@ -33,61 +33,7 @@ ent_key(void *ctx, uint32_t idx, size_t *len)
 	return p->ents[idx].e.path;
 }
 
-static const char *
-prev_key(void *ctx, uint32_t idx, size_t *len)
-{
-	struct storage_push *p = ctx;
-
-	*len = p->prev.ents[idx].path_len;
-	return p->prev.ents[idx].path;
-}
-
 /* ---- begin ---------------------------------------------------------------------- */
-
-static int
-load_previous(struct storage_push *p, abk_err *err)
-{
-	abk_err tmp = ABK_ERR_INIT;
-	char **ids = NULL;
-	size_t nids = 0;
-	int rc;
-
-	rc = stg_list_ids(p->srcfd, &ids, &nids, err);
-	if (rc != ABK_OK || nids == 0)
-		goto out;
-	p->prevfd = openat(p->srcfd, ids[nids - 1], O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (p->prevfd < 0) {
-		rc = abk_err_set(err, ABK_E_IO, "open snapshot %s: %s", ids[nids - 1],
-		    strerror(errno));
-		goto out;
-	}
-	rc = snapfile_load(p->prevfd, &p->prev, &tmp);
-	if (rc == ABK_OK)
-		p->prevtree = fsops_open_dir(p->prevfd, STG_TREE, 0, &tmp);
-	if (rc != ABK_OK || p->prevtree < 0) {
-		/* A damaged previous snapshot: send everything, so the new
-		 * one is whole.  An I/O error is an error. */
-		if (tmp.code != ABK_E_INTEGRITY && tmp.code != ABK_E_NOTFOUND) {
-			rc = abk_err_set(err, tmp.code, "%s", tmp.msg);
-			goto out;
-		}
-		snapfile_free(&p->prev);
-		close(p->prevfd);
-		p->prevfd = p->prevtree = -1;
-		rc = ABK_OK;
-		goto out;
-	}
-	rc = pathtab_init(&p->prevtab, p->prev.n, prev_key, p, err);
-	for (size_t i = 0; rc == ABK_OK && i < p->prev.n; i++)
-		if (pathtab_insert(&p->prevtab, p->prev.ents[i].path, p->prev.ents[i].path_len,
-		    (uint32_t)i, NULL) < 0)
-			rc = abk_err_set(err, ABK_E_NOMEM, "out of memory indexing the previous snapshot");
-	fsops_dircache_init(&p->pdc, p->prevtree, 0);
-out:
-	fsops_names_free(ids, nids);
-	return rc;
-}
 
 int
 storage_push_begin(storage_user *u, const char *source, const char *origin,
@@ -128,7 +74,7 @@ storage_push_begin(storage_user *u, const char *source, const char *origin,
 		rc = p->lockfd;
 		goto fail;
 	}
-	rc = load_previous(p, err);
+	rc = push_load_previous(p, err);
 	if (rc != ABK_OK)
 		goto fail;
 	p->stagefd = fsops_open_dir(p->srcfd, STG_STAGING, 1, err);
@@ -204,78 +150,6 @@ check_entry(const struct manifest_entry *e, abk_err *err)
 		    push_quote(e, q, sizeof(q)), e->type);
 	}
 	return ABK_OK;
-}
-
-/* Does the stored regular file at path below dc have this size? */
-static int
-stored_size_is(struct fsops_dircache *dc, const struct manifest_entry *e)
-{
-	char name[ABK_NAME_MAX + 1];
-	struct stat st;
-	int dfd;
-
-	if (fsops_dircache_parent(dc, e->path, e->path_len, &dfd, name, NULL) != ABK_OK)
-		return 0;
-	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-	    (uint64_t)st.st_size == e->size;
-}
-
-static int
-same_sha(const struct storage_push *p, const struct manifest_entry *a,
-    const struct manifest_entry *b)
-{
-	int ha = (a->flags & MF_HAS_SHA256) != 0, hb = (b->flags & MF_HAS_SHA256) != 0;
-
-	if (ha && hb)
-		return memcmp(a->sha256, b->sha256, sizeof(a->sha256)) == 0;
-	return !p->checksum_mode;
-}
-
-/* Decide the state of a new regular file of non-zero size. */
-static void
-decide_file(struct storage_push *p, struct push_ent *pe)
-{
-	const struct manifest_entry *e = &pe->e, *o;
-	uint32_t j;
-
-	if (pe->prev != NO_PREV) {
-		o = &p->prev.ents[pe->prev];
-		if (o->type == MF_FILE && o->size == e->size && o->mtime == e->mtime &&
-		    o->mode == e->mode && (o->flags & MF_HAS_CRC) && same_sha(p, e, o) &&
-		    (!(e->flags & MF_HAS_CRC) || e->crc32 == o->crc32) &&
-		    stored_size_is(&p->pdc, o)) {
-			pe->state = ST_LINK;
-			pe->crc = o->crc32;
-			if (!(e->flags & MF_HAS_SHA256) && (o->flags & MF_HAS_SHA256)) {
-				pe->e.flags |= MF_HAS_SHA256;
-				memcpy(pe->e.sha256, o->sha256, sizeof(o->sha256));
-			}
-			p->counts.unchanged++;
-			return;
-		}
-	}
-	if (pathtab_find(&p->jtab, e->path, e->path_len, &j)) {
-		const struct jrec *r = &p->jr[j];
-
-		if (r->complete && r->size == e->size && r->mtime == e->mtime &&
-		    (!(e->flags & MF_HAS_CRC) || e->crc32 == r->crc) &&
-		    (!(e->flags & MF_HAS_SHA256) ||
-		    (r->has_sha && memcmp(r->sha, e->sha256, sizeof(r->sha)) == 0)) &&
-		    stored_size_is(&p->sdc, e)) {
-			pe->state = ST_RESUMED;
-			pe->crc = r->crc;
-			if (r->has_sha) {
-				pe->e.flags |= MF_HAS_SHA256;
-				memcpy(pe->e.sha256, r->sha, sizeof(r->sha));
-			}
-			p->counts.resumed++;
-			return;
-		}
-	}
-	pe->state = ST_NEED;
-	pe->crc = (uint32_t)crc32(0, Z_NULL, 0);
-	p->counts.needed++;
-	p->counts.needed_bytes += e->size;
 }
 
 int
@@ -355,7 +229,7 @@ storage_push_entry(storage_push *p, const struct manifest_entry *e, int *needed,
 			pe->state = ST_EMPTY;
 			pe->crc = (uint32_t)crc32(0, Z_NULL, 0);
 		} else
-			decide_file(p, pe);
+			push_decide_file(p, pe);
 	}
 	p->n++;
 	p->counts.entries++;
@@ -724,7 +598,7 @@ storage_push_file_done(storage_push *p, uint32_t index, abk_err *err)
 			    "\"%s\" arrived damaged (SHA-256 mismatch)",
 			    push_quote(&pe->e, q, sizeof(q)));
 	}
-	push_mtime(pe->e.mtime, ts);
+	push_mtime(&pe->e, ts);
 	if (fchmod(p->cur_fd, push_file_mode(pe->e.mode)) != 0 || futimens(p->cur_fd, ts) != 0)
 		return abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",
 		    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
@@ -785,6 +659,7 @@ storage_push_free(storage_push *p)
 	if (p->srcfd >= 0)
 		close(p->srcfd);
 	snapfile_free(&p->prev);
+	damaged_free(&p->damaged);
 	pathtab_free(&p->prevtab);
 	pathtab_free(&p->tab);
 	pathtab_free(&p->jtab);
@@ -838,9 +713,14 @@ push_drop_skipped(struct storage_push *p, abk_err *err)
 
 	if (p->skipped == 0)
 		return ABK_OK;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->ents[i].state != ST_SKIPPED)
-			p->ents[w++] = p->ents[i];
+	for (size_t i = 0; i < p->n; i++) {
+		struct push_ent *pe = &p->ents[i];
+
+		if (pe->state == ST_SKIPPED)
+			push_keep_previous(p, pe);
+		if (pe->state != ST_SKIPPED)
+			p->ents[w++] = *pe;
+	}
 	p->n = w;
 	p->skipped = 0;
 	pathtab_free(&p->tab);
@@ -851,43 +731,3 @@ push_drop_skipped(struct storage_push *p, abk_err *err)
 			rc = abk_err_set(err, ABK_E_NOMEM, "out of memory at commit");
 	return rc;
 }
-
-int
-storage_push_open_previous(storage_push *p, uint32_t index, int *fd, uint64_t *size,
-    abk_err *err)
-{
-	const struct push_ent *pe;
-	const struct manifest_entry *o;
-
-	if (index >= p->n)
-		return abk_err_set(err, ABK_E_NOTFOUND, "no entry %u", index);
-	pe = &p->ents[index];
-	if (pe->prev == NO_PREV || p->prevtree < 0)
-		return abk_err_set(err, ABK_E_NOTFOUND, "no previous version");
-	o = &p->prev.ents[pe->prev];
-	if (o->type != MF_FILE)
-		return abk_err_set(err, ABK_E_NOTFOUND, "previous version is not a file");
-	/* the snapshot reader's checks: no symlink followed, the recorded size */
-	{
-		char name[ABK_NAME_MAX + 1];
-		struct stat st;
-		int dfd, f, rc;
-
-		rc = fsops_dircache_parent(&p->pdc, o->path, o->path_len, &dfd, name, err);
-		if (rc != ABK_OK)
-			return rc;
-		f = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (f < 0)
-			return abk_err_set(err, ABK_E_NOTFOUND, "previous version: %s",
-			    strerror(errno));
-		if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode) ||
-		    (uint64_t)st.st_size != o->size) {
-			close(f);
-			return abk_err_set(err, ABK_E_NOTFOUND, "previous version damaged");
-		}
-		*fd = f;
-		*size = o->size;
-	}
-	return ABK_OK;
-}
-

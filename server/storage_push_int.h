@@ -45,13 +45,14 @@ struct push_ent {
 	uint32_t prev;			/* index in the previous manifest */
 	uint32_t crc;
 	uint8_t state;
+	uint8_t kept;			/* unreadable on the client: previous version linked */
 };
 
 struct jrec {
 	const char *path;
 	size_t path_len;
-	uint64_t size;
-	int64_t mtime;
+	struct manifest_entry st;	/* size, mtime, stat fields and flags (MF_HAS_STAT,
+					 * MF_RACY) of the listed file; no path */
 	uint32_t crc;
 	uint8_t complete;
 	uint8_t has_sha;
@@ -70,6 +71,7 @@ struct storage_push {
 	int prevfd, prevtree;		/* -1 without a previous snapshot */
 	struct snapfile prev;
 	struct pathtab prevtab;
+	struct damaged_set damaged;	/* stored inodes verify found damaged (any snapshot) */
 
 	struct push_ent *ents;
 	size_t n, cap;
@@ -91,6 +93,7 @@ struct storage_push {
 
 	int single_file;		/* the source is one file (manifest flag) */
 	uint64_t skipped;		/* entries in state ST_SKIPPED */
+	uint64_t kept;			/* of those, carried forward from the previous snapshot */
 
 	struct storage_push_counts counts;
 	uint64_t done;			/* needed files complete */
@@ -117,12 +120,12 @@ push_dir_mode(uint32_t mode)
 }
 
 static inline void
-push_mtime(int64_t mtime, struct timespec ts[2])
+push_mtime(const struct manifest_entry *e, struct timespec ts[2])
 {
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
-	ts[1].tv_sec = (time_t)mtime;
-	ts[1].tv_nsec = 0;
+	ts[1].tv_sec = (time_t)e->mtime;
+	ts[1].tv_nsec = (e->flags & MF_HAS_STAT) ? (long)e->mtime_nsec : 0;
 }
 
 static inline uint32_t
@@ -149,9 +152,19 @@ int push_journal_append(struct storage_push *p, const struct push_ent *pe, int k
 /* Write the buffered records (one write(2), no fsync). */
 int push_journal_flush(struct storage_push *p, abk_err *err);
 
+/* storage_push_prev.c: load the previous snapshot (p->prev, p->prevtab, p->damaged). */
+int push_load_previous(struct storage_push *p, abk_err *err);
+/* Set pe->state for a listed regular file of non-zero size (ST_LINK,
+ * ST_RESUMED or ST_NEED) and count it. */
+void push_decide_file(struct storage_push *p, struct push_ent *pe);
+/* A skipped entry: carried forward as the previous version (1), or not (0). */
+int push_keep_previous(struct storage_push *p, struct push_ent *pe);
+
 /* storage_push.c */
 void push_close_current(struct storage_push *p);
-/* Drop ST_SKIPPED entries from the list (indices change); before commit. */
+/* ST_SKIPPED entries: carried forward (ST_LINK to the previous version, its
+ * manifest entry) where the previous snapshot holds an intact regular file,
+ * else dropped from the list (indices change); before commit. */
 int push_drop_skipped(struct storage_push *p, abk_err *err);
 /* Close the journal and the lock (releasing it); the push is over. */
 void push_release(struct storage_push *p);

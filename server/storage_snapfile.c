@@ -3,7 +3,7 @@
  * IDs.
  *
  * Format (big-endian, buf.h):
- *   "ABKM" | u32 version | str origin | u32 flags | i64 time_ms | u64 entries
+ *   "ABKM" | u32 version (1 or 2, see SNAPFILE_VERSION) | str origin | u32 flags | i64 time_ms | u64 entries
  *   | u64 files | u64 bytes | entries (manifest_entry_encode) ...
  *   | u32 CRC-32 of everything before it
  * The CRC makes a damaged manifest an integrity error instead of a wrong
@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,10 +69,10 @@ get_header(abk_rd *r, struct snapfile_header *h, abk_err *err)
 	if (r->failed || memcmp(magic, SNAPFILE_MAGIC, 4) != 0)
 		return abk_err_set(err, ABK_E_INTEGRITY, "snapshot manifest has a bad magic number");
 	abk_get_u32(r, &version);
-	if (!r->failed && version != SNAPFILE_VERSION)
+	if (!r->failed && (version < SNAPFILE_VERSION_MIN || version > SNAPFILE_VERSION))
 		return abk_err_set(err, ABK_E_INTEGRITY,
-		    "snapshot manifest has format version %u, this server reads %u",
-		    version, SNAPFILE_VERSION);
+		    "snapshot manifest has format version %u, this server reads %u to %u",
+		    version, SNAPFILE_VERSION_MIN, SNAPFILE_VERSION);
 	abk_get_cstr(r, h->origin, sizeof(h->origin));
 	abk_get_u32(r, &h->flags);
 	abk_get_i64(r, &h->time_ms);
@@ -321,4 +322,138 @@ snapfile_id_format(int64_t ms, char out[STORAGE_ID_LEN + 1])
 	    tm.tm_sec, (int)(ms % 1000));
 	memcpy(out, buf, STORAGE_ID_LEN);	/* years 1970..9999 fill it exactly */
 	out[STORAGE_ID_LEN] = '\0';
+}
+
+/* ---- the damaged list ------------------------------------------------------------ */
+
+#define DAMAGED_MAGIC "ABKD"
+#define DAMAGED_VERSION 1u
+#define DAMAGED_MAX_SIZE ((size_t)1 << 32)
+
+int
+damaged_add(struct damaged_set *d, uint64_t dev, uint64_t ino, abk_err *err)
+{
+	if (d->n == d->cap) {
+		size_t ncap = d->cap ? d->cap * 2 : 16;
+		struct damaged_inode *nv = realloc(d->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return abk_err_set(err, ABK_E_NOMEM, "out of memory listing damaged files");
+		d->v = nv;
+		d->cap = ncap;
+	}
+	d->v[d->n].dev = dev;
+	d->v[d->n].ino = ino;
+	d->n++;
+	return ABK_OK;
+}
+
+int
+damaged_has(const struct damaged_set *d, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < d->n; i++)	/* damage is rare: a short list */
+		if (d->v[i].dev == dev && d->v[i].ino == ino)
+			return 1;
+	return 0;
+}
+
+void
+damaged_free(struct damaged_set *d)
+{
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+int
+damaged_write(int snapdir, const struct damaged_set *d, const char *const *paths,
+    const size_t *lens, abk_err *err)
+{
+	static atomic_uint seq;
+	char tmp[64];
+	abk_buf b;
+	int fd, rc = ABK_OK;
+
+	/* two verifies of one snapshot at once each write their own file */
+	snprintf(tmp, sizeof(tmp), "%s.%ld.%u.tmp", STG_DAMAGED, (long)getpid(),
+	    atomic_fetch_add(&seq, 1u));
+	if (d->n == 0) {
+		if (unlinkat(snapdir, STG_DAMAGED, 0) != 0 && errno != ENOENT)
+			return abk_err_set(err, ABK_E_IO, "remove the damaged list: %s",
+			    strerror(errno));
+		return ABK_OK;
+	}
+	abk_buf_init(&b, DAMAGED_MAX_SIZE);
+	abk_put_bytes(&b, DAMAGED_MAGIC, 4);
+	abk_put_u32(&b, DAMAGED_VERSION);
+	abk_put_u64(&b, d->n);
+	for (size_t i = 0; i < d->n; i++) {
+		abk_put_u64(&b, d->v[i].dev);
+		abk_put_u64(&b, d->v[i].ino);
+		abk_put_str(&b, paths[i], lens[i]);
+	}
+	abk_put_u32(&b, crc_update((uint32_t)crc32(0, Z_NULL, 0), b.data, b.len));
+	if (b.failed) {
+		abk_buf_free(&b);
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory writing the damaged list");
+	}
+	fd = fsops_create_file(snapdir, tmp, err);
+	if (fd < 0) {
+		abk_buf_free(&b);
+		return fd;
+	}
+	if (fsops_write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0 ||
+	    renameat(snapdir, tmp, snapdir, STG_DAMAGED) != 0)
+		rc = abk_err_set(err, ABK_E_IO, "write the damaged list: %s", strerror(errno));
+	close(fd);
+	if (rc != ABK_OK)
+		unlinkat(snapdir, tmp, 0);
+	abk_buf_free(&b);
+	return rc;
+}
+
+int
+damaged_load(int snapdir, struct damaged_set *d, abk_err *err)
+{
+	abk_err tmp = ABK_ERR_INIT;
+	uint8_t *data = NULL, magic[4];
+	uint32_t version = 0, want = 0;
+	uint64_t count = 0;
+	size_t len = 0;
+	abk_rd r, tr;
+	int rc;
+
+	rc = fsops_read_file(snapdir, STG_DAMAGED, DAMAGED_MAX_SIZE, &data, &len, &tmp);
+	if (rc == ABK_E_NOTFOUND)
+		return ABK_OK;
+	if (rc == ABK_E_LIMIT)
+		rc = ABK_OK;	/* absurd: ignore it, as a damaged list is ignored */
+	if (rc != ABK_OK)
+		return abk_err_set(err, rc, "%s", tmp.msg);
+	if (data == NULL || len < 20)
+		goto out;
+	abk_rd_init(&tr, data + len - 4, 4);
+	abk_get_u32(&tr, &want);
+	if (crc_update((uint32_t)crc32(0, Z_NULL, 0), data, len - 4) != want)
+		goto out;
+	abk_rd_init(&r, data, len - 4);
+	abk_get_bytes(&r, magic, 4);
+	abk_get_u32(&r, &version);
+	abk_get_u64(&r, &count);
+	if (r.failed || memcmp(magic, DAMAGED_MAGIC, 4) != 0 || version != DAMAGED_VERSION)
+		goto out;
+	for (uint64_t i = 0; i < count && rc == ABK_OK; i++) {
+		uint64_t dev = 0, ino = 0;
+		const char *path;
+		size_t plen;
+
+		abk_get_u64(&r, &dev);
+		abk_get_u64(&r, &ino);
+		abk_get_str(&r, &path, &plen, ABK_PATH_MAX);
+		if (r.failed)
+			break;
+		rc = damaged_add(d, dev, ino, err);
+	}
+out:
+	free(data);
+	return rc;
 }

@@ -519,7 +519,37 @@ struct verify_ctx {
 	void *ctx;
 	struct storage_verify_counts *c;
 	uint8_t *buf;
+	struct damaged_set damaged;	/* stored inodes of the wrong size or content */
+	char **paths;			/* their paths (for the damaged list) */
+	size_t *lens;
 };
+
+/* Remember a damaged stored inode, so the next push re-sends its file. */
+static int
+note_damaged(struct verify_ctx *v, const struct manifest_entry *e, const struct stat *st,
+    abk_err *err)
+{
+	size_t n = v->damaged.n;
+	char **np;
+	size_t *nl;
+	int rc;
+
+	np = realloc(v->paths, (n + 1) * sizeof(*np));
+	if (np != NULL)
+		v->paths = np;
+	nl = realloc(v->lens, (n + 1) * sizeof(*nl));
+	if (nl != NULL)
+		v->lens = nl;
+	if (np == NULL || nl == NULL || (v->paths[n] = malloc(e->path_len + 1)) == NULL)
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory listing damaged files");
+	memcpy(v->paths[n], e->path, e->path_len);
+	v->paths[n][e->path_len] = '\0';
+	v->lens[n] = e->path_len;
+	rc = damaged_add(&v->damaged, (uint64_t)st->st_dev, (uint64_t)st->st_ino, err);
+	if (rc != ABK_OK)
+		free(v->paths[n]);
+	return rc;
+}
 
 static int
 problem(struct verify_ctx *v, const struct manifest_entry *e, uint64_t *counter,
@@ -556,7 +586,9 @@ verify_file(struct verify_ctx *v, int dfd, const char *name, const struct manife
 		goto out;
 	}
 	if ((uint64_t)st.st_size != e->size) {
-		rc = problem(v, e, &v->c->size_differs, "size differs");
+		rc = note_damaged(v, e, &st, err);
+		if (rc == ABK_OK)
+			rc = problem(v, e, &v->c->size_differs, "size differs");
 		goto out;
 	}
 	if (with_sha && abk_sha256_init(&sha) != ABK_OK) {
@@ -580,11 +612,16 @@ verify_file(struct verify_ctx *v, int dfd, const char *name, const struct manife
 		if (with_sha)
 			abk_sha256_update(&sha, v->buf, (size_t)n);
 	}
-	if ((e->flags & MF_HAS_CRC) && crc != e->crc32)
-		rc = problem(v, e, &v->c->corrupted, "content corrupted (CRC mismatch)");
-	else if (with_sha && (abk_sha256_final(&sha, digest) != ABK_OK ||
-	    memcmp(digest, e->sha256, sizeof(digest)) != 0))
-		rc = problem(v, e, &v->c->corrupted, "content corrupted (SHA-256 mismatch)");
+	if ((e->flags & MF_HAS_CRC) && crc != e->crc32) {
+		rc = note_damaged(v, e, &st, err);
+		if (rc == ABK_OK)
+			rc = problem(v, e, &v->c->corrupted, "content corrupted (CRC mismatch)");
+	} else if (with_sha && (abk_sha256_final(&sha, digest) != ABK_OK ||
+	    memcmp(digest, e->sha256, sizeof(digest)) != 0)) {
+		rc = note_damaged(v, e, &st, err);
+		if (rc == ABK_OK)
+			rc = problem(v, e, &v->c->corrupted, "content corrupted (SHA-256 mismatch)");
+	}
 out:
 	close(fd);
 	return rc;
@@ -654,6 +691,7 @@ storage_verify(storage_user *u, const char *source, const char *id, storage_prob
 	if (out == NULL)
 		out = &local;
 	memset(out, 0, sizeof(*out));
+	memset(&v, 0, sizeof(v));
 	rc = storage_snapshot_open(u, source, id, &s, err);
 	if (rc != ABK_OK)
 		return rc;
@@ -669,11 +707,29 @@ storage_verify(storage_user *u, const char *source, const char *id, storage_prob
 	w.dc = stg_snapshot_dircache(s);
 	w.err = err;
 	rc = storage_snapshot_foreach(s, NULL, verify_cb, &w, err);
+	/* A whole walk: what it found damaged replaces the snapshot's list
+	 * (issue 8 item 4: the next push must not link it forward). */
+	if (rc == ABK_OK) {
+		abk_err werr = ABK_ERR_INIT;
+
+		if (damaged_write(stg_snapshot_dirfd(s), &v.damaged,
+		    (const char *const *)v.paths, v.lens, &werr) != ABK_OK)
+			rc = abk_err_set(err, out->problems > 0 ? ABK_E_INTEGRITY : werr.code,
+			    "snapshot %s of source %s has %llu problem%s, and the list of "
+			    "damaged files could not be kept for the next push: %s",
+			    storage_snapshot_id(s), source, (unsigned long long)out->problems,
+			    out->problems == 1 ? "" : "s", werr.msg);
+	}
 	if (rc == ABK_OK && out->problems > 0)
 		rc = abk_err_set(err, ABK_E_INTEGRITY,
 		    "snapshot %s of source %s has %llu problem%s", storage_snapshot_id(s), source,
 		    (unsigned long long)out->problems, out->problems == 1 ? "" : "s");
 out:
+	for (size_t i = 0; i < v.damaged.n; i++)
+		free(v.paths[i]);
+	free(v.paths);
+	free(v.lens);
+	damaged_free(&v.damaged);
 	free(v.buf);
 	storage_snapshot_close(s);
 	return rc;

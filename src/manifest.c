@@ -16,11 +16,17 @@ manifest_entry_encode(abk_buf *b, const struct manifest_entry *e)
 	abk_put_u32(b, e->mode & MF_MODE_MASK);
 	abk_put_i64(b, e->mtime);
 	abk_put_u64(b, e->size);
-	abk_put_u8(b, e->flags & (MF_HAS_CRC | MF_HAS_SHA256));
+	abk_put_u8(b, e->flags & MF_FLAGS_KNOWN);
 	if (e->flags & MF_HAS_CRC)
 		abk_put_u32(b, e->crc32);
 	if (e->flags & MF_HAS_SHA256)
 		abk_put_bytes(b, e->sha256, sizeof(e->sha256));
+	if (e->flags & MF_HAS_STAT) {
+		abk_put_u32(b, e->mtime_nsec);
+		abk_put_i64(b, e->ctime);
+		abk_put_u32(b, e->ctime_nsec);
+		abk_put_u64(b, e->inode);
+	}
 	if (e->type == MF_SYMLINK)
 		abk_put_str(b, e->target, e->target_len);
 	return b->failed ? -1 : 0;
@@ -40,13 +46,19 @@ manifest_entry_decode(abk_rd *r, struct manifest_entry *e, abk_err *err)
 	abk_get_u8(r, &e->flags);
 	if (r->failed)
 		return abk_err_set(err, ABK_E_PROTO, "truncated file-list entry");
-	if (e->flags & ~(MF_HAS_CRC | MF_HAS_SHA256))
+	if (e->flags & ~MF_FLAGS_KNOWN)
 		return abk_err_set(err, ABK_E_PROTO, "file-list entry has unknown flags 0x%x",
 		    e->flags);
 	if (e->flags & MF_HAS_CRC)
 		abk_get_u32(r, &e->crc32);
 	if (e->flags & MF_HAS_SHA256)
 		abk_get_bytes(r, e->sha256, sizeof(e->sha256));
+	if (e->flags & MF_HAS_STAT) {
+		abk_get_u32(r, &e->mtime_nsec);
+		abk_get_i64(r, &e->ctime);
+		abk_get_u32(r, &e->ctime_nsec);
+		abk_get_u64(r, &e->inode);
+	}
 	if (e->type == MF_SYMLINK)
 		abk_get_str(r, &e->target, &e->target_len, MF_TARGET_MAX);
 	if (r->failed)
@@ -67,9 +79,22 @@ manifest_entry_decode(abk_rd *r, struct manifest_entry *e, abk_err *err)
 		if (e->size != e->target_len)
 			return abk_err_set(err, ABK_E_PROTO, "symlink size does not match its target");
 	}
+	if ((e->flags & MF_HAS_STAT) &&
+	    (e->mtime_nsec >= 1000000000u || e->ctime_nsec >= 1000000000u))
+		return abk_err_set(err, ABK_E_PROTO, "file-list entry has nanoseconds out of range");
 	if (e->type == MF_DIR && e->size != 0)
 		return abk_err_set(err, ABK_E_PROTO, "directory entry with a size");
 	return ABK_OK;
+}
+
+int
+manifest_same_stat(const struct manifest_entry *was, const struct manifest_entry *now)
+{
+	return (was->flags & MF_HAS_STAT) && (now->flags & MF_HAS_STAT) &&
+	    !(was->flags & MF_RACY) && was->size == now->size &&
+	    was->mtime == now->mtime && was->mtime_nsec == now->mtime_nsec &&
+	    was->ctime == now->ctime && was->ctime_nsec == now->ctime_nsec &&
+	    was->inode == now->inode;
 }
 
 const char *

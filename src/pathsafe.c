@@ -20,7 +20,6 @@ static const char *const pathsafe_reasons[] = {
 	[PATHSAFE_DOT] = "path has a '.' component",
 	[PATHSAFE_DOTDOT] = "path has a '..' component",
 	[PATHSAFE_NUL] = "path contains a NUL byte",
-	[PATHSAFE_BACKSLASH] = "path contains a backslash",
 	[PATHSAFE_COMPONENT_TOO_LONG] = "a path component is longer than 255 bytes",
 	[PATHSAFE_TOO_LONG] = "path is longer than 4095 bytes",
 };
@@ -47,8 +46,6 @@ pathsafe_check_name(const char *name, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		if (name[i] == '\0')
 			return PATHSAFE_NUL;
-		if (name[i] == '\\')
-			return PATHSAFE_BACKSLASH;
 		if (name[i] == '/')
 			return PATHSAFE_EMPTY_COMPONENT;
 	}

@@ -3,10 +3,13 @@
  *
  * Every relative path that crosses the wire or comes out of a zip is checked
  * here, component by component, before anything touches the disk: no empty
- * path or component, no "." or "..", not absolute, no NUL byte, no backslash
- * (a Windows separator in disguise), no component over ABK_NAME_MAX bytes and
- * no path over ABK_PATH_MAX bytes.  Any other byte, control characters, spaces,
- * newlines and UTF-8 included, is kept exactly as given: names are bytes.
+ * path or component, no "." or "..", not absolute, no NUL byte, no component
+ * over ABK_NAME_MAX bytes and no path over ABK_PATH_MAX bytes.  Any other
+ * byte, backslash, control characters, spaces, newlines, UTF-8 and invalid
+ * UTF-8 included, is kept exactly as given: names are bytes.  (A backslash
+ * is an ordinary byte on Linux, and both sides walk a path with one openat
+ * per '/'-separated component, so it can never act as a separator here;
+ * systemd unit names such as "a\x2db.slice" hold one.)
  * Both server (unpacking a push) and client (unpacking a restore) use these.
  */
 #ifndef ABK_PATHSAFE_H
@@ -25,7 +28,6 @@ enum pathsafe_verdict {
 	PATHSAFE_DOT,			/* a component equal to "." */
 	PATHSAFE_DOTDOT,		/* a component equal to ".." */
 	PATHSAFE_NUL,			/* a NUL byte inside the given length */
-	PATHSAFE_BACKSLASH,		/* a '\\' anywhere */
 	PATHSAFE_COMPONENT_TOO_LONG,	/* a component over ABK_NAME_MAX */
 	PATHSAFE_TOO_LONG,		/* the path over ABK_PATH_MAX */
 };

@@ -55,8 +55,10 @@ static const struct {
 	uint16_t perr;
 	int code;
 } proto_errors[] = {
-	{ PE_PROTOCOL, ABK_E_PROTO },
-	{ PE_VERSION, ABK_E_PROTO },
+	/* The server answered: whatever it reports is its refusal, not a lost
+	 * connection (exit 6, not 4), unless it is a timeout. */
+	{ PE_PROTOCOL, ABK_E_REFUSED },
+	{ PE_VERSION, ABK_E_REFUSED },
 	{ PE_AUTH, ABK_E_AUTH },
 	{ PE_NOT_LOGGED_IN, ABK_E_AUTH },
 	{ PE_BUSY, ABK_E_BUSY },
@@ -65,7 +67,7 @@ static const struct {
 	{ PE_INVALID, ABK_E_USAGE },
 	{ PE_LIMIT, ABK_E_LIMIT },
 	{ PE_INTEGRITY, ABK_E_INTEGRITY },
-	{ PE_INTERNAL, ABK_E_INTERNAL },
+	{ PE_INTERNAL, ABK_E_REFUSED },
 	{ PE_SHUTDOWN, ABK_E_BUSY },
 	{ PE_TIMEOUT, ABK_E_NET },
 	{ PE_CANCELED, ABK_E_CANCELED },

@@ -1,5 +1,5 @@
 /*
- * proto.h - protocol v1: frame types, every protocol limit, and the frame
+ * proto.h - protocol v2: frame types, every protocol limit, and the frame
  * reader/writer over an abstract byte stream (TLS in practice).
  *
  * A frame is a 5-byte header, u32 payload length (big-endian) then u8 type,
@@ -19,7 +19,7 @@
 #include "buf.h"
 
 #define PROTO_MAGIC 0x41424b31u		/* "ABK1" */
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2		/* 2: Entry stat fields (mtime_nsec, ctime, inode), MF_RACY */
 #define PROTO_HEADER_LEN 5
 
 /* Limits (invariant 7).  Both peers enforce the ones that concern them. */
@@ -31,6 +31,7 @@
 #define PROTO_PIECE (4u * 1024u * 1024u)	/* piece of a file for reuse hashes */
 #define PROTO_PIECES_MAX 4000000u		/* pieces of one file (16 TiB) */
 #define PROTO_MAX_ENTRIES 10000000u		/* entries in one push or restore */
+#define PROTO_PATH_DEPTH_MAX 127		/* components in one entry path */
 #define PROTO_LIST_BATCH 1000u			/* items per listing frame (sender) */
 #define PROTO_USER_MAX 32
 #define PROTO_PASSWORD_MAX 1024

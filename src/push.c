@@ -5,6 +5,7 @@
  * 2. the server answers which entries it needs (new or changed, not already
  *    in its staging area from an interrupted push);
  * 3. only those travel, as zip batches built in memory by builder threads
+ *    (push_build.c)
  *    and sent in order by this thread while the next ones are being built
  *    (a ring of threads+1 slots bounds memory);
  * 4. a whole-push digest and the server's verdict end it.
@@ -36,77 +37,7 @@
 #include "scan.h"
 #include "transfer.h"
 #include "zipio.h"
-
-#define PUSH_BATCH_TARGET (4u << 20)	/* input bytes per zip batch */
-#define PUSH_CHUNK PROTO_PIECE		/* big files travel in pieces this size */
-#define PUSH_ENTRIES_FRAME (PROTO_FRAME_MAX / 2)
-#define PUSH_PROGRESS_MS 100
-
-/* A piece of a file: index in the scan result, offset, length. */
-#define push_unit transfer_unit
-
-struct push_skip {
-	uint32_t index;
-	char why[160];
-};
-
-enum slot_state { SLOT_FREE, SLOT_BUILDING, SLOT_READY };
-
-struct push_slot {
-	enum slot_state state;
-	size_t next_batch;		/* the batch this slot may take next */
-	zipio_writer *zw;
-	const uint8_t *data;
-	size_t len;
-	uint8_t digest[ABK_DIGEST_LEN];
-	struct push_unit *sent;		/* units in the zip, in order */
-	size_t n_sent;
-	struct push_skip *skips;
-	size_t n_skips, cap_skips;
-	uint64_t input_bytes;
-	uint64_t reused_bytes;		/* pieces the server copies itself */
-	double build_seconds;
-	int level_used;
-	int rc;
-	abk_err err;
-};
-
-struct push_batch {
-	size_t first, count;		/* range of units */
-};
-
-/* Piece hashes of a needed file's previous version (PUSH_PIECES). */
-struct push_prev {
-	uint32_t index;
-	uint64_t size;
-	uint32_t n;
-	uint8_t (*h)[ABK_DIGEST_LEN];
-};
-
-struct push_job {
-	abk_client *c;
-	struct push_prev *prev;		/* ascending by index */
-	size_t n_prev;
-	const struct abk_push_opts *opts;
-	struct scan_result *scan;
-	unsigned n_threads;		/* builders, and piece hashing threads */
-	int rootfd;
-	struct push_unit *units;
-	size_t n_units;
-	struct push_batch *batches;
-	size_t n_batches;
-	struct push_slot *slots;
-	size_t n_slots;
-
-	long long t_start_ms;		/* for --bwlimit */
-	uint64_t wire_sent;
-
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	size_t next_to_build;
-	int abort;
-	atomic_int deflate;		/* 1: level 1 for compressible files */
-};
+#include "push_int.h"
 
 /* Builder (and piece hashing) threads: --threads, else one per core. */
 static unsigned
@@ -115,181 +46,6 @@ push_thread_count(const struct abk_push_opts *opts)
 	long n = opts->threads > 0 ? opts->threads : sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
-}
-
-static double
-now_seconds(void)
-{
-	return (double)net_now_ms() / 1000.0;
-}
-
-static int
-push_add_skip(struct push_slot *s, uint32_t index, const char *why)
-{
-	if (s->n_skips == s->cap_skips) {
-		size_t ncap = s->cap_skips ? s->cap_skips * 2 : 8;
-		struct push_skip *n = realloc(s->skips, ncap * sizeof(*n));
-
-		if (n == NULL)
-			return ABK_E_NOMEM;
-		s->skips = n;
-		s->cap_skips = ncap;
-	}
-	s->skips[s->n_skips].index = index;
-	snprintf(s->skips[s->n_skips].why, sizeof(s->skips[0].why), "%s", why);
-	s->n_skips++;
-	return ABK_OK;
-}
-
-/* Open source file index for reading (also prefetch.h's callback): 0, or
- * -1 with errno and *fd < 0. */
-static int
-push_open_source(void *ctx, uint32_t index, int *fd)
-{
-	const struct push_job *job = ctx;
-
-	*fd = openat(job->rootfd, job->scan->v[index].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	return *fd < 0 ? -1 : 0;
-}
-
-/* Build one batch into slot s (builder thread). */
-static void
-push_build(struct push_job *job, size_t b, struct push_slot *s)
-{
-	const struct push_batch *batch = &job->batches[b];
-	int deflate = atomic_load(&job->deflate);
-	double t0 = now_seconds();
-	int fd = -1;
-	uint32_t fd_index = UINT32_MAX;
-	unsigned char *sample = NULL;
-	struct prefetch pf;
-
-	s->rc = ABK_OK;
-	abk_err_clear(&s->err);
-	s->n_sent = 0;
-	s->n_skips = 0;
-	s->input_bytes = 0;
-	s->reused_bytes = 0;
-	s->level_used = deflate;
-	s->data = NULL;
-	s->len = 0;
-	if (zipio_writer_reset(s->zw, &s->err) != ABK_OK) {
-		s->rc = s->err.code;
-		return;
-	}
-	sample = malloc(ZIPIO_SAMPLE_MAX);
-	if (sample == NULL) {
-		s->rc = abk_err_set(&s->err, ABK_E_NOMEM, "out of memory");
-		return;
-	}
-	/* a first backup reads from a cold disk: the batch's files at once */
-	prefetch_start(&pf, &job->units[batch->first], batch->count,
-	    PREFETCH_FILES / job->n_threads, push_open_source, job);
-	for (size_t i = 0; i < batch->count && s->rc == ABK_OK; i++) {
-		const struct push_unit *u = &job->units[batch->first + i];
-		const struct scan_entry *e = &job->scan->v[u->index];
-		abk_err ferr = ABK_ERR_INIT;
-		int level = 0;
-		struct stat st;
-
-		if (job->abort)
-			break;
-		if (u->flags & TRANSFER_REUSE) {
-			s->sent[s->n_sent++] = *u;
-			s->reused_bytes += u->len;
-			continue;
-		}
-		/* a skipped file's later chunks are skipped too */
-		if (s->n_skips > 0 && s->skips[s->n_skips - 1].index == u->index)
-			continue;
-		if (fd_index != u->index) {
-			if (fd >= 0)
-				close(fd);
-			fd_index = u->index;
-			fd = prefetch_take(&pf, u->index);
-			if (fd < 0)
-				(void)push_open_source(job, u->index, &fd);
-			if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-			    (uint64_t)st.st_size < u->offset + u->len) {
-				char why[160];
-
-				snprintf(why, sizeof(why), "%s", fd < 0 ? strerror(errno) :
-				    "changed or shrank during the backup");
-				if (fd >= 0)
-					close(fd);
-				fd = -1;
-				if (push_add_skip(s, u->index, why) != ABK_OK)
-					s->rc = abk_err_set(&s->err, ABK_E_NOMEM, "out of memory");
-				continue;
-			}
-		}
-		if (deflate) {
-			ssize_t n = pread(fd, sample, u->len < ZIPIO_SAMPLE_MAX ? u->len :
-			    ZIPIO_SAMPLE_MAX, (off_t)u->offset);
-
-			level = (n > 0 && !zipio_should_store(e->path, sample, (size_t)n)) ? 1 : 0;
-		}
-		if (zipio_add_file(s->zw, e->path, fd, u->offset, u->len, e->mode, e->mtime,
-		    level, NULL, &ferr) != ABK_OK) {
-			if (ferr.code == ABK_E_IO) {
-				/* the file shrank or failed to read: skip it, go on */
-				/* an earlier chunk already in this zip is dropped by the
-				 * server when it sees the skip */
-				if (push_add_skip(s, u->index, ferr.msg) != ABK_OK)
-					s->rc = abk_err_set(&s->err, ABK_E_NOMEM, "out of memory");
-				continue;
-			}
-			s->rc = abk_err_set(&s->err, ferr.code, "%s", ferr.msg);
-			break;
-		}
-		s->sent[s->n_sent++] = *u;
-		s->input_bytes += u->len;
-	}
-	if (fd >= 0)
-		close(fd);
-	prefetch_end(&pf);
-	free(sample);
-	if (s->rc == ABK_OK && s->n_sent > 0) {
-		s->rc = zipio_writer_finish(s->zw, &s->data, &s->len, &s->err);
-		if (s->rc == ABK_OK)
-			s->rc = transfer_batch_digest(s->data, s->len, s->digest, &s->err);
-	}
-	s->build_seconds = now_seconds() - t0;
-}
-
-static void *
-push_builder(void *arg)
-{
-	struct push_job *job = arg;
-
-	for (;;) {
-		struct push_slot *s;
-		size_t b;
-
-		pthread_mutex_lock(&job->lock);
-		if (job->abort || job->next_to_build >= job->n_batches) {
-			pthread_mutex_unlock(&job->lock);
-			break;
-		}
-		b = job->next_to_build++;
-		s = &job->slots[b % job->n_slots];
-		while (!job->abort && !(s->state == SLOT_FREE && s->next_batch == b))
-			pthread_cond_wait(&job->cond, &job->lock);
-		if (job->abort) {
-			pthread_mutex_unlock(&job->lock);
-			break;
-		}
-		s->state = SLOT_BUILDING;
-		pthread_mutex_unlock(&job->lock);
-
-		push_build(job, b, s);
-
-		pthread_mutex_lock(&job->lock);
-		s->state = SLOT_READY;
-		pthread_cond_broadcast(&job->cond);
-		pthread_mutex_unlock(&job->lock);
-	}
-	return NULL;
 }
 
 /* Piece hashes of our version of entry index, or NULL if it cannot be read. */
@@ -471,6 +227,11 @@ push_send_entries(abk_client *c, const struct scan_result *scan, abk_err *err)
 			e.type = se->type;
 			e.mode = se->mode;
 			e.mtime = se->mtime;
+			e.mtime_nsec = se->mtime_nsec;
+			e.ctime = se->ctime;
+			e.ctime_nsec = se->ctime_nsec;
+			e.inode = se->inode;
+			e.flags = MF_HAS_STAT | (se->racy ? MF_RACY : 0);
 			e.size = se->size;
 			e.target = se->target;
 			e.target_len = se->target ? strlen(se->target) : 0;
@@ -871,6 +632,7 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 	abk_get_u64(&r, &res->unchanged);
 	abk_get_u64(&r, &res->bytes_received);
 	abk_get_u64(&r, &res->bytes_stored);
+	abk_get_u64(&r, &res->kept);
 	if (r.failed) {
 		rc = abk_err_set(err, ABK_E_PROTO, "malformed PUSH_VERDICT");
 		goto out_job;

@@ -10,15 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
 #include "fsops.h"
 #include "manifest.h"
 #include "pathsafe.h"
+#include "proto.h"
 #include "scan.h"
 
-#define SCAN_DEPTH_MAX 512
 #define SCAN_IGNORE_MAX_BYTES (64 * 1024)
 
 /* Patterns of one ignore file, valid for its folder and below. */
@@ -61,6 +62,16 @@ scan_note(struct scan_walk *w, const char *rel, const char *why, int lost)
 		w->res->skipped++;
 	if (w->opts->note != NULL)
 		w->opts->note(w->opts->ctx, rel, why);
+}
+
+int
+scan_is_racy(int64_t sec, long nsec, const struct timespec *start)
+{
+	int64_t limit_sec = (int64_t)start->tv_sec - MF_RACY_WINDOW_NS / 1000000000LL;
+	long limit_nsec = start->tv_nsec;
+
+	/* racy unless mtime < start - window */
+	return sec > limit_sec || (sec == limit_sec && nsec >= limit_nsec);
 }
 
 int
@@ -180,9 +191,14 @@ scan_push(struct scan_walk *w, const char *rel, size_t rel_len, uint8_t type,
 	e->path_len = rel_len;
 	e->type = type;
 	e->mode = st->st_mode & MF_MODE_MASK;
-	e->mtime = (int64_t)st->st_mtime;
+	e->mtime = (int64_t)st->st_mtim.tv_sec;
+	e->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	e->ctime = (int64_t)st->st_ctim.tv_sec;
+	e->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
+	e->inode = (uint64_t)st->st_ino;
 	e->target = target;
 	if (type == MF_FILE) {
+		e->racy = scan_is_racy(e->mtime, st->st_mtim.tv_nsec, &r->started);
 		e->size = (uint64_t)st->st_size;
 		r->total_bytes += e->size;
 	} else if (type == MF_SYMLINK) {
@@ -233,6 +249,16 @@ scan_one(struct scan_walk *w, int dirfd, const char *name, char *rel, size_t rel
 		scan_note(w, name, "path longer than 4095 bytes: skipped", 1);
 		return ABK_OK;
 	}
+	/* depth 0 is a top-level entry: depth + 1 components.  Deeper than the
+	 * protocol allows, the server would refuse the whole list. */
+	if (depth + 1 > (int)PROTO_PATH_DEPTH_MAX) {
+		if (rel_len)
+			rel[rel_len] = '/';
+		memcpy(rel + (rel_len ? rel_len + 1 : 0), name, nlen + 1);
+		scan_note(w, rel, "nested deeper than 127 folders: skipped", 1);
+		rel[rel_len] = '\0';
+		return ABK_OK;
+	}
 	if (rel_len)
 		rel[rel_len] = '/';
 	memcpy(rel + (rel_len ? rel_len + 1 : 0), name, nlen + 1);
@@ -275,11 +301,6 @@ scan_one(struct scan_walk *w, int dirfd, const char *name, char *rel, size_t rel
 
 			snprintf(why, sizeof(why), "cannot open folder: %s", strerror(errno));
 			scan_note(w, rel, why, 1);
-			goto out;
-		}
-		if (depth >= SCAN_DEPTH_MAX) {
-			close(sub);
-			scan_note(w, rel, "folders nested too deep: skipped", 1);
 			goto out;
 		}
 		rc = scan_push(w, rel, sub_len, MF_DIR, &st, NULL, NULL);
@@ -346,6 +367,7 @@ scan_source(const char *path, const struct scan_opts *opts, struct scan_result *
 	int fd = -1, rc;
 
 	memset(out, 0, sizeof(*out));
+	clock_gettime(CLOCK_REALTIME, &out->started);
 	if (realpath(path, out->origin) == NULL)
 		return abk_err_set(err, ABK_E_USAGE, "%s: %s", path, strerror(errno));
 	if (lstat(out->origin, &st) != 0)

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "abkerr.h"
 #include "engine.h"
@@ -24,6 +25,11 @@ struct scan_entry {
 	uint8_t type;			/* MF_FILE, MF_DIR, MF_SYMLINK */
 	uint32_t mode;			/* permission bits */
 	int64_t mtime;
+	uint32_t mtime_nsec;
+	int64_t ctime;
+	uint32_t ctime_nsec;
+	uint64_t inode;
+	int racy;			/* mtime within MF_RACY_WINDOW_NS of the scan start */
 	uint64_t size;
 	char *target;			/* symlink target, owned; else NULL */
 	int has_sha256;
@@ -38,6 +44,7 @@ struct scan_result {
 	int single_file;		/* origin is a file: the one entry is its name */
 	uint64_t total_bytes;		/* of regular files */
 	uint64_t skipped;
+	struct timespec started;	/* CLOCK_REALTIME when the walk began */
 };
 
 struct scan_opts {
@@ -52,6 +59,14 @@ struct scan_opts {
 int scan_source(const char *path, const struct scan_opts *opts, struct scan_result *out,
     abk_err *err);
 void scan_result_free(struct scan_result *r);
+
+/*
+ * The "racy git" rule: 1 if a file whose mtime is (sec, nsec) may still be
+ * written within the same timestamp tick after a scan that started at
+ * start, i.e. its mtime is not at least MF_RACY_WINDOW_NS before start.
+ * Such a file is listed with MF_RACY so the next push re-reads it.
+ */
+int scan_is_racy(int64_t sec, long nsec, const struct timespec *start);
 
 /* 1 if pattern-list matches rel (base name for patterns without '/'). */
 int scan_excluded(const char *const *patterns, const char *rel, const char *base);

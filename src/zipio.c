@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -437,7 +436,8 @@ zipio_writer_reset(zipio_writer *w, abk_err *err)
 
 /*
  * Open an entry.  unix_mode holds type and permission bits; the name is
- * the caller's (NUL-terminated, raw bytes).
+ * the caller's (NUL-terminated, raw bytes, kept exactly: a backslash is a
+ * name byte, and "version made by" Unix tells Info-ZIP not to convert it).
  */
 static int
 entry_open(zipio_writer *w, const char *name, uint32_t unix_mode, int64_t mtime,
@@ -470,7 +470,8 @@ entry_open(zipio_writer *w, const char *name, uint32_t unix_mode, int64_t mtime,
 	rc = zipOpenNewFileInZip4_64(w->zf, name, &zi, ut, (uInt)utlen, ut,
 	    (uInt)utlen, NULL, level == 0 ? 0 : Z_DEFLATED, level, 0, -MAX_WBITS,
 	    DEF_MEM_LEVEL, Z_DEFAULT_STRATEGY, NULL, 0,
-	    ZIPIO_MADE_BY_UNIX | (zip64 ? 45u : 20u), ZIPIO_GPBF_UTF8, zip64);
+	    ZIPIO_MADE_BY_UNIX | (zip64 ? 45u : 20u),
+	    zipio_name_is_utf8(name, namelen) ? ZIPIO_GPBF_UTF8 : 0, zip64);
 	if (rc != ZIP_OK)
 		return writer_fail(w, zipio_zip_error(err, rc, w->sink.err, 0, "add zip entry", name));
 	w->state = W_ENTRY;
@@ -776,96 +777,4 @@ zipio_writer_finish(zipio_writer *w, const uint8_t **data, size_t *len, abk_err 
 	if (len != NULL)
 		*len = (size_t)w->sink.end;
 	return ABK_OK;
-}
-
-/* ---- compression decision ----------------------------------------------- */
-
-/* Formats that are compressed already (lower case, sorted for reading). */
-static const char *const stored_exts[] = {
-	"7z", "aac", "apk", "avi", "avif", "br", "bz2", "cab", "deb", "docx",
-	"epub", "flac", "gif", "gz", "heic", "heif", "jar", "jpeg", "jpg",
-	"jxl", "lz", "lz4", "lzma", "m4a", "m4v", "mkv", "mov", "mp3", "mp4",
-	"mpeg", "mpg", "odp", "ods", "odt", "ogg", "opus", "png", "pptx",
-	"rar", "rpm", "tbz2", "tgz", "txz", "tzst", "war", "webm", "webp",
-	"whl", "wma", "wmv", "woff", "woff2", "xlsx", "xz", "zip", "zst",
-};
-
-static int
-ext_is_stored(const char *name)
-{
-	const char *base, *dot;
-
-	if (name == NULL)
-		return 0;
-	base = strrchr(name, '/');
-	base = base ? base + 1 : name;
-	dot = strrchr(base, '.');
-	if (dot == NULL || dot == base || dot[1] == '\0')
-		return 0;
-	for (size_t i = 0; i < sizeof(stored_exts) / sizeof(stored_exts[0]); i++)
-		if (strcasecmp(dot + 1, stored_exts[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * Deflate into 90% of the input: if it fits, deflating pays.  A 16 KiB
- * window and a small hash table are enough for a 16 KiB sample and make
- * the set-up cheap.
- */
-static int
-trial_saves(const void *sample, size_t len)
-{
-	uint8_t out[ZIPIO_TRIAL_MAX];
-	z_stream zs;
-	int zrc;
-
-	memset(&zs, 0, sizeof(zs));
-	if (deflateInit2(&zs, 1, Z_DEFLATED, -14, 6, Z_DEFAULT_STRATEGY) != Z_OK)
-		return 1;	/* cannot tell: deflating is never wrong */
-	zs.next_in = (Bytef *)(uintptr_t)sample;	/* zlib does not write it */
-	zs.avail_in = (uInt)len;
-	zs.next_out = out;
-	zs.avail_out = (uInt)(len - len / 10);
-	zrc = deflate(&zs, Z_FINISH);
-	deflateEnd(&zs);
-	return zrc == Z_STREAM_END;
-}
-
-int
-zipio_should_store(const char *name, const void *sample, size_t len)
-{
-	const uint8_t *p = sample;
-	uint8_t seen[256] = { 0 };
-	unsigned distinct = 0;
-
-	if (ext_is_stored(name))
-		return 1;
-	if (sample == NULL || len == 0)
-		return 1;
-	if (len > ZIPIO_SAMPLE_MAX)
-		len = ZIPIO_SAMPLE_MAX;
-	/*
-	 * At most 128 distinct byte values: Huffman coding alone needs at most
-	 * 7 bits a byte, so deflate saves over 10% once a block header (~100
-	 * bytes) is small beside the data.  Plain text always gets here.
-	 */
-	for (size_t i = 0; i < len; i++)
-		seen[p[i]] = 1;
-	for (size_t i = 0; i < 256; i++)
-		distinct += seen[i];
-	if (distinct <= 128 && len >= 8192)
-		return 0;
-	if (len <= ZIPIO_TRIAL_MAX)
-		return !trial_saves(sample, len);
-	/* A quarter of the trial from each quarter of the sample, so that a
-	 * header unlike the rest does not decide alone. */
-	{
-		uint8_t mix[ZIPIO_TRIAL_MAX];
-		const size_t q = ZIPIO_TRIAL_MAX / 4;
-
-		for (size_t i = 0; i < 4; i++)
-			memcpy(mix + i * q, p + i * (len / 4), q);
-		return !trial_saves(mix, sizeof(mix));
-	}
 }

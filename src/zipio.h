@@ -153,6 +153,9 @@ int zipio_writer_reset(zipio_writer *w, abk_err *err);
  */
 int zipio_should_store(const char *name, const void *sample, size_t len);
 
+/* 1 if name[0..len) is well-formed UTF-8: entries get the UTF-8 flag then. */
+int zipio_name_is_utf8(const char *name, size_t len);
+
 /*
  * Find the central directory of an archive held in memory (the one this
  * module writes: no archive comment, no zip64 end record).  It lists every

@@ -18,6 +18,7 @@
 #define ZIPIO_EXTRA_UT 0x5455u		/* Info-ZIP extended timestamp */
 #define ZIPIO_EXTRA_ZIP64 0x0001u
 #define ZIPIO_CENTRAL_HDR 46		/* fixed part of a central header */
+#define ZIPIO_EOCD_LEN 22		/* end of central directory record, no comment */
 #define ZIPIO_DOS_DIR 0x10u		/* DOS attribute bits */
 #define ZIPIO_DOS_RDONLY 0x01u
 #define ZIPIO_IO_MAX (1u << 30)		/* minizip takes unsigned lengths */

@@ -169,6 +169,33 @@ reader_zip_error(zipio_reader *r, abk_err *err, int zrc, const char *what,
 	return reader_fail(r, zipio_zip_error(err, zrc, r->src.err, r->src.short_read, what, name));
 }
 
+/*
+ * An archive of no entries: only the end of central directory record, at
+ * offset 0.  minizip 1.1 cannot open it (its search reports a record at
+ * offset 0 as "not found"), yet it is a valid zip (Info-ZIP writes it) and a
+ * batch made only of reused pieces carries one (PROTOCOL.md).
+ */
+static int
+archive_is_empty(struct zipio_src *s)
+{
+	uint8_t eocd[ZIPIO_EOCD_LEN];
+	uLong got;
+
+	if (s->size < ZIPIO_EOCD_LEN || s->size > ZIPIO_EOCD_LEN + 0xffffu)
+		return 0;
+	s->pos = 0;
+	got = src_read(s, NULL, eocd, sizeof(eocd));
+	s->pos = 0;
+	s->short_read = 0;
+	if (got != sizeof(eocd)) {
+		s->err = 0;
+		return 0;
+	}
+	return memcmp(eocd, "PK\5\6", 4) == 0 &&
+	    memcmp(eocd + 4, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16) == 0 &&
+	    (uint64_t)(eocd[20] | eocd[21] << 8) == s->size - ZIPIO_EOCD_LEN;
+}
+
 static int
 reader_open(zipio_reader *r, const struct zipio_limits *lim, abk_err *err)
 {
@@ -187,6 +214,10 @@ reader_open(zipio_reader *r, const struct zipio_limits *lim, abk_err *err)
 
 	if (lim != NULL)
 		r->lim = *lim;
+	if (archive_is_empty(&r->src)) {
+		r->count = 0;	/* r->uf stays NULL: zipio_next ends at once */
+		return ABK_OK;
+	}
 	if ((r->uf = unzOpen2_64("zipio", &ff)) == NULL) {
 		if (r->src.err != 0)
 			return abk_err_set(err, ABK_E_IO, "open zip: %s", strerror(r->src.err));

@@ -278,18 +278,23 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 			json_kv_u64(stdout, 0, "removed", res.removed);
 			json_kv_u64(stdout, 0, "unchanged", res.unchanged);
 			json_kv_u64(stdout, 0, "skipped", res.skipped);
+			json_kv_u64(stdout, 0, "kept", res.kept);
 			json_kv_u64(stdout, 0, "bytes_sent", res.bytes_sent);
 			json_kv_u64(stdout, 0, "bytes_received", res.bytes_received);
 			json_kv_u64(stdout, 0, "bytes_stored", res.bytes_stored);
 			fputs("}", stdout);
 		} else if (!o->quiet) {
 			printf("%s: snapshot %s: %llu added, %llu changed, %llu removed, %llu "
-			    "unchanged; %s sent, %s stored%s\n", paths[i], res.snapshot,
+			    "unchanged; %s sent, %s stored%s", paths[i], res.snapshot,
 			    (unsigned long long)res.added, (unsigned long long)res.changed,
 			    (unsigned long long)res.removed, (unsigned long long)res.unchanged,
 			    abk_format_size(res.bytes_sent, sent, sizeof(sent)),
 			    abk_format_size(res.bytes_stored, stored, sizeof(stored)),
 			    rc == ABK_E_PARTIAL ? " (some entries skipped)" : "");
+			if (res.kept > 0)	/* unreadable now: the last good copy stays */
+				printf("; unreadable: kept previous version of %llu file%s",
+				    (unsigned long long)res.kept, res.kept == 1 ? "" : "s");
+			putchar('\n');
 		}
 		if (ex != ABK_EXIT_OK && (worst == ABK_EXIT_OK || worst == ABK_EXIT_PARTIAL))
 			worst = ex;

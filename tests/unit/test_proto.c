@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "manifest.h"
 #include "crypto.h"
+#include "exitcodes.h"
 #include "proto.h"
 #include "transfer.h"
 #include "fdio.h"
@@ -187,6 +188,14 @@ START_TEST(test_error_codes_round_trip)
 	    ABK_E_NOTFOUND);
 	ck_assert_int_eq(proto_error_from_code(ABK_E_PATH), PE_INVALID);
 	ck_assert_int_eq(proto_code_from_error(999), ABK_E_REFUSED);
+	/* issue 8 item 10: what the server reports is not a lost connection */
+	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_PROTOCOL)), ABK_EXIT_REFUSED);
+	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_VERSION)), ABK_EXIT_REFUSED);
+	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_INTERNAL)), ABK_EXIT_REFUSED);
+	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_LIMIT)), ABK_EXIT_REFUSED);
+	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_INTEGRITY)), ABK_EXIT_INTEGRITY);
+	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_INVALID)), ABK_EXIT_USAGE);
+	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_TIMEOUT)), ABK_EXIT_NETWORK);
 	ck_assert_ptr_null(proto_type_name(0xee));
 	ck_assert_str_eq(proto_type_name(PT_PUSH_NEED), "PUSH_NEED");
 }
@@ -210,9 +219,13 @@ encode_entry(abk_buf *b, const char *path, uint8_t type, const char *target)
 		e.target_len = strlen(target);
 		e.size = e.target_len;
 	}
-	e.flags = MF_HAS_CRC | MF_HAS_SHA256;
+	e.flags = MF_HAS_CRC | MF_HAS_SHA256 | MF_HAS_STAT | MF_RACY;
 	e.crc32 = 0xdeadbeef;
 	memset(e.sha256, 7, sizeof(e.sha256));
+	e.mtime_nsec = 999999999;
+	e.ctime = -5;
+	e.ctime_nsec = 1;
+	e.inode = 0x0123456789abcdefull;
 	ck_assert_int_eq(manifest_entry_encode(b, &e), 0);
 }
 
@@ -232,6 +245,11 @@ START_TEST(test_entry_round_trip)
 	ck_assert_int_eq(e.mtime, -86400);
 	ck_assert_uint_eq(e.size, 12345678901ull);
 	ck_assert_uint_eq(e.crc32, 0xdeadbeef);
+	ck_assert_uint_eq(e.flags, MF_HAS_CRC | MF_HAS_SHA256 | MF_HAS_STAT | MF_RACY);
+	ck_assert_uint_eq(e.mtime_nsec, 999999999);
+	ck_assert_int_eq(e.ctime, -5);
+	ck_assert_uint_eq(e.ctime_nsec, 1);
+	ck_assert_uint_eq(e.inode, 0x0123456789abcdefull);
 	ck_assert_int_eq(manifest_entry_decode(&r, &e, &err), ABK_OK);
 	ck_assert_int_eq(e.type, MF_SYMLINK);
 	ck_assert_mem_eq(e.target, "../target", 9);
@@ -243,7 +261,7 @@ END_TEST
 START_TEST(test_entry_hostile)
 {
 	static const char *const bad_paths[] = { "../etc/passwd", "/abs", "a//b", "a/./b",
-		"a\\b", "" };
+		"a/", "" };
 	abk_buf b;
 	abk_rd r;
 	struct manifest_entry e;
@@ -265,6 +283,37 @@ START_TEST(test_entry_hostile)
 		encode_entry(&b, "x", 9, NULL);
 		abk_rd_init(&r, b.data, b.len);
 		ck_assert_int_eq(manifest_entry_decode(&r, &e, &err), ABK_E_PROTO);
+		abk_buf_free(&b);
+	}
+	/* nanoseconds out of range, unknown flags */
+	{
+		abk_err err = ABK_ERR_INIT;
+		size_t nsec_at;
+
+		abk_buf_init(&b, 1 << 20);
+		encode_entry(&b, "x", MF_FILE, NULL);
+		/* path, type, mode, mtime, size, flags, crc, sha256: then mtime_nsec */
+		nsec_at = 4 + 1 + 1 + 4 + 8 + 8 + 1 + 4 + 32;
+		b.data[nsec_at] = 0x3c;		/* 0x3c9ac9ff > 999,999,999 */
+		abk_rd_init(&r, b.data, b.len);
+		ck_assert_int_eq(manifest_entry_decode(&r, &e, &err), ABK_E_PROTO);
+		abk_buf_free(&b);
+		abk_err_clear(&err);
+		abk_buf_init(&b, 1 << 20);
+		encode_entry(&b, "x", MF_FILE, NULL);
+		b.data[4 + 1 + 1 + 4 + 8 + 8] |= 0x10;
+		abk_rd_init(&r, b.data, b.len);
+		ck_assert_int_eq(manifest_entry_decode(&r, &e, &err), ABK_E_PROTO);
+		abk_buf_free(&b);
+	}
+	/* a backslash is an ordinary name byte (issue 8 item 2) */
+	{
+		abk_err err = ABK_ERR_INIT;
+
+		abk_buf_init(&b, 1 << 20);
+		encode_entry(&b, "a\\x2db.slice", MF_FILE, NULL);
+		abk_rd_init(&r, b.data, b.len);
+		ck_assert_int_eq(manifest_entry_decode(&r, &e, &err), ABK_OK);
 		abk_buf_free(&b);
 	}
 	/* every truncation of a valid entry is refused */

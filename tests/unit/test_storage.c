@@ -22,6 +22,7 @@
 
 #include "crypto.h"
 #include "fsops.h"
+#include "scan.h"
 #include "storage.h"
 
 static char top[256];
@@ -80,6 +81,11 @@ mk(const struct tent *t)
 	e.type = t->type;
 	e.mode = t->mode;
 	e.mtime = t->mtime;
+	/* what a protocol-2 client records: here ctime = mtime and an inode
+	 * number per path, stable from one push to the next */
+	e.flags = MF_HAS_STAT;
+	e.ctime = t->mtime;
+	e.inode = crc32(0, (const Bytef *)t->path, (uInt)strlen(t->path));
 	if (t->type == MF_FILE)
 		e.size = strlen(t->data);
 	if (t->type == MF_SYMLINK) {
@@ -743,6 +749,216 @@ START_TEST(test_resume)
 }
 END_TEST
 
+/* One file "f" (content c) listed as e; returns whether it was needed, and
+ * publishes the push. */
+static int
+push_one(storage_user *u, const char *src, struct manifest_entry *e, const char *c)
+{
+	abk_err err = ABK_ERR_INIT;
+	struct storage_verdict v;
+	storage_push *p = NULL;
+	int needed = 0;
+
+	e->path = "f";
+	e->path_len = 1;
+	e->type = MF_FILE;
+	e->size = strlen(c);
+	ck_assert_msg(storage_push_begin(u, src, "/o", 0, &p, &err) == ABK_OK, "%s", err.msg);
+	ck_assert_msg(storage_push_entry(p, e, &needed, &err) == ABK_OK, "%s", err.msg);
+	ck_assert_int_eq(storage_push_plan(p, 0, &err), ABK_OK);
+	if (needed) {
+		ck_assert_int_eq(storage_push_file_write(p, 0, 0, c, strlen(c), &err), ABK_OK);
+		ck_assert_int_eq(storage_push_file_done(p, 0, &err), ABK_OK);
+	}
+	ck_assert_msg(storage_push_commit(p, 0, 5, &v, &err) == ABK_OK, "%s", err.msg);
+	storage_push_free(p);
+	return needed;
+}
+
+/*
+ * Issue 8 item 3: a file is unchanged only if size, mtime to the nanosecond,
+ * ctime and inode all match and the previous push did not read it in its racy
+ * window; a snapshot without stat fields (protocol 1) sends it once more.
+ */
+START_TEST(test_change_detection)
+{
+	storage_user *u = user("alice");
+	struct manifest_entry e;
+	struct timespec start = { 1700000000, 500000000 };
+
+	memset(&e, 0, sizeof(e));
+	e.mode = 0644;
+	e.mtime = 1600000000;
+	/* protocol 1 entry (no MF_HAS_STAT): never taken as unchanged */
+	ck_assert_int_eq(push_one(u, "cd", &e, "abcd"), 1);
+	ck_assert_int_eq(push_one(u, "cd", &e, "abcd"), 1);
+	e.flags = MF_HAS_STAT;
+	e.mtime_nsec = 5;
+	e.ctime = 1600000000;
+	e.ctime_nsec = 7;
+	e.inode = 42;
+	ck_assert_int_eq(push_one(u, "cd", &e, "abcd"), 1);
+	ck_assert_int_eq(push_one(u, "cd", &e, "abcd"), 0);	/* all the same */
+	e.mtime_nsec = 6;
+	ck_assert_int_eq(push_one(u, "cd", &e, "abce"), 1);	/* same second, other ns */
+	e.ctime_nsec = 8;
+	ck_assert_int_eq(push_one(u, "cd", &e, "abcf"), 1);	/* only ctime */
+	e.inode = 43;
+	ck_assert_int_eq(push_one(u, "cd", &e, "abcg"), 1);	/* only the inode */
+	ck_assert_int_eq(push_one(u, "cd", &e, "abcg"), 0);
+	/* read in its racy window: the next push asks again even if all match */
+	e.flags |= MF_RACY;
+	e.ctime = 1600000001;
+	ck_assert_int_eq(push_one(u, "cd", &e, "abch"), 1);
+	e.flags &= ~MF_RACY;
+	ck_assert_int_eq(push_one(u, "cd", &e, "abci"), 1);
+	ck_assert_int_eq(push_one(u, "cd", &e, "abci"), 0);
+
+	/* the client's rule: racy unless mtime is at least 1 s before the start */
+	ck_assert_int_eq(scan_is_racy(1700000000, 500000000, &start), 1);
+	ck_assert_int_eq(scan_is_racy(1699999999, 500000000, &start), 1);
+	ck_assert_int_eq(scan_is_racy(1699999999, 499999999, &start), 0);
+	ck_assert_int_eq(scan_is_racy(1699999999, 999999999, &start), 1);
+	ck_assert_int_eq(scan_is_racy(1700000005, 0, &start), 1);	/* future */
+	ck_assert_int_eq(scan_is_racy(1600000000, 0, &start), 0);
+	storage_user_close(u);
+}
+END_TEST
+
+/* A snapshot manifest of format version 1 (before protocol 2) still reads. */
+START_TEST(test_old_manifest_version)
+{
+	abk_err err = ABK_ERR_INIT;
+	storage_user *u = user("alice");
+	struct storage_verify_counts vc;
+	struct manifest_entry e;
+	char dir[PATH_MAX], path[PATH_MAX + 16], *id = NULL;
+	uint8_t buf[4096];
+	struct dirent *de;
+	uint32_t crc;
+	ssize_t n;
+	DIR *d;
+	int fd;
+
+	memset(&e, 0, sizeof(e));
+	e.mode = 0644;
+	e.mtime = 1600000000;
+	ck_assert_int_eq(push_one(u, "old", &e, "old data"), 1);
+	snprintf(dir, sizeof(dir), "%s/users/alice/old", data);
+	d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			id = strdup(de->d_name);
+	closedir(d);
+	ck_assert_ptr_nonnull(id);
+	snprintf(path, sizeof(path), "%s/%s/manifest", dir, id);
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	n = pread(fd, buf, sizeof(buf), 0);
+	ck_assert_int_gt(n, 8);
+	ck_assert_int_eq(buf[7], 2);
+	buf[7] = 1;	/* what a protocol-1 server wrote: same layout, no stat fields */
+	crc = (uint32_t)crc32(0, buf, (uInt)(n - 4));
+	buf[n - 4] = (uint8_t)(crc >> 24);
+	buf[n - 3] = (uint8_t)(crc >> 16);
+	buf[n - 2] = (uint8_t)(crc >> 8);
+	buf[n - 1] = (uint8_t)crc;
+	ck_assert_int_eq(pwrite(fd, buf, (size_t)n, 0), n);
+	close(fd);
+	ck_assert_msg(storage_verify(u, "old", id, NULL, NULL, &vc, &err) == ABK_OK, "%s",
+	    err.msg);
+	ck_assert_uint_eq(vc.problems, 0);
+	e.flags = MF_HAS_STAT;
+	ck_assert_int_eq(push_one(u, "old", &e, "old data"), 1);	/* sent once more */
+	ck_assert_int_eq(push_one(u, "old", &e, "old data"), 0);
+	free(id);
+	storage_user_close(u);
+}
+END_TEST
+
+/*
+ * Issue 8 item 12: an interrupted commit can leave a staged file hard-linked
+ * to the previous snapshot's inode; resuming it must not fchmod/futimens
+ * that inode (it would change the published snapshot).
+ */
+START_TEST(test_resumed_shared_inode)
+{
+	static const struct tent t1 = F("f", 0644, "hello");
+	static const struct tent t2 = { "f", MF_FILE, 0600, 1600000500, "hello" };
+	abk_err err = ABK_ERR_INIT;
+	storage_user *u = user("alice");
+	struct storage_verdict v1, v;
+	storage_push *p;
+	char old[PATH_MAX], staged[PATH_MAX], now[PATH_MAX];
+	struct stat st;
+	int needed[1];
+
+	ck_assert_int_eq(push(u, "sh", &t1, 1, 0, 5, &v1, NULL, &err), ABK_OK);
+	/* the file arrives with a new time and mode, then the push stops */
+	p = begin_list(u, "sh", &t2, 1, needed);
+	ck_assert_int_eq(needed[0], 1);
+	send_needed(p, &t2, 1, needed);
+	storage_push_abort(p);
+	storage_push_free(p);
+	/* what a commit interrupted after its links leaves: the staged name is
+	 * a link to the published inode (same content, the old mode and time) */
+	spath(old, sizeof(old), "alice", "sh", v1.id, "f");
+	snprintf(staged, sizeof(staged), "%s/users/alice/sh/.staging/tree/f", data);
+	ck_assert_int_eq(unlink(staged), 0);
+	ck_assert_int_eq(link(old, staged), 0);
+
+	p = begin_list(u, "sh", &t2, 1, needed);
+	ck_assert_int_eq(needed[0], 0);		/* resumed */
+	ck_assert_msg(storage_push_commit(p, 0, 5, &v, &err) == ABK_OK, "%s", err.msg);
+	storage_push_free(p);
+	ck_assert_int_eq(stat(old, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0644);	/* the published one untouched */
+	ck_assert_int_eq(st.st_mtime, 1600000100);
+	spath(now, sizeof(now), "alice", "sh", v.id, "f");
+	ck_assert_str_eq(slurp(now), "hello");
+	ck_assert_int_eq(stat(now, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(st.st_mtime, 1600000500);
+	storage_user_close(u);
+}
+END_TEST
+
+/* Issue 8 item 4: verify remembers damage; the next push re-sends the file
+ * instead of linking the damaged inode forward. */
+START_TEST(test_damaged_resent)
+{
+	static const struct tent t[] = { F("f", 0644, "hello world"), F("g", 0644, "fine") };
+	abk_err err = ABK_ERR_INIT;
+	storage_user *u = user("alice");
+	struct storage_verify_counts vc;
+	struct storage_verdict v1, v2;
+	char p1[PATH_MAX], p2[PATH_MAX];
+	struct stat s1, s2;
+	int needed[N(t)], fd;
+
+	ck_assert_int_eq(push(u, "dm", t, N(t), 0, 5, &v1, NULL, &err), ABK_OK);
+	spath(p1, sizeof(p1), "alice", "dm", v1.id, "f");
+	fd = open(p1, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, "J", 1, 0), 1);
+	close(fd);
+	ck_assert_int_eq(storage_verify(u, "dm", v1.id, NULL, NULL, &vc, &err), ABK_E_INTEGRITY);
+	abk_err_clear(&err);
+	ck_assert_uint_eq(vc.corrupted, 1);
+	ck_assert_msg(push(u, "dm", t, N(t), 0, 5, &v2, needed, &err) == ABK_OK, "%s", err.msg);
+	ck_assert_int_eq(needed[0], 1);		/* damaged: sent again */
+	ck_assert_int_eq(needed[1], 0);		/* intact: linked */
+	spath(p2, sizeof(p2), "alice", "dm", v2.id, "f");
+	ck_assert_str_eq(slurp(p2), "hello world");
+	ck_assert_int_eq(stat(p1, &s1), 0);
+	ck_assert_int_eq(stat(p2, &s2), 0);
+	ck_assert_uint_ne(s1.st_ino, s2.st_ino);
+	ck_assert_int_eq(storage_verify(u, "dm", v2.id, NULL, NULL, &vc, &err), ABK_OK);
+	storage_user_close(u);
+}
+END_TEST
+
 /* What an aborted push left that the new list does not hold is not published. */
 START_TEST(test_stale_staging_removed)
 {
@@ -1358,7 +1574,7 @@ END_TEST
 START_TEST(test_names)
 {
 	static const char *const bad[] = {
-		"", ".", "..", ".hidden", ".staging", "a/b", "/abs", "a\\b",
+		"", ".", "..", ".hidden", ".staging", "a/b", "/abs",
 	};
 	abk_err err = ABK_ERR_INIT;
 	storage_user *u = NULL;
@@ -1374,6 +1590,8 @@ START_TEST(test_names)
 	ck_assert_int_eq(storage_check_source_name(longname, &err), ABK_E_PATH);
 	abk_err_clear(&err);
 	ck_assert_int_eq(storage_check_source_name("My Documents", &err), ABK_OK);
+	/* a backslash is an ordinary byte: a folder named so can be a source */
+	ck_assert_int_eq(storage_check_source_name("a\\x2db.slice", &err), ABK_OK);
 	ck_assert_int_eq(storage_user_open(data, "../evil", &u, &err), ABK_E_PATH);
 	abk_err_clear(&err);
 	ck_assert_int_eq(storage_user_open(data, ".evil", &u, &err), ABK_E_PATH);
@@ -1508,6 +1726,10 @@ storage_suite(void)
 	tcase_add_test(tc, test_retention);
 	tcase_add_test(tc, test_busy);
 	tcase_add_test(tc, test_resume);
+	tcase_add_test(tc, test_change_detection);
+	tcase_add_test(tc, test_old_manifest_version);
+	tcase_add_test(tc, test_resumed_shared_inode);
+	tcase_add_test(tc, test_damaged_resent);
 	tcase_add_test(tc, test_stale_staging_removed);
 	tcase_add_test(tc, test_bounds);
 	tcase_add_test(tc, test_list_errors);

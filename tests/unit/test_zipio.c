@@ -454,6 +454,82 @@ START_TEST(test_mtime_edges)
 }
 END_TEST
 
+/* Issue 8 item 10: a batch made only of reused pieces is an archive with no
+ * entries; minizip cannot open one, the reader must (and Info-ZIP agrees). */
+/* Issue 8 item 2: any name byte survives a zip, and only well-formed UTF-8
+ * names carry the UTF-8 flag. */
+START_TEST(test_any_name_bytes)
+{
+	static const char *const names[] = {
+		"back\\slash", "a\\x2db.slice", "new\nline", "\xff\xfe", "with spaces",
+		"\xc3\xa9t\xc3\xa9", "d/\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+		"\xf0\x9f\x98\x80",
+	};
+	static const int utf8[] = { 1, 1, 1, 0, 1, 1, 0, 0, 0, 1 };
+	abk_err err = ABK_ERR_INIT;
+	const uint8_t *data;
+	size_t len;
+	zipio_writer *w;
+	zipio_reader *r;
+	struct zipio_entry e;
+
+	ck_assert_int_eq(zipio_writer_new(&w, &err), ABK_OK);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		ck_assert_int_eq(zipio_add_buffer(w, names[i], "x", 1, 0644, 1, 0, NULL, &err),
+		    ABK_OK);
+	ck_assert_int_eq(zipio_writer_finish(w, &data, &len, &err), ABK_OK);
+	ck_assert_int_eq(zipio_reader_open(data, len, NULL, &r, &err), ABK_OK);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		ck_assert_int_eq(zipio_next(r, &e, &err), 1);
+		ck_assert_uint_eq(e.name_len, strlen(names[i]));
+		ck_assert_mem_eq(e.name, names[i], e.name_len);
+		ck_assert_msg(e.utf8 == utf8[i], "name %zu: utf8 flag %d", i, e.utf8);
+		ck_assert_int_eq(zipio_name_is_utf8(names[i], strlen(names[i])), utf8[i]);
+	}
+	ck_assert_int_eq(zipio_next(r, &e, &err), 0);
+	zipio_reader_free(r);
+	zipio_writer_free(w);
+}
+END_TEST
+
+START_TEST(test_empty_archive)
+{
+	abk_err err = ABK_ERR_INIT;
+	const uint8_t *data;
+	uint8_t copy[22 + 3];
+	size_t len;
+	zipio_writer *w;
+	zipio_reader *r;
+	struct zipio_entry e;
+
+	ck_assert_int_eq(zipio_writer_new(&w, &err), ABK_OK);
+	ck_assert_int_eq(zipio_writer_finish(w, &data, &len, &err), ABK_OK);
+	ck_assert_uint_eq(len, 22);
+	ck_assert_int_eq(zipio_reader_open(data, len, NULL, &r, &err), ABK_OK);
+	ck_assert_uint_eq(zipio_reader_entries(r), 0);
+	ck_assert_int_eq(zipio_next(r, &e, &err), 0);
+	ck_assert_int_eq(zipio_next(r, &e, &err), 0);
+	zipio_reader_free(r);
+	/* with a comment it is still empty */
+	memcpy(copy, data, 22);
+	copy[20] = 3;
+	memcpy(copy + 22, "abc", 3);
+	ck_assert_int_eq(zipio_reader_open(copy, sizeof(copy), NULL, &r, &err), ABK_OK);
+	ck_assert_int_eq(zipio_next(r, &e, &err), 0);
+	zipio_reader_free(r);
+	/* a comment length that does not match, or a claimed entry: refused */
+	copy[20] = 2;
+	ck_assert_int_ne(zipio_reader_open(copy, sizeof(copy), NULL, &r, &err), ABK_OK);
+	abk_err_clear(&err);
+	memcpy(copy, data, 22);
+	copy[10] = 1;
+	ck_assert_int_ne(zipio_reader_open(copy, 22, NULL, &r, &err), ABK_OK);
+	abk_err_clear(&err);
+	ck_assert_int_ne(zipio_reader_open(data, 21, NULL, &r, &err), ABK_OK);
+	zipio_writer_free(w);
+}
+END_TEST
+
 START_TEST(test_reset_and_size)
 {
 	abk_err err = ABK_ERR_INIT;
@@ -1075,6 +1151,8 @@ zipio_suite(void)
 	tcase_add_test(rt, test_many_entries);
 	tcase_add_test(rt, test_should_store);
 	tcase_add_test(rt, test_view);
+	tcase_add_test(rt, test_empty_archive);
+	tcase_add_test(rt, test_any_name_bytes);
 	suite_add_tcase(s, rt);
 
 	tcase_add_test(bad, test_corrupt_stored_byte);
