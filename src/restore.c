@@ -286,6 +286,8 @@ restore_read_list(struct rjob *j, abk_err *err)
 			re->type = e.type;
 			re->mode = e.mode;
 			re->mtime = e.mtime;
+			if (e.flags & MF_HAS_STAT)
+				re->mtime_nsec = e.mtime_nsec;
 			re->size = e.size;
 			re->has_crc = e.type == MF_FILE && (e.flags & MF_HAS_CRC) != 0;
 			re->crc = e.crc32;

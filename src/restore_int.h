@@ -38,6 +38,7 @@ struct rentry {
 	uint8_t state;			/* enum rentry_state */
 	uint32_t mode;
 	int64_t mtime;
+	uint32_t mtime_nsec;	/* 0 when the list did not carry it */
 	uint64_t size;
 	uint32_t crc;			/* CRC-32 the list announced */
 	uint32_t crc_got;		/* of the bytes written so far */

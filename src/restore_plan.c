@@ -276,7 +276,8 @@ restore_finish_dirs(struct rjob *j)
 {
 	for (size_t i = j->n; i-- > 0;) {
 		const struct rentry *e = &j->v[i];
-		struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
+		struct timespec ts[2] = { { .tv_sec = e->mtime, .tv_nsec = e->mtime_nsec },
+		    { .tv_sec = e->mtime, .tv_nsec = e->mtime_nsec } };
 		abk_err ignored = ABK_ERR_INIT;
 		int fd;
 

@@ -180,7 +180,8 @@ restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
 				    e->path, strerror(errno));
 		}
 		{
-			struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
+			struct timespec ts[2] = { { .tv_sec = e->mtime, .tv_nsec = e->mtime_nsec },
+			    { .tv_sec = e->mtime, .tv_nsec = e->mtime_nsec } };
 
 			/* our own fresh name, and the link itself, never its target */
 			(void)utimensat(dirfd, tmp, ts, AT_SYMLINK_NOFOLLOW);
@@ -197,7 +198,8 @@ restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
 	}
 	{
 		int fd = restore_tmpfile(j, dirfd, tmp, err);
-		struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
+		struct timespec ts[2] = { { .tv_sec = e->mtime, .tv_nsec = e->mtime_nsec },
+		    { .tv_sec = e->mtime, .tv_nsec = e->mtime_nsec } };
 
 		if (fd < 0)
 			return fd;
@@ -303,7 +305,8 @@ restore_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
 {
 	struct rjob *j = ctx;
 	struct rentry *e = &j->v[u->index];
-	struct timespec ts[2] = { { .tv_sec = e->mtime }, { .tv_sec = e->mtime } };
+	struct timespec ts[2] = { { .tv_sec = e->mtime, .tv_nsec = e->mtime_nsec },
+	    { .tv_sec = e->mtime, .tv_nsec = e->mtime_nsec } };
 	abk_err local = ABK_ERR_INIT;
 	int rc = ABK_OK;
 
