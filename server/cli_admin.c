@@ -61,6 +61,10 @@ cli_serve(int argc, char **argv)
 		{ "keep", required_argument, NULL, 'K' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "handshake-timeout", required_argument, NULL, 'H' },
+		{ "login-timeout", required_argument, NULL, 'L' },
+		{ "frame-timeout", required_argument, NULL, 'F' },
+		{ "login-workers", required_argument, NULL, 'W' },
+		{ "logins-per-address", required_argument, NULL, 'A' },
 		{ "console", no_argument, NULL, 'C' },
 		{ "no-console", no_argument, NULL, 'N' },
 		{ "syslog", no_argument, NULL, 'S' },
@@ -127,6 +131,26 @@ cli_serve(int argc, char **argv)
 				return ABK_EXIT_USAGE;
 			cfg.handshake_timeout_ms = (int)v * 1000;
 			break;
+		case 'L':
+			if (cli_uint_opt("--login-timeout", optarg, 1, 600, &v))
+				return ABK_EXIT_USAGE;
+			cfg.login_timeout_ms = (int)v * 1000;
+			break;
+		case 'F':
+			if (cli_uint_opt("--frame-timeout", optarg, 1, 86400, &v))
+				return ABK_EXIT_USAGE;
+			cfg.frame_timeout_ms = (int)v * 1000;
+			break;
+		case 'W':
+			if (cli_uint_opt("--login-workers", optarg, 1, 4096, &v))
+				return ABK_EXIT_USAGE;
+			cfg.unauth_workers = (unsigned)v;
+			break;
+		case 'A':
+			if (cli_uint_opt("--logins-per-address", optarg, 1, 65536, &v))
+				return ABK_EXIT_USAGE;
+			cfg.unauth_per_addr = (unsigned)v;
+			break;
 		case 'C':
 			console = 1;
 			break;
@@ -142,6 +166,8 @@ cli_serve(int argc, char **argv)
 			    "         [--cert F --key F] [--threads N] [--max-sessions N] "
 			    "[--keep N]\n"
 			    "         [--idle-timeout S] [--handshake-timeout S] "
+			    "[--login-timeout S] [--frame-timeout S]\n"
+			    "         [--login-workers N] [--logins-per-address N] "
 			    "[--console|--no-console] [--syslog]\n");
 			return ABK_EXIT_OK;
 		default:

@@ -76,6 +76,104 @@ session_fail(struct session *s, const char *action, const abk_err *e)
 	return e->code;
 }
 
+/* Give the pre-login slot back (once): at login or at the end. */
+static void
+session_unauth_release(struct session *s)
+{
+	if (s->unauth_held) {
+		s->unauth_held = 0;
+		srv_unauth_release(s->srv, s->peer);
+	}
+	tls_conn_set_deadline(s->conn, 0);
+}
+
+/* The deadline that bounds waits between frames: the login's, until then. */
+static long long
+session_base_deadline(const struct session *s)
+{
+	return s->logged_in ? 0 : s->login_deadline;
+}
+
+/*
+ * The reader under proto_recv (invariant 7: a deadline per whole frame, not
+ * per byte).  The first byte of a header may take the per-read idle timeout;
+ * from it on, the rest of the header and the whole payload must arrive
+ * within frame_timeout_ms, however the peer trickles them; and before login
+ * everything must happen before the login deadline.  proto_recv reads a
+ * header, then a payload when the header announces one.
+ */
+static int
+session_read_full(void *ctx, void *buf, size_t len, abk_err *err)
+{
+	struct session *s = ctx;
+	long long frame_deadline;
+	uint8_t type;
+	uint32_t flen;
+	int rc;
+
+	if (s->in_frame) {
+		rc = tls_read_full(s->conn, buf, len, err);
+		if (rc == ABK_OK)
+			s->frame_deadline = 0;
+		s->in_frame = 0;
+		tls_conn_set_deadline(s->conn, session_base_deadline(s));
+		return rc;
+	}
+	tls_conn_set_deadline(s->conn, session_base_deadline(s));
+	if (len == 0)
+		return ABK_OK;
+	rc = tls_read_full(s->conn, buf, 1, err);
+	if (rc != ABK_OK)
+		return rc;
+	s->frame_deadline = net_now_ms() + s->srv->cfg.frame_timeout_ms;
+	frame_deadline = s->frame_deadline;
+	if (!s->logged_in && s->login_deadline < frame_deadline)
+		frame_deadline = s->login_deadline;
+	tls_conn_set_deadline(s->conn, frame_deadline);
+	rc = tls_read_full(s->conn, (uint8_t *)buf + 1, len - 1, err);
+	if (rc != ABK_OK)
+		return rc;
+	if (len == PROTO_HEADER_LEN &&
+	    proto_parse_header(buf, PROTO_FRAME_MAX, &type, &flen, NULL) == ABK_OK && flen > 0) {
+		s->in_frame = 1;
+	} else {
+		s->frame_deadline = 0;
+		tls_conn_set_deadline(s->conn, session_base_deadline(s));
+	}
+	return rc;
+}
+
+/*
+ * If rc/err say the login or frame deadline passed: log it as a security
+ * event, tell the peer (best effort, within a second) and return 1.
+ */
+static int
+session_deadline_passed(struct session *s, int rc, const abk_err *err)
+{
+	/* Which of the two deadlines bounded the wait that failed. */
+	int frame = s->frame_deadline != 0 &&
+	    (s->logged_in || s->frame_deadline < s->login_deadline);
+
+	if (rc != ABK_E_NET || strstr(err->msg, "deadline passed") == NULL)
+		return 0;
+	log_event(LOG_LVL_SECURITY, s->peer, s->user[0] ? s->user : NULL, "deadline",
+	    "closed: %s not complete in %d s", frame ? "frame" : "login",
+	    (frame ? s->srv->cfg.frame_timeout_ms : s->srv->cfg.login_timeout_ms) / 1000);
+	tls_conn_set_deadline(s->conn, 0);
+	tls_conn_set_timeout(s->conn, 1000);
+	(void)proto_send_error(&s->io, PE_TIMEOUT, NULL, "%s deadline passed: closing the "
+	    "connection", frame ? "frame" : "login");
+	return 1;
+}
+
+static int
+session_write_all(void *ctx, const void *buf, size_t len, abk_err *err)
+{
+	struct session *s = ctx;
+
+	return tls_write_all(s->conn, buf, len, err);
+}
+
 /* Sleep for the throttle delay of this user and this address. */
 static void
 session_throttle_wait(struct session *s, const char *ukey, const char *akey)
@@ -135,6 +233,7 @@ session_login_finish(struct session *s, const char *user, int rc,
 	}
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	s->logged_in = 1;
+	session_unauth_release(s);
 	s->quota = rec.quota;
 	s->append_only = rec.append_only;
 	srv_stat_add(s->srv, &s->srv->stats.logins_ok, 1);
@@ -438,6 +537,8 @@ session_loop(struct session *s)
 			    "server is shutting down");
 			return;
 		}
+		if (session_deadline_passed(s, rc, &err))
+			return;
 		if (rc == ABK_E_NET && strstr(err.msg, "timed out") != NULL) {
 			log_event(LOG_LVL_INFO, s->peer, s->user[0] ? s->user : NULL, "idle",
 			    "closed after %d s without a command",
@@ -483,34 +584,48 @@ session_loop(struct session *s)
 }
 
 void
-session_run(struct srv *srv, int fd)
+session_run(struct srv *srv, int fd, const char *peer)
 {
 	struct session s;
 	abk_err err = ABK_ERR_INIT;
+	int hs_ms, rc;
 
 	memset(&s, 0, sizeof(s));
 	s.srv = srv;
+	s.unauth_held = 1;
+	s.login_deadline = net_now_ms() + srv->cfg.login_timeout_ms;
 	abk_buf_init(&s.in, PROTO_FRAME_MAX);
 	abk_buf_init(&s.out, PROTO_FRAME_MAX);
-	net_peer_name(fd, s.peer, sizeof(s.peer));
+	snprintf(s.peer, sizeof(s.peer), "%s", peer);
 	snprintf(s.info.peer, sizeof(s.info.peer), "%s", s.peer);
 	snprintf(s.info.action, sizeof(s.info.action), "handshake");
 	s.info.fd = fd;
 	srv_session_register(srv, &s.info);
 
-	if (tls_accept(srv->tls, fd, srv->cfg.handshake_timeout_ms, &s.conn, &err) != ABK_OK) {
+	hs_ms = srv->cfg.handshake_timeout_ms < srv->cfg.login_timeout_ms ?
+	    srv->cfg.handshake_timeout_ms : srv->cfg.login_timeout_ms;
+	if (tls_accept(srv->tls, fd, hs_ms, &s.conn, &err) != ABK_OK) {
 		log_event(LOG_LVL_WARN, s.peer, NULL, "tls", "handshake failed: %s", err.msg);
 		goto out;
 	}
 	tls_conn_io(s.conn, &s.io);
+	s.io.ctx = &s;
+	s.io.read_full = session_read_full;
+	s.io.write_all = session_write_all;
 	tls_conn_set_timeout(s.conn, srv->cfg.handshake_timeout_ms);
 	tls_conn_set_wake_fd(s.conn, srv->wake_pipe[0]);
-	if (session_hello(&s, &err) != ABK_OK) {
+	if ((rc = session_hello(&s, &err)) != ABK_OK) {
+		if (session_deadline_passed(&s, rc, &err))
+			goto out;
 		log_event(LOG_LVL_WARN, s.peer, NULL, "hello", "failed: %s", err.msg);
 		goto out;
 	}
 	session_loop(&s);
 out:
+	if (s.unauth_held) {
+		s.unauth_held = 0;
+		srv_unauth_release(srv, s.peer);
+	}
 	srv_session_unregister(srv, &s.info);
 	if (s.logged_in)
 		log_event(LOG_LVL_INFO, s.peer, s.user, "disconnect", "session ended");

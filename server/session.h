@@ -29,13 +29,21 @@ struct session {
 	char peer[64];
 	char user[PROTO_USER_MAX + 1];	/* "" until logged in */
 	int logged_in;
+	int unauth_held;		/* holds a pre-login slot (server.h) */
+	long long login_deadline;	/* net_now_ms() by which LOGIN_OK must be sent */
+	long long frame_deadline;	/* of the frame being read, 0 = none */
+	int in_frame;			/* header read, payload not yet */
 	uint64_t quota;			/* of the logged-in user */
 	int append_only;
 	struct storage_user *store;	/* the user's folder, after login */
 };
 
-/* Run a connection on fd (ownership taken) until it ends. */
-void session_run(struct srv *srv, int fd);
+/*
+ * Run a connection on fd (ownership taken) until it ends.  The connection
+ * holds a pre-login slot (server.h) that the session gives back with
+ * srv_unauth_release at login or at its end.
+ */
+void session_run(struct srv *srv, int fd, const char *peer);
 
 /*
  * Send PT_ERROR for an abk_err (code mapped to the wire), log it, and return
