@@ -65,6 +65,8 @@ cli_serve(int argc, char **argv)
 		{ "frame-timeout", required_argument, NULL, 'F' },
 		{ "login-workers", required_argument, NULL, 'W' },
 		{ "logins-per-address", required_argument, NULL, 'A' },
+		{ "list-memory", required_argument, NULL, 'M' },
+		{ "list-memory-per-user", required_argument, NULL, 'U' },
 		{ "console", no_argument, NULL, 'C' },
 		{ "no-console", no_argument, NULL, 'N' },
 		{ "syslog", no_argument, NULL, 'S' },
@@ -151,6 +153,19 @@ cli_serve(int argc, char **argv)
 				return ABK_EXIT_USAGE;
 			cfg.unauth_per_addr = (unsigned)v;
 			break;
+		case 'M':
+		case 'U':
+			if (abk_parse_size(optarg, &v) != ABK_OK || v < (1u << 20)) {
+				fprintf(stderr, "autobackupd: %s needs a size of at least 1M "
+				    "(e.g. 512M, 2G), not '%s'\n",
+				    ch == 'M' ? "--list-memory" : "--list-memory-per-user", optarg);
+				return ABK_EXIT_USAGE;
+			}
+			if (ch == 'M')
+				cfg.list_memory = v;
+			else
+				cfg.list_memory_user = v;
+			break;
 		case 'C':
 			console = 1;
 			break;
@@ -168,6 +183,8 @@ cli_serve(int argc, char **argv)
 			    "         [--idle-timeout S] [--handshake-timeout S] "
 			    "[--login-timeout S] [--frame-timeout S]\n"
 			    "         [--login-workers N] [--logins-per-address N] "
+			    "[--list-memory SIZE]\n"
+			    "         [--list-memory-per-user SIZE] "
 			    "[--console|--no-console] [--syslog]\n");
 			return ABK_EXIT_OK;
 		default:

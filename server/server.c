@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "accounts.h"
+#include "budget.h"
 #include "console.h"
 #include "log.h"
 #include "server.h"
@@ -498,8 +499,14 @@ srv_run(const struct srv_config *cfg, abk_err *err)
 	srv->unauth_addrs = calloc(srv->unauth_addrs_cap, sizeof(*srv->unauth_addrs));
 	workers = calloc(cfg->threads, sizeof(*workers));
 	srv->thr = throttle_new(SRV_THROTTLE_KEYS);
+	if (srv->cfg.list_memory == 0)
+		srv->cfg.list_memory = budget_default_list_memory();
+	if (srv->cfg.list_memory_user == 0 || srv->cfg.list_memory_user > srv->cfg.list_memory)
+		srv->cfg.list_memory_user = srv->cfg.list_memory / 2;
+	srv->list_mem = budget_new("file-list memory", "--list-memory", srv->cfg.list_memory,
+	    srv->cfg.list_memory_user);
 	if (srv->queue == NULL || workers == NULL || srv->thr == NULL ||
-	    srv->unauth_addrs == NULL) {
+	    srv->unauth_addrs == NULL || srv->list_mem == NULL) {
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -550,8 +557,10 @@ srv_run(const struct srv_config *cfg, abk_err *err)
 	}
 	log_event(LOG_LVL_INFO, NULL, NULL, "startup",
 	    "listening on %s port %d (%u workers, %u of them for logins, %u sessions max, "
-	    "keep %u)", cfg->listen_host, net_local_port(srv->listen_fd), cfg->threads,
-	    srv->cfg.unauth_workers, cfg->max_sessions, cfg->keep);
+	    "keep %u, file lists %llu MiB, %llu MiB per user)", cfg->listen_host,
+	    net_local_port(srv->listen_fd), cfg->threads, srv->cfg.unauth_workers,
+	    cfg->max_sessions, cfg->keep, (unsigned long long)(srv->cfg.list_memory >> 20),
+	    (unsigned long long)(srv->cfg.list_memory_user >> 20));
 	if (cfg->port_file[0] != '\0' &&
 	    (rc = srv_write_port_file(cfg->port_file, net_local_port(srv->listen_fd), err)) != ABK_OK)
 		goto stop;
@@ -605,6 +614,7 @@ out:
 	tls_ctx_free(srv->tls);
 	tls_global_cleanup();
 	throttle_free(srv->thr);
+	budget_free(srv->list_mem);
 	free(srv->queue);
 	free(srv->unauth_addrs);
 	free(workers);

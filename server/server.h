@@ -22,6 +22,7 @@
 #include "proto.h"
 
 struct accounts;
+struct budget;
 struct throttle;
 struct tls_ctx;
 
@@ -41,6 +42,8 @@ struct srv_config {
 	int idle_timeout_ms;
 	unsigned unauth_workers;	/* workers for not-logged-in sessions */
 	unsigned unauth_per_addr;	/* queued + pre-login per address */
+	uint64_t list_memory;		/* file lists of all pushes; 0 = default */
+	uint64_t list_memory_user;	/* one user's share; 0 = half */
 	int shutdown_grace_ms;
 	unsigned staging_max_age_s;
 	int console;			/* run the admin console on stdin */
@@ -92,6 +95,7 @@ struct srv {
 	struct tls_ctx *tls;		/* read-only */
 	struct accounts *acc;		/* thread-safe on its own */
 	struct throttle *thr;		/* thread-safe on its own */
+	struct budget *list_mem;	/* thread-safe on its own: push file lists */
 	int listen_fd;			/* read-only */
 	int wake_pipe[2];		/* readable once stopping */
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "crypto.h"
 #include "handoff.h"
 #include "log.h"
@@ -531,7 +532,7 @@ session_push(struct session *s, abk_err *err)
 	struct storage_verdict v;
 	char origin[PROTO_ORIGIN_MAX + 1];
 	uint8_t flags = 0;
-	uint64_t total_bytes = 0;
+	uint64_t total_bytes = 0, list_mem = 0;
 	abk_rd r;
 	int rc, fatal = 0;
 
@@ -557,6 +558,12 @@ session_push(struct session *s, abk_err *err)
 		    PROTO_MAX_ENTRIES);
 		goto out;
 	}
+	/* The file lists this push will hold (budget.h): refused with LIMIT
+	 * before anything is held; the count sent must match (push_read_entries). */
+	if ((rc = budget_charge(s->srv->list_mem, s->user, sp.declared_entries *
+	    BUDGET_LIST_BYTES_PER_ENTRY, err)) != ABK_OK)
+		goto out;
+	list_mem = sp.declared_entries * BUDGET_LIST_BYTES_PER_ENTRY;
 	sp.unit_bufs[0] = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
 	sp.unit_bufs[1] = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
 	sp.buf = malloc(PUSH_READ_BUF);
@@ -622,6 +629,7 @@ out:
 		free(sp.pcrc[i].crc);
 	free(sp.pcrc);
 	storage_push_free(sp.p);	/* aborts (keeps staging) unless committed */
+	budget_release(s->srv->list_mem, s->user, list_mem);
 	abk_buf_free(&sp.zips[0]);
 	abk_buf_free(&sp.zips[1]);
 	free(sp.need);
