@@ -356,6 +356,14 @@ storage_snapshot_open(storage_user *u, const char *source, const char *id,
 		    errno == ENOENT ? "" : ": ", errno == ENOENT ? "" : strerror(errno));
 		goto out;
 	}
+	rc = stg_pin_snapshot(srcfd, s->id, s->snapfd, err);
+	if (rc != ABK_OK) {
+		if (rc == ABK_E_NOTFOUND)
+			abk_err_set(err, ABK_E_NOTFOUND, "snapshot %s of source \"%s\" is being "
+			    "removed by retention", s->id,
+			    fsops_quote(source, strlen(source), q, sizeof(q)));
+		goto out;
+	}
 	rc = snapfile_load(s->snapfd, &s->sf, err);
 	if (rc != ABK_OK)
 		goto out;

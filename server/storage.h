@@ -115,8 +115,11 @@ int storage_list_snapshots(storage_user *u, const char *source, storage_snapshot
 /*
  * Open snapshot id (NULL: the latest) of source and load its manifest
  * (memory grows with its number of entries).  ABK_E_NOTFOUND for an unknown
- * source or ID, ABK_E_INTEGRITY for a damaged manifest.  The handle stays
- * valid if the snapshot is later pruned, but its files may then be gone.
+ * source or ID (or one retention is removing), ABK_E_INTEGRITY for a damaged
+ * manifest.  While the handle is open the snapshot is pinned: a shared flock
+ * on its folder, which retention (push or prune, in this process or another)
+ * honours by deferring its removal to a later run; the pin dies with the
+ * handle or its process.
  */
 int storage_snapshot_open(storage_user *u, const char *source, const char *id,
     storage_snapshot **out, abk_err *err);
@@ -303,7 +306,8 @@ void storage_push_free(storage_push *p);
  * Remove the oldest snapshots of source (NULL: of every source) so that at
  * most keep (>= 1) remain.  Takes each source's lock: ABK_E_BUSY if a push
  * holds it (the other sources are still pruned).  *removed (may be NULL)
- * counts removed snapshots.
+ * counts removed snapshots.  A snapshot being read (pinned, see
+ * storage_snapshot_open) is skipped and left for a later prune or push.
  */
 int storage_prune(storage_user *u, const char *source, unsigned keep, unsigned *removed,
     abk_err *err);
