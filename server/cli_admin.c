@@ -255,7 +255,8 @@ static void
 cli_admin_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: autobackupd user add NAME [--quota SIZE] [--append-only] [--password-file F]\n"
+	    "usage: autobackupd user add NAME [--quota SIZE] [--append-only] [--keep-data]\n"
+	    "                            [--password-file F]\n"
 	    "       autobackupd user del NAME [--purge]\n"
 	    "       autobackupd user passwd NAME [--password-file F]\n"
 	    "       autobackupd user list | disable NAME | enable NAME | quota NAME SIZE\n"
@@ -300,6 +301,7 @@ cli_admin(int argc, char **argv)
 			ctx.iterations = (uint32_t)it;
 		} else if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i], "--quota") != 0 &&
 		    strcmp(argv[i], "--append-only") != 0 && strcmp(argv[i], "--purge") != 0 &&
+		    strcmp(argv[i], "--keep-data") != 0 &&
 		    strcmp(argv[i], "--keep") != 0) {
 			fprintf(stderr, "autobackupd: unknown option '%s'\n", argv[i]);
 			return cli_bad_option(argv[0]);

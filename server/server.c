@@ -505,8 +505,10 @@ srv_run(const struct srv_config *cfg, abk_err *err)
 		srv->cfg.list_memory_user = srv->cfg.list_memory / 2;
 	srv->list_mem = budget_new("file-list memory", "--list-memory", srv->cfg.list_memory,
 	    srv->cfg.list_memory_user);
+	srv->quota_flight = budget_new("bytes in flight", "quota", 0, 0);
 	if (srv->queue == NULL || workers == NULL || srv->thr == NULL ||
-	    srv->unauth_addrs == NULL || srv->list_mem == NULL) {
+	    srv->unauth_addrs == NULL || srv->list_mem == NULL ||
+	    srv->quota_flight == NULL) {
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -615,6 +617,7 @@ out:
 	tls_global_cleanup();
 	throttle_free(srv->thr);
 	budget_free(srv->list_mem);
+	budget_free(srv->quota_flight);
 	free(srv->queue);
 	free(srv->unauth_addrs);
 	free(workers);

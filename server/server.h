@@ -96,6 +96,8 @@ struct srv {
 	struct accounts *acc;		/* thread-safe on its own */
 	struct throttle *thr;		/* thread-safe on its own */
 	struct budget *list_mem;	/* thread-safe on its own: push file lists */
+	struct budget *quota_flight;	/* thread-safe on its own: bytes reserved by
+					 * running pushes, per user (quota) */
 	int listen_fd;			/* read-only */
 	int wake_pipe[2];		/* readable once stopping */
 

@@ -23,6 +23,8 @@
 #include "tlsconn.h"
 
 #define SESSION_LOGIN_TRIES 3	/* failed logins before the connection ends */
+#define SESSION_WAIT_SLICE_MS 2000	/* re-read the account this often when idle */
+#define SESSION_LINGER_MS 10000	/* drain after an ERROR that ends a stream */
 
 struct session_command {
 	uint8_t type;
@@ -95,6 +97,41 @@ session_base_deadline(const struct session *s)
 }
 
 /*
+ * Wait for the first byte of a frame.  A logged-in session waits in slices
+ * and re-reads its account between them (session_account.c), so that an
+ * idle session of a disabled user ends within seconds, and a session
+ * receiving data notices a changed account; the idle timeout stays whole.
+ */
+static int
+session_first_byte(struct session *s, void *buf, abk_err *err)
+{
+	long long idle_end;
+	int rc;
+
+	if (!s->logged_in)
+		return tls_read_full(s->conn, buf, 1, err);
+	if ((rc = session_account_check(s, 0, err)) != ABK_OK)
+		return rc;
+	idle_end = net_now_ms() + s->srv->cfg.idle_timeout_ms;
+	for (;;) {
+		abk_err tmp = ABK_ERR_INIT;
+		long long left = idle_end - net_now_ms();
+
+		tls_conn_set_timeout(s->conn, left > SESSION_WAIT_SLICE_MS ?
+		    SESSION_WAIT_SLICE_MS : left > 0 ? (int)left : 1);
+		rc = tls_read_full(s->conn, buf, 1, &tmp);
+		tls_conn_set_timeout(s->conn, s->srv->cfg.idle_timeout_ms);
+		if (rc == ABK_OK)
+			return ABK_OK;
+		if (rc != ABK_E_NET || strstr(tmp.msg, "timed out") == NULL ||
+		    net_now_ms() >= idle_end)
+			return abk_err_set(err, rc, "%s", tmp.msg);
+		if ((rc = session_account_check(s, 0, err)) != ABK_OK)
+			return rc;
+	}
+}
+
+/*
  * The reader under proto_recv (invariant 7: a deadline per whole frame, not
  * per byte).  The first byte of a header may take the per-read idle timeout;
  * from it on, the rest of the header and the whole payload must arrive
@@ -122,7 +159,7 @@ session_read_full(void *ctx, void *buf, size_t len, abk_err *err)
 	tls_conn_set_deadline(s->conn, session_base_deadline(s));
 	if (len == 0)
 		return ABK_OK;
-	rc = tls_read_full(s->conn, buf, 1, err);
+	rc = session_first_byte(s, buf, err);
 	if (rc != ABK_OK)
 		return rc;
 	s->frame_deadline = net_now_ms() + s->srv->cfg.frame_timeout_ms;
@@ -189,7 +226,7 @@ session_throttle_wait(struct session *s, const char *ukey, const char *akey)
 }
 
 static int
-session_login_finish(struct session *s, const char *user, int rc,
+session_login_finish(struct session *s, const char *user, const char *token, int rc,
     enum accounts_reason reason, const char *how, abk_err *err)
 {
 	char ukey[THROTTLE_KEY_MAX + 72], akey[THROTTLE_KEY_MAX + 72];
@@ -236,6 +273,7 @@ session_login_finish(struct session *s, const char *user, int rc,
 	session_unauth_release(s);
 	s->quota = rec.quota;
 	s->append_only = rec.append_only;
+	session_account_logged_in(s, &rec, token);
 	srv_stat_add(s->srv, &s->srv->stats.logins_ok, 1);
 	srv_session_set_action(s->srv, &s->info, user, "idle");
 	log_event(LOG_LVL_INFO, s->peer, user, how, "ok (%s, %s)",
@@ -270,7 +308,7 @@ session_login_password(struct session *s, abk_err *err)
 	srv_auth_enter(s->srv);
 	rc = accounts_verify_password(s->srv->acc, user, pw, pwlen, &reason, err);
 	srv_auth_leave(s->srv);
-	return session_login_finish(s, user, rc, reason, "login", err);
+	return session_login_finish(s, user, NULL, rc, reason, "login", err);
 }
 
 static int
@@ -300,9 +338,10 @@ session_login_token(struct session *s, abk_err *err)
 		rc = ABK_E_AUTH;
 		reason = ACCOUNTS_AUTH_BAD_SECRET;
 	}
-	memset(token, 0, sizeof(token));
-	return session_login_finish(s, rc == ABK_OK ? found : user, rc, reason,
+	rc = session_login_finish(s, rc == ABK_OK ? found : user, token, rc, reason,
 	    "login-token", err);
+	memset(token, 0, sizeof(token));
+	return rc;
 }
 
 /*
@@ -506,6 +545,24 @@ session_hello(struct session *s, abk_err *err)
 	return session_send_out(s, PT_HELLO_OK, err);
 }
 
+/*
+ * After an ERROR that ends the session in the middle of a stream (a push
+ * refused as its data arrives): read and drop what the peer still sends for
+ * up to SESSION_LINGER_MS, so that its writes are not answered by a reset
+ * before it has read our ERROR.
+ */
+static void
+session_linger(struct session *s)
+{
+	uint8_t scratch[4096];
+	abk_err ignored = ABK_ERR_INIT;
+
+	tls_conn_set_deadline(s->conn, net_now_ms() + SESSION_LINGER_MS);
+	while (tls_read_full(s->conn, scratch, sizeof(scratch), &ignored) == ABK_OK)
+		;
+	tls_conn_set_deadline(s->conn, 0);
+}
+
 static const struct session_command *
 session_find_command(uint8_t type)
 {
@@ -555,6 +612,12 @@ session_loop(struct session *s)
 		srv_stat_add(s->srv, &s->srv->stats.bytes_in, s->in.len + PROTO_HEADER_LEN);
 		if (type == PT_BYE)
 			return;
+		/* Between commands: the account as it is now (another process may
+		 * have disabled it, deleted it, revoked the token, changed quota). */
+		if (session_account_check(s, 1, &err) != ABK_OK) {
+			(void)session_fail(s, "account", &err);
+			return;
+		}
 		cmd = session_find_command(type);
 		if (cmd == NULL) {
 			abk_err_set(&err, ABK_E_PROTO, "unexpected %s frame",
@@ -576,10 +639,13 @@ session_loop(struct session *s)
 		rc = cmd->run(s, &err);
 		if (rc == ABK_E_AUTH && ++failed_logins < SESSION_LOGIN_TRIES)
 			continue;
-		if (rc == ABK_E_NET || rc == ABK_E_TLS || rc == ABK_E_PROTO ||
-		    rc == ABK_E_LIMIT || rc == ABK_E_AUTH || rc == ABK_E_NOMEM ||
-		    rc == ABK_E_CANCELED || rc == ABK_E_INTERNAL)
+		if (rc == ABK_E_NET || rc == ABK_E_TLS || rc == ABK_E_CANCELED)
 			return;
+		if (rc == ABK_E_PROTO || rc == ABK_E_LIMIT || rc == ABK_E_AUTH ||
+		    rc == ABK_E_NOMEM || rc == ABK_E_INTERNAL) {
+			session_linger(s);
+			return;
+		}
 	}
 }
 

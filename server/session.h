@@ -33,8 +33,12 @@ struct session {
 	long long login_deadline;	/* net_now_ms() by which LOGIN_OK must be sent */
 	long long frame_deadline;	/* of the frame being read, 0 = none */
 	int in_frame;			/* header read, payload not yet */
-	uint64_t quota;			/* of the logged-in user */
-	int append_only;
+	uint64_t quota;			/* of the logged-in user, kept current */
+	int append_only;		/* kept current (session_account.c) */
+	int64_t acct_created;		/* the account logged into (not a namesake) */
+	char token_id[24];		/* "" = password login */
+	long long acct_checked_ms;	/* last re-read of the account */
+	uint64_t quota_reserved;	/* this session's bytes in srv->quota_flight */
 	struct storage_user *store;	/* the user's folder, after login */
 };
 
@@ -53,6 +57,21 @@ int session_fail(struct session *s, const char *action, const abk_err *err);
 
 /* Send the payload in s->out as a frame of type; resets s->out. */
 int session_send_out(struct session *s, uint8_t type, abk_err *err);
+
+/* session_account.c: the session follows its account record. */
+struct account_user;
+void session_account_logged_in(struct session *s, const struct account_user *rec,
+    const char *token);
+/*
+ * Re-read the account (at most every 2 s unless force): ABK_E_AUTH if it
+ * was disabled or deleted or the token revoked, ABK_E_QUOTA if a lowered
+ * quota is passed by what is stored plus in flight; else ABK_OK with
+ * s->quota and s->append_only current.
+ */
+int session_account_check(struct session *s, int force, abk_err *err);
+/* Reserve a push's needed bytes against the quota (0 bytes: always OK). */
+int session_quota_reserve(struct session *s, uint64_t needed, abk_err *err);
+void session_quota_release(struct session *s);
 
 /* Command handlers of other files. */
 int session_push(struct session *s, abk_err *err);

@@ -584,7 +584,16 @@ session_push(struct session *s, abk_err *err)
 	if ((rc = session_send_out(s, PT_PUSH_READY, err)) != ABK_OK ||
 	    (rc = push_read_entries(&sp, err)) != ABK_OK)
 		goto out;
-	rc = storage_push_plan(sp.p, s->quota, err);
+	/* The quota is the session's to check (session_account.c): with the
+	 * bytes other pushes of this user have in flight, and never against a
+	 * push that adds nothing. */
+	rc = storage_push_plan(sp.p, 0, err);
+	if (rc == ABK_OK) {
+		struct storage_push_counts c;
+
+		storage_push_get_counts(sp.p, &c);
+		rc = session_quota_reserve(s, c.needed_bytes, err);
+	}
 	if (rc != ABK_OK) {
 		fatal = 0;	/* the client waits for PUSH_NEED: an ERROR is in sync */
 		goto out;
@@ -599,6 +608,9 @@ session_push(struct session *s, abk_err *err)
 	if (rc != ABK_OK)
 		goto out;
 	srv_session_set_action(s->srv, &s->info, NULL, "push: publishing");
+	/* Account, quota and append-only as they are now, not at login. */
+	if ((rc = session_account_check(s, 1, err)) != ABK_OK)
+		goto out;
 	rc = storage_push_commit(sp.p, s->append_only, s->srv->cfg.keep, &v, err);
 	if (rc != ABK_OK)
 		goto out;
@@ -630,6 +642,7 @@ out:
 	free(sp.pcrc);
 	storage_push_free(sp.p);	/* aborts (keeps staging) unless committed */
 	budget_release(s->srv->list_mem, s->user, list_mem);
+	session_quota_release(s);
 	abk_buf_free(&sp.zips[0]);
 	abk_buf_free(&sp.zips[1]);
 	free(sp.need);

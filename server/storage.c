@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -570,6 +571,27 @@ storage_snapshot_open_file(storage_snapshot *s, const struct manifest_entry *e, 
 	fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
 	*fd = f;
 	return ABK_OK;
+}
+
+int
+storage_user_exists(const char *datadir, const char *user)
+{
+	struct stat st;
+	int dfd, rc = 0;
+
+	if (check_folder_name("user", user, NULL) != ABK_OK)
+		return 0;
+	dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return 0;
+	{
+		char rel[sizeof("users/") + 256];
+
+		snprintf(rel, sizeof(rel), "users/%s", user);
+		rc = fstatat(dfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	}
+	close(dfd);
+	return rc;
 }
 
 int

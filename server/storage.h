@@ -76,6 +76,13 @@ void storage_user_close(storage_user *u);	/* NULL-safe */
  */
 int storage_user_purge(const char *datadir, const char *user, abk_err *err);
 
+/*
+ * 1 if DATA/users/USER exists (backups of a current or an earlier account
+ * of that name), else 0.  `user add` refuses such a name unless told to
+ * hand the backups over, so no new account inherits data by accident.
+ */
+int storage_user_exists(const char *datadir, const char *user);
+
 /* ABK_OK if name can be a source (one path component, no leading '.'). */
 int storage_check_source_name(const char *name, abk_err *err);
 

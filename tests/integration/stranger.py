@@ -7,6 +7,9 @@
   trickle HOST PORT DELAY   TLS, then HELLO one byte every DELAY s; prints
         the seconds until the server closes the connection.
   expect HOST PORT          TLS + HELLO; prints the first frame's type and text.
+  idle HOST PORT USER SECRET READY   log in (SECRET "abk_..." is a token, else
+        a password), write READY, stay idle; prints the first frame the
+        server sends then (type, error code, text) and the seconds waited.
 """
 import socket, ssl, struct, sys, threading, time
 
@@ -56,6 +59,48 @@ def trickle(host, port, delay):
     print("%.1f" % (time.monotonic() - start))
 
 
+def frame(s):
+    def exact(n):
+        b = b""
+        while len(b) < n:
+            c = s.recv(n - len(b))
+            if not c:
+                raise OSError("closed")
+            b += c
+        return b
+    n, t = struct.unpack(">IB", exact(5))
+    return t, exact(n)
+
+
+def cstr(b):
+    return struct.pack(">I", len(b)) + b
+
+
+def idle(host, port, user, secret, ready):
+    s = tls(host, port, 60)
+    s.sendall(HELLO)
+    frame(s)
+    if secret.startswith("abk_"):
+        body, t = cstr(b"") + cstr(secret.encode()), 0x11
+    else:
+        body, t = cstr(user.encode()) + cstr(secret.encode()), 0x10
+    s.sendall(struct.pack(">IB", len(body), t) + body)
+    t, body = frame(s)
+    if t != 0x12:
+        print("login failed", t, body[6:].decode(errors="replace"))
+        return
+    with open(ready, "w") as f:
+        f.write("ready\n")
+    start = time.monotonic()
+    s.settimeout(20)
+    try:
+        t, body = frame(s)
+        print(t, struct.unpack(">H", body[:2])[0], body[6:].decode(errors="replace"),
+              "after %.0f s" % (time.monotonic() - start))
+    except (OSError, ssl.SSLError) as e:
+        print("closed", e)
+
+
 def expect(host, port):
     try:
         s = tls(host, port, 10)
@@ -79,5 +124,7 @@ if __name__ == "__main__":
         hold(host, port, int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], float(sys.argv[7]))
     elif m == "trickle":
         trickle(host, port, float(sys.argv[4]))
+    elif m == "idle":
+        idle(host, port, sys.argv[4], sys.argv[5], sys.argv[6])
     else:
         expect(host, port)
