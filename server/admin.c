@@ -396,27 +396,45 @@ adm_need_server(struct admin_ctx *ctx, const char *what)
 	return -1;
 }
 
+/*
+ * Rows are copied under the server lock and printed after it is released:
+ * a console whose terminal is stuck (a paused ssh, a full pipe) must not
+ * hold the lock every session needs (issue 8 item 12).
+ */
 static int
 adm_sessions(struct admin_ctx *ctx, int argc, char **argv)
 {
 	struct srv *srv = ctx->srv;
+	struct srv_session_info *rows = NULL;
 	time_t now = time(NULL);
-	unsigned n = 0;
+	size_t n = 0, cap = 0;
 
 	if (adm_need_server(ctx, "sessions") != 0)
 		return ABK_EXIT_USAGE;
-	fprintf(ctx->out, "%-6s %-20s %-40s %-9s %s\n", "ID", "USER", "PEER", "FOR", "DOING");
 	pthread_mutex_lock(&srv->lock);
-	for (struct srv_session_info *s = srv->sessions; s != NULL; s = s->next, n++) {
+	for (struct srv_session_info *s = srv->sessions; s != NULL; s = s->next)
+		cap++;
+	if (cap > 0 && (rows = calloc(cap, sizeof(*rows))) != NULL)
+		for (struct srv_session_info *s = srv->sessions; s != NULL && n < cap;
+		    s = s->next)
+			rows[n++] = *s;
+	pthread_mutex_unlock(&srv->lock);
+	if (cap > 0 && rows == NULL) {
+		fprintf(ctx->errout, "error: out of memory\n");
+		return ABK_EXIT_FAILURE;
+	}
+	fprintf(ctx->out, "%-6s %-20s %-40s %-9s %s\n", "ID", "USER", "PEER", "FOR", "DOING");
+	for (size_t i = 0; i < n; i++) {
 		char dur[40];
-		long secs = (long)(now - s->since);
+		long secs = (long)(now - rows[i].since);
 
 		snprintf(dur, sizeof(dur), "%ldm%02lds", secs / 60, secs % 60);
-		fprintf(ctx->out, "%-6llu %-20s %-40s %-9s %s\n", (unsigned long long)s->id,
-		    s->user[0] ? s->user : "-", s->peer, dur, s->action);
+		fprintf(ctx->out, "%-6llu %-20s %-40s %-9s %s\n",
+		    (unsigned long long)rows[i].id, rows[i].user[0] ? rows[i].user : "-",
+		    rows[i].peer, dur, rows[i].action);
 	}
-	pthread_mutex_unlock(&srv->lock);
-	fprintf(ctx->out, "%u session(s)\n", n);
+	fprintf(ctx->out, "%zu session(s)\n", n);
+	free(rows);
 	return ABK_EXIT_OK;
 }
 

@@ -7,6 +7,7 @@
   trickle HOST PORT DELAY   TLS, then HELLO one byte every DELAY s; prints
         the seconds until the server closes the connection.
   expect HOST PORT          TLS + HELLO; prints the first frame's type and text.
+  many HOST PORT USER SECRET N READY SECONDS   N logged-in idle sessions.
   idle HOST PORT USER SECRET READY   log in (SECRET "abk_..." is a token, else
         a password), write READY, stay idle; prints the first frame the
         server sends then (type, error code, text) and the seconds waited.
@@ -76,7 +77,7 @@ def cstr(b):
     return struct.pack(">I", len(b)) + b
 
 
-def idle(host, port, user, secret, ready):
+def login(host, port, user, secret):
     s = tls(host, port, 60)
     s.sendall(HELLO)
     frame(s)
@@ -88,6 +89,20 @@ def idle(host, port, user, secret, ready):
     t, body = frame(s)
     if t != 0x12:
         print("login failed", t, body[6:].decode(errors="replace"))
+        return None
+    return s
+
+
+def many(host, port, user, secret, n, ready, seconds):
+    socks = [login(host, port, user, secret) for _ in range(n)]
+    with open(ready, "w") as f:
+        f.write("%d\n" % sum(1 for x in socks if x is not None))
+    time.sleep(seconds)
+
+
+def idle(host, port, user, secret, ready):
+    s = login(host, port, user, secret)
+    if s is None:
         return
     with open(ready, "w") as f:
         f.write("ready\n")
@@ -124,6 +139,9 @@ if __name__ == "__main__":
         hold(host, port, int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], float(sys.argv[7]))
     elif m == "trickle":
         trickle(host, port, float(sys.argv[4]))
+    elif m == "many":
+        many(host, port, sys.argv[4], sys.argv[5], int(sys.argv[6]), sys.argv[7],
+             float(sys.argv[8]))
     elif m == "idle":
         idle(host, port, sys.argv[4], sys.argv[5], sys.argv[6])
     else:
