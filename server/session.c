@@ -557,6 +557,8 @@ session_linger(struct session *s)
 	uint8_t scratch[4096];
 	abk_err ignored = ABK_ERR_INIT;
 
+	if (!s->logged_in)
+		return;		/* nothing streams before login; its deadline stands */
 	tls_conn_set_deadline(s->conn, net_now_ms() + SESSION_LINGER_MS);
 	while (tls_read_full(s->conn, scratch, sizeof(scratch), &ignored) == ABK_OK)
 		;
