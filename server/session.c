@@ -493,6 +493,7 @@ session_list_files(struct session *s, abk_err *err)
 	char dir[ABK_PATH_MAX + 1];
 	struct storage_snapshot *snapshot = NULL;
 	struct session_lister l;
+	uint64_t charged = 0;
 	abk_rd r;
 	int rc;
 
@@ -504,10 +505,14 @@ session_list_files(struct session *s, abk_err *err)
 		return session_fail(s, "list-files", err);
 	}
 	session_lister_init(&l, s, PT_FILES, err);
-	rc = storage_snapshot_open(s->store, source, snap[0] ? snap : NULL, &snapshot, err);
+	rc = session_list_mem_charge(s, source, snap[0] ? snap : NULL, &charged, err);
+	if (rc == ABK_OK)
+		rc = storage_snapshot_open(s->store, source, snap[0] ? snap : NULL, &snapshot,
+		    err);
 	if (rc == ABK_OK)
 		rc = storage_snapshot_list_dir(snapshot, dir, list_file_cb, &l, err);
 	storage_snapshot_close(snapshot);
+	session_list_mem_release(s, charged);
 	return session_list_end(s, &l, rc, "list-files", err);
 }
 
@@ -721,6 +726,7 @@ session_verify(struct session *s, abk_err *err)
 	struct storage_snapshot *snap = NULL;
 	struct session_lister l;
 	char snap_id[PROTO_SNAPSHOT_ID_MAX + 1] = "";
+	uint64_t charged = 0;
 	abk_rd r;
 	int rc;
 
@@ -731,16 +737,21 @@ session_verify(struct session *s, abk_err *err)
 		return session_fail(s, "verify", err);
 	}
 	/* Resolve "latest" once so the report names the snapshot checked. */
-	rc = storage_snapshot_open(s->store, source, id[0] ? id : NULL, &snap, err);
+	rc = session_list_mem_charge(s, source, id[0] ? id : NULL, &charged, err);
+	if (rc == ABK_OK)
+		rc = storage_snapshot_open(s->store, source, id[0] ? id : NULL, &snap, err);
 	if (rc == ABK_OK)
 		snprintf(snap_id, sizeof(snap_id), "%s", storage_snapshot_id(snap));
 	storage_snapshot_close(snap);
-	if (rc != ABK_OK)
+	if (rc != ABK_OK) {
+		session_list_mem_release(s, charged);
 		return session_fail(s, "verify", err) == ABK_E_NET ? ABK_E_NET : ABK_OK;
+	}
 	session_lister_init(&l, s, PT_VERIFY_PROBLEMS, err);
 	memset(&counts, 0, sizeof(counts));
 	srv_session_set_action(s->srv, &s->info, NULL, "verify");
 	rc = storage_verify(s->store, source, snap_id, verify_problem_cb, &l, &counts, err);
+	session_list_mem_release(s, charged);
 	if (rc == ABK_E_INTEGRITY) {
 		abk_err_clear(err);
 		rc = ABK_OK;

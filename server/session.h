@@ -73,6 +73,15 @@ int session_account_check(struct session *s, int force, abk_err *err);
 int session_quota_reserve(struct session *s, uint64_t needed, abk_err *err);
 void session_quota_release(struct session *s);
 
+/*
+ * File-list memory (budget.h) for a snapshot's manifest that is about to be
+ * loaded (restore, verify, list-files): ABK_E_LIMIT naming the limit when
+ * over; *charged is what to give back with session_list_mem_release.
+ */
+int session_list_mem_charge(struct session *s, const char *source, const char *id,
+    uint64_t *charged, abk_err *err);
+void session_list_mem_release(struct session *s, uint64_t charged);
+
 /* Command handlers of other files. */
 int session_push(struct session *s, abk_err *err);
 int session_restore(struct session *s, abk_err *err);

@@ -8,7 +8,8 @@
  * at once.  Quota: a push reserves the bytes it needs in the server-wide
  * table of bytes in flight (srv->quota_flight), so pushes running at the
  * same time cannot pass the quota together, and a quota lowered below what
- * is stored plus in flight stops the push as its data arrives.
+ * is stored plus in flight stops the push as its data arrives.  Also the
+ * session's share of file-list memory for the manifests it loads.
  */
 #include "config.h"
 
@@ -153,4 +154,25 @@ session_quota_release(struct session *s)
 	if (s->quota_reserved > 0)
 		budget_release(s->srv->quota_flight, s->user, s->quota_reserved);
 	s->quota_reserved = 0;
+}
+
+int
+session_list_mem_charge(struct session *s, const char *source, const char *id,
+    uint64_t *charged, abk_err *err)
+{
+	uint64_t n = storage_snapshot_entries(s->store, source, id) *
+	    BUDGET_LIST_BYTES_PER_ENTRY;
+	int rc;
+
+	*charged = 0;
+	rc = budget_charge(s->srv->list_mem, s->user, n, err);
+	if (rc == ABK_OK)
+		*charged = n;
+	return rc;
+}
+
+void
+session_list_mem_release(struct session *s, uint64_t charged)
+{
+	budget_release(s->srv->list_mem, s->user, charged);
 }

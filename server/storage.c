@@ -385,6 +385,32 @@ out:
 	return rc;
 }
 
+uint64_t
+storage_snapshot_entries(storage_user *u, const char *source, const char *id)
+{
+	struct snapfile_header h;
+	abk_err ignored = ABK_ERR_INIT;
+	char **ids = NULL;
+	size_t nids = 0;
+	uint64_t n = 0;
+	int srcfd, fd = -1;
+
+	srcfd = stg_open_source(u, source, 0, &ignored);
+	if (srcfd < 0)
+		return 0;
+	if (id == NULL && stg_list_ids(srcfd, &ids, &nids, &ignored) == ABK_OK && nids > 0)
+		id = ids[nids - 1];
+	if (id != NULL && snapfile_id_valid(id))
+		fd = openat(srcfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && snapfile_read_header(fd, &h, &ignored) == ABK_OK)
+		n = h.entries;
+	if (fd >= 0)
+		close(fd);
+	fsops_names_free(ids, nids);
+	close(srcfd);
+	return n;
+}
+
 void
 storage_snapshot_close(storage_snapshot *s)
 {

@@ -132,6 +132,13 @@ int storage_snapshot_open(storage_user *u, const char *source, const char *id,
     storage_snapshot **out, abk_err *err);
 void storage_snapshot_close(storage_snapshot *s);	/* NULL-safe */
 
+/*
+ * Entries in the manifest of snapshot id (NULL: the latest) of source, from
+ * its header alone (cheap): what opening it will hold in memory.  0 when
+ * unknown (storage_snapshot_open then reports why).
+ */
+uint64_t storage_snapshot_entries(storage_user *u, const char *source, const char *id);
+
 /* Strings owned by the handle. */
 const char *storage_snapshot_id(const storage_snapshot *s);
 const char *storage_snapshot_origin(const storage_snapshot *s);
