@@ -558,12 +558,15 @@ session_push(struct session *s, abk_err *err)
 		    PROTO_MAX_ENTRIES);
 		goto out;
 	}
-	/* The file lists this push will hold (budget.h): refused with LIMIT
-	 * before anything is held; the count sent must match (push_read_entries). */
-	if ((rc = budget_charge(s->srv->list_mem, s->user, sp.declared_entries *
-	    BUDGET_LIST_BYTES_PER_ENTRY, err)) != ABK_OK)
+	/* The file lists this push will hold (budget.h), its own and the
+	 * previous snapshot's manifest: refused with LIMIT before anything is
+	 * held; the count sent must match (push_read_entries). */
+	list_mem = (sp.declared_entries + storage_snapshot_entries(s->store, sp.source, NULL)) *
+	    BUDGET_LIST_BYTES_PER_ENTRY;
+	if ((rc = budget_charge(s->srv->list_mem, s->user, list_mem, err)) != ABK_OK) {
+		list_mem = 0;
 		goto out;
-	list_mem = sp.declared_entries * BUDGET_LIST_BYTES_PER_ENTRY;
+	}
 	sp.unit_bufs[0] = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
 	sp.unit_bufs[1] = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
 	sp.buf = malloc(PUSH_READ_BUF);
