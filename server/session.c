@@ -203,11 +203,19 @@ session_deadline_passed(struct session *s, int rc, const abk_err *err)
 	return 1;
 }
 
+/*
+ * The writer under proto_send: a long restore follows the account too (a
+ * check at most every 2 s, session_account.c); once a check failed, the
+ * ERROR that says so goes out unchecked.
+ */
 static int
 session_write_all(void *ctx, const void *buf, size_t len, abk_err *err)
 {
 	struct session *s = ctx;
+	int rc;
 
+	if (!s->acct_failed && (rc = session_account_check(s, 0, err)) != ABK_OK)
+		return rc;
 	return tls_write_all(s->conn, buf, len, err);
 }
 

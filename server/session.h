@@ -39,6 +39,7 @@ struct session {
 	char token_id[24];		/* "" = password login */
 	long long acct_checked_ms;	/* last re-read of the account */
 	uint64_t quota_reserved;	/* this session's bytes in srv->quota_flight */
+	int acct_failed;		/* a check failed: the session is ending */
 	struct storage_user *store;	/* the user's folder, after login */
 };
 

@@ -103,9 +103,14 @@ session_account_check(struct session *s, int force, abk_err *err)
 		else if (!tf.found)
 			gone = "token revoked";
 	}
-	if (gone != NULL)
-		return abk_err_set(err, ABK_E_AUTH, "your account was %s%s: the session ends",
-		    strcmp(gone, "token revoked") == 0 ? "logged in with a token now " : "", gone);
+	if (gone != NULL) {
+		s->acct_failed = 1;
+		if (strcmp(gone, "token revoked") == 0)
+			return abk_err_set(err, ABK_E_AUTH, "the token this session logged in "
+			    "with was revoked: the session ends");
+		return abk_err_set(err, ABK_E_AUTH, "your account was %s: the session ends",
+		    gone);
+	}
 	s->quota = rec.quota;
 	s->append_only = rec.append_only;
 	if (s->quota > 0 && s->quota_reserved > 0) {
@@ -113,11 +118,13 @@ session_account_check(struct session *s, int force, abk_err *err)
 
 		abk_err_clear(&e);
 		rc = session_quota_over(s, 0, &used, &flight, &e);
-		if (rc == 1)
+		if (rc == 1) {
+			s->acct_failed = 1;
 			return abk_err_set(err, ABK_E_QUOTA, "quota exceeded: the quota is now %llu "
 			    "bytes, and you store %llu with %llu more on the way",
 			    (unsigned long long)s->quota, (unsigned long long)used,
 			    (unsigned long long)flight);
+		}
 	}
 	return ABK_OK;
 }

@@ -8,6 +8,9 @@
         the seconds until the server closes the connection.
   expect HOST PORT          TLS + HELLO; prints the first frame's type and text.
   many HOST PORT USER SECRET N READY SECONDS   N logged-in idle sessions.
+  restore HOST PORT USER SECRET SOURCE READY SECONDS   log in, ask for a
+        restore of SOURCE and read nothing for SECONDS (READY written once
+        asked), then read to the end; prints the ERROR that ended it, if any.
   idle HOST PORT USER SECRET READY   log in (SECRET "abk_..." is a token, else
         a password), write READY, stay idle; prints the first frame the
         server sends then (type, error code, text) and the seconds waited.
@@ -100,6 +103,30 @@ def many(host, port, user, secret, n, ready, seconds):
     time.sleep(seconds)
 
 
+def restore(host, port, user, secret, source, ready, seconds):
+    s = login(host, port, user, secret)
+    if s is None:
+        return
+    body = cstr(source.encode()) + cstr(b"") + b"\0" + struct.pack(">I", 0)
+    s.sendall(struct.pack(">IB", len(body), 0x40) + body)
+    time.sleep(0.5)
+    with open(ready, "w") as f:
+        f.write("ready\n")
+    time.sleep(seconds)
+    s.settimeout(20)
+    try:
+        while True:
+            t, body = frame(s)
+            if t == 0x03:
+                print(t, struct.unpack(">H", body[:2])[0], body[6:].decode(errors="replace"))
+                return
+            if t == 0x43:
+                print("restore complete")
+                return
+    except (OSError, ssl.SSLError) as e:
+        print("closed", e)
+
+
 def idle(host, port, user, secret, ready):
     s = login(host, port, user, secret)
     if s is None:
@@ -142,6 +169,9 @@ if __name__ == "__main__":
     elif m == "many":
         many(host, port, sys.argv[4], sys.argv[5], int(sys.argv[6]), sys.argv[7],
              float(sys.argv[8]))
+    elif m == "restore":
+        restore(host, port, sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7],
+                float(sys.argv[8]))
     elif m == "idle":
         idle(host, port, sys.argv[4], sys.argv[5], sys.argv[6])
     else:
