@@ -59,6 +59,16 @@ int session_fail(struct session *s, const char *action, const abk_err *err);
 /* Send the payload in s->out as a frame of type; resets s->out. */
 int session_send_out(struct session *s, uint8_t type, abk_err *err);
 
+/* session_io.c: the session's reader and writer over its TLS connection
+ * (login and frame deadlines, account checks while waiting and sending). */
+void session_io_init(struct session *s);
+/* 1 (after logging it and telling the peer) if rc/err say a login or frame
+ * deadline passed, else 0. */
+int session_deadline_passed(struct session *s, int rc, const abk_err *err);
+/* After an ERROR that ends a logged-in session mid-stream: drop what the
+ * peer still sends for a while, so that it reads the ERROR, not a reset. */
+void session_linger(struct session *s);
+
 /* session_account.c: the session follows its account record. */
 struct account_user;
 void session_account_logged_in(struct session *s, const struct account_user *rec,
