@@ -1,7 +1,9 @@
 /*
  * session.c - a client connection: handshake, version exchange, login, and
  * the command loop with its dispatch table.  Listing commands live here;
- * push, restore and verify have files of their own.
+ * push, restore and verify have files of their own; how frames are read and
+ * written (deadlines) is session_io.c, following the account
+ * session_account.c.
  *
  * Handlers return ABK_OK to keep the session going (also after a refusal
  * they reported with an ERROR frame) and a negative code to end it.

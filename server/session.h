@@ -3,8 +3,10 @@
  *
  * A session is owned by the worker thread that runs it; nothing in it is
  * shared except its registry row (server.h), which is changed under the
- * server lock.  The command handlers (session.c for hello/login/listing,
- * session_push.c, session_restore.c) all receive the session struct.
+ * server lock, and its charges in the server-wide budgets (budget.h, given
+ * back by the session).  The command handlers (session.c for
+ * hello/login/listing, session_push.c, session_restore.c) all receive the
+ * session struct.
  */
 #ifndef ABS_SESSION_H
 #define ABS_SESSION_H
