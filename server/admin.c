@@ -33,11 +33,12 @@ static int adm_shutdown(struct admin_ctx *ctx, int argc, char **argv);
 static const struct admin_command admin_table[] = {
 	{ "help", "help", "list the commands", 0, 0, adm_help },
 	{ "users", "users", "list accounts", 0, 0, adm_users },
-	{ "useradd", "useradd NAME [--quota SIZE] [--append-only]",
-	  "create an account (asks for the password twice)", 1, 4, adm_useradd },
+	{ "useradd", "useradd NAME [--quota SIZE] [--append-only] [--keep-data]",
+	  "create an account (asks for the password twice)", 1, 5, adm_useradd },
 	{ "passwd", "passwd NAME", "set a new password", 1, 1, adm_passwd },
 	{ "userdel", "userdel NAME [--purge]",
-	  "delete an account and its tokens (--purge: and its backups)", 1, 2, adm_userdel },
+	  "delete an account and its tokens (--purge: and its backups, also those "
+	  "left by an earlier userdel)", 1, 2, adm_userdel },
 	{ "disable", "disable NAME", "refuse every login of an account", 1, 1, adm_disable },
 	{ "enable", "enable NAME", "allow logins again", 1, 1, adm_enable },
 	{ "quota", "quota NAME SIZE", "set the storage quota (0 = none; K, M, G, T)",
@@ -155,15 +156,17 @@ adm_new_password(struct admin_ctx *ctx, const char *name, char *pw, size_t pwsz,
 static int
 adm_useradd(struct admin_ctx *ctx, int argc, char **argv)
 {
-	const char *usage = "useradd NAME [--quota SIZE] [--append-only]";
+	const char *usage = "useradd NAME [--quota SIZE] [--append-only] [--keep-data]";
 	char pw[ACCOUNTS_PASSWORD_MAX + 2];
 	abk_err err = ABK_ERR_INIT;
 	uint64_t quota = 0;
-	int append_only = 0, rc;
+	int append_only = 0, keep_data = 0, rc;
 
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--append-only") == 0)
 			append_only = 1;
+		else if (strcmp(argv[i], "--keep-data") == 0)
+			keep_data = 1;
 		else if (strcmp(argv[i], "--quota") == 0 && i + 1 < argc) {
 			if (abk_parse_size(argv[++i], &quota) != ABK_OK) {
 				fprintf(ctx->errout, "error: bad size '%s' (examples: 500M, 20G)\n",
@@ -186,6 +189,14 @@ adm_useradd(struct admin_ctx *ctx, int argc, char **argv)
 			return ABK_EXIT_FAILURE;
 		}
 		abk_err_clear(&err);
+	}
+	/* Backups left by `userdel` without --purge belong to the old account:
+	 * a new account of that name gets them only when asked (issue 8). */
+	if (!keep_data && storage_user_exists(ctx->data_dir, argv[1])) {
+		fprintf(ctx->errout, "error: %s/users/%s holds the backups of an earlier account "
+		    "named %s; remove them with 'userdel %s --purge', or give --keep-data to "
+		    "let the new account have them\n", ctx->data_dir, argv[1], argv[1], argv[1]);
+		return ABK_EXIT_FAILURE;
 	}
 	if (adm_new_password(ctx, argv[1], pw, sizeof(pw), &err) != ABK_OK)
 		return adm_fail(ctx, &err);
@@ -229,9 +240,15 @@ adm_userdel(struct admin_ctx *ctx, int argc, char **argv)
 			return adm_usage(ctx, "userdel NAME [--purge]");
 		purge = 1;
 	}
-	if (accounts_user_del(ctx->acc, argv[1], &err) != ABK_OK)
+	if (accounts_user_del(ctx->acc, argv[1], &err) == ABK_OK) {
+		fprintf(ctx->out, "user %s deleted\n", argv[1]);
+	} else if (err.code == ABK_E_NOTFOUND && purge &&
+	    storage_user_exists(ctx->data_dir, argv[1])) {
+		/* The account went earlier without --purge: remove what it left. */
+		abk_err_clear(&err);
+	} else {
 		return adm_fail(ctx, &err);
-	fprintf(ctx->out, "user %s deleted\n", argv[1]);
+	}
 	if (purge) {
 		if (storage_user_purge(ctx->data_dir, argv[1], &err) != ABK_OK)
 			return adm_fail(ctx, &err);
@@ -379,27 +396,45 @@ adm_need_server(struct admin_ctx *ctx, const char *what)
 	return -1;
 }
 
+/*
+ * Rows are copied under the server lock and printed after it is released:
+ * a console whose terminal is stuck (a paused ssh, a full pipe) must not
+ * hold the lock every session needs (issue 8 item 12).
+ */
 static int
 adm_sessions(struct admin_ctx *ctx, int argc, char **argv)
 {
 	struct srv *srv = ctx->srv;
+	struct srv_session_info *rows = NULL;
 	time_t now = time(NULL);
-	unsigned n = 0;
+	size_t n = 0, cap = 0;
 
 	if (adm_need_server(ctx, "sessions") != 0)
 		return ABK_EXIT_USAGE;
-	fprintf(ctx->out, "%-6s %-20s %-40s %-9s %s\n", "ID", "USER", "PEER", "FOR", "DOING");
 	pthread_mutex_lock(&srv->lock);
-	for (struct srv_session_info *s = srv->sessions; s != NULL; s = s->next, n++) {
+	for (struct srv_session_info *s = srv->sessions; s != NULL; s = s->next)
+		cap++;
+	if (cap > 0 && (rows = calloc(cap, sizeof(*rows))) != NULL)
+		for (struct srv_session_info *s = srv->sessions; s != NULL && n < cap;
+		    s = s->next)
+			rows[n++] = *s;
+	pthread_mutex_unlock(&srv->lock);
+	if (cap > 0 && rows == NULL) {
+		fprintf(ctx->errout, "error: out of memory\n");
+		return ABK_EXIT_FAILURE;
+	}
+	fprintf(ctx->out, "%-6s %-20s %-40s %-9s %s\n", "ID", "USER", "PEER", "FOR", "DOING");
+	for (size_t i = 0; i < n; i++) {
 		char dur[40];
-		long secs = (long)(now - s->since);
+		long secs = (long)(now - rows[i].since);
 
 		snprintf(dur, sizeof(dur), "%ldm%02lds", secs / 60, secs % 60);
-		fprintf(ctx->out, "%-6llu %-20s %-40s %-9s %s\n", (unsigned long long)s->id,
-		    s->user[0] ? s->user : "-", s->peer, dur, s->action);
+		fprintf(ctx->out, "%-6llu %-20s %-40s %-9s %s\n",
+		    (unsigned long long)rows[i].id, rows[i].user[0] ? rows[i].user : "-",
+		    rows[i].peer, dur, rows[i].action);
 	}
-	pthread_mutex_unlock(&srv->lock);
-	fprintf(ctx->out, "%u session(s)\n", n);
+	fprintf(ctx->out, "%zu session(s)\n", n);
+	free(rows);
 	return ABK_EXIT_OK;
 }
 

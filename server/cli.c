@@ -32,7 +32,8 @@ static const struct cli_command cli_commands[] = {
 	{ "init", "init [--data DIR] [--hostname NAME]... [--force | --renew-server]",
 	  "create the data directory, account database and certificates", cli_init },
 	{ "serve", "serve [--data DIR] [--listen HOST:PORT] [--port-file F] [--cert F --key F]\n"
-	  "              [--threads N] [--max-sessions N] [--keep N] [--console] [--syslog]",
+	  "              [--threads N] [--max-sessions N] [--keep N] [--login-timeout S]\n"
+	  "              [--frame-timeout S] [--console] [--syslog]",
 	  "run the TLS server", cli_serve },
 	{ "user", "user add|del|passwd|list|disable|enable|quota ...",
 	  "manage accounts (works while the server runs)", cli_admin },

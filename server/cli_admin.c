@@ -61,6 +61,12 @@ cli_serve(int argc, char **argv)
 		{ "keep", required_argument, NULL, 'K' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "handshake-timeout", required_argument, NULL, 'H' },
+		{ "login-timeout", required_argument, NULL, 'L' },
+		{ "frame-timeout", required_argument, NULL, 'F' },
+		{ "login-workers", required_argument, NULL, 'W' },
+		{ "logins-per-address", required_argument, NULL, 'A' },
+		{ "list-memory", required_argument, NULL, 'M' },
+		{ "list-memory-per-user", required_argument, NULL, 'U' },
 		{ "console", no_argument, NULL, 'C' },
 		{ "no-console", no_argument, NULL, 'N' },
 		{ "syslog", no_argument, NULL, 'S' },
@@ -127,6 +133,39 @@ cli_serve(int argc, char **argv)
 				return ABK_EXIT_USAGE;
 			cfg.handshake_timeout_ms = (int)v * 1000;
 			break;
+		case 'L':
+			if (cli_uint_opt("--login-timeout", optarg, 1, 600, &v))
+				return ABK_EXIT_USAGE;
+			cfg.login_timeout_ms = (int)v * 1000;
+			break;
+		case 'F':
+			if (cli_uint_opt("--frame-timeout", optarg, 1, 86400, &v))
+				return ABK_EXIT_USAGE;
+			cfg.frame_timeout_ms = (int)v * 1000;
+			break;
+		case 'W':
+			if (cli_uint_opt("--login-workers", optarg, 1, 4096, &v))
+				return ABK_EXIT_USAGE;
+			cfg.unauth_workers = (unsigned)v;
+			break;
+		case 'A':
+			if (cli_uint_opt("--logins-per-address", optarg, 1, 65536, &v))
+				return ABK_EXIT_USAGE;
+			cfg.unauth_per_addr = (unsigned)v;
+			break;
+		case 'M':
+		case 'U':
+			if (abk_parse_size(optarg, &v) != ABK_OK || v < (1u << 20)) {
+				fprintf(stderr, "autobackupd: %s needs a size of at least 1M "
+				    "(e.g. 512M, 2G), not '%s'\n",
+				    ch == 'M' ? "--list-memory" : "--list-memory-per-user", optarg);
+				return ABK_EXIT_USAGE;
+			}
+			if (ch == 'M')
+				cfg.list_memory = v;
+			else
+				cfg.list_memory_user = v;
+			break;
 		case 'C':
 			console = 1;
 			break;
@@ -142,6 +181,10 @@ cli_serve(int argc, char **argv)
 			    "         [--cert F --key F] [--threads N] [--max-sessions N] "
 			    "[--keep N]\n"
 			    "         [--idle-timeout S] [--handshake-timeout S] "
+			    "[--login-timeout S] [--frame-timeout S]\n"
+			    "         [--login-workers N] [--logins-per-address N] "
+			    "[--list-memory SIZE]\n"
+			    "         [--list-memory-per-user SIZE] "
 			    "[--console|--no-console] [--syslog]\n");
 			return ABK_EXIT_OK;
 		default:
@@ -212,7 +255,8 @@ static void
 cli_admin_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: autobackupd user add NAME [--quota SIZE] [--append-only] [--password-file F]\n"
+	    "usage: autobackupd user add NAME [--quota SIZE] [--append-only] [--keep-data]\n"
+	    "                            [--password-file F]\n"
 	    "       autobackupd user del NAME [--purge]\n"
 	    "       autobackupd user passwd NAME [--password-file F]\n"
 	    "       autobackupd user list | disable NAME | enable NAME | quota NAME SIZE\n"
@@ -257,6 +301,7 @@ cli_admin(int argc, char **argv)
 			ctx.iterations = (uint32_t)it;
 		} else if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i], "--quota") != 0 &&
 		    strcmp(argv[i], "--append-only") != 0 && strcmp(argv[i], "--purge") != 0 &&
+		    strcmp(argv[i], "--keep-data") != 0 &&
 		    strcmp(argv[i], "--keep") != 0) {
 			fprintf(stderr, "autobackupd: unknown option '%s'\n", argv[i]);
 			return cli_bad_option(argv[0]);

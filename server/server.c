@@ -6,6 +6,9 @@
  * workers take them and run one session each (session.c).  Over
  * max_sessions, a short-lived detached thread completes the TLS handshake
  * and answers "server busy" so the client gets a clear error, not a hang.
+ * Connections not yet logged in have their own budget (server.h: at most
+ * unauth_workers workers, a cap per address), so strangers that connect and
+ * go silent cannot hold every worker; session.c bounds their time.
  * Shutdown: stop accepting, wake idle sessions, give busy ones the grace
  * period, then shut their sockets down, join every worker and close the
  * account database last.
@@ -28,6 +31,7 @@
 #include <unistd.h>
 
 #include "accounts.h"
+#include "budget.h"
 #include "console.h"
 #include "log.h"
 #include "server.h"
@@ -65,7 +69,11 @@ srv_config_defaults(struct srv_config *cfg)
 	cfg->max_sessions = 128;
 	cfg->keep = 7;
 	cfg->handshake_timeout_ms = 10000;
+	cfg->login_timeout_ms = 15000;
+	cfg->frame_timeout_ms = 120000;
 	cfg->idle_timeout_ms = 300000;
+	cfg->unauth_workers = 0;	/* 0: half the workers, at least one */
+	cfg->unauth_per_addr = 8;
 	cfg->shutdown_grace_ms = 10000;
 	cfg->staging_max_age_s = 7 * 24 * 3600;
 	/* Small stacks: a session needs little (buffers are on the heap), and
@@ -104,6 +112,78 @@ srv_auth_leave(struct srv *srv)
 {
 	pthread_mutex_lock(&srv->lock);
 	srv->auth_active--;
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+/* Row of addr in the pre-login table, or a free one (create), or NULL.
+ * Caller holds the lock. */
+static struct srv_addr_count *
+srv_addr_find(struct srv *srv, const char *addr, int create)
+{
+	struct srv_addr_count *free_row = NULL;
+
+	for (unsigned i = 0; i < srv->unauth_addrs_cap; i++) {
+		struct srv_addr_count *a = &srv->unauth_addrs[i];
+
+		if (a->n > 0 && strcmp(a->addr, addr) == 0)
+			return a;
+		if (a->n == 0 && free_row == NULL)
+			free_row = a;
+	}
+	if (create && free_row != NULL) {
+		snprintf(free_row->addr, sizeof(free_row->addr), "%s", addr);
+		free_row->pre = 0;
+	}
+	return create ? free_row : NULL;
+}
+
+/* One queued or pre-login connection of addr is gone.  Caller holds the lock. */
+static void
+srv_addr_drop(struct srv *srv, const char *addr)
+{
+	struct srv_addr_count *a = srv_addr_find(srv, addr, 0);
+
+	if (a != NULL && a->n > 0)
+		a->n--;
+}
+
+/*
+ * Take the first queued connection whose address has a pre-login slot left
+ * (other addresses pass a flooding one).  Caller holds the lock.
+ */
+static int
+srv_queue_take(struct srv *srv, struct srv_queued *out)
+{
+	for (unsigned i = 0; i < srv->queue_len; i++) {
+		struct srv_queued *q = &srv->queue[(srv->queue_head + i) % srv->queue_cap];
+		struct srv_addr_count *a = srv_addr_find(srv, q->peer, 0);
+
+		if (a != NULL && a->pre >= srv->cfg.unauth_per_addr)
+			continue;
+		*out = *q;
+		for (unsigned j = i; j + 1 < srv->queue_len; j++)
+			srv->queue[(srv->queue_head + j) % srv->queue_cap] =
+			    srv->queue[(srv->queue_head + j + 1) % srv->queue_cap];
+		srv->queue_len--;
+		if (a != NULL)
+			a->pre++;
+		return 1;
+	}
+	return 0;
+}
+
+void
+srv_unauth_release(struct srv *srv, const char *peer)
+{
+	struct srv_addr_count *a;
+
+	pthread_mutex_lock(&srv->lock);
+	if (srv->unauth_active > 0)
+		srv->unauth_active--;
+	if ((a = srv_addr_find(srv, peer, 0)) != NULL && a->pre > 0)
+		a->pre--;
+	srv_addr_drop(srv, peer);
 	pthread_cond_broadcast(&srv->cond);
 	pthread_mutex_unlock(&srv->lock);
 }
@@ -165,22 +245,24 @@ srv_worker(void *arg)
 	struct srv *srv = arg;
 
 	for (;;) {
-		int fd;
+		struct srv_queued q;
 
+		/* A queued connection is a stranger until it logs in: take it
+		 * only while the strangers' budget has room, so that they never
+		 * hold more than unauth_workers workers. */
 		pthread_mutex_lock(&srv->lock);
-		while (srv->queue_len == 0 && !srv->stopping)
+		while (!srv->stopping && (srv->unauth_active >= srv->cfg.unauth_workers ||
+		    !srv_queue_take(srv, &q)))
 			pthread_cond_wait(&srv->cond, &srv->lock);
 		if (srv->stopping) {
 			pthread_mutex_unlock(&srv->lock);
 			break;
 		}
-		fd = srv->queue[srv->queue_head];
-		srv->queue_head = (srv->queue_head + 1) % srv->queue_cap;
-		srv->queue_len--;
 		srv->active++;
+		srv->unauth_active++;
 		pthread_mutex_unlock(&srv->lock);
 
-		session_run(srv, fd);
+		session_run(srv, q.fd, q.peer);
 
 		pthread_mutex_lock(&srv->lock);
 		srv->active--;
@@ -194,6 +276,7 @@ srv_worker(void *arg)
 struct srv_reject {
 	struct srv *srv;
 	int fd;
+	char why[160];		/* the sentence the client gets */
 };
 
 /* Detached: tell one over-the-limit client why it cannot be served. */
@@ -212,12 +295,10 @@ srv_rejecter(void *arg)
 
 		tls_conn_set_timeout(conn, SRV_BUSY_HANDSHAKE_MS);
 		tls_conn_io(conn, &io);
-		(void)proto_send_error(&io, PE_BUSY, &err,
-		    "server busy: %u sessions at once is the limit; try again later",
-		    srv->cfg.max_sessions);
+		(void)proto_send_error(&io, PE_BUSY, &err, "%s", rj->why);
 		tls_conn_free(conn);
 	}
-	log_event(LOG_LVL_WARN, peer, NULL, "connect", "refused: server busy");
+	log_event(LOG_LVL_WARN, peer, NULL, "connect", "refused: %s", rj->why);
 	tls_thread_cleanup();
 	free(rj);
 	pthread_mutex_lock(&srv->lock);
@@ -228,7 +309,7 @@ srv_rejecter(void *arg)
 }
 
 static void
-srv_reject_busy(struct srv *srv, int fd)
+srv_reject_busy(struct srv *srv, int fd, const char *why)
 {
 	struct srv_reject *rj;
 	pthread_attr_t attr;
@@ -243,6 +324,7 @@ srv_reject_busy(struct srv *srv, int fd)
 	}
 	rj->srv = srv;
 	rj->fd = fd;
+	snprintf(rj->why, sizeof(rj->why), "%s", why);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, srv->cfg.thread_stack);
@@ -261,6 +343,8 @@ static void
 srv_accept_one(struct srv *srv)
 {
 	int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct srv_addr_count *a;
+	char peer[64], why[160];
 
 	if (fd < 0)
 		return;		/* EAGAIN, ECONNABORTED, EMFILE: try again later */
@@ -270,16 +354,31 @@ srv_accept_one(struct srv *srv)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
 	}
+	net_peer_name(fd, peer, sizeof(peer));
 	pthread_mutex_lock(&srv->lock);
 	if (srv->stopping) {
 		close(fd);
 	} else if (srv->active + srv->queue_len >= srv->cfg.max_sessions ||
 	    srv->queue_len >= srv->queue_cap) {
-		srv_reject_busy(srv, fd);
+		snprintf(why, sizeof(why),
+		    "server busy: %u sessions at once is the limit; try again later",
+		    srv->cfg.max_sessions);
+		srv_reject_busy(srv, fd, why);
+	} else if ((a = srv_addr_find(srv, peer, 1)) == NULL ||
+	    a->n >= srv->unauth_addr_wait) {
+		snprintf(why, sizeof(why), "server busy: %u connections not yet logged in "
+		    "from one address is the limit; try again later",
+		    srv->unauth_addr_wait);
+		srv_reject_busy(srv, fd, why);
 	} else {
-		srv->queue[(srv->queue_head + srv->queue_len) % srv->queue_cap] = fd;
+		struct srv_queued *q = &srv->queue[(srv->queue_head + srv->queue_len) %
+		    srv->queue_cap];
+
+		a->n++;
+		q->fd = fd;
+		snprintf(q->peer, sizeof(q->peer), "%s", peer);
 		srv->queue_len++;
-		pthread_cond_signal(&srv->cond);
+		pthread_cond_broadcast(&srv->cond);
 	}
 	pthread_mutex_unlock(&srv->lock);
 }
@@ -322,7 +421,8 @@ srv_drain(struct srv *srv)
 
 	pthread_mutex_lock(&srv->lock);
 	while (srv->queue_len > 0) {
-		close(srv->queue[srv->queue_head]);
+		close(srv->queue[srv->queue_head].fd);
+		srv_addr_drop(srv, srv->queue[srv->queue_head].peer);
 		srv->queue_head = (srv->queue_head + 1) % srv->queue_cap;
 		srv->queue_len--;
 	}
@@ -388,9 +488,27 @@ srv_run(const struct srv_config *cfg, abk_err *err)
 	}
 	srv->queue_cap = cfg->max_sessions > 0 ? cfg->max_sessions : 1;
 	srv->queue = calloc(srv->queue_cap, sizeof(*srv->queue));
+	if (srv->cfg.unauth_workers == 0)
+		srv->cfg.unauth_workers = cfg->threads > 1 ? cfg->threads / 2 : 1;
+	if (srv->cfg.unauth_workers > cfg->threads)
+		srv->cfg.unauth_workers = cfg->threads;
+	srv->unauth_addr_wait = srv->queue_cap / 2 > cfg->unauth_per_addr ?
+	    srv->queue_cap / 2 : cfg->unauth_per_addr;
+	/* Every queued or pre-login connection has its address row. */
+	srv->unauth_addrs_cap = srv->queue_cap + srv->cfg.unauth_workers;
+	srv->unauth_addrs = calloc(srv->unauth_addrs_cap, sizeof(*srv->unauth_addrs));
 	workers = calloc(cfg->threads, sizeof(*workers));
 	srv->thr = throttle_new(SRV_THROTTLE_KEYS);
-	if (srv->queue == NULL || workers == NULL || srv->thr == NULL) {
+	if (srv->cfg.list_memory == 0)
+		srv->cfg.list_memory = budget_default_list_memory();
+	if (srv->cfg.list_memory_user == 0 || srv->cfg.list_memory_user > srv->cfg.list_memory)
+		srv->cfg.list_memory_user = srv->cfg.list_memory / 2;
+	srv->list_mem = budget_new("file-list memory", "--list-memory", srv->cfg.list_memory,
+	    srv->cfg.list_memory_user);
+	srv->quota_flight = budget_new("bytes in flight", "quota", 0, 0);
+	if (srv->queue == NULL || workers == NULL || srv->thr == NULL ||
+	    srv->unauth_addrs == NULL || srv->list_mem == NULL ||
+	    srv->quota_flight == NULL) {
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -440,9 +558,11 @@ srv_run(const struct srv_config *cfg, abk_err *err)
 			log_event(LOG_LVL_WARN, NULL, NULL, "startup", "console not started");
 	}
 	log_event(LOG_LVL_INFO, NULL, NULL, "startup",
-	    "listening on %s port %d (%u workers, %u sessions max, keep %u)",
-	    cfg->listen_host, net_local_port(srv->listen_fd), cfg->threads,
-	    cfg->max_sessions, cfg->keep);
+	    "listening on %s port %d (%u workers, %u of them for logins, %u sessions max, "
+	    "keep %u, file lists %llu MiB, %llu MiB per user)", cfg->listen_host,
+	    net_local_port(srv->listen_fd), cfg->threads, srv->cfg.unauth_workers,
+	    cfg->max_sessions, cfg->keep, (unsigned long long)(srv->cfg.list_memory >> 20),
+	    (unsigned long long)(srv->cfg.list_memory_user >> 20));
 	if (cfg->port_file[0] != '\0' &&
 	    (rc = srv_write_port_file(cfg->port_file, net_local_port(srv->listen_fd), err)) != ABK_OK)
 		goto stop;
@@ -496,7 +616,10 @@ out:
 	tls_ctx_free(srv->tls);
 	tls_global_cleanup();
 	throttle_free(srv->thr);
+	budget_free(srv->list_mem);
+	budget_free(srv->quota_flight);
 	free(srv->queue);
+	free(srv->unauth_addrs);
 	free(workers);
 	if (srv->wake_pipe[0] >= 0)
 		close(srv->wake_pipe[0]);

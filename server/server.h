@@ -22,6 +22,7 @@
 #include "proto.h"
 
 struct accounts;
+struct budget;
 struct throttle;
 struct tls_ctx;
 
@@ -36,7 +37,13 @@ struct srv_config {
 	unsigned max_sessions;		/* active + queued */
 	unsigned keep;			/* snapshots kept per source */
 	int handshake_timeout_ms;
+	int login_timeout_ms;		/* accept to LOGIN_OK, whole */
+	int frame_timeout_ms;		/* first byte to last of one frame */
 	int idle_timeout_ms;
+	unsigned unauth_workers;	/* workers for not-logged-in sessions */
+	unsigned unauth_per_addr;	/* queued + pre-login per address */
+	uint64_t list_memory;		/* file lists of all pushes; 0 = default */
+	uint64_t list_memory_user;	/* one user's share; 0 = half */
 	int shutdown_grace_ms;
 	unsigned staging_max_age_s;
 	int console;			/* run the admin console on stdin */
@@ -70,19 +77,48 @@ struct srv_stats {
 	time_t started;
 };
 
+/* A connection accepted and not yet logged in, counted per address. */
+struct srv_addr_count {
+	char addr[64];
+	unsigned n;			/* queued + in pre-login; 0 = free row */
+	unsigned pre;			/* in pre-login (holding a worker) */
+};
+
+/* An accepted socket waiting for a worker. */
+struct srv_queued {
+	int fd;
+	char peer[64];
+};
+
 struct srv {
 	struct srv_config cfg;		/* read-only */
 	struct tls_ctx *tls;		/* read-only */
 	struct accounts *acc;		/* thread-safe on its own */
 	struct throttle *thr;		/* thread-safe on its own */
+	struct budget *list_mem;	/* thread-safe on its own: push file lists */
+	struct budget *quota_flight;	/* thread-safe on its own: bytes reserved by
+					 * running pushes, per user (quota) */
 	int listen_fd;			/* read-only */
 	int wake_pipe[2];		/* readable once stopping */
 
 	pthread_mutex_t lock;		/* guards everything below */
 	pthread_cond_t cond;
-	int *queue;			/* accepted fds waiting for a worker */
+	struct srv_queued *queue;	/* accepted fds waiting for a worker */
 	unsigned queue_head, queue_len, queue_cap;
 	unsigned active;		/* sessions held by workers */
+	/*
+	 * Strangers' budget (invariant 7): sessions not yet logged in hold at
+	 * most cfg.unauth_workers workers (the rest stay for logged-in users;
+	 * a queued connection waits for a pre-login slot without taking a
+	 * worker); one address has at most cfg.unauth_per_addr of them (its
+	 * others wait in the queue while other addresses go first), and at
+	 * most unauth_addr_wait connections queued or in pre-login (more are
+	 * refused BUSY), so one address cannot fill the queue either.
+	 */
+	unsigned unauth_addr_wait;
+	unsigned unauth_active;
+	struct srv_addr_count *unauth_addrs;	/* unauth_addrs_cap rows, n = 0 free */
+	unsigned unauth_addrs_cap;
 	unsigned rejecters;		/* detached "busy" replies in flight */
 	unsigned auth_active;		/* password/token checks running */
 	struct srv_session_info *sessions;
@@ -96,6 +132,12 @@ int srv_run(const struct srv_config *cfg, abk_err *err);
 
 /* Ask the server to stop (console `shutdown`); async-signal-unsafe. */
 void srv_request_stop(struct srv *srv);
+
+/*
+ * The session on peer no longer counts against the strangers' budget: it
+ * logged in, or it ended before.  session.c calls it exactly once.
+ */
+void srv_unauth_release(struct srv *srv, const char *peer);
 
 /* Registry, used by session.c. */
 void srv_session_register(struct srv *srv, struct srv_session_info *info);

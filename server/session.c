@@ -1,7 +1,9 @@
 /*
  * session.c - a client connection: handshake, version exchange, login, and
  * the command loop with its dispatch table.  Listing commands live here;
- * push, restore and verify have files of their own.
+ * push, restore and verify have files of their own; how frames are read and
+ * written (deadlines) is session_io.c, following the account
+ * session_account.c.
  *
  * Handlers return ABK_OK to keep the session going (also after a refusal
  * they reported with an ERROR frame) and a negative code to end it.
@@ -76,6 +78,17 @@ session_fail(struct session *s, const char *action, const abk_err *e)
 	return e->code;
 }
 
+/* Give the pre-login slot back (once): at login or at the end. */
+static void
+session_unauth_release(struct session *s)
+{
+	if (s->unauth_held) {
+		s->unauth_held = 0;
+		srv_unauth_release(s->srv, s->peer);
+	}
+	tls_conn_set_deadline(s->conn, 0);
+}
+
 /* Sleep for the throttle delay of this user and this address. */
 static void
 session_throttle_wait(struct session *s, const char *ukey, const char *akey)
@@ -91,7 +104,7 @@ session_throttle_wait(struct session *s, const char *ukey, const char *akey)
 }
 
 static int
-session_login_finish(struct session *s, const char *user, int rc,
+session_login_finish(struct session *s, const char *user, const char *token, int rc,
     enum accounts_reason reason, const char *how, abk_err *err)
 {
 	char ukey[THROTTLE_KEY_MAX + 72], akey[THROTTLE_KEY_MAX + 72];
@@ -135,8 +148,10 @@ session_login_finish(struct session *s, const char *user, int rc,
 	}
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	s->logged_in = 1;
+	session_unauth_release(s);
 	s->quota = rec.quota;
 	s->append_only = rec.append_only;
+	session_account_logged_in(s, &rec, token);
 	srv_stat_add(s->srv, &s->srv->stats.logins_ok, 1);
 	srv_session_set_action(s->srv, &s->info, user, "idle");
 	log_event(LOG_LVL_INFO, s->peer, user, how, "ok (%s, %s)",
@@ -171,7 +186,7 @@ session_login_password(struct session *s, abk_err *err)
 	srv_auth_enter(s->srv);
 	rc = accounts_verify_password(s->srv->acc, user, pw, pwlen, &reason, err);
 	srv_auth_leave(s->srv);
-	return session_login_finish(s, user, rc, reason, "login", err);
+	return session_login_finish(s, user, NULL, rc, reason, "login", err);
 }
 
 static int
@@ -201,9 +216,10 @@ session_login_token(struct session *s, abk_err *err)
 		rc = ABK_E_AUTH;
 		reason = ACCOUNTS_AUTH_BAD_SECRET;
 	}
-	memset(token, 0, sizeof(token));
-	return session_login_finish(s, rc == ABK_OK ? found : user, rc, reason,
+	rc = session_login_finish(s, rc == ABK_OK ? found : user, token, rc, reason,
 	    "login-token", err);
+	memset(token, 0, sizeof(token));
+	return rc;
 }
 
 /*
@@ -355,6 +371,7 @@ session_list_files(struct session *s, abk_err *err)
 	char dir[ABK_PATH_MAX + 1];
 	struct storage_snapshot *snapshot = NULL;
 	struct session_lister l;
+	uint64_t charged = 0;
 	abk_rd r;
 	int rc;
 
@@ -366,10 +383,14 @@ session_list_files(struct session *s, abk_err *err)
 		return session_fail(s, "list-files", err);
 	}
 	session_lister_init(&l, s, PT_FILES, err);
-	rc = storage_snapshot_open(s->store, source, snap[0] ? snap : NULL, &snapshot, err);
+	rc = session_list_mem_charge(s, source, snap[0] ? snap : NULL, &charged, err);
+	if (rc == ABK_OK)
+		rc = storage_snapshot_open(s->store, source, snap[0] ? snap : NULL, &snapshot,
+		    err);
 	if (rc == ABK_OK)
 		rc = storage_snapshot_list_dir(snapshot, dir, list_file_cb, &l, err);
 	storage_snapshot_close(snapshot);
+	session_list_mem_release(s, charged);
 	return session_list_end(s, &l, rc, "list-files", err);
 }
 
@@ -438,6 +459,8 @@ session_loop(struct session *s)
 			    "server is shutting down");
 			return;
 		}
+		if (session_deadline_passed(s, rc, &err))
+			return;
 		if (rc == ABK_E_NET && strstr(err.msg, "timed out") != NULL) {
 			log_event(LOG_LVL_INFO, s->peer, s->user[0] ? s->user : NULL, "idle",
 			    "closed after %d s without a command",
@@ -454,6 +477,12 @@ session_loop(struct session *s)
 		srv_stat_add(s->srv, &s->srv->stats.bytes_in, s->in.len + PROTO_HEADER_LEN);
 		if (type == PT_BYE)
 			return;
+		/* Between commands: the account as it is now (another process may
+		 * have disabled it, deleted it, revoked the token, changed quota). */
+		if (session_account_check(s, 1, &err) != ABK_OK) {
+			(void)session_fail(s, "account", &err);
+			return;
+		}
 		cmd = session_find_command(type);
 		if (cmd == NULL) {
 			abk_err_set(&err, ABK_E_PROTO, "unexpected %s frame",
@@ -475,42 +504,56 @@ session_loop(struct session *s)
 		rc = cmd->run(s, &err);
 		if (rc == ABK_E_AUTH && ++failed_logins < SESSION_LOGIN_TRIES)
 			continue;
-		if (rc == ABK_E_NET || rc == ABK_E_TLS || rc == ABK_E_PROTO ||
-		    rc == ABK_E_LIMIT || rc == ABK_E_AUTH || rc == ABK_E_NOMEM ||
-		    rc == ABK_E_CANCELED || rc == ABK_E_INTERNAL)
+		if (rc == ABK_E_NET || rc == ABK_E_TLS || rc == ABK_E_CANCELED)
 			return;
+		if (rc == ABK_E_PROTO || rc == ABK_E_LIMIT || rc == ABK_E_AUTH ||
+		    rc == ABK_E_NOMEM || rc == ABK_E_INTERNAL) {
+			session_linger(s);
+			return;
+		}
 	}
 }
 
 void
-session_run(struct srv *srv, int fd)
+session_run(struct srv *srv, int fd, const char *peer)
 {
 	struct session s;
 	abk_err err = ABK_ERR_INIT;
+	int hs_ms, rc;
 
 	memset(&s, 0, sizeof(s));
 	s.srv = srv;
+	s.unauth_held = 1;
+	s.login_deadline = net_now_ms() + srv->cfg.login_timeout_ms;
 	abk_buf_init(&s.in, PROTO_FRAME_MAX);
 	abk_buf_init(&s.out, PROTO_FRAME_MAX);
-	net_peer_name(fd, s.peer, sizeof(s.peer));
+	snprintf(s.peer, sizeof(s.peer), "%s", peer);
 	snprintf(s.info.peer, sizeof(s.info.peer), "%s", s.peer);
 	snprintf(s.info.action, sizeof(s.info.action), "handshake");
 	s.info.fd = fd;
 	srv_session_register(srv, &s.info);
 
-	if (tls_accept(srv->tls, fd, srv->cfg.handshake_timeout_ms, &s.conn, &err) != ABK_OK) {
+	hs_ms = srv->cfg.handshake_timeout_ms < srv->cfg.login_timeout_ms ?
+	    srv->cfg.handshake_timeout_ms : srv->cfg.login_timeout_ms;
+	if (tls_accept(srv->tls, fd, hs_ms, &s.conn, &err) != ABK_OK) {
 		log_event(LOG_LVL_WARN, s.peer, NULL, "tls", "handshake failed: %s", err.msg);
 		goto out;
 	}
-	tls_conn_io(s.conn, &s.io);
+	session_io_init(&s);
 	tls_conn_set_timeout(s.conn, srv->cfg.handshake_timeout_ms);
 	tls_conn_set_wake_fd(s.conn, srv->wake_pipe[0]);
-	if (session_hello(&s, &err) != ABK_OK) {
+	if ((rc = session_hello(&s, &err)) != ABK_OK) {
+		if (session_deadline_passed(&s, rc, &err))
+			goto out;
 		log_event(LOG_LVL_WARN, s.peer, NULL, "hello", "failed: %s", err.msg);
 		goto out;
 	}
 	session_loop(&s);
 out:
+	if (s.unauth_held) {
+		s.unauth_held = 0;
+		srv_unauth_release(srv, s.peer);
+	}
 	srv_session_unregister(srv, &s.info);
 	if (s.logged_in)
 		log_event(LOG_LVL_INFO, s.peer, s.user, "disconnect", "session ended");
@@ -538,6 +581,7 @@ session_verify(struct session *s, abk_err *err)
 	struct storage_snapshot *snap = NULL;
 	struct session_lister l;
 	char snap_id[PROTO_SNAPSHOT_ID_MAX + 1] = "";
+	uint64_t charged = 0;
 	abk_rd r;
 	int rc;
 
@@ -548,16 +592,21 @@ session_verify(struct session *s, abk_err *err)
 		return session_fail(s, "verify", err);
 	}
 	/* Resolve "latest" once so the report names the snapshot checked. */
-	rc = storage_snapshot_open(s->store, source, id[0] ? id : NULL, &snap, err);
+	rc = session_list_mem_charge(s, source, id[0] ? id : NULL, &charged, err);
+	if (rc == ABK_OK)
+		rc = storage_snapshot_open(s->store, source, id[0] ? id : NULL, &snap, err);
 	if (rc == ABK_OK)
 		snprintf(snap_id, sizeof(snap_id), "%s", storage_snapshot_id(snap));
 	storage_snapshot_close(snap);
-	if (rc != ABK_OK)
+	if (rc != ABK_OK) {
+		session_list_mem_release(s, charged);
 		return session_fail(s, "verify", err) == ABK_E_NET ? ABK_E_NET : ABK_OK;
+	}
 	session_lister_init(&l, s, PT_VERIFY_PROBLEMS, err);
 	memset(&counts, 0, sizeof(counts));
 	srv_session_set_action(s->srv, &s->info, NULL, "verify");
 	rc = storage_verify(s->store, source, snap_id, verify_problem_cb, &l, &counts, err);
+	session_list_mem_release(s, charged);
 	if (rc == ABK_E_INTEGRITY) {
 		abk_err_clear(err);
 		rc = ABK_OK;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "crypto.h"
 #include "handoff.h"
 #include "log.h"
@@ -531,7 +532,7 @@ session_push(struct session *s, abk_err *err)
 	struct storage_verdict v;
 	char origin[PROTO_ORIGIN_MAX + 1];
 	uint8_t flags = 0;
-	uint64_t total_bytes = 0;
+	uint64_t total_bytes = 0, list_mem = 0;
 	abk_rd r;
 	int rc, fatal = 0;
 
@@ -557,6 +558,15 @@ session_push(struct session *s, abk_err *err)
 		    PROTO_MAX_ENTRIES);
 		goto out;
 	}
+	/* The file lists this push will hold (budget.h), its own and the
+	 * previous snapshot's manifest: refused with LIMIT before anything is
+	 * held; the count sent must match (push_read_entries). */
+	list_mem = (sp.declared_entries + storage_snapshot_entries(s->store, sp.source, NULL)) *
+	    BUDGET_LIST_BYTES_PER_ENTRY;
+	if ((rc = budget_charge(s->srv->list_mem, s->user, list_mem, err)) != ABK_OK) {
+		list_mem = 0;
+		goto out;
+	}
 	sp.unit_bufs[0] = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
 	sp.unit_bufs[1] = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
 	sp.buf = malloc(PUSH_READ_BUF);
@@ -577,7 +587,16 @@ session_push(struct session *s, abk_err *err)
 	if ((rc = session_send_out(s, PT_PUSH_READY, err)) != ABK_OK ||
 	    (rc = push_read_entries(&sp, err)) != ABK_OK)
 		goto out;
-	rc = storage_push_plan(sp.p, s->quota, err);
+	/* The quota is the session's to check (session_account.c): with the
+	 * bytes other pushes of this user have in flight, and never against a
+	 * push that adds nothing. */
+	rc = storage_push_plan(sp.p, 0, err);
+	if (rc == ABK_OK) {
+		struct storage_push_counts c;
+
+		storage_push_get_counts(sp.p, &c);
+		rc = session_quota_reserve(s, c.needed_bytes, err);
+	}
 	if (rc != ABK_OK) {
 		fatal = 0;	/* the client waits for PUSH_NEED: an ERROR is in sync */
 		goto out;
@@ -592,6 +611,9 @@ session_push(struct session *s, abk_err *err)
 	if (rc != ABK_OK)
 		goto out;
 	srv_session_set_action(s->srv, &s->info, NULL, "push: publishing");
+	/* Account, quota and append-only as they are now, not at login. */
+	if ((rc = session_account_check(s, 1, err)) != ABK_OK)
+		goto out;
 	rc = storage_push_commit(sp.p, s->append_only, s->srv->cfg.keep, &v, err);
 	if (rc != ABK_OK)
 		goto out;
@@ -623,6 +645,8 @@ out:
 		free(sp.pcrc[i].crc);
 	free(sp.pcrc);
 	storage_push_free(sp.p);	/* aborts (keeps staging) unless committed */
+	budget_release(s->srv->list_mem, s->user, list_mem);
+	session_quota_release(s);
 	abk_buf_free(&sp.zips[0]);
 	abk_buf_free(&sp.zips[1]);
 	free(sp.need);

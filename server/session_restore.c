@@ -396,6 +396,7 @@ session_restore(struct session *s, abk_err *err)
 	char path[ABK_PATH_MAX + 1];
 	uint8_t flags = 0;
 	uint32_t npaths = 0;
+	uint64_t list_mem = 0;
 	abk_rd r;
 	int rc, started = 0;
 
@@ -411,7 +412,9 @@ session_restore(struct session *s, abk_err *err)
 		goto out;
 	}
 	sr.level = (flags & RESTORE_FLAG_DEFLATE) ? 1 : 0;
-	rc = storage_snapshot_open(s->store, source, id[0] ? id : NULL, &sr.snap, err);
+	rc = session_list_mem_charge(s, source, id[0] ? id : NULL, &list_mem, err);
+	if (rc == ABK_OK)
+		rc = storage_snapshot_open(s->store, source, id[0] ? id : NULL, &sr.snap, err);
 	if (rc == ABK_OK)
 		rc = pathtab_init(&sr.seen, 1024, restore_key, &sr, err);
 	if (rc != ABK_OK)
@@ -455,6 +458,7 @@ out:
 		pathtab_free(&sr.seen);
 	free(sr.v);
 	storage_snapshot_close(sr.snap);
+	session_list_mem_release(s, list_mem);
 	/* An error before RESTORE_BEGIN leaves the client in step. */
 	if (rc == ABK_OK || (!started && rc != ABK_E_NET))
 		return ABK_OK;

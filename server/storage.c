@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -356,6 +357,14 @@ storage_snapshot_open(storage_user *u, const char *source, const char *id,
 		    errno == ENOENT ? "" : ": ", errno == ENOENT ? "" : strerror(errno));
 		goto out;
 	}
+	rc = stg_pin_snapshot(srcfd, s->id, s->snapfd, err);
+	if (rc != ABK_OK) {
+		if (rc == ABK_E_NOTFOUND)
+			abk_err_set(err, ABK_E_NOTFOUND, "snapshot %s of source \"%s\" is being "
+			    "removed by retention", s->id,
+			    fsops_quote(source, strlen(source), q, sizeof(q)));
+		goto out;
+	}
 	rc = snapfile_load(s->snapfd, &s->sf, err);
 	if (rc != ABK_OK)
 		goto out;
@@ -374,6 +383,32 @@ out:
 	storage_snapshot_close(s);
 	close(srcfd);
 	return rc;
+}
+
+uint64_t
+storage_snapshot_entries(storage_user *u, const char *source, const char *id)
+{
+	struct snapfile_header h;
+	abk_err ignored = ABK_ERR_INIT;
+	char **ids = NULL;
+	size_t nids = 0;
+	uint64_t n = 0;
+	int srcfd, fd = -1;
+
+	srcfd = stg_open_source(u, source, 0, &ignored);
+	if (srcfd < 0)
+		return 0;
+	if (id == NULL && stg_list_ids(srcfd, &ids, &nids, &ignored) == ABK_OK && nids > 0)
+		id = ids[nids - 1];
+	if (id != NULL && snapfile_id_valid(id))
+		fd = openat(srcfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && snapfile_read_header(fd, &h, &ignored) == ABK_OK)
+		n = h.entries;
+	if (fd >= 0)
+		close(fd);
+	fsops_names_free(ids, nids);
+	close(srcfd);
+	return n;
 }
 
 void
@@ -568,6 +603,27 @@ storage_snapshot_open_file(storage_snapshot *s, const struct manifest_entry *e, 
 	fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
 	*fd = f;
 	return ABK_OK;
+}
+
+int
+storage_user_exists(const char *datadir, const char *user)
+{
+	struct stat st;
+	int dfd, rc = 0;
+
+	if (check_folder_name("user", user, NULL) != ABK_OK)
+		return 0;
+	dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return 0;
+	{
+		char rel[sizeof("users/") + 256];
+
+		snprintf(rel, sizeof(rel), "users/%s", user);
+		rc = fstatat(dfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	}
+	close(dfd);
+	return rc;
 }
 
 int

@@ -77,6 +77,13 @@ void storage_user_close(storage_user *u);	/* NULL-safe */
  */
 int storage_user_purge(const char *datadir, const char *user, abk_err *err);
 
+/*
+ * 1 if DATA/users/USER exists (backups of a current or an earlier account
+ * of that name), else 0.  `user add` refuses such a name unless told to
+ * hand the backups over, so no new account inherits data by accident.
+ */
+int storage_user_exists(const char *datadir, const char *user);
+
 /* ABK_OK if name can be a source (one path component, no leading '.'). */
 int storage_check_source_name(const char *name, abk_err *err);
 
@@ -116,12 +123,22 @@ int storage_list_snapshots(storage_user *u, const char *source, storage_snapshot
 /*
  * Open snapshot id (NULL: the latest) of source and load its manifest
  * (memory grows with its number of entries).  ABK_E_NOTFOUND for an unknown
- * source or ID, ABK_E_INTEGRITY for a damaged manifest.  The handle stays
- * valid if the snapshot is later pruned, but its files may then be gone.
+ * source or ID (or one retention is removing), ABK_E_INTEGRITY for a damaged
+ * manifest.  While the handle is open the snapshot is pinned: a shared flock
+ * on its folder, which retention (push or prune, in this process or another)
+ * honours by deferring its removal to a later run; the pin dies with the
+ * handle or its process.
  */
 int storage_snapshot_open(storage_user *u, const char *source, const char *id,
     storage_snapshot **out, abk_err *err);
 void storage_snapshot_close(storage_snapshot *s);	/* NULL-safe */
+
+/*
+ * Entries in the manifest of snapshot id (NULL: the latest) of source, from
+ * its header alone (cheap): what opening it will hold in memory.  0 when
+ * unknown (storage_snapshot_open then reports why).
+ */
+uint64_t storage_snapshot_entries(storage_user *u, const char *source, const char *id);
 
 /* Strings owned by the handle. */
 const char *storage_snapshot_id(const storage_snapshot *s);
@@ -305,7 +322,8 @@ void storage_push_free(storage_push *p);
  * Remove the oldest snapshots of source (NULL: of every source) so that at
  * most keep (>= 1) remain.  Takes each source's lock: ABK_E_BUSY if a push
  * holds it (the other sources are still pruned).  *removed (may be NULL)
- * counts removed snapshots.
+ * counts removed snapshots.  A snapshot being read (pinned, see
+ * storage_snapshot_open) is skipped and left for a later prune or push.
  */
 int storage_prune(storage_user *u, const char *source, unsigned keep, unsigned *removed,
     abk_err *err);

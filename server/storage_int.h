@@ -128,7 +128,15 @@ int stg_snapshot_dirfd(const storage_snapshot *s);
 
 /* ---- storage_snapshot.c: retention and usage ---------------------------------------- */
 
-/* Remove the oldest snapshots of a locked source beyond keep. */
+/*
+ * Pin the snapshot id of srcfd whose folder snapfd is (a shared flock, held
+ * as long as snapfd is open).  ABK_E_NOTFOUND if retention holds it or has
+ * moved it away meanwhile.
+ */
+int stg_pin_snapshot(int srcfd, const char *id, int snapfd, abk_err *err);
+
+/* Remove the oldest snapshots of a locked source beyond keep; pinned ones
+ * (being read) are skipped, and removed by a later run. */
 int stg_retain(storage_user *u, int srcfd, unsigned keep, unsigned *removed, abk_err *err);
 /* flock(LOCK_EX) on USER/.usage: the fd to pass below, or a negative code. */
 int stg_usage_lock(storage_user *u, abk_err *err);

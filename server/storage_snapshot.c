@@ -275,6 +275,44 @@ storage_usage_recompute(storage_user *u, uint64_t *bytes, abk_err *err)
 
 /* ---- retention ---------------------------------------------------------------- */
 
+/*
+ * Pins (issue 8 item 7): a reader holds a shared flock on the snapshot's
+ * folder (storage_snapshot_open); retention takes an exclusive one without
+ * waiting and skips the snapshot when it cannot.  flock, not a table in one
+ * server's memory: the `prune` subcommand runs in another process, and a
+ * pin must die with its holder.
+ */
+int
+stg_pin_snapshot(int srcfd, const char *id, int snapfd, abk_err *err)
+{
+	struct stat a, b;
+
+	if (flock(snapfd, LOCK_SH | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			return abk_err_set(err, ABK_E_NOTFOUND, "snapshot %s is being removed", id);
+		return abk_err_set(err, ABK_E_IO, "pin snapshot %s: %s", id, strerror(errno));
+	}
+	/* Retention may have moved it aside between our open and our lock. */
+	if (fstat(snapfd, &a) != 0 || fstatat(srcfd, id, &b, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return abk_err_set(err, ABK_E_NOTFOUND, "snapshot %s was removed", id);
+	return ABK_OK;
+}
+
+/* 1 (and *fd holds the exclusive lock) if nobody reads snapshot id. */
+static int
+snapshot_unpinned(int srcfd, const char *id, int *fd)
+{
+	*fd = openat(srcfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0)
+		return 1;	/* gone or odd: removal reports it */
+	if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+		return 1;
+	close(*fd);
+	*fd = -1;
+	return 0;
+}
+
 static int
 remove_snapshot(storage_user *u, int srcfd, const char *id, abk_err *err)
 {
@@ -307,8 +345,16 @@ stg_retain(storage_user *u, int srcfd, unsigned keep, unsigned *removed, abk_err
 	if (keep == 0)
 		return abk_err_set(err, ABK_E_USAGE, "retention must keep at least one snapshot");
 	rc = stg_list_ids(srcfd, &ids, &nids, err);
+	/* The oldest nids - keep go, except those being read: they stay (a
+	 * newer one is not removed in their place) until a later run. */
 	for (size_t i = 0; rc == ABK_OK && nids - i > keep; i++) {
+		int pinfd;
+
+		if (!snapshot_unpinned(srcfd, ids[i], &pinfd))
+			continue;
 		rc = remove_snapshot(u, srcfd, ids[i], err);
+		if (pinfd >= 0)
+			close(pinfd);	/* held through the removal */
 		if (rc == ABK_OK && removed != NULL)
 			(*removed)++;
 	}

@@ -41,6 +41,7 @@ struct tls_conn {
 	WOLFSSL *ssl;
 	int fd;
 	int timeout_ms;
+	long long deadline;	/* absolute (net_now_ms), 0 = none */
 	int wake_fd;
 	int handshake_done;
 };
@@ -178,6 +179,17 @@ tls_wait(tls_conn *c, short events, long long deadline, abk_err *err)
 			if (left <= 0)
 				return abk_err_set(err, ABK_E_NET, "timed out waiting for the peer");
 			timeout = (int)left;
+		}
+		/* The connection's absolute deadline (a whole frame, a whole
+		 * login) bounds every wait, whatever the per-wait timeout. */
+		if (c->deadline > 0) {
+			long long left = c->deadline - net_now_ms();
+
+			if (left <= 0)
+				return abk_err_set(err, ABK_E_NET,
+				    "deadline passed waiting for the peer");
+			if (timeout < 0 || left < timeout)
+				timeout = (int)left;
 		}
 		n = poll(pfd, (nfds_t)nfds, timeout);
 		if (n < 0 && errno == EINTR)
@@ -330,6 +342,12 @@ void
 tls_conn_set_timeout(tls_conn *c, int timeout_ms)
 {
 	c->timeout_ms = timeout_ms;
+}
+
+void
+tls_conn_set_deadline(tls_conn *c, long long deadline_ms)
+{
+	c->deadline = deadline_ms;
 }
 
 void

@@ -44,6 +44,13 @@ int tls_connect(tls_ctx *ctx, int fd, const char *host, int timeout_ms,
 
 /* Per-wait timeout for reads and writes (ms; <= 0: wait forever). */
 void tls_conn_set_timeout(tls_conn *c, int timeout_ms);
+/*
+ * Absolute deadline on the net_now_ms() clock (0: none) that bounds every
+ * wait, however much the peer trickles: the server uses it for a whole
+ * login and for each whole frame.  Past it, waits fail with ABK_E_NET
+ * "deadline passed".
+ */
+void tls_conn_set_deadline(tls_conn *c, long long deadline_ms);
 /* While wake_fd is readable, waits end with ABK_E_CANCELED (-1: none). */
 void tls_conn_set_wake_fd(tls_conn *c, int wake_fd);
 

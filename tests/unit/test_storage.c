@@ -1514,6 +1514,40 @@ START_TEST(test_prune)
 }
 END_TEST
 
+/* Issue 8 item 7: a snapshot being read is not pruned under the reader. */
+START_TEST(test_pinned_snapshot_survives_retention)
+{
+	abk_err err = ABK_ERR_INIT;
+	storage_user *u = user("alice");
+	storage_snapshot *reader = NULL;
+	struct storage_verdict v[3];
+	unsigned removed = 99;
+	char p[PATH_MAX];
+
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(push(u, "src", tree1, N(tree1), 0, 2, &v[i], NULL, &err), ABK_OK);
+	/* A restore of the oldest is running... */
+	ck_assert_int_eq(storage_snapshot_open(u, "src", v[0].id, &reader, &err), ABK_OK);
+	/* ...while a push's retention (keep 2) and a prune (keep 1) run. */
+	ck_assert_int_eq(push(u, "src", tree1, N(tree1), 0, 2, &v[2], NULL, &err), ABK_OK);
+	ck_assert_uint_eq(v[2].pruned, 0);
+	ck_assert_int_eq(storage_prune(u, "src", 1, &removed, &err), ABK_OK);
+	ck_assert_uint_eq(removed, 1);		/* the middle one, not the pinned */
+	ck_assert_int_eq(nsnap(u, "src"), 2);
+	spath(p, sizeof(p), "alice", "src", v[0].id, "a/f1");
+	ck_assert_str_eq(slurp(p), "hello");
+	ck_assert_int_eq(storage_verify(u, "src", v[0].id, NULL, NULL, NULL, &err), ABK_OK);
+	/* Done reading: the next prune removes it. */
+	storage_snapshot_close(reader);
+	ck_assert_int_eq(storage_prune(u, "src", 1, &removed, &err), ABK_OK);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert_int_eq(nsnap(u, "src"), 1);
+	spath(p, sizeof(p), "alice", "src", v[0].id, "");
+	ck_assert(!exists(p));
+	storage_user_close(u);
+}
+END_TEST
+
 static void
 age(const char *rel, time_t when)
 {
@@ -1742,6 +1776,7 @@ storage_suite(void)
 	tcase_add_test(tc, test_listing);
 	tcase_add_test(tc, test_damaged_manifest);
 	tcase_add_test(tc, test_prune);
+	tcase_add_test(tc, test_pinned_snapshot_survives_retention);
 	tcase_add_test(tc, test_cleanup_staging);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_staging_links_not_written_through);

@@ -1,0 +1,177 @@
+/*
+ * session_io.c - how a session reads and writes frames (invariant 7): the
+ * login deadline and the deadline per whole frame, the account re-read
+ * while waiting and while sending (session_account.c), and the lingering
+ * close after an ERROR that ends a stream.  Everything here runs on the
+ * session's own thread.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "session.h"
+#include "tlsconn.h"
+
+#define SESSION_WAIT_SLICE_MS 2000	/* re-read the account this often when idle */
+#define SESSION_LINGER_MS 10000	/* drain after an ERROR that ends a stream */
+
+/* The deadline that bounds waits between frames: the login's, until then. */
+static long long
+session_base_deadline(const struct session *s)
+{
+	return s->logged_in ? 0 : s->login_deadline;
+}
+
+/*
+ * Wait for the first byte of a frame.  A logged-in session waits in slices
+ * and re-reads its account between them (session_account.c), so that an
+ * idle session of a disabled user ends within seconds, and a session
+ * receiving data notices a changed account; the idle timeout stays whole.
+ */
+static int
+session_first_byte(struct session *s, void *buf, abk_err *err)
+{
+	long long idle_end;
+	int rc;
+
+	if (!s->logged_in)
+		return tls_read_full(s->conn, buf, 1, err);
+	if ((rc = session_account_check(s, 0, err)) != ABK_OK)
+		return rc;
+	idle_end = net_now_ms() + s->srv->cfg.idle_timeout_ms;
+	for (;;) {
+		abk_err tmp = ABK_ERR_INIT;
+		long long left = idle_end - net_now_ms();
+
+		tls_conn_set_timeout(s->conn, left > SESSION_WAIT_SLICE_MS ?
+		    SESSION_WAIT_SLICE_MS : left > 0 ? (int)left : 1);
+		rc = tls_read_full(s->conn, buf, 1, &tmp);
+		tls_conn_set_timeout(s->conn, s->srv->cfg.idle_timeout_ms);
+		if (rc == ABK_OK)
+			return ABK_OK;
+		if (rc != ABK_E_NET || strstr(tmp.msg, "timed out") == NULL ||
+		    net_now_ms() >= idle_end)
+			return abk_err_set(err, rc, "%s", tmp.msg);
+		if ((rc = session_account_check(s, 0, err)) != ABK_OK)
+			return rc;
+	}
+}
+
+/*
+ * The reader under proto_recv (invariant 7: a deadline per whole frame, not
+ * per byte).  The first byte of a header may take the per-read idle timeout;
+ * from it on, the rest of the header and the whole payload must arrive
+ * within frame_timeout_ms, however the peer trickles them; and before login
+ * everything must happen before the login deadline.  proto_recv reads a
+ * header, then a payload when the header announces one.
+ */
+static int
+session_read_full(void *ctx, void *buf, size_t len, abk_err *err)
+{
+	struct session *s = ctx;
+	long long frame_deadline;
+	uint8_t type;
+	uint32_t flen;
+	int rc;
+
+	if (s->in_frame) {
+		rc = tls_read_full(s->conn, buf, len, err);
+		if (rc == ABK_OK)
+			s->frame_deadline = 0;
+		s->in_frame = 0;
+		tls_conn_set_deadline(s->conn, session_base_deadline(s));
+		return rc;
+	}
+	tls_conn_set_deadline(s->conn, session_base_deadline(s));
+	if (len == 0)
+		return ABK_OK;
+	rc = session_first_byte(s, buf, err);
+	if (rc != ABK_OK)
+		return rc;
+	s->frame_deadline = net_now_ms() + s->srv->cfg.frame_timeout_ms;
+	frame_deadline = s->frame_deadline;
+	if (!s->logged_in && s->login_deadline < frame_deadline)
+		frame_deadline = s->login_deadline;
+	tls_conn_set_deadline(s->conn, frame_deadline);
+	rc = tls_read_full(s->conn, (uint8_t *)buf + 1, len - 1, err);
+	if (rc != ABK_OK)
+		return rc;
+	if (len == PROTO_HEADER_LEN &&
+	    proto_parse_header(buf, PROTO_FRAME_MAX, &type, &flen, NULL) == ABK_OK && flen > 0) {
+		s->in_frame = 1;
+	} else {
+		s->frame_deadline = 0;
+		tls_conn_set_deadline(s->conn, session_base_deadline(s));
+	}
+	return rc;
+}
+
+/*
+ * If rc/err say the login or frame deadline passed: log it as a security
+ * event, tell the peer (best effort, within a second) and return 1.
+ */
+int
+session_deadline_passed(struct session *s, int rc, const abk_err *err)
+{
+	/* Which of the two deadlines bounded the wait that failed. */
+	int frame = s->frame_deadline != 0 &&
+	    (s->logged_in || s->frame_deadline < s->login_deadline);
+
+	if (rc != ABK_E_NET || strstr(err->msg, "deadline passed") == NULL)
+		return 0;
+	log_event(LOG_LVL_SECURITY, s->peer, s->user[0] ? s->user : NULL, "deadline",
+	    "closed: %s not complete in %d s", frame ? "frame" : "login",
+	    (frame ? s->srv->cfg.frame_timeout_ms : s->srv->cfg.login_timeout_ms) / 1000);
+	tls_conn_set_deadline(s->conn, 0);
+	tls_conn_set_timeout(s->conn, 1000);
+	(void)proto_send_error(&s->io, PE_TIMEOUT, NULL, "%s deadline passed: closing the "
+	    "connection", frame ? "frame" : "login");
+	return 1;
+}
+
+/*
+ * The writer under proto_send: a long restore follows the account too (a
+ * check at most every 2 s, session_account.c); once a check failed, the
+ * ERROR that says so goes out unchecked.
+ */
+static int
+session_write_all(void *ctx, const void *buf, size_t len, abk_err *err)
+{
+	struct session *s = ctx;
+	int rc;
+
+	if (!s->acct_failed && (rc = session_account_check(s, 0, err)) != ABK_OK)
+		return rc;
+	return tls_write_all(s->conn, buf, len, err);
+}
+
+/*
+ * After an ERROR that ends the session in the middle of a stream (a push
+ * refused as its data arrives): read and drop what the peer still sends for
+ * up to SESSION_LINGER_MS, so that its writes are not answered by a reset
+ * before it has read our ERROR.
+ */
+void
+session_linger(struct session *s)
+{
+	uint8_t scratch[4096];
+	abk_err ignored = ABK_ERR_INIT;
+
+	if (!s->logged_in)
+		return;		/* nothing streams before login; its deadline stands */
+	tls_conn_set_deadline(s->conn, net_now_ms() + SESSION_LINGER_MS);
+	while (tls_read_full(s->conn, scratch, sizeof(scratch), &ignored) == ABK_OK)
+		;
+	tls_conn_set_deadline(s->conn, 0);
+}
+
+void
+session_io_init(struct session *s)
+{
+	tls_conn_io(s->conn, &s->io);
+	s->io.ctx = s;
+	s->io.read_full = session_read_full;
+	s->io.write_all = session_write_all;
+}
