@@ -24,6 +24,7 @@ static int adm_userdel(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_disable(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_enable(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_quota(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_append_only(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_token(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_prune(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_sessions(struct admin_ctx *ctx, int argc, char **argv);
@@ -43,6 +44,9 @@ static const struct admin_command admin_table[] = {
 	{ "enable", "enable NAME", "allow logins again", 1, 1, adm_enable },
 	{ "quota", "quota NAME SIZE", "set the storage quota (0 = none; K, M, G, T)",
 	  2, 2, adm_quota },
+	{ "appendonly", "appendonly NAME on|off",
+	  "forbid (on) or allow (off) removing snapshots through pushes", 2, 2,
+	  adm_append_only },
 	{ "token", "token add NAME [LABEL] | token list [NAME] | token revoke ID",
 	  "manage API tokens for --batch clients", 1, 3, adm_token },
 	{ "prune", "prune USER [SOURCE] --keep N",
@@ -298,6 +302,24 @@ adm_quota(struct admin_ctx *ctx, int argc, char **argv)
 		return adm_fail(ctx, &err);
 	fprintf(ctx->out, "quota of %s: %s\n", argv[1],
 	    quota ? abk_format_size(quota, human, sizeof(human)) : "none");
+	return ABK_EXIT_OK;
+}
+
+static int
+adm_append_only(struct admin_ctx *ctx, int argc, char **argv)
+{
+	abk_err err = ABK_ERR_INIT;
+	int on;
+
+	if (strcmp(argv[2], "on") == 0)
+		on = 1;
+	else if (strcmp(argv[2], "off") == 0)
+		on = 0;
+	else
+		return adm_usage(ctx, "appendonly NAME on|off");
+	if (accounts_user_set_append_only(ctx->acc, argv[1], on, &err) != ABK_OK)
+		return adm_fail(ctx, &err);
+	fprintf(ctx->out, "%s is %s\n", argv[1], on ? "append-only" : "no longer append-only");
 	return ABK_EXIT_OK;
 }
 

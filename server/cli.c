@@ -35,7 +35,7 @@ static const struct cli_command cli_commands[] = {
 	  "              [--threads N] [--max-sessions N] [--keep N] [--login-timeout S]\n"
 	  "              [--frame-timeout S] [--console] [--syslog]",
 	  "run the TLS server", cli_serve },
-	{ "user", "user add|del|passwd|list|disable|enable|quota ...",
+	{ "user", "user add|del|passwd|list|disable|enable|quota|append-only ...",
 	  "manage accounts (works while the server runs)", cli_admin },
 	{ "token", "token add|list|revoke ...",
 	  "manage API tokens for --batch clients", cli_admin },

@@ -243,6 +243,7 @@ static const struct {
 	{ "user", "passwd", "passwd" },
 	{ "user", "list", "users" },
 	{ "user", "disable", "disable" },
+	{ "user", "append-only", "appendonly" },
 	{ "user", "enable", "enable" },
 	{ "user", "quota", "quota" },
 	{ "token", "add", "token" },
@@ -260,6 +261,7 @@ cli_admin_usage(FILE *out)
 	    "       autobackupd user del NAME [--purge]\n"
 	    "       autobackupd user passwd NAME [--password-file F]\n"
 	    "       autobackupd user list | disable NAME | enable NAME | quota NAME SIZE\n"
+	    "       autobackupd user append-only NAME on|off\n"
 	    "       autobackupd token add NAME [LABEL] | token list [NAME] | token revoke ID\n"
 	    "       autobackupd prune USER [SOURCE] --keep N\n"
 	    "common options: --data DIR, --iterations N (PBKDF2, default %u)\n",
