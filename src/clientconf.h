@@ -61,4 +61,14 @@ enum {
 int abk_config_resolve(const struct abk_conn_flags *f, int flags, struct abk_profile *p,
     struct abk_config *cfg, abk_err *err);
 
+/*
+ * Write server, ca and user (NULL = leave as is) into path (NULL = default)
+ * under profile (NULL = the keys before any section), keeping every other
+ * line; the profile section is added when missing.  The file and its folder
+ * are created (0600 / 0700); replaced atomically (temporary file, fsync,
+ * rename).  Secrets are never written here.
+ */
+int abk_config_save(const char *path, const char *profile, const char *server,
+    const char *ca, const char *user, abk_err *err);
+
 #endif
