@@ -20,6 +20,7 @@
 
 #include "app.h"
 #include "keys.h"
+#include "manifest.h"
 #include "origins.h"
 #include "sizes.h"
 #include "strutil.h"
@@ -259,6 +260,17 @@ snaps_clear(struct snap_state *st)
 	st->nsnaps = 0;
 }
 
+/* Newest first, whatever order the server sent (IDs sort by time). */
+static int
+snap_cmp(const void *x, const void *y)
+{
+	const struct rsnap *s1 = x, *s2 = y;
+
+	if (s1->time != s2->time)
+		return s1->time < s2->time ? 1 : -1;
+	return -strcmp(s1->id, s2->id);
+}
+
 int
 app_load_snapshots(struct app *a, const char *source, abk_err *err)
 {
@@ -266,6 +278,8 @@ app_load_snapshots(struct app *a, const char *source, abk_err *err)
 
 	APP_RETRY(a, err, (snaps_clear(&a->snap),
 	    abk_list_snapshots(a->client, source, snapshot_row, &a->snap, err)));
+	if (a->snap.nsnaps > 1)
+		qsort(a->snap.snaps, a->snap.nsnaps, sizeof(a->snap.snaps[0]), snap_cmp);
 	return rc;
 }
 
@@ -302,6 +316,18 @@ files_clear(struct snap_state *st)
 	st->nfiles = 0;
 }
 
+/* Folders first, then by name, as the local browser shows them. */
+static int
+file_cmp(const void *x, const void *y)
+{
+	const struct rfile *f1 = x, *f2 = y;
+	int d1 = f1->type == MF_DIR, d2 = f2->type == MF_DIR;
+
+	if (d1 != d2)
+		return d2 - d1;
+	return strcmp(f1->name, f2->name);
+}
+
 int
 app_load_files(struct app *a, abk_err *err)
 {
@@ -310,6 +336,8 @@ app_load_files(struct app *a, abk_err *err)
 
 	APP_RETRY(a, err, (files_clear(st), abk_list_files(a->client, st->source, st->snapshot,
 	    st->dir, file_row, st, err)));
+	if (st->nfiles > 1)
+		qsort(st->files, st->nfiles, sizeof(st->files[0]), file_cmp);
 	return rc;
 }
 
