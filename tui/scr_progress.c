@@ -75,7 +75,7 @@ progress_draw(struct app *a)
 	    "done" };
 	struct worker_view v;
 	char d[32], t[32], r[32], eta[32] = "-", el[32];
-	int bw = a->cols - 30, y = 2;
+	int bw = a->cols - 40, y = 2;
 
 	if (a->worker == NULL)
 		return;

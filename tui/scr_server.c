@@ -41,7 +41,6 @@ server_draw(struct app *a)
 	size_t rows = (size_t)(a->rows - LIST_Y - 2);
 	uint64_t used = 0;
 	char q[32], u[32];
-	int originw = a->cols - 2 - 20 - 6 - 16 - 10 - 9;
 
 	for (size_t i = 0; i < s->n; i++)
 		used += s->v[i].bytes;
@@ -53,7 +52,7 @@ server_draw(struct app *a)
 	else
 		ui_printf(1, 0, R_NORMAL, a->cols, " %zu source(s) | latest snapshots %s | "
 		    "no quota", s->n, u);
-	ui_printf(3, 0, R_DIM, a->cols, "  %-19s %5s %-15s %9s %8s  %s", "Source", "Snaps",
+	ui_printf(3, 0, R_DIM, a->cols, "  %-16s %5s %-16s %10s %7s %s", "Source", "Snaps",
 	    "Last push", "Size", "Files", "Origin");
 	if (!s->loaded)
 		ui_text(LIST_Y, 2, R_DIM, "(the list could not be loaded: R reloads)", a->cols - 4,
@@ -73,14 +72,13 @@ server_draw(struct app *a)
 
 		if (sel)
 			ui_fill(y, 0, 1, a->cols, R_SEL);
-		ui_name(y, 2, role, e->name, strlen(e->name), 19, 1);
-		ui_printf(y, 22, role, 6, "%5u", e->snapshots);
-		ui_text(y, 28, role, e->snapshots ? text_date(e->latest_time, when, sizeof(when)) :
+		ui_name(y, 2, role, e->name, strlen(e->name), 16, 1);
+		ui_printf(y, 19, role, 5, "%5u", e->snapshots);
+		ui_text(y, 25, role, e->snapshots ? text_date(e->latest_time, when, sizeof(when)) :
 		    "never", 16, 1);
-		ui_printf(y, 44, role, 10, "%9s", abk_format_size(e->bytes, size, sizeof(size)));
-		ui_printf(y, 54, role, 9, "%8llu", (unsigned long long)e->files);
-		ui_name(y, 64, role, e->origin, strlen(e->origin), originw > 8 ? a->cols - 65 : 8,
-		    1);
+		ui_printf(y, 42, role, 10, "%10s", abk_format_size(e->bytes, size, sizeof(size)));
+		ui_printf(y, 53, role, 7, "%7llu", (unsigned long long)e->files);
+		ui_name(y, 61, role, e->origin, strlen(e->origin), a->cols - 62, 1);
 	}
 }
 

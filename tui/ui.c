@@ -394,10 +394,12 @@ ui_bar(int y, int x, int width, double frac)
 	if (frac > 1)
 		frac = 1;
 	fill = (int)(frac * width + 0.5);
-	ui_fill(y, x, 1, fill, R_BAR);
+	/* characters, not only colour: readable in monochrome and in captures */
+	wattrset(stdscr, ui_attr[R_BAR]);
+	mvwhline(stdscr, y, x, '#', fill);
 	wattrset(stdscr, ui_attr[R_DIM]);
-	for (int i = fill; i < width; i++)
-		mvwaddch(stdscr, y, x + i, ACS_CKBOARD);
+	if (width > fill)
+		mvwhline(stdscr, y, x + fill, '.', width - fill);
 	wattrset(stdscr, A_NORMAL);
 }
 

@@ -214,8 +214,9 @@ run_push(struct worker *w)
 		pthread_mutex_lock(&w->lock);
 		set_rc(w, rc, &err);
 		if (rc == ABK_OK || rc == ABK_E_PARTIAL) {
-			add_line(w, "  snapshot %s: %llu added, %llu changed, %llu removed, "
-			    "%llu unchanged, %llu skipped", res.snapshot,
+			add_line(w, "  snapshot %s", res.snapshot);
+			add_line(w, "  %llu added, %llu changed, %llu removed, "
+			    "%llu unchanged, %llu skipped",
 			    (unsigned long long)res.added, (unsigned long long)res.changed,
 			    (unsigned long long)res.removed, (unsigned long long)res.unchanged,
 			    (unsigned long long)res.skipped);
@@ -295,13 +296,15 @@ run_verify(struct worker *w)
 	rc = abk_verify(w->c, w->job.source, w->job.snapshot, on_problem, w, &res, &err);
 	pthread_mutex_lock(&w->lock);
 	set_rc(w, rc, &err);
-	if (rc == ABK_OK || rc == ABK_E_INTEGRITY)
-		add_line(w, "snapshot %s: %llu files checked, %llu missing, %llu corrupted%s",
-		    res.snapshot, (unsigned long long)res.checked,
+	if (rc == ABK_OK || rc == ABK_E_INTEGRITY) {
+		add_line(w, "snapshot %s:", res.snapshot);
+		add_line(w, "%llu files checked, %llu missing, %llu corrupted%s",
+		    (unsigned long long)res.checked,
 		    (unsigned long long)res.missing, (unsigned long long)res.corrupted,
 		    rc == ABK_OK ? ": no problems found" : "");
-	else
+	} else {
 		add_line(w, "verify failed: %s", err.msg[0] ? err.msg : abk_strerror(rc));
+	}
 	pthread_mutex_unlock(&w->lock);
 }
 
