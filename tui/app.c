@@ -73,6 +73,7 @@ app_draw(struct app *a)
 		return;
 	}
 	app_title(a, titles[a->screen]);
+	app_status(a, a->screen);	/* a screen may write over it (progress) */
 	switch (a->screen) {
 	case SCR_LOGIN:
 		login_draw(a);
@@ -90,8 +91,6 @@ app_draw(struct app *a)
 		progress_draw(a);
 		break;
 	}
-	if (a->screen != SCR_LOGIN && a->screen != SCR_PROGRESS)
-		app_status(a, a->screen);
 	if (a->dlg.kind != DLG_NONE)
 		dlg_draw(a);
 	if (a->help)
@@ -455,7 +454,7 @@ tui_run(struct tui_opts *o)
 			a->dirty = 1;
 			continue;
 		}
-		if (app_key(a, key) != K_STAY)
+		if (app_key(a, key) > K_STAY)
 			a->dirty = 1;
 	}
 	if (a->worker != NULL) {

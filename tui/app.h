@@ -32,7 +32,7 @@ struct tui_opts {
 };
 
 enum scr_id { SCR_LOGIN, SCR_BROWSE, SCR_SERVER, SCR_SNAP, SCR_PROGRESS, SCR_COUNT };
-enum { K_STAY, K_REDRAW, K_CLOSE };
+enum { K_UNBOUND = -1, K_STAY, K_REDRAW, K_CLOSE };
 
 struct app;
 
@@ -208,6 +208,10 @@ void login_draw(struct app *a);
 int login_key(struct app *a, int key);
 int login_try(struct app *a);
 void login_cursor(struct app *a, int *cy, int *cx);
+int login_act_submit(struct app *a);
+int login_act_next(struct app *a);
+int login_act_prev(struct app *a);
+int login_act_token(struct app *a);
 
 /* scr_browse.c */
 int browse_open(struct app *a, const char *dir);
@@ -271,6 +275,7 @@ void restore_begin(struct app *a, const char *source, const char *snapshot,
 void progress_draw(struct app *a);
 int progress_key(struct app *a, int key);
 void progress_tick(struct app *a);
+int progress_act_cancel(struct app *a);
 void push_begin(struct app *a);
 void verify_begin(struct app *a, const char *source, const char *snapshot);
 /* Start a.job on the worker and show the progress screen. */

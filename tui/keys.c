@@ -23,7 +23,18 @@ struct key_entry {
 };
 
 static const struct key_entry key_table[] = {
-	{ MAIN, '?', UK_F1, 0, "help", "this help", app_act_help },
+	{ ON(SCR_LOGIN), UK_ENTER, 0, 0, "log in", "log in (or go to the next empty field)",
+	    login_act_submit },
+	{ ON(SCR_LOGIN), UK_TAB, UK_DOWN, 0, "next", "next field", login_act_next },
+	{ ON(SCR_LOGIN), UK_BTAB, UK_UP, 0, NULL, "previous field", login_act_prev },
+	{ ON(SCR_LOGIN), UK_F2, 0, 0, "password/token", "the secret is a password or a token",
+	    login_act_token },
+	{ ON(SCR_LOGIN), UK_F1, 0, 0, "help", "this help", app_act_help },
+	{ ON(SCR_LOGIN), UK_ESC, UK_F10, 0, "quit", "quit", app_act_quit },
+
+	{ ON(SCR_PROGRESS), UK_ESC, 'q', UK_F10, "cancel", "ask to cancel the job",
+	    progress_act_cancel },
+	{ MAIN | ON(SCR_PROGRESS), '?', UK_F1, 0, "help", "this help", app_act_help },
 	{ MAIN, 'q', UK_F10, 0, "quit", "quit", app_act_quit },
 	{ MAIN, UK_TAB, UK_BTAB, 0, "switch", "switch between local files and the server",
 	    app_act_switch },
@@ -89,7 +100,7 @@ keys_dispatch(struct app *a, int screen, int key)
 		    (k->alt2 != 0 && k->alt2 == key))
 			return k->action(a);
 	}
-	return K_STAY;
+	return K_UNBOUND;
 }
 
 static void
@@ -120,7 +131,8 @@ keys_status(int screen, char *buf, size_t bufsz)
 
 		if (!(k->screens & ON(screen)) || k->hint == NULL)
 			continue;
-		if (k->alt != 0 && k->alt >= UK_F1 && k->alt <= UK_F10)
+		if (k->alt != 0 && ((k->alt >= UK_F1 && k->alt <= UK_F10) ||
+		    (k->key >= UK_F1 && k->key <= UK_F10)))
 			n = snprintf(buf + len, bufsz - len, "%s/%s %s  ",
 			    ui_key_name(k->key, b1, sizeof(b1)), ui_key_name(k->alt, b2, sizeof(b2)),
 			    k->hint);
@@ -136,7 +148,7 @@ keys_status(int screen, char *buf, size_t bufsz)
 void
 keys_help_draw(struct app *a, int screen)
 {
-	size_t rows[N_KEYS], n = 0;
+	size_t rows[N_KEYS] = { 0 }, n = 0;
 	int h, w, y, x, lines;
 
 	for (size_t i = 0; i < N_KEYS; i++)

@@ -12,7 +12,7 @@
 
 struct app;
 
-/* Run the action bound to key on screen; K_STAY if none. */
+/* Run the action bound to key on screen; K_UNBOUND if none. */
 int keys_dispatch(struct app *a, int screen, int key);
 /* The status line's hints for screen into buf. */
 void keys_status(int screen, char *buf, size_t bufsz);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "keys.h"
 #include "strutil.h"
 #include "ui.h"
 
@@ -115,8 +116,6 @@ login_draw(struct app *a)
 				p++;
 		}
 	}
-	ui_text(a->rows - 1, 0, R_STATUS, "Tab/Down next field  Up previous  Enter log in  "
-	    "F2 password/token  Esc/F10 quit", a->cols, 1);
 }
 
 /* The field a failure points at, from what is filled in and the error code. */
@@ -200,37 +199,52 @@ login_try(struct app *a)
 }
 
 int
-login_key(struct app *a, int key)
+login_act_next(struct app *a)
+{
+	a->login.focus = (a->login.focus + 1) % LF_COUNT;
+	return K_REDRAW;
+}
+
+int
+login_act_prev(struct app *a)
+{
+	a->login.focus = (a->login.focus + LF_COUNT - 1) % LF_COUNT;
+	return K_REDRAW;
+}
+
+int
+login_act_token(struct app *a)
+{
+	a->login.token = !a->login.token;
+	return K_REDRAW;
+}
+
+int
+login_act_submit(struct app *a)
 {
 	struct login_state *l = &a->login;
 
-	switch (key) {
-	case UK_ESC:
-	case UK_F10:
-		a->quit = 1;
-		return K_STAY;
-	case UK_TAB:
-	case UK_DOWN:
-		l->focus = (l->focus + 1) % LF_COUNT;
+	if (l->focus != LF_SECRET && l->field[LF_SECRET][0] == '\0') {
+		l->focus++;
 		return K_REDRAW;
-	case UK_BTAB:
-	case UK_UP:
-		l->focus = (l->focus + LF_COUNT - 1) % LF_COUNT;
-		return K_REDRAW;
-	case UK_F2:
-		l->token = !l->token;
-		return K_REDRAW;
-	case UK_ENTER:
-		if (l->focus != LF_SECRET && l->field[LF_SECRET][0] == '\0') {
-			l->focus++;
-			return K_REDRAW;
-		}
-		snprintf(l->error, sizeof(l->error), "Connecting to %.500s ...",
-		    l->field[LF_SERVER]);
-		app_paint(a);
-		return login_try(a);
-	default:
-		return dlg_edit(l->field[l->focus], sizeof(l->field[0]), &l->cur[l->focus], key) ?
-		    K_REDRAW : K_STAY;
 	}
+	snprintf(l->error, sizeof(l->error), "Connecting to %.500s ...", l->field[LF_SERVER]);
+	app_paint(a);
+	return login_try(a);
+}
+
+int
+login_key(struct app *a, int key)
+{
+	struct login_state *l = &a->login;
+	int rc;
+
+	/* printable keys are text; the rest goes through the key table first */
+	if (key < 0x20 || key >= UK_UP) {
+		rc = keys_dispatch(a, SCR_LOGIN, key);
+		if (rc != K_UNBOUND)
+			return rc;
+	}
+	return dlg_edit(l->field[l->focus], sizeof(l->field[0]), &l->cur[l->focus], key) ?
+	    K_REDRAW : K_STAY;
 }

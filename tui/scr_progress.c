@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "app.h"
+#include "keys.h"
 #include "sizes.h"
 #include "strutil.h"
 #include "ui.h"
@@ -117,8 +118,8 @@ progress_draw(struct app *a)
 		ui_text(y, 1, R_NORMAL, "Current:", 9, 1);
 		ui_text(y++, 10, R_DIM, v.current, a->cols - 11, 1);
 	}
-	ui_text(a->rows - 1, 0, R_STATUS, v.cancel_asked ? "Canceling..." :
-	    "Esc cancel   ? help", a->cols, 1);
+	if (v.cancel_asked)
+		ui_text(a->rows - 1, 0, R_STATUS, "Canceling...", a->cols, 1);
 }
 
 static void
@@ -130,20 +131,18 @@ cancel_done(struct app *a, int ok, const char *text)
 }
 
 int
+progress_act_cancel(struct app *a)
+{
+	dlg_confirm(a, "Cancel?", a->job.kind == JOB_PUSH ?
+	    "Cancel the push? Nothing of the item in progress will be published." :
+	    "Cancel? What is done so far stays.", cancel_done);
+	return K_REDRAW;
+}
+
+int
 progress_key(struct app *a, int key)
 {
-	if (key == UK_ESC || key == 'q' || key == UK_F10) {
-		dlg_confirm(a, "Cancel?", a->job.kind == JOB_PUSH ?
-		    "Cancel the push? Nothing of the item in progress will be published." :
-		    "Cancel? What is done so far stays.", cancel_done);
-		return K_REDRAW;
-	}
-	if (key == '?' || key == UK_F1) {
-		dlg_text(a, "Help: working", "Esc, q, F10   ask to cancel\n"
-		    "Resizing the window is fine at any moment.");
-		return K_REDRAW;
-	}
-	return K_STAY;
+	return keys_dispatch(a, SCR_PROGRESS, key);
 }
 
 /* ---- push ----------------------------------------------------------------- */
