@@ -61,11 +61,12 @@ stop_tmux() {
 }
 
 tui_server() {
-	# a data dir, alice (password 'alice pw'), a server on port 0, $T/work
+	# a data dir, alice (password 'alice pw'), a server on port 0 (with
+	# $TUI_SERVE_OPTS), $T/work
 	D=$T/data
 	ab_init "$D" || exit 1
 	ab_user "$D" alice 'alice pw'
-	ab_serve "$D" || exit 1
+	ab_serve "$D" ${TUI_SERVE_OPTS:-} || exit 1
 	mkdir -p "$T/work" "$T/home" "$T/cfg"
 }
 
