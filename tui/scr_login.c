@@ -50,6 +50,9 @@ login_init(struct app *a)
 	}
 	if (l->field[LF_SECRET][0] != '\0' && l->field[LF_SERVER][0] != '\0') {
 		l->tried_stored = 1;
+		snprintf(l->error, sizeof(l->error), "Connecting to %.500s ...",
+		    l->field[LF_SERVER]);
+		app_paint(a);
 		(void)login_try(a);
 	}
 }

@@ -29,6 +29,10 @@ progress_start(struct app *a, const char *title,
 {
 	snprintf(a->job_title, sizeof(a->job_title), "%s", title);
 	a->job_done = done;
+	if (a->client == NULL) {
+		app_error(a, "Not connected", "The connection to the server is gone; try again.");
+		return;
+	}
 	if (worker_start(&a->worker, &a->job, a->client, a->wake[1]) != 0) {
 		app_error(a, "Cannot start", "The worker thread could not be started.");
 		return;
