@@ -177,8 +177,13 @@ login_try(struct app *a)
 		    l->field[LF_CA]);
 		break;
 	case ABK_E_AUTH:
+		/* the server answers later after each failure (README: from the
+		 * 4th, 250 ms doubling to 8 s): say so, a slow answer is expected */
+		l->failures++;
 		snprintf(l->error, sizeof(l->error), "Login refused: %.400s. Check the user and "
-		    "the %s.", err.msg, l->token ? "token" : "password");
+		    "the %s.%s", err.msg, l->token ? "token" : "password", l->failures >= 3 ?
+		    " After repeated failures the server waits longer before each answer "
+		    "(up to 8 s)." : "");
 		break;
 	case ABK_E_NET:
 		snprintf(l->error, sizeof(l->error), "Cannot reach the server: %.400s. Check the "

@@ -364,13 +364,19 @@ worker_snapshot(struct worker *w, struct worker_view *v)
 	*v = w->v;
 	pthread_mutex_unlock(&w->lock);
 	v->elapsed = now_s() - ((double)w->start.tv_sec + (double)w->start.tv_nsec / 1e9);
-	v->cancel_asked = w->cancel != 0;
+	v->cancel_asked = __atomic_load_n(&w->cancel, __ATOMIC_SEQ_CST) != 0;
 }
 
 void
 worker_cancel(struct worker *w)
 {
-	w->cancel = 1;
+	/*
+	 * engine.h takes a volatile sig_atomic_t flag (made for signal
+	 * handlers) and reads it with plain loads on the worker; this store
+	 * from the UI thread is atomic on our side, but ThreadSanitizer still
+	 * reports the pair until the engine reads the flag atomically.
+	 */
+	__atomic_store_n(&w->cancel, 1, __ATOMIC_SEQ_CST);
 }
 
 char *
