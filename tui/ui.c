@@ -51,6 +51,35 @@ static const struct {
 	{ R_DIALOG, -1, -1, 0, 0 },
 };
 
+/* What was installed before our crash handler: the crash goes on to it. */
+static const int ui_crash_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+static struct sigaction ui_crash_old[sizeof(ui_crash_signals) / sizeof(int)];
+
+/*
+ * A crash: put the terminal back first (endwin is not async-signal-safe,
+ * but the process is dying and a dead terminal is worse; htop does the
+ * same), then hand the signal to the handler that was there before (a
+ * sanitizer's, or the default): a fault re-executes and reaches it, a
+ * signal that was sent (abort, kill) is raised again.
+ */
+static void
+ui_on_crash(int sig, siginfo_t *info, void *uctx)
+{
+	(void)uctx;
+	for (size_t i = 0; i < sizeof(ui_crash_signals) / sizeof(int); i++) {
+		if (ui_crash_signals[i] != sig)
+			continue;
+		if (ui_active) {
+			ui_active = 0;
+			endwin();
+		}
+		sigaction(sig, &ui_crash_old[i], NULL);
+		if (info == NULL || info->si_code <= 0)
+			raise(sig);
+		return;
+	}
+}
+
 static void
 ui_on_signal(int sig)
 {
@@ -115,6 +144,11 @@ ui_init(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = NULL;
+	sa.sa_sigaction = ui_on_crash;
+	sa.sa_flags = SA_SIGINFO;
+	for (size_t i = 0; i < sizeof(ui_crash_signals) / sizeof(int); i++)
+		sigaction(ui_crash_signals[i], &sa, &ui_crash_old[i]);
 	if (getenv("ESCDELAY") == NULL)
 		set_escdelay(25);
 	if (initscr() == NULL)
