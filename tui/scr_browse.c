@@ -397,7 +397,8 @@ browse_act_mark(struct app *a)
 	join_path(b->cwd, b->v[b->view[b->sel]].name, full, sizeof(full));
 	if (strset_toggle(&b->marks, &b->nmarks, full) < 0)
 		app_error(a, "Out of memory", "The mark could not be kept.");
-	return browse_move(a, 1) == K_STAY ? K_REDRAW : K_REDRAW;
+	(void)browse_move(a, 1);	/* the next entry, as in mc and ncdu */
+	return K_REDRAW;
 }
 
 int

@@ -230,7 +230,8 @@ snap_act_mark(struct app *a)
 		return K_STAY;
 	rel_path(st, st->files[st->fsel].name, rel, sizeof(rel));
 	(void)strset_toggle(&st->marks, &st->nmarks, rel);
-	return snap_move(a, 1) == K_STAY ? K_REDRAW : K_REDRAW;
+	(void)snap_move(a, 1);
+	return K_REDRAW;
 }
 
 int
