@@ -108,12 +108,6 @@ app_draw(struct app *a)
 	ui_end_frame(cy, cx);
 }
 
-void
-app_paint(struct app *a)
-{
-	app_draw(a);
-}
-
 static int
 app_key(struct app *a, int key)
 {
@@ -459,7 +453,7 @@ tui_run(struct tui_opts *o)
 	}
 	if (a->worker != NULL) {
 		worker_cancel(a->worker);
-		free(worker_finish(a->worker, NULL));
+		free(worker_finish(a->worker, NULL, NULL));
 		a->worker = NULL;
 		rc = 8;
 	}
