@@ -108,6 +108,12 @@ app_draw(struct app *a)
 	ui_end_frame(cy, cx);
 }
 
+void
+app_paint(struct app *a)
+{
+	app_draw(a);
+}
+
 static int
 app_key(struct app *a, int key)
 {
@@ -453,7 +459,7 @@ tui_run(struct tui_opts *o)
 	}
 	if (a->worker != NULL) {
 		worker_cancel(a->worker);
-		free(worker_finish(a->worker, NULL, NULL));
+		free(worker_finish(a->worker, NULL));
 		a->worker = NULL;
 		rc = 8;
 	}

@@ -13,7 +13,6 @@
 
 #include "app.h"
 #include "keys.h"
-#include "worker.h"
 #include "strutil.h"
 #include "ui.h"
 
@@ -51,6 +50,9 @@ login_init(struct app *a)
 	}
 	if (l->field[LF_SECRET][0] != '\0' && l->field[LF_SERVER][0] != '\0') {
 		l->tried_stored = 1;
+		snprintf(l->error, sizeof(l->error), "Connecting to %.500s ...",
+		    l->field[LF_SERVER]);
+		app_paint(a);
 		(void)login_try(a);
 	}
 }
@@ -140,17 +142,12 @@ login_focus_for(const struct login_state *l, int code)
 	}
 }
 
-static void login_connected(struct app *a, int rc, const char *err, char *text,
-    const struct abk_restore_result *rres);
-
-/*
- * Connect on the worker: the screen keeps drawing (and resizing) while a
- * slow or unreachable server takes its time; keys wait until it answers.
- */
 int
 login_try(struct app *a)
 {
 	struct login_state *l = &a->login;
+	abk_err err = ABK_ERR_INIT;
+	int rc;
 
 	memset(&a->prof, 0, sizeof(a->prof));
 	snprintf(a->prof.server, sizeof(a->prof.server), "%.511s", l->field[LF_SERVER]);
@@ -165,35 +162,13 @@ login_try(struct app *a)
 		l->focus = LF_CA;
 		return K_REDRAW;
 	}
-	snprintf(l->error, sizeof(l->error), "Connecting to %.500s ...", l->field[LF_SERVER]);
-	memset(&a->job, 0, sizeof(a->job));
-	a->job.kind = JOB_CONNECT;
-	a->job.prof = a->prof;		/* the worker's copy; a->prof keeps one to reconnect */
-	a->job_done = login_connected;
-	a->prev_screen = SCR_LOGIN;
-	if (worker_start(&a->worker, &a->job, NULL, a->wake[1]) != 0) {
-		abk_wipe(a->job.prof.secret, sizeof(a->job.prof.secret));
-		snprintf(l->error, sizeof(l->error), "Cannot start the connection thread.");
-	}
-	return K_REDRAW;
-}
-
-static void
-login_connected(struct app *a, int rc, const char *errmsg, char *text,
-    const struct abk_restore_result *rres)
-{
-	struct login_state *l = &a->login;
-	abk_err err = ABK_ERR_INIT;
-
-	(void)text;
-	(void)rres;
-	if (rc == ABK_OK && a->client != NULL) {
+	rc = abk_connect(&a->prof, &a->client, &err);
+	if (rc == ABK_OK) {
 		l->error[0] = '\0';
 		abk_wipe(l->field[LF_SECRET], sizeof(l->field[LF_SECRET]));
 		app_after_login(a);
-		return;
+		return K_REDRAW;
 	}
-	snprintf(err.msg, sizeof(err.msg), "%s", errmsg);
 	a->client = NULL;
 	abk_wipe(a->prof.secret, sizeof(a->prof.secret));
 	switch (rc) {
@@ -228,6 +203,7 @@ login_connected(struct app *a, int rc, const char *errmsg, char *text,
 		abk_wipe(l->field[LF_SECRET], sizeof(l->field[LF_SECRET]));
 		l->cur[LF_SECRET] = 0;
 	}
+	return K_REDRAW;
 }
 
 int
@@ -260,6 +236,8 @@ login_act_submit(struct app *a)
 		l->focus++;
 		return K_REDRAW;
 	}
+	snprintf(l->error, sizeof(l->error), "Connecting to %.500s ...", l->field[LF_SERVER]);
+	app_paint(a);
 	return login_try(a);
 }
 
@@ -269,8 +247,6 @@ login_key(struct app *a, int key)
 	struct login_state *l = &a->login;
 	int rc;
 
-	if (a->worker != NULL)		/* connecting: keys wait for the answer */
-		return K_STAY;
 	/* printable keys are text; the rest goes through the key table first */
 	if (key < 0x20 || key >= UK_UP) {
 		rc = keys_dispatch(a, SCR_LOGIN, key);

@@ -52,7 +52,7 @@ progress_tick(struct app *a)
 	worker_snapshot(a->worker, &v);
 	if (!v.done)
 		return;
-	text = worker_finish(a->worker, &rres, v.kind == JOB_CONNECT ? &a->client : NULL);
+	text = worker_finish(a->worker, &rres);
 	a->worker = NULL;
 	a->screen = a->prev_screen;
 	dlg_close(a);			/* a "cancel?" still open is moot now */

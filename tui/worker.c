@@ -308,31 +308,12 @@ run_verify(struct worker *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
-static void
-run_connect(struct worker *w)
-{
-	abk_err err = ABK_ERR_INIT;
-	abk_client *c = NULL;
-	int rc;
-
-	rc = abk_connect(&w->job.prof, &c, &err);
-	abk_wipe(w->job.prof.secret, sizeof(w->job.prof.secret));
-	pthread_mutex_lock(&w->lock);
-	w->c = rc == ABK_OK ? c : NULL;
-	w->v.rc = rc;
-	snprintf(w->v.err, sizeof(w->v.err), "%s", err.msg);
-	pthread_mutex_unlock(&w->lock);
-}
-
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
 
 	switch (w->job.kind) {
-	case JOB_CONNECT:
-		run_connect(w);
-		break;
 	case JOB_PUSH:
 		run_push(w);
 		break;
@@ -353,7 +334,7 @@ worker_main(void *arg)
 }
 
 int
-worker_start(struct worker **out, struct job *job, abk_client *c, int wake_fd)
+worker_start(struct worker **out, const struct job *job, abk_client *c, int wake_fd)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 
@@ -362,7 +343,6 @@ worker_start(struct worker **out, struct job *job, abk_client *c, int wake_fd)
 	pthread_mutex_init(&w->lock, NULL);
 	w->job = *job;
 	w->c = c;
-	abk_wipe(job->prof.secret, sizeof(job->prof.secret));	/* one copy only */
 	w->wake_fd = wake_fd;
 	w->v.running = 1;
 	w->v.kind = job->kind;
@@ -400,17 +380,11 @@ worker_cancel(struct worker *w)
 }
 
 char *
-worker_finish(struct worker *w, struct abk_restore_result *rres, abk_client **conn)
+worker_finish(struct worker *w, struct abk_restore_result *rres)
 {
 	char *text;
 
 	pthread_join(w->thread, NULL);
-	if (w->job.kind == JOB_CONNECT) {
-		if (conn != NULL)
-			*conn = w->c;
-		else
-			abk_disconnect(w->c);
-	}
 	text = w->text;
 	if (text == NULL)
 		text = strdup("");

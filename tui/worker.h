@@ -4,8 +4,7 @@
  * UI thread.
  *
  * Hand-off contract: the UI thread calls worker_start with the connection
- * and does not touch it until worker_finish has joined the thread (a
- * connect job starts without one and hands the new one back there).  The
+ * and does not touch it until worker_finish has joined the thread.  The
  * worker writes progress, notes and results into its struct under w->lock
  * only, and writes one byte to wake_fd (non-blocking, never more than every
  * ~100 ms for progress) so the UI's poll wakes.  The UI reads through
@@ -22,7 +21,7 @@
 
 #include "engine.h"
 
-enum job_kind { JOB_PUSH, JOB_RESTORE, JOB_DRYRUN, JOB_VERIFY, JOB_CONNECT };
+enum job_kind { JOB_PUSH, JOB_RESTORE, JOB_DRYRUN, JOB_VERIFY };
 
 #define WORKER_ITEMS_MAX 64
 #define WORKER_LINES_MAX 2000
@@ -40,8 +39,6 @@ struct job {
 	const char *source, *snapshot, *to, *origin;
 	const char *const *rpaths;
 	int delete_extra;
-	/* connect: the worker wipes its copy of the secret once used */
-	struct abk_profile prof;
 };
 
 struct worker_view {
@@ -59,14 +56,11 @@ struct worker_view {
 
 struct worker;
 
-/* Start job on c; the job's strings must outlive the worker.  The
- * secret in job->prof is moved: wiped in *job once copied. */
-int worker_start(struct worker **out, struct job *job, abk_client *c, int wake_fd);
+/* Start job on c; the job's strings must outlive the worker. */
+int worker_start(struct worker **out, const struct job *job, abk_client *c, int wake_fd);
 void worker_snapshot(struct worker *w, struct worker_view *v);
 void worker_cancel(struct worker *w);
-/* Once done: join; the summary text (caller frees) and the results.
- * A connect job's new connection goes to *conn (when conn is not NULL;
- * otherwise it is closed). */
-char *worker_finish(struct worker *w, struct abk_restore_result *rres, abk_client **conn);
+/* Once done: join; the summary text (caller frees) and the results. */
+char *worker_finish(struct worker *w, struct abk_restore_result *rres);
 
 #endif
