@@ -142,6 +142,13 @@ login_focus_for(const struct login_state *l, int code)
 	}
 }
 
+/*
+ * The connect runs on the UI thread (the screen says "Connecting" first and
+ * waits at most the connect timeout): wolfSSL (FP_ECC) keeps a per-thread
+ * ECC cache that only that thread can free, so a handshake on a worker
+ * thread that then exits leaks about 3 MB per login.  Reconnects run here
+ * too.  Moving it needs an engine call that frees a thread's cache.
+ */
 int
 login_try(struct app *a)
 {
