@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clientconf.h"
+#include "strutil.h"
 
 void
 abk_config_default_path(char *buf, size_t bufsz)
@@ -129,4 +131,69 @@ abk_config_load(const char *path, const char *profile, struct abk_config *out,
 	if (rc == ABK_OK && !found)
 		rc = abk_err_set(err, ABK_E_USAGE, "%s has no [profile %s]", path, profile);
 	return rc;
+}
+
+int
+abk_config_resolve(const struct abk_conn_flags *o, int flags, struct abk_profile *p,
+    struct abk_config *cfg_out, abk_err *err)
+{
+	struct abk_config cfg;
+	const char *env;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	rc = abk_config_load(o->config, o->profile, &cfg, err);
+	if (cfg_out != NULL)
+		*cfg_out = cfg;
+	if (rc != ABK_OK)
+		return rc;
+#define PICK(dst, flag, conf) \
+	snprintf(dst, sizeof(dst), "%s", (flag) ? (flag) : (conf))
+	PICK(p->server, o->server, cfg.server);
+	PICK(p->ca_file, o->ca, cfg.ca);
+	PICK(p->user, o->user, cfg.user);
+#undef PICK
+	if (p->ca_file[0] == '\0') {
+		char def[4200];
+
+		abk_config_default_path(def, sizeof(def));
+		/* default: ca.pem beside the config file */
+		if (strlen(def) > 6) {
+			def[strlen(def) - 6] = '\0';
+			snprintf(p->ca_file, sizeof(p->ca_file), "%sca.pem", def);
+			if (access(p->ca_file, R_OK) != 0)
+				p->ca_file[0] = '\0';
+		}
+	}
+	if (o->token_file != NULL) {
+		p->secret_is_token = 1;
+		return abk_read_secret_file(o->token_file, p->secret, sizeof(p->secret), err);
+	}
+	if (o->password_file != NULL)
+		return abk_read_secret_file(o->password_file, p->secret, sizeof(p->secret), err);
+	if ((env = getenv("AUTOBACKUP_TOKEN")) != NULL && env[0] != '\0') {
+		p->secret_is_token = 1;
+		snprintf(p->secret, sizeof(p->secret), "%s", env);
+		return ABK_OK;
+	}
+	if ((env = getenv("AUTOBACKUP_PASSWORD")) != NULL && env[0] != '\0') {
+		snprintf(p->secret, sizeof(p->secret), "%s", env);
+		return ABK_OK;
+	}
+	if (cfg.token_file[0] != '\0') {
+		p->secret_is_token = 1;
+		return abk_read_secret_file(cfg.token_file, p->secret, sizeof(p->secret), err);
+	}
+	if (cfg.password_file[0] != '\0')
+		return abk_read_secret_file(cfg.password_file, p->secret, sizeof(p->secret), err);
+	if (flags & ABK_RESOLVE_SECRET_OPTIONAL)
+		return ABK_OK;
+	if ((flags & ABK_RESOLVE_PROMPT) && isatty(STDIN_FILENO)) {
+		char prompt[700];
+
+		snprintf(prompt, sizeof(prompt), "Password for %.64s@%.512s: ", p->user, p->server);
+		return abk_read_secret_tty(prompt, p->secret, sizeof(p->secret), err);
+	}
+	return abk_err_set(err, ABK_E_USAGE, "no credentials: use --password-file, "
+	    "--token-file, AUTOBACKUP_PASSWORD or AUTOBACKUP_TOKEN");
 }

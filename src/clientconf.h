@@ -9,6 +9,7 @@
 #define ABK_CLIENTCONF_H
 
 #include "abkerr.h"
+#include "engine.h"
 
 #define ABK_CONFIG_VALUE_MAX 4096
 
@@ -31,5 +32,43 @@ void abk_config_default_path(char *buf, size_t bufsz);
  */
 int abk_config_load(const char *path, const char *profile, struct abk_config *out,
     abk_err *err);
+
+/*
+ * What a front end was told on its command line about the connection; any
+ * field may be NULL.  Flags win over the config file's profile, which wins
+ * over the defaults (ca.pem beside the config file).
+ */
+struct abk_conn_flags {
+	const char *config, *profile;
+	const char *server, *ca, *user;
+	const char *password_file, *token_file;
+};
+
+enum {
+	ABK_RESOLVE_PROMPT = 1,		/* no secret found: ask on the terminal */
+	ABK_RESOLVE_SECRET_OPTIONAL = 2,	/* no secret found: OK, secret left "" */
+};
+
+/*
+ * Fill p (server, CA, user, secret) by the one set of rules both front ends
+ * use.  Credentials, first found wins: --password-file, --token-file,
+ * AUTOBACKUP_TOKEN, AUTOBACKUP_PASSWORD, the profile's token-file then
+ * password-file, then (ABK_RESOLVE_PROMPT and a terminal) a no-echo prompt.
+ * With none of those: ABK_E_USAGE, or ABK_OK with p->secret "" under
+ * ABK_RESOLVE_SECRET_OPTIONAL.  cfg (may be NULL) receives the loaded file.
+ * The caller wipes p->secret after use (abk_wipe).
+ */
+int abk_config_resolve(const struct abk_conn_flags *f, int flags, struct abk_profile *p,
+    struct abk_config *cfg, abk_err *err);
+
+/*
+ * Write server, ca and user (NULL = leave as is) into path (NULL = default)
+ * under profile (NULL = the keys before any section), keeping every other
+ * line; the profile section is added when missing.  The file and its folder
+ * are created (0600 / 0700); replaced atomically (temporary file, fsync,
+ * rename).  Secrets are never written here.
+ */
+int abk_config_save(const char *path, const char *profile, const char *server,
+    const char *ca, const char *user, abk_err *err);
 
 #endif

@@ -108,65 +108,16 @@ fail(struct batch_ui *ui, const abk_err *err)
 	return abk_exit_for(err->code);
 }
 
-/* Fill the profile from flags, environment, config file; then the secret. */
+/* Fill the profile by the rules both front ends share (clientconf.h). */
 static int
 batch_profile(struct batch_opts *o, struct abk_profile *p, abk_err *err)
 {
-	struct abk_config cfg;
-	const char *env;
-	int rc;
+	struct abk_conn_flags f = {
+		.config = o->config, .profile = o->profile, .server = o->server, .ca = o->ca,
+		.user = o->user, .password_file = o->password_file, .token_file = o->token_file,
+	};
 
-	memset(p, 0, sizeof(*p));
-	rc = abk_config_load(o->config, o->profile, &cfg, err);
-	if (rc != ABK_OK)
-		return rc;
-#define PICK(dst, flag, conf) \
-	snprintf(dst, sizeof(dst), "%s", (flag) ? (flag) : (conf))
-	PICK(p->server, o->server, cfg.server);
-	PICK(p->ca_file, o->ca, cfg.ca);
-	PICK(p->user, o->user, cfg.user);
-#undef PICK
-	if (p->ca_file[0] == '\0') {
-		char def[4200];
-
-		abk_config_default_path(def, sizeof(def));
-		/* default: ca.pem beside the config file */
-		if (strlen(def) > 6) {
-			def[strlen(def) - 6] = '\0';
-			snprintf(p->ca_file, sizeof(p->ca_file), "%sca.pem", def);
-			if (access(p->ca_file, R_OK) != 0)
-				p->ca_file[0] = '\0';
-		}
-	}
-	if (o->token_file != NULL) {
-		p->secret_is_token = 1;
-		return abk_read_secret_file(o->token_file, p->secret, sizeof(p->secret), err);
-	}
-	if (o->password_file != NULL)
-		return abk_read_secret_file(o->password_file, p->secret, sizeof(p->secret), err);
-	if ((env = getenv("AUTOBACKUP_TOKEN")) != NULL && env[0] != '\0') {
-		p->secret_is_token = 1;
-		snprintf(p->secret, sizeof(p->secret), "%s", env);
-		return ABK_OK;
-	}
-	if ((env = getenv("AUTOBACKUP_PASSWORD")) != NULL && env[0] != '\0') {
-		snprintf(p->secret, sizeof(p->secret), "%s", env);
-		return ABK_OK;
-	}
-	if (cfg.token_file[0] != '\0') {
-		p->secret_is_token = 1;
-		return abk_read_secret_file(cfg.token_file, p->secret, sizeof(p->secret), err);
-	}
-	if (cfg.password_file[0] != '\0')
-		return abk_read_secret_file(cfg.password_file, p->secret, sizeof(p->secret), err);
-	if (isatty(STDIN_FILENO)) {
-		char prompt[700];
-
-		snprintf(prompt, sizeof(prompt), "Password for %.64s@%.512s: ", p->user, p->server);
-		return abk_read_secret_tty(prompt, p->secret, sizeof(p->secret), err);
-	}
-	return abk_err_set(err, ABK_E_USAGE, "no credentials: use --password-file, "
-	    "--token-file, AUTOBACKUP_PASSWORD or AUTOBACKUP_TOKEN");
+	return abk_config_resolve(&f, ABK_RESOLVE_PROMPT, p, NULL, err);
 }
 
 static const char *

@@ -1,6 +1,7 @@
 /*
- * main.c - autobackup entry point: option parsing, then --batch COMMAND for
- * scripts (batch.c).  The interactive interface is not built yet.
+ * main.c - autobackup entry point: option parsing only, then either
+ * --batch COMMAND for scripts (batch.c) or the interactive interface
+ * (app.c) on the folder given as operand.
  */
 #include "config.h"
 
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "batch.h"
 #include "engine.h"
 #include "exitcodes.h"
@@ -18,7 +20,8 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: autobackup --batch push PATH... [--name NAME] [--exclude PATTERN]... [--checksum]\n"
+	    "usage: autobackup [FOLDER]          (interactive: browse, push, restore)\n"
+	    "       autobackup --batch push PATH... [--name NAME] [--exclude PATTERN]... [--checksum]\n"
 	    "       autobackup --batch list [SOURCE [--snapshot ID [--path SUB]]]\n"
 	    "       autobackup --batch restore SOURCE [--snapshot ID] [--path SUB]... [--to DIR]\n"
 	    "                                  [--delete] [--dry-run] [--zip FILE]\n"
@@ -179,12 +182,25 @@ main(int argc, char **argv)
 	if (o.password_file != NULL && o.token_file != NULL)
 		return bad_usage("give --password-file or --token-file, not both");
 	if (!batch) {
-		if (optind < argc)
+		struct tui_opts t;
+
+		if (argc - optind > 1)
 			return bad_usage("commands need --batch (the interactive interface takes "
-			    "no operands)");
-		fprintf(stderr, "autobackup: the interactive interface is not built yet; "
-		    "use 'autobackup --batch COMMAND' (see --help)\n");
-		return ABK_EXIT_USAGE;
+			    "one FOLDER at most)");
+		memset(&t, 0, sizeof(t));
+		t.conn.config = o.config;
+		t.conn.profile = o.profile;
+		t.conn.server = o.server;
+		t.conn.ca = o.ca;
+		t.conn.user = o.user;
+		t.conn.password_file = o.password_file;
+		t.conn.token_file = o.token_file;
+		t.start_dir = optind < argc ? argv[optind] : NULL;
+		t.checksum = o.checksum;
+		t.threads = o.threads;
+		t.compress = o.compress;
+		t.bwlimit = o.bwlimit;
+		return tui_run(&t);
 	}
 	if (optind >= argc)
 		return bad_usage("--batch needs a command: push, list, restore or verify");
