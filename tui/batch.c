@@ -19,6 +19,7 @@
 #include "exitcodes.h"
 #include "json.h"
 #include "origins.h"
+#include "snapname.h"
 #include "strutil.h"
 
 static volatile sig_atomic_t batch_cancel;
@@ -37,6 +38,7 @@ struct batch_ui {
 	int first_json;
 	char server_key[600];		/* for the origins record */
 	char user[64];
+	char snap_id[ABK_SNAPSHOT_ID_MAX];	/* --snapshot resolved (snapname.h) */
 };
 
 /* Print a name for humans: control bytes escaped so they cannot move the cursor. */
@@ -257,6 +259,23 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 	return worst;
 }
 
+/* --snapshot NAME → o->snapshot = the full ID, for source; exit status. */
+static int
+resolve_snapshot(struct batch_ui *ui, abk_client *c, const char *source)
+{
+	abk_err err = ABK_ERR_INIT;
+
+	if (ui->o->snapshot == NULL)
+		return ABK_EXIT_OK;
+	if (abk_snapshot_resolve(c, source, ui->o->snapshot, ui->snap_id, sizeof(ui->snap_id),
+	    &err) != ABK_OK)
+		return fail(ui, &err);
+	if (ui->o->verbose && strcmp(ui->snap_id, ui->o->snapshot) != 0)
+		fprintf(stderr, "autobackup: snapshot %s is %s\n", ui->o->snapshot, ui->snap_id);
+	ui->o->snapshot = ui->snap_id;
+	return ABK_EXIT_OK;
+}
+
 static int
 list_source_row(void *ctx, const struct abk_source_info *s)
 {
@@ -359,6 +378,8 @@ cmd_list(struct batch_ui *ui, abk_client *c, char **args, int n)
 		fprintf(stderr, "autobackup: --snapshot and --path need a SOURCE\n");
 		return ABK_EXIT_USAGE;
 	}
+	if (n == 1 && (rc = resolve_snapshot(ui, c, args[0])) != ABK_EXIT_OK)
+		return rc;
 	ui->first_json = 1;
 	if (o->json)
 		fputs("[", stdout);
@@ -480,6 +501,8 @@ cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
 		    "--dry-run\n");
 		return ABK_EXIT_USAGE;
 	}
+	if ((ex = resolve_snapshot(ui, c, args[0])) != ABK_EXIT_OK)
+		return ex;
 	memset(&ru, 0, sizeof(ru));
 	ru.ui = ui;
 	memset(&ro, 0, sizeof(ro));
@@ -586,6 +609,8 @@ cmd_verify(struct batch_ui *ui, abk_client *c, char **args, int n)
 		fprintf(stderr, "autobackup: verify needs exactly one SOURCE\n");
 		return ABK_EXIT_USAGE;
 	}
+	if ((rc = resolve_snapshot(ui, c, args[0])) != ABK_EXIT_OK)
+		return rc;
 	rc = abk_verify(c, args[0], ui->o->snapshot, on_problem, ui, &res, &err);
 	if (rc != ABK_OK && rc != ABK_E_INTEGRITY)
 		return fail(ui, &err);
