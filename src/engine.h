@@ -121,7 +121,8 @@ struct abk_push_result {
 	uint64_t bytes_sent;		/* zip bytes on the wire */
 	uint64_t bytes_received;	/* file bytes the server wrote */
 	uint64_t bytes_stored;
-	uint64_t skipped;		/* unreadable or special files */
+	uint64_t skipped;		/* unreadable files, refused names: not backed up */
+	uint64_t special;		/* FIFOs, sockets, devices: skipped by design */
 	uint64_t kept;			/* of the unreadable, how many the server kept
 					 * in their previous version */
 };

@@ -484,10 +484,10 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 		for (size_t i = 0; i < s->n_sent; i++) {
 			const struct push_unit *u = &s->sent[i];
 
-			if (u->offset + u->len == job->scan->v[u->index].size) {
+			/* a big file's pieces show it as current before it is done */
+			prog->current = job->scan->v[u->index].path;
+			if (u->offset + u->len == job->scan->v[u->index].size)
 				prog->files_done++;
-				prog->current = job->scan->v[u->index].path;
-			}
 		}
 		atomic_store(&job->deflate,
 		    adapt_batch_sent(&ad, s->level_used, s->input_bytes, now_seconds() - t0));
@@ -570,6 +570,7 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 	prog.files_total = scan.n;
 	res->entries = scan.n;
 	res->skipped = scan.skipped;
+	res->special = scan.special;
 	if (scan.n > PROTO_MAX_ENTRIES) {
 		rc = abk_err_set(err, ABK_E_LIMIT, "%s has %zu entries; the limit is %u",
 		    opts->path, scan.n, PROTO_MAX_ENTRIES);

@@ -60,6 +60,8 @@ scan_note(struct scan_walk *w, const char *rel, const char *why, int lost)
 {
 	if (lost)
 		w->res->skipped++;
+	else
+		w->res->special++;
 	if (w->opts->note != NULL)
 		w->opts->note(w->opts->ctx, rel, why);
 }

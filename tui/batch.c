@@ -19,6 +19,7 @@
 #include "exitcodes.h"
 #include "json.h"
 #include "origins.h"
+#include "progress_line.h"
 #include "snapname.h"
 #include "strutil.h"
 
@@ -33,8 +34,7 @@ batch_on_sigint(int sig)
 
 struct batch_ui {
 	struct batch_opts *o;
-	int progress_line;		/* stderr is a terminal and not --quiet */
-	int line_shown;
+	struct progress_line pl;	/* the status line (progress_line.h) */
 	int first_json;
 	char server_key[600];		/* for the origins record */
 	char user[64];
@@ -62,10 +62,7 @@ print_name(FILE *f, const char *s, size_t n)
 static void
 clear_line(struct batch_ui *ui)
 {
-	if (ui->line_shown) {
-		fputs("\r\033[K", stderr);
-		ui->line_shown = 0;
-	}
+	progress_line_clear(&ui->pl);
 }
 
 static void
@@ -74,21 +71,10 @@ on_progress(void *ctx, const struct abk_progress *p)
 	static const char *const phases[] = { "scanning", "comparing", "sending", "committing",
 	    "done" };
 	struct batch_ui *ui = ctx;
-	char done[32], total[32], rate[32];
 
-	if (ui->o->verbose && p->phase != ABK_PHASE_TRANSFER && !ui->progress_line)
+	if (ui->o->verbose && p->phase != ABK_PHASE_TRANSFER && !ui->pl.enabled)
 		fprintf(stderr, "%s: %s\n", p->source ? p->source : "", phases[p->phase]);
-	if (!ui->progress_line)
-		return;
-	abk_format_size(p->bytes_done, done, sizeof(done));
-	abk_format_size(p->bytes_total, total, sizeof(total));
-	abk_format_size((uint64_t)p->rate, rate, sizeof(rate));
-	fprintf(stderr, "\r\033[K%s: %s %llu/%llu files, %s/%s, %s/s",
-	    p->source ? p->source : "", phases[p->phase],
-	    (unsigned long long)p->files_done, (unsigned long long)p->files_total,
-	    done, total, rate);
-	ui->line_shown = 1;
-	fflush(stderr);
+	progress_line_draw(&ui->pl, p);
 }
 
 static void
@@ -137,6 +123,26 @@ base_name(const char *path, char *buf, size_t bufsz)
 
 		snprintf(buf, bufsz, "%s", slash && slash[1] ? slash + 1 : tmp);
 	}
+	return buf;
+}
+
+/*
+ * The source name a push of path gets: --name, else the base name of its
+ * real path ("root" for /, which has none).  The summary and the origins
+ * record use the same name as the engine.
+ */
+static const char *
+source_name(const char *path, const char *name, char *buf, size_t bufsz)
+{
+	char real[4096];
+
+	if (name != NULL)
+		return name;
+	if (realpath(path, real) == NULL)
+		snprintf(real, sizeof(real), "%s", path);
+	base_name(real, buf, bufsz);
+	if (strcmp(buf, "/") == 0 || buf[0] == '\0')
+		snprintf(buf, bufsz, "root");
 	return buf;
 }
 
@@ -199,12 +205,14 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 		struct abk_push_opts po;
 		struct abk_push_result res;
 		abk_err err = ABK_ERR_INIT;
-		char sent[32], stored[32];
+		char sent[32], stored[32], srcname[256];
+		struct timespec t0, t1;
+		double secs;
 		int rc, ex;
 
 		memset(&po, 0, sizeof(po));
 		po.path = paths[i];
-		po.name = o->name;
+		po.name = source_name(paths[i], o->name, srcname, sizeof(srcname));
 		po.excludes = o->excludes;
 		po.checksum = o->checksum;
 		po.threads = o->threads;
@@ -214,36 +222,47 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 		po.note = on_note;
 		po.ctx = ui;
 		po.cancel = &batch_cancel;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = abk_push(c, &po, &res, &err);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		clear_line(ui);
 		ex = abk_exit_for(rc);
 		if (rc == ABK_OK || rc == ABK_E_PARTIAL)
-			record_origin(ui, paths[i], o->name);
+			record_origin(ui, paths[i], po.name);
 		if (rc != ABK_OK && rc != ABK_E_PARTIAL) {
 			fail(ui, &err);
 		} else if (o->json) {
 			fputs(i ? ",{" : "{", stdout);
 			json_kv_str(stdout, 1, "path", paths[i]);
+			json_kv_str(stdout, 0, "source", po.name);
 			json_kv_str(stdout, 0, "snapshot", res.snapshot);
 			json_kv_u64(stdout, 0, "entries", res.entries);
 			json_kv_u64(stdout, 0, "added", res.added);
 			json_kv_u64(stdout, 0, "changed", res.changed);
 			json_kv_u64(stdout, 0, "removed", res.removed);
 			json_kv_u64(stdout, 0, "unchanged", res.unchanged);
-			json_kv_u64(stdout, 0, "skipped", res.skipped);
+			/* every entry reported as skipped; "special" of them by design */
+			json_kv_u64(stdout, 0, "skipped", res.skipped + res.special);
+			json_kv_u64(stdout, 0, "special", res.special);
 			json_kv_u64(stdout, 0, "kept", res.kept);
 			json_kv_u64(stdout, 0, "bytes_sent", res.bytes_sent);
 			json_kv_u64(stdout, 0, "bytes_received", res.bytes_received);
 			json_kv_u64(stdout, 0, "bytes_stored", res.bytes_stored);
+			fprintf(stdout, ",\"duration_s\":%.3f", secs);
 			fputs("}", stdout);
 		} else if (!o->quiet) {
-			printf("%s: snapshot %s: %llu added, %llu changed, %llu removed, %llu "
-			    "unchanged; %s sent, %s stored%s", paths[i], res.snapshot,
+			print_name(stdout, po.name, strlen(po.name));
+			printf(": snapshot %s: %llu added, %llu changed, %llu removed, %llu "
+			    "unchanged; %s sent, %s stored in %.1f s%s", res.snapshot,
 			    (unsigned long long)res.added, (unsigned long long)res.changed,
 			    (unsigned long long)res.removed, (unsigned long long)res.unchanged,
 			    abk_format_size(res.bytes_sent, sent, sizeof(sent)),
-			    abk_format_size(res.bytes_stored, stored, sizeof(stored)),
+			    abk_format_size(res.bytes_stored, stored, sizeof(stored)), secs,
 			    rc == ABK_E_PARTIAL ? " (some entries skipped)" : "");
+			if (res.special > 0)
+				printf("; %llu special file%s (FIFO, socket, device) skipped",
+				    (unsigned long long)res.special, res.special == 1 ? "" : "s");
 			if (res.kept > 0)	/* unreadable now: the last good copy stays */
 				printf("; unreadable: kept previous version of %llu file%s",
 				    (unsigned long long)res.kept, res.kept == 1 ? "" : "s");
@@ -503,6 +522,7 @@ cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
 	}
 	if ((ex = resolve_snapshot(ui, c, args[0])) != ABK_EXIT_OK)
 		return ex;
+	ui->pl.transfer_word = "receiving";
 	memset(&ru, 0, sizeof(ru));
 	ru.ui = ui;
 	memset(&ro, 0, sizeof(ro));
@@ -653,7 +673,7 @@ batch_run(struct batch_opts *o)
 
 	memset(&ui, 0, sizeof(ui));
 	ui.o = o;
-	ui.progress_line = !o->quiet && !o->json && isatty(STDERR_FILENO);
+	progress_line_init(&ui.pl, o->progress, o->quiet, o->json);
 	for (k = 0; k < sizeof(batch_commands) / sizeof(batch_commands[0]); k++)
 		if (strcmp(o->args[0], batch_commands[k].name) == 0)
 			break;

@@ -29,7 +29,7 @@ usage(FILE *out)
 	    "connection: [--server HOST:PORT] [--ca FILE] [--user NAME] [--profile NAME]\n"
 	    "            [--password-file F | --token-file F]  (or AUTOBACKUP_PASSWORD,\n"
 	    "            AUTOBACKUP_TOKEN, the config file, or a prompt)\n"
-	    "output:     [--json] [--quiet] [--verbose]\n"
+	    "output:     [--json] [--quiet] [--verbose] [--progress]\n"
 	    "See autobackup(1).\n");
 }
 
@@ -49,6 +49,7 @@ main(int argc, char **argv)
 		OPT_SERVER = 256, OPT_CA, OPT_USER, OPT_PASSWORD_FILE, OPT_TOKEN_FILE,
 		OPT_PROFILE, OPT_CONFIG, OPT_NAME, OPT_SNAPSHOT, OPT_PATH, OPT_TO, OPT_ZIP,
 		OPT_EXCLUDE, OPT_JSON, OPT_CHECKSUM, OPT_DELETE, OPT_DRY_RUN, OPT_THREADS, OPT_BWLIMIT, OPT_COMPRESS,
+		OPT_PROGRESS,
 	};
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -76,6 +77,7 @@ main(int argc, char **argv)
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "bwlimit", required_argument, NULL, OPT_BWLIMIT },
 		{ "compress", required_argument, NULL, OPT_COMPRESS },
+		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct batch_opts o;
@@ -139,6 +141,9 @@ main(int argc, char **argv)
 			if (o.n_excludes >= BATCH_EXCLUDES_MAX)
 				return bad_usage("too many --exclude patterns");
 			o.excludes[o.n_excludes++] = optarg;
+			break;
+		case OPT_PROGRESS:
+			o.progress = 1;
 			break;
 		case OPT_JSON:
 			o.json = 1;
