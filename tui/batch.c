@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "batch_int.h"
 #include "clientconf.h"
 #include "engine.h"
 #include "exitcodes.h"
@@ -23,7 +24,7 @@
 #include "snapname.h"
 #include "strutil.h"
 
-static volatile sig_atomic_t batch_cancel;
+volatile sig_atomic_t batch_cancel;
 
 static void
 batch_on_sigint(int sig)
@@ -32,17 +33,8 @@ batch_on_sigint(int sig)
 	batch_cancel = 1;
 }
 
-struct batch_ui {
-	struct batch_opts *o;
-	struct progress_line pl;	/* the status line (progress_line.h) */
-	int first_json;
-	char server_key[600];		/* for the origins record */
-	char user[64];
-	char snap_id[ABK_SNAPSHOT_ID_MAX];	/* --snapshot resolved (snapname.h) */
-};
-
 /* Print a name for humans: control bytes escaped so they cannot move the cursor. */
-static void
+void
 print_name(FILE *f, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -88,7 +80,7 @@ on_note(void *ctx, const char *path, const char *why)
 	fprintf(stderr, ": %s\n", why);
 }
 
-static int
+int
 fail(struct batch_ui *ui, const abk_err *err)
 {
 	clear_line(ui);
@@ -278,8 +270,7 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 	return worst;
 }
 
-/* --snapshot NAME → o->snapshot = the full ID, for source; exit status. */
-static int
+int
 resolve_snapshot(struct batch_ui *ui, abk_client *c, const char *source)
 {
 	abk_err err = ABK_ERR_INIT;
@@ -293,125 +284,6 @@ resolve_snapshot(struct batch_ui *ui, abk_client *c, const char *source)
 		fprintf(stderr, "autobackup: snapshot %s is %s\n", ui->o->snapshot, ui->snap_id);
 	ui->o->snapshot = ui->snap_id;
 	return ABK_EXIT_OK;
-}
-
-static int
-list_source_row(void *ctx, const struct abk_source_info *s)
-{
-	struct batch_ui *ui = ctx;
-	char size[32];
-
-	if (ui->o->json) {
-		fputs(ui->first_json ? "{" : ",{", stdout);
-		ui->first_json = 0;
-		json_kv_str(stdout, 1, "name", s->name);
-		json_kv_str(stdout, 0, "origin", s->origin);
-		json_kv_u64(stdout, 0, "snapshots", s->snapshots);
-		json_kv_str(stdout, 0, "latest", s->latest_id);
-		json_kv_i64(stdout, 0, "latest_time", s->latest_time);
-		json_kv_u64(stdout, 0, "files", s->latest_files);
-		json_kv_u64(stdout, 0, "bytes", s->latest_bytes);
-		fputs("}", stdout);
-		return 0;
-	}
-	print_name(stdout, s->name, strlen(s->name));
-	printf("\t%u snapshot(s)\tlatest %s\t%llu files\t%s\t", s->snapshots, s->latest_id,
-	    (unsigned long long)s->latest_files,
-	    abk_format_size(s->latest_bytes, size, sizeof(size)));
-	print_name(stdout, s->origin, strlen(s->origin));
-	fputc('\n', stdout);
-	return 0;
-}
-
-static int
-list_snapshot_row(void *ctx, const struct abk_snapshot_info *s)
-{
-	struct batch_ui *ui = ctx;
-	char size[32], when[32];
-	time_t t = (time_t)s->time;
-	struct tm tm;
-
-	if (ui->o->json) {
-		fputs(ui->first_json ? "{" : ",{", stdout);
-		ui->first_json = 0;
-		json_kv_str(stdout, 1, "id", s->id);
-		json_kv_i64(stdout, 0, "time", s->time);
-		json_kv_u64(stdout, 0, "files", s->files);
-		json_kv_u64(stdout, 0, "bytes", s->bytes);
-		fputs("}", stdout);
-		return 0;
-	}
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
-	printf("%s\t%s\t%llu files\t%s\n", s->id, when, (unsigned long long)s->files,
-	    abk_format_size(s->bytes, size, sizeof(size)));
-	return 0;
-}
-
-static int
-list_file_row(void *ctx, const struct manifest_entry *e)
-{
-	struct batch_ui *ui = ctx;
-
-	if (ui->o->json) {
-		fputs(ui->first_json ? "{" : ",{", stdout);
-		ui->first_json = 0;
-		fputs("\"path\":", stdout);
-		json_string_n(stdout, e->path, e->path_len);
-		json_kv_str(stdout, 0, "type", manifest_type_name(e->type));
-		json_kv_u64(stdout, 0, "mode", e->mode);
-		json_kv_i64(stdout, 0, "mtime", e->mtime);
-		json_kv_u64(stdout, 0, "size", e->size);
-		if (e->type == MF_SYMLINK) {
-			fputs(",\"target\":", stdout);
-			json_string_n(stdout, e->target, e->target_len);
-		}
-		fputs("}", stdout);
-		return 0;
-	}
-	printf("%c%04o %12llu ", e->type == MF_DIR ? 'd' : e->type == MF_SYMLINK ? 'l' : '-',
-	    e->mode, (unsigned long long)e->size);
-	print_name(stdout, e->path, e->path_len);
-	if (e->type == MF_DIR)
-		fputc('/', stdout);
-	if (e->type == MF_SYMLINK) {
-		fputs(" -> ", stdout);
-		print_name(stdout, e->target, e->target_len);
-	}
-	fputc('\n', stdout);
-	return 0;
-}
-
-static int
-cmd_list(struct batch_ui *ui, abk_client *c, char **args, int n)
-{
-	struct batch_opts *o = ui->o;
-	abk_err err = ABK_ERR_INIT;
-	int rc;
-
-	if (n > 1) {
-		fprintf(stderr, "autobackup: list takes at most one SOURCE\n");
-		return ABK_EXIT_USAGE;
-	}
-	if ((o->snapshot || o->path) && n == 0) {
-		fprintf(stderr, "autobackup: --snapshot and --path need a SOURCE\n");
-		return ABK_EXIT_USAGE;
-	}
-	if (n == 1 && (rc = resolve_snapshot(ui, c, args[0])) != ABK_EXIT_OK)
-		return rc;
-	ui->first_json = 1;
-	if (o->json)
-		fputs("[", stdout);
-	if (n == 0)
-		rc = abk_list_sources(c, list_source_row, ui, &err);
-	else if (o->snapshot == NULL && o->path == NULL)
-		rc = abk_list_snapshots(c, args[0], list_snapshot_row, ui, &err);
-	else
-		rc = abk_list_files(c, args[0], o->snapshot, o->path ? o->path : "",
-		    list_file_row, ui, &err);
-	if (o->json)
-		fputs("]\n", stdout);
-	return rc == ABK_OK ? ABK_EXIT_OK : fail(ui, &err);
 }
 
 /* Paths a restore reports, kept for --json (printed at the end). */
@@ -658,6 +530,7 @@ static const struct {
 	{ "list", cmd_list },
 	{ "restore", cmd_restore },
 	{ "verify", cmd_verify },
+	{ "find", cmd_find },
 };
 
 int
@@ -678,7 +551,7 @@ batch_run(struct batch_opts *o)
 		if (strcmp(o->args[0], batch_commands[k].name) == 0)
 			break;
 	if (k == sizeof(batch_commands) / sizeof(batch_commands[0])) {
-		fprintf(stderr, "autobackup: unknown command '%s' (push, list, restore, verify)\n"
+		fprintf(stderr, "autobackup: unknown command '%s' (push, list, find, restore, verify)\n"
 		    "Try 'autobackup --help'.\n", o->args[0]);
 		return ABK_EXIT_USAGE;
 	}

@@ -20,7 +20,8 @@ struct batch_opts {
 	int json, quiet, verbose, checksum, delete_extra, dry_run, threads;
 	uint64_t bwlimit;		/* bytes per second, 0 = none */
 	int compress;			/* enum abk_compress */
-	int progress;			/* --progress: status line even without a tty */
+	int progress;
+	int recursive;			/* list --path: everything below */			/* --progress: status line even without a tty */
 	char **args;			/* command and its operands */
 	int n_args;
 };

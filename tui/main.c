@@ -22,7 +22,8 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: autobackup [FOLDER]          (interactive: browse, push, restore)\n"
 	    "       autobackup --batch push PATH... [--name NAME] [--exclude PATTERN]... [--checksum]\n"
-	    "       autobackup --batch list [SOURCE [--snapshot ID [--path SUB]]]\n"
+	    "       autobackup --batch list [SOURCE [--snapshot ID] [--path SUB] [--recursive]]\n"
+	    "       autobackup --batch find PATTERN [SOURCE [--snapshot ID]]\n"
 	    "       autobackup --batch restore SOURCE [--snapshot ID] [--path SUB]... [--to DIR]\n"
 	    "                                  [--delete] [--dry-run] [--zip FILE]\n"
 	    "       autobackup --batch verify SOURCE [--snapshot ID]\n"
@@ -49,7 +50,7 @@ main(int argc, char **argv)
 		OPT_SERVER = 256, OPT_CA, OPT_USER, OPT_PASSWORD_FILE, OPT_TOKEN_FILE,
 		OPT_PROFILE, OPT_CONFIG, OPT_NAME, OPT_SNAPSHOT, OPT_PATH, OPT_TO, OPT_ZIP,
 		OPT_EXCLUDE, OPT_JSON, OPT_CHECKSUM, OPT_DELETE, OPT_DRY_RUN, OPT_THREADS, OPT_BWLIMIT, OPT_COMPRESS,
-		OPT_PROGRESS,
+		OPT_PROGRESS, OPT_RECURSIVE,
 	};
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -78,6 +79,7 @@ main(int argc, char **argv)
 		{ "bwlimit", required_argument, NULL, OPT_BWLIMIT },
 		{ "compress", required_argument, NULL, OPT_COMPRESS },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
+		{ "recursive", no_argument, NULL, OPT_RECURSIVE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct batch_opts o;
@@ -141,6 +143,9 @@ main(int argc, char **argv)
 			if (o.n_excludes >= BATCH_EXCLUDES_MAX)
 				return bad_usage("too many --exclude patterns");
 			o.excludes[o.n_excludes++] = optarg;
+			break;
+		case OPT_RECURSIVE:
+			o.recursive = 1;
 			break;
 		case OPT_PROGRESS:
 			o.progress = 1;
@@ -208,7 +213,7 @@ main(int argc, char **argv)
 		return tui_run(&t);
 	}
 	if (optind >= argc)
-		return bad_usage("--batch needs a command: push, list, restore or verify");
+		return bad_usage("--batch needs a command: push, list, find, restore or verify");
 	o.args = argv + optind;
 	o.n_args = argc - optind;
 	return batch_run(&o);

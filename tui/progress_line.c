@@ -148,8 +148,8 @@ glyph_at(const char *s, size_t n, struct glyph *g)
 }
 
 /* Columns of the clean form of s. */
-static int
-text_cols(const char *s)
+int
+term_text_cols(const char *s)
 {
 	size_t n = strlen(s);
 	int cols = 0;
@@ -193,7 +193,7 @@ static void
 append_middle(char *buf, size_t bufsz, size_t *len, const char *path, int max)
 {
 	size_t n = strlen(path), start;
-	int total = text_cols(path), tail_cols, cols;
+	int total = term_text_cols(path), tail_cols, cols;
 
 	if (total <= max) {
 		append_cut(buf, bufsz, len, path, n, max);
@@ -314,7 +314,7 @@ progress_line_format(const struct abk_progress *p, const char *transfer_word, in
 	}
 	for (int v = 0; v < 3; v++) {
 		head_text(p, phase, v, head, sizeof(head));
-		if (cols + text_cols(head) + (with_file ? 2 + 16 : 0) <= width)
+		if (cols + term_text_cols(head) + (with_file ? 2 + 16 : 0) <= width)
 			break;
 	}
 	cols += append_cut(buf, bufsz, &len, head, strlen(head), width - cols);

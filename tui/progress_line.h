@@ -33,6 +33,9 @@ void progress_line_draw(struct progress_line *pl, const struct abk_progress *p);
 /* Erase the line (before any other output on the terminal). */
 void progress_line_clear(struct progress_line *pl);
 
+/* Display columns of s as this file shows it (UTF-8; control bytes 1). */
+int term_text_cols(const char *s);
+
 /*
  * Pure: the text of the line, at most width display columns, into buf
  * (NUL-terminated, control bytes and bad UTF-8 shown as '?').  Exposed for
