@@ -106,6 +106,7 @@ struct abk_push_opts {
 	const char *name;		/* source name; NULL = base name of path */
 	const char *const *excludes;	/* fnmatch patterns, NULL-terminated */
 	int checksum;			/* compare by SHA-256, not size+mtime */
+	int one_file_system;		/* leave out folders on other file systems */
 	int threads;			/* zip builders; 0 = number of cores */
 	uint64_t bwlimit;		/* bytes per second on the wire; 0 = none */
 	enum abk_compress compress;
@@ -174,6 +175,8 @@ struct abk_restore_result {
 	char server_origin[4096];	/* where the server says the source came from */
 	uint64_t files, dirs, symlinks, bytes, deleted;
 	uint64_t created, overwritten;	/* dry run */
+	uint64_t modified;		/* dry run: of overwritten, those that differ
+					 * from the snapshot (type, size, mtime) */
 	uint64_t failed;		/* entries that could not be made */
 	uint64_t damaged;		/* files whose CRC-32 did not match: not put in place */
 };

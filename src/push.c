@@ -557,6 +557,7 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 	job.n_threads = push_thread_count(opts);
 	so.excludes = opts->excludes;
 	so.checksum = opts->checksum;
+	so.one_fs = opts->one_file_system;
 	so.note = opts->note;
 	so.ctx = opts->ctx;
 	so.cancel = opts->cancel;

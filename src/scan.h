@@ -51,6 +51,7 @@ struct scan_result {
 struct scan_opts {
 	const char *const *excludes;	/* NULL-terminated fnmatch patterns */
 	int checksum;			/* compute SHA-256 of every file */
+	int one_fs;			/* do not enter folders on another device */
 	abk_note_cb note;
 	void *ctx;
 	volatile sig_atomic_t *cancel;

@@ -97,7 +97,17 @@ batch_profile(struct batch_opts *o, struct abk_profile *p, abk_err *err)
 		.user = o->user, .password_file = o->password_file, .token_file = o->token_file,
 	};
 
-	return abk_config_resolve(&f, ABK_RESOLVE_PROMPT, p, NULL, err);
+	struct abk_config cfg;
+	int rc = abk_config_resolve(&f, ABK_RESOLVE_PROMPT, p, &cfg, err);
+
+	if (rc == ABK_OK && o->verbose)
+		fprintf(stderr, "autobackup: server %s (from %s), user %s (from %s), %s from "
+		    "%s; config file %s%s%s\n", p->server, cfg.server_from ? cfg.server_from : "?",
+		    p->user, cfg.user_from ? cfg.user_from : "?",
+		    p->secret_is_token ? "token" : "password",
+		    cfg.secret_from ? cfg.secret_from : "?", cfg.path[0] ? cfg.path : "(none)",
+		    o->profile ? ", profile " : "", o->profile ? o->profile : "");
+	return rc;
 }
 
 static const char *
@@ -171,7 +181,7 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 	struct batch_opts *o = ui->o;
 	int worst = ABK_EXIT_OK;
 
-	if (n == 0) {
+	if (n <= 0) {
 		fprintf(stderr, "autobackup: push needs at least one PATH\nTry 'autobackup --help'.\n");
 		return ABK_EXIT_USAGE;
 	}
@@ -191,9 +201,28 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 			}
 		}
 	}
+	{
+		const char **names = calloc((size_t)n, sizeof(*names));
+		char *nbuf = malloc((size_t)n * 256);
+		int ex = ABK_EXIT_FAILURE;
+
+		if (names != NULL && nbuf != NULL) {
+			for (int i = 0; i < n; i++)
+				names[i] = source_name(paths[i], o->name, nbuf + i * 256, 256);
+			ex = push_precheck(ui, c, paths, names, n);
+		} else {
+			fprintf(stderr, "autobackup: out of memory\n");
+		}
+		free(names);
+		free(nbuf);
+		if (ex != ABK_EXIT_OK)
+			return ex;
+	}
 	if (o->json)
 		fputs("[", stdout);
 	for (int i = 0; i < n; i++) {
+		const char **excl;
+		char *excl_owned;
 		struct abk_push_opts po;
 		struct abk_push_result res;
 		abk_err err = ABK_ERR_INIT;
@@ -205,7 +234,12 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 		memset(&po, 0, sizeof(po));
 		po.path = paths[i];
 		po.name = source_name(paths[i], o->name, srcname, sizeof(srcname));
-		po.excludes = o->excludes;
+		if ((ex = push_excludes(ui, paths[i], &excl, &excl_owned)) != ABK_EXIT_OK) {
+			worst = ex;
+			break;
+		}
+		po.excludes = excl;
+		po.one_file_system = o->one_file_system;
 		po.checksum = o->checksum;
 		po.threads = o->threads;
 		po.bwlimit = o->bwlimit;
@@ -217,6 +251,9 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = abk_push(c, &po, &res, &err);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (excl != o->excludes)
+			free(excl);
+		free(excl_owned);
 		secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		clear_line(ui);
 		ex = abk_exit_for(rc);
@@ -392,6 +429,8 @@ cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
 		    "--dry-run\n");
 		return ABK_EXIT_USAGE;
 	}
+	if ((ex = restore_zip_check(ui)) != ABK_EXIT_OK)
+		return ex;
 	if ((ex = resolve_snapshot(ui, c, args[0])) != ABK_EXIT_OK)
 		return ex;
 	ui->pl.transfer_word = "receiving";
@@ -421,6 +460,9 @@ cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
 	ro.change = on_change;
 	ro.ctx = &ru;
 	ro.cancel = &batch_cancel;
+	if ((ex = restore_overwrite_check(ui, c, &ro)) != ABK_EXIT_OK)
+		goto out;
+	ro.snapshot = o->snapshot;
 	rc = abk_restore(c, &ro, &res, &err);
 	clear_line(ui);
 	ex = abk_exit_for(rc);

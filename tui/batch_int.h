@@ -59,6 +59,25 @@ void fcollect_free(struct fcollect *fc);
 /* qsort order of struct fent by path. */
 int fent_path_cmp(const void *a, const void *b);
 
+/*
+ * Before a push (batch_push_check.c): every path readable, no name taken by
+ * another origin on the server (unless --force); exit status.
+ */
+int push_precheck(struct batch_ui *ui, abk_client *c, char **paths, const char *const *names,
+    int n);
+/*
+ * The excludes for a push of path: --exclude plus the pseudo file systems
+ * below it (noted on stderr).  *out is o->excludes or a new array; free
+ * *out (when it is not o->excludes) and *owned after the push.
+ */
+int push_excludes(struct batch_ui *ui, const char *path, const char ***out, char **owned);
+
+/* Before a restore (batch_restore_check.c); exit statuses. */
+int restore_zip_check(struct batch_ui *ui);
+/* May pin ui->o->snapshot to the ID it checked: copy it into ro after. */
+int restore_overwrite_check(struct batch_ui *ui, abk_client *c,
+    const struct abk_restore_opts *ro);
+
 /* The commands in batch_list.c and batch_find.c. */
 int cmd_list(struct batch_ui *ui, abk_client *c, char **args, int n);
 int cmd_find(struct batch_ui *ui, abk_client *c, char **args, int n);

@@ -22,10 +22,11 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: autobackup [FOLDER]          (interactive: browse, push, restore)\n"
 	    "       autobackup --batch push PATH... [--name NAME] [--exclude PATTERN]... [--checksum]\n"
+	    "                               [--one-file-system] [--force]\n"
 	    "       autobackup --batch list [SOURCE [--snapshot ID] [--path SUB] [--recursive]]\n"
 	    "       autobackup --batch find PATTERN [SOURCE [--snapshot ID]]\n"
 	    "       autobackup --batch restore SOURCE [--snapshot ID] [--path SUB]... [--to DIR]\n"
-	    "                                  [--delete] [--dry-run] [--zip FILE]\n"
+	    "                                  [--delete] [--dry-run] [--zip FILE] [--force]\n"
 	    "       autobackup --batch verify SOURCE [--snapshot ID]\n"
 	    "connection: [--server HOST:PORT] [--ca FILE] [--user NAME] [--profile NAME]\n"
 	    "            [--password-file F | --token-file F]  (or AUTOBACKUP_PASSWORD,\n"
@@ -50,7 +51,7 @@ main(int argc, char **argv)
 		OPT_SERVER = 256, OPT_CA, OPT_USER, OPT_PASSWORD_FILE, OPT_TOKEN_FILE,
 		OPT_PROFILE, OPT_CONFIG, OPT_NAME, OPT_SNAPSHOT, OPT_PATH, OPT_TO, OPT_ZIP,
 		OPT_EXCLUDE, OPT_JSON, OPT_CHECKSUM, OPT_DELETE, OPT_DRY_RUN, OPT_THREADS, OPT_BWLIMIT, OPT_COMPRESS,
-		OPT_PROGRESS, OPT_RECURSIVE,
+		OPT_PROGRESS, OPT_RECURSIVE, OPT_FORCE, OPT_ONE_FS,
 	};
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -80,6 +81,8 @@ main(int argc, char **argv)
 		{ "compress", required_argument, NULL, OPT_COMPRESS },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "recursive", no_argument, NULL, OPT_RECURSIVE },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "one-file-system", no_argument, NULL, OPT_ONE_FS },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct batch_opts o;
@@ -143,6 +146,12 @@ main(int argc, char **argv)
 			if (o.n_excludes >= BATCH_EXCLUDES_MAX)
 				return bad_usage("too many --exclude patterns");
 			o.excludes[o.n_excludes++] = optarg;
+			break;
+		case OPT_FORCE:
+			o.force = 1;
+			break;
+		case OPT_ONE_FS:
+			o.one_file_system = 1;
 			break;
 		case OPT_RECURSIVE:
 			o.recursive = 1;
