@@ -21,6 +21,7 @@
 #include "json.h"
 #include "origins.h"
 #include "progress_line.h"
+#include "schedule.h"
 #include "snapname.h"
 #include "strutil.h"
 
@@ -575,8 +576,23 @@ static const struct {
 	{ "find", cmd_find },
 };
 
+static int batch_command(struct batch_opts *o);
+
 int
 batch_run(struct batch_opts *o)
+{
+	int ex;
+
+	if (strcmp(o->args[0], "schedule") == 0)
+		return schedule_run(o);	/* local files only: no server */
+	ex = batch_command(o);
+	if (o->record_status != NULL)	/* a scheduled run: schedule list shows it */
+		schedule_record_status(o->record_status, ex);
+	return ex;
+}
+
+static int
+batch_command(struct batch_opts *o)
 {
 	struct batch_ui ui;
 	struct abk_profile prof;
@@ -593,7 +609,7 @@ batch_run(struct batch_opts *o)
 		if (strcmp(o->args[0], batch_commands[k].name) == 0)
 			break;
 	if (k == sizeof(batch_commands) / sizeof(batch_commands[0])) {
-		fprintf(stderr, "autobackup: unknown command '%s' (push, list, find, restore, verify)\n"
+		fprintf(stderr, "autobackup: unknown command '%s' (push, list, find, restore, verify, schedule)\n"
 		    "Try 'autobackup --help'.\n", o->args[0]);
 		return ABK_EXIT_USAGE;
 	}

@@ -23,7 +23,9 @@ struct batch_opts {
 	int progress;
 	int recursive;			/* list --path: everything below */
 	int force;			/* push: another origin; restore: overwrite */
-	int one_file_system;		/* push: stay on each PATH's file system */			/* --progress: status line even without a tty */
+	int one_file_system;		/* push: stay on each PATH's file system */
+	const char *every;		/* schedule add --every */
+	const char *record_status;	/* write this schedule's status file at the end */			/* --progress: status line even without a tty */
 	char **args;			/* command and its operands */
 	int n_args;
 };
