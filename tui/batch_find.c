@@ -154,7 +154,8 @@ print_versions(struct batch_ui *ui, const char *source, const struct abk_snaplis
 {
 	int tty = isatty(STDOUT_FILENO);
 
-	qsort(done->v, done->n, sizeof(done->v[0]), version_cmp);
+	if (done->n > 1)
+		qsort(done->v, done->n, sizeof(done->v[0]), version_cmp);
 	for (size_t i = 0; i < done->n; i++) {
 		const struct version *v = &done->v[i];
 		int new_path = i == 0 || strcmp(done->v[i - 1].path, v->path) != 0;
@@ -234,7 +235,8 @@ find_in_source(struct batch_ui *ui, abk_client *c, const char *pattern, const ch
 
 		rc = collect_files(c, source, sl.v[i].id, "", 1, &fc, err);
 		if (rc == ABK_OK) {
-			qsort(fc.v, fc.n, sizeof(fc.v[0]), fent_path_cmp);
+			if (fc.n > 1)
+				qsort(fc.v, fc.n, sizeof(fc.v[0]), fent_path_cmp);
 			if (merge_snapshot(&open, &done, &fc, i, pattern) != 0)
 				rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
 		}

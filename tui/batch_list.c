@@ -259,7 +259,8 @@ print_files(struct batch_ui *ui, struct fcollect *fc)
 	struct table t = { 4, "llrl", NULL, 0, 0, 0 };
 	int tables = tables_wanted(ui);
 
-	qsort(fc->v, fc->n, sizeof(fc->v[0]), fent_path_cmp);
+	if (fc->n > 1)
+		qsort(fc->v, fc->n, sizeof(fc->v[0]), fent_path_cmp);
 	if (tables)
 		table_row(&t, "MODE", "MODIFIED", "SIZE", "PATH");
 	if (ui->o->json)

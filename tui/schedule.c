@@ -658,7 +658,8 @@ sched_list(struct batch_opts *o)
 				names[n++] = strdup(de->d_name);
 		closedir(d);
 	}
-	qsort(names, n, sizeof(names[0]), name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(names[0]), name_cmp);
 	if (n == 0 && !o->quiet)
 		fprintf(stderr, "autobackup: no schedules (add one with 'schedule add PATH... "
 		    "--every daily')\n");
