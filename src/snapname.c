@@ -91,10 +91,10 @@ abk_snaplist_fetch(abk_client *c, const char *source, struct abk_snaplist *l, ab
 static void
 list_ids(const struct abk_snaplist *l, const size_t *idx, size_t n, char *buf, size_t bufsz)
 {
-	size_t shown = n < 8 ? n : 8, len = 0;
+	size_t len = 0, i;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < shown && len < bufsz; i++) {
+	for (i = 0; i < n && i < 8 && len < bufsz; i++) {
 		int w = snprintf(buf + len, bufsz - len, "%s%s", i ? ", " : "",
 		    l->v[idx[n - 1 - i]].id);
 
@@ -102,22 +102,19 @@ list_ids(const struct abk_snaplist *l, const size_t *idx, size_t n, char *buf, s
 			break;
 		len += (size_t)w;
 	}
-	if (n > shown && len < bufsz)
-		snprintf(buf + len, bufsz - len, " and %zu more", n - shown);
+	if (i < n && len < bufsz)
+		snprintf(buf + len, bufsz - len, " and %zu more", n - i);
 }
 
-/* The newest snapshots there are, for "not found" messages. */
+/* The newest snapshots there are (l is not empty), for "not found" messages. */
 static void
 list_newest(const struct abk_snaplist *l, char *buf, size_t bufsz)
 {
-	size_t idx[8], n = l->n < 8 ? l->n : 8;
+	size_t idx[8], n = 0;
 
-	for (size_t i = 0; i < n; i++)
-		idx[i] = l->n - n + i;
-	if (n == 0)
-		snprintf(buf, bufsz, "none");
-	else
-		list_ids(l, idx, n, buf, bufsz);
+	for (size_t i = l->n > 8 ? l->n - 8 : 0; i < l->n; i++)
+		idx[n++] = i;
+	list_ids(l, idx, n, buf, bufsz);
 	if (l->n > n) {
 		size_t len = strlen(buf);
 

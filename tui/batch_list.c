@@ -114,7 +114,7 @@ source_row(void *ctx, const struct abk_source_info *s)
 {
 	struct list_ctx *lc = ctx;
 	struct batch_ui *ui = lc->ui;
-	char size[32], when[32], name[1024], origin[4200], n[24], files[24];
+	char size[32];
 
 	if (ui->o->json) {
 		fputs(ui->first_json ? "{" : ",{", stdout);
@@ -131,6 +131,8 @@ source_row(void *ctx, const struct abk_source_info *s)
 	}
 	abk_format_size(s->latest_bytes, size, sizeof(size));
 	if (tables_wanted(ui)) {
+		char when[32], name[1024], origin[4200], n[24], files[24];
+
 		text_escape(s->name, name, sizeof(name));
 		text_escape(s->origin, origin, sizeof(origin));
 		snprintf(n, sizeof(n), "%u", s->snapshots);
@@ -154,7 +156,7 @@ snapshot_row(void *ctx, const struct abk_snapshot_info *s)
 {
 	struct list_ctx *lc = ctx;
 	struct batch_ui *ui = lc->ui;
-	char size[32], when[32], files[24];
+	char size[32], when[32];
 	time_t t = (time_t)s->time;
 	struct tm tm;
 
@@ -170,6 +172,8 @@ snapshot_row(void *ctx, const struct abk_snapshot_info *s)
 	}
 	abk_format_size(s->bytes, size, sizeof(size));
 	if (tables_wanted(ui)) {
+		char files[24];
+
 		snprintf(files, sizeof(files), "%llu", (unsigned long long)s->files);
 		table_row(&lc->t, s->id, text_date(s->time, when, sizeof(when)), files, size);
 		return 0;
@@ -267,7 +271,7 @@ print_files(struct batch_ui *ui, struct fcollect *fc)
 		fputs("[", stdout);
 	for (size_t i = 0; i < fc->n; i++) {
 		const struct fent *f = &fc->v[i];
-		char mode[8], when[40], size[32], path[8400], target[4200];
+		char mode[8], when[40];
 		char tc = f->type == MF_DIR ? 'd' : f->type == MF_SYMLINK ? 'l' : '-';
 
 		if (ui->o->json) {
@@ -284,10 +288,14 @@ print_files(struct batch_ui *ui, struct fcollect *fc)
 		}
 		snprintf(mode, sizeof(mode), "%c%04o", tc, f->mode);
 		if (tables) {
+			char size[32], path[8400];
+
 			text_escape(f->path, path, sizeof(path) - 4300);
 			if (f->type == MF_DIR)
 				strcat(path, "/");
 			if (f->type == MF_SYMLINK) {
+				char target[4200];
+
 				text_escape(f->target, target, sizeof(target));
 				strcat(path, " -> ");
 				strcat(path, target);
@@ -383,13 +391,16 @@ cmd_list(struct batch_ui *ui, abk_client *c, char **args, int n)
 		table_print(&lc.t, stdout);
 		if (n == 0) {
 			uint64_t q = abk_user_quota(c);
-			char qs[32];
 
 			/* the protocol carries the quota at login, not the usage yet */
-			if (q > 0)
+			if (q > 0) {
+				char qs[32];
+
 				printf("quota: %s\n", abk_format_size(q, qs, sizeof(qs)));
-			else
+			}
+			else {
 				printf("quota: none\n");
+			}
 		}
 	}
 	table_free(&lc.t);

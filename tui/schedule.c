@@ -121,7 +121,7 @@ run(const char *const words[], const char *in, char *out, size_t outsz)
 	char *argv[8] = { NULL };
 
 	/* posix_spawnp takes char *const[]: private copies of the words */
-	for (; words[nw] != NULL && nw < 7; nw++)
+	for (; nw < 7 && words[nw] != NULL; nw++)
 		if ((argv[nw] = strdup(words[nw])) == NULL)
 			goto out;
 
@@ -644,7 +644,6 @@ sched_list(struct batch_opts *o)
 	char reg[4200], statedir[4200];
 	char *names[512];
 	size_t n = 0;
-	struct dirent *de;
 	DIR *d;
 
 	if (xdg_path("XDG_CONFIG_HOME", ".config", "autobackup/schedules", reg, sizeof(reg)) ||
@@ -652,10 +651,13 @@ sched_list(struct batch_opts *o)
 	    sizeof(statedir)))
 		return ABK_EXIT_FAILURE;
 	if ((d = opendir(reg)) != NULL) {
+		struct dirent *de;
+
 		while ((de = readdir(d)) != NULL && n < 512)
 			if (valid_name(de->d_name) && de->d_name[0] != '.' &&
-			    strstr(de->d_name, ".tmp") == NULL)
-				names[n++] = strdup(de->d_name);
+			    strstr(de->d_name, ".tmp") == NULL &&
+			    (names[n] = strdup(de->d_name)) != NULL)
+				n++;
 		closedir(d);
 	}
 	if (n > 1)
@@ -664,14 +666,14 @@ sched_list(struct batch_opts *o)
 		fprintf(stderr, "autobackup: no schedules (add one with 'schedule add PATH... "
 		    "--every daily')\n");
 	for (size_t i = 0; i < n; i++) {
-		char path[4400], line[4200], every[64] = "?", kind[16] = "?", paths[8192] = "";
+		char path[4400], every[64] = "?", kind[16] = "?", paths[8192] = "";
 		char when[40], result[64];
 		FILE *f;
 
-		if (names[i] == NULL)
-			continue;
 		snprintf(path, sizeof(path), "%s/%s", reg, names[i]);
 		if ((f = fopen(path, "r")) != NULL) {
+			char line[4200];
+
 			while (fgets(line, sizeof(line), f) != NULL) {
 				line[strcspn(line, "\n")] = '\0';
 				if (strncmp(line, "every=", 6) == 0)
