@@ -529,6 +529,8 @@ push_base_name(const char *origin)
 {
 	const char *slash = strrchr(origin, '/');
 
+	if (strcmp(origin, "/") == 0)
+		return "root";	/* a push of / needs a usable source name */
 	return slash && slash[1] ? slash + 1 : origin;
 }
 
