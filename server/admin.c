@@ -378,16 +378,19 @@ adm_prune(struct admin_ctx *ctx, int argc, char **argv)
 	abk_err err = ABK_ERR_INIT;
 	struct account_user u;
 	struct storage_user *su = NULL;
+	struct retention_policy pol;
 	uint64_t keep = 0;
 	unsigned removed = 0;
 	int have_keep = 0, rc;
 
+	retention_policy_default(&pol);
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--keep") == 0 && i + 1 < argc) {
-			if (abk_parse_uint(argv[++i], 1, 100000, &keep) != ABK_OK) {
+			if (abk_parse_uint(argv[++i], 1, RETENTION_KEEP_LAST_MAX, &keep) != ABK_OK) {
 				fprintf(ctx->errout, "error: --keep needs a number >= 1\n");
 				return ABK_EXIT_USAGE;
 			}
+			pol.keep_last = (unsigned)keep;
 			have_keep = 1;
 		} else if (source == NULL && argv[i][0] != '-') {
 			source = argv[i];
@@ -401,7 +404,7 @@ adm_prune(struct admin_ctx *ctx, int argc, char **argv)
 		return adm_fail(ctx, &err);
 	rc = storage_user_open(ctx->data_dir, argv[1], &su, &err);
 	if (rc == ABK_OK)
-		rc = storage_prune(su, source, (unsigned)keep, &removed, &err);
+		rc = storage_prune(su, source, &pol, &removed, &err);
 	storage_user_close(su);
 	if (rc != ABK_OK)
 		return adm_fail(ctx, &err);

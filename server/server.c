@@ -67,7 +67,7 @@ srv_config_defaults(struct srv_config *cfg)
 	cfg->listen_port = 7443;
 	cfg->threads = 64;
 	cfg->max_sessions = 128;
-	cfg->keep = 7;
+	retention_policy_default(&cfg->retention);
 	cfg->handshake_timeout_ms = 10000;
 	cfg->login_timeout_ms = 15000;
 	cfg->frame_timeout_ms = 120000;
@@ -561,7 +561,7 @@ srv_run(const struct srv_config *cfg, abk_err *err)
 	    "listening on %s port %d (%u workers, %u of them for logins, %u sessions max, "
 	    "keep %u, file lists %llu MiB, %llu MiB per user)", cfg->listen_host,
 	    net_local_port(srv->listen_fd), cfg->threads, srv->cfg.unauth_workers,
-	    cfg->max_sessions, cfg->keep, (unsigned long long)(srv->cfg.list_memory >> 20),
+	    cfg->max_sessions, cfg->retention.keep_last, (unsigned long long)(srv->cfg.list_memory >> 20),
 	    (unsigned long long)(srv->cfg.list_memory_user >> 20));
 	if (cfg->port_file[0] != '\0' &&
 	    (rc = srv_write_port_file(cfg->port_file, net_local_port(srv->listen_fd), err)) != ABK_OK)

@@ -20,6 +20,7 @@
 #include "abkerr.h"
 #include "net.h"
 #include "proto.h"
+#include "retention.h"
 
 struct accounts;
 struct budget;
@@ -35,7 +36,7 @@ struct srv_config {
 	char key_file[PATH_MAX];
 	unsigned threads;		/* workers = concurrent sessions */
 	unsigned max_sessions;		/* active + queued */
-	unsigned keep;			/* snapshots kept per source */
+	struct retention_policy retention;	/* after each push (not append-only) */
 	int handshake_timeout_ms;
 	int login_timeout_ms;		/* accept to LOGIN_OK, whole */
 	int frame_timeout_ms;		/* first byte to last of one frame */

@@ -1,7 +1,8 @@
 /*
  * storage.c - user folders, sources, listings and read access to snapshots
- * (browse, restore).  Pushes live in storage_push.c; retention, cleanup, usage and
- * verify in storage_snapshot.c; the manifest file format in storage_snapfile.c.
+ * (browse, restore).  Pushes live in storage_push*.c; retention and pins in
+ * retention.c; usage and cleanup in storage_usage.c; verify in
+ * storage_verify.c; the manifest file format in storage_snapfile.c.
  */
 #include "config.h"
 
