@@ -33,10 +33,8 @@ static int cli_init(int argc, char **argv);
 static const struct cli_command cli_commands[] = {
 	{ "init", "init [--data DIR] [--hostname NAME]... [--force | --renew-server]",
 	  "create the data directory, account database and certificates", cli_init },
-	{ "serve", "serve [--data DIR] [--listen HOST:PORT] [--port-file F] [--cert F --key F]\n"
-	  "              [--threads N] [--max-sessions N] [--keep N] [--login-timeout S]\n"
-	  "              [--frame-timeout S] [--console] [--syslog]",
-	  "run the TLS server", cli_serve },
+	/* serve's options and usage: serve_opts in cli_serve.c */
+	{ "serve", "serve [OPTIONS]", "run the TLS server", cli_serve },
 	{ "user", "user add|del|passwd|list|disable|enable|quota|append-only ...",
 	  "manage accounts (works while the server runs)", cli_admin },
 	{ "token", "token add|list|revoke ...",

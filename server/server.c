@@ -95,6 +95,36 @@ srv_stat_add(struct srv *srv, uint64_t *counter, uint64_t n)
 }
 
 void
+srv_stats_get(struct srv *srv, struct srv_stats *st, unsigned *active, unsigned *queued)
+{
+	pthread_mutex_lock(&srv->lock);
+	*st = srv->stats;
+	*active = srv->active;
+	*queued = srv->queue_len;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+int
+srv_sessions_copy(struct srv *srv, struct srv_session_info **rows, size_t *n)
+{
+	size_t cap = 0;
+
+	*rows = NULL;
+	*n = 0;
+	pthread_mutex_lock(&srv->lock);
+	for (struct srv_session_info *s = srv->sessions; s != NULL; s = s->next)
+		cap++;
+	if (cap > 0 && (*rows = calloc(cap, sizeof(**rows))) != NULL)
+		for (struct srv_session_info *s = srv->sessions; s != NULL && *n < cap;
+		    s = s->next) {
+			(*rows)[*n] = *s;
+			(*rows)[(*n)++].next = NULL;
+		}
+	pthread_mutex_unlock(&srv->lock);
+	return cap > 0 && *rows == NULL ? ABK_E_NOMEM : ABK_OK;
+}
+
+void
 srv_auth_enter(struct srv *srv)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);

@@ -155,4 +155,15 @@ void srv_auth_leave(struct srv *srv);
 /* Add to a statistics counter under the lock. */
 void srv_stat_add(struct srv *srv, uint64_t *counter, uint64_t n);
 
+/*
+ * For the console: copies taken under srv->lock, so the caller prints after
+ * the lock is released (a stuck terminal must not hold the lock every
+ * session needs, issue 8 item 12).  srv_stats_get copies the counters and
+ * how many sessions are active and queued.  srv_sessions_copy gives the
+ * registry as an array (*rows, freed by the caller with free(); next is
+ * NULL in each row): ABK_OK, or ABK_E_NOMEM.
+ */
+void srv_stats_get(struct srv *srv, struct srv_stats *st, unsigned *active, unsigned *queued);
+int srv_sessions_copy(struct srv *srv, struct srv_session_info **rows, size_t *n);
+
 #endif

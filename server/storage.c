@@ -458,16 +458,6 @@ storage_snapshot_single_file(const storage_snapshot *s)
 	return (s->sf.hdr.flags & SNAPFILE_SINGLE_FILE) != 0;
 }
 
-void
-storage_snapshot_get_info(const storage_snapshot *s, struct storage_snapshot_info *si)
-{
-	si->id = s->id;
-	si->time = s->sf.hdr.time_ms / 1000;
-	si->entries = s->sf.hdr.entries;
-	si->files = s->sf.hdr.files;
-	si->bytes = s->sf.hdr.bytes;
-}
-
 static int
 check_subpath(const char *p, abk_err *err)
 {

@@ -146,7 +146,6 @@ const char *storage_snapshot_id(const storage_snapshot *s);
 const char *storage_snapshot_origin(const storage_snapshot *s);
 /* 1 if the snapshot's source is a single file rather than a folder. */
 int storage_snapshot_single_file(const storage_snapshot *s);
-void storage_snapshot_get_info(const storage_snapshot *s, struct storage_snapshot_info *si);
 
 typedef int (*storage_entry_cb)(void *ctx, const struct manifest_entry *e);
 
@@ -239,9 +238,6 @@ int storage_push_entry(storage_push *p, const struct manifest_entry *e, int *nee
 
 void storage_push_get_counts(const storage_push *p, struct storage_push_counts *c);
 
-/* Index of path in this push's list: ABK_OK, or ABK_E_NOTFOUND. */
-int storage_push_lookup(const storage_push *p, const char *path, size_t len,
-    uint32_t *index);
 /*
  * Entry index as stored by the push (NULL if out of range).  Valid until the
  * next storage_push_entry (the array may move) or storage_push_free.
