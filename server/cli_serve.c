@@ -196,6 +196,34 @@ serve_given(const unsigned char *seen, const char *name)
 	return 0;
 }
 
+/* The rules between options: cert and key together, threads within
+ * max-sessions, the console on a tty.  Returns -1 to go on, else the exit status. */
+static int
+serve_finish(struct srv_config *cfg, const unsigned char *seen)
+{
+	if ((cfg->cert_file[0] != '\0') != (cfg->key_file[0] != '\0')) {
+		fprintf(stderr, "autobackupd: --cert and --key go together\n");
+		return ABK_EXIT_USAGE;
+	}
+	if (cfg->cert_file[0] == '\0') {
+		snprintf(cfg->cert_file, sizeof(cfg->cert_file), "%.4000s/certs/server.pem",
+		    cfg->data_dir);
+		snprintf(cfg->key_file, sizeof(cfg->key_file), "%.4000s/certs/server.key",
+		    cfg->data_dir);
+	}
+	if (!serve_given(seen, "max-sessions") && cfg->max_sessions < cfg->threads)
+		cfg->max_sessions = cfg->threads;
+	if (cfg->max_sessions < cfg->threads)
+		cfg->threads = cfg->max_sessions;
+	if (cfg->console < 0)
+		cfg->console = isatty(STDIN_FILENO);
+	if (cfg->data_dir[0] == '\0') {
+		fprintf(stderr, "autobackupd: no data directory: give --data DIR\n");
+		return ABK_EXIT_USAGE;
+	}
+	return -1;
+}
+
 int
 cli_serve(int argc, char **argv)
 {
@@ -208,29 +236,9 @@ cli_serve(int argc, char **argv)
 	if (datadir_default(cfg.data_dir, sizeof(cfg.data_dir), &err) != ABK_OK)
 		cfg.data_dir[0] = '\0';	/* then --data is required */
 	cfg.console = -1;		/* neither --console nor --no-console: a tty? */
-	rc = serve_parse(argc, argv, &cfg, seen);
-	if (rc >= 0)
+	if ((rc = serve_parse(argc, argv, &cfg, seen)) >= 0 ||
+	    (rc = serve_finish(&cfg, seen)) >= 0)
 		return rc;
-	if ((cfg.cert_file[0] != '\0') != (cfg.key_file[0] != '\0')) {
-		fprintf(stderr, "autobackupd: --cert and --key go together\n");
-		return ABK_EXIT_USAGE;
-	}
-	if (cfg.cert_file[0] == '\0') {
-		snprintf(cfg.cert_file, sizeof(cfg.cert_file), "%.4000s/certs/server.pem",
-		    cfg.data_dir);
-		snprintf(cfg.key_file, sizeof(cfg.key_file), "%.4000s/certs/server.key",
-		    cfg.data_dir);
-	}
-	if (!serve_given(seen, "max-sessions") && cfg.max_sessions < cfg.threads)
-		cfg.max_sessions = cfg.threads;
-	if (cfg.max_sessions < cfg.threads)
-		cfg.threads = cfg.max_sessions;
-	if (cfg.console < 0)
-		cfg.console = isatty(STDIN_FILENO);
-	if (cfg.data_dir[0] == '\0') {
-		fprintf(stderr, "autobackupd: no data directory: give --data DIR\n");
-		return ABK_EXIT_USAGE;
-	}
 	if (datadir_check(cfg.data_dir, &err) != ABK_OK) {
 		fprintf(stderr, "autobackupd: %s\n", err.msg);
 		return ABK_EXIT_FAILURE;
@@ -241,4 +249,3 @@ cli_serve(int argc, char **argv)
 	}
 	return ABK_EXIT_OK;
 }
-

@@ -532,6 +532,29 @@ nsnap(storage_user *u, const char *src)
 	return n;
 }
 
+/* The policy alone (retention.c): oldest first, all but keep_last dropped. */
+START_TEST(test_retention_select)
+{
+	char a[] = "20240101T000000.000Z", b[] = "20240102T000000.000Z";
+	char c[] = "20240103T000000.000Z", d[] = "20240104T000000.000Z";
+	char *ids[] = { a, b, c, d };
+	struct retention_policy pol;
+	unsigned char drop[4];
+	abk_err err = ABK_ERR_INIT;
+
+	retention_policy_default(&pol);
+	ck_assert_uint_eq(pol.keep_last, 7);
+	ck_assert_uint_eq(retention_select(&pol, ids, 4, drop), 0);
+	pol.keep_last = 2;
+	ck_assert_int_eq(retention_check(&pol, "prune", &err), ABK_OK);
+	ck_assert_uint_eq(retention_select(&pol, ids, 4, drop), 2);
+	ck_assert(drop[0] && drop[1] && !drop[2] && !drop[3]);
+	pol.keep_last = 0;
+	ck_assert_int_eq(retention_check(&pol, "prune", &err), ABK_E_USAGE);
+	ck_assert_int_eq(retention_check(NULL, "prune", NULL), ABK_E_USAGE);
+}
+END_TEST
+
 START_TEST(test_retention)
 {
 	abk_err err = ABK_ERR_INIT;
@@ -1756,6 +1779,7 @@ storage_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_list_names_types);
 	tcase_add_test(tc, test_first_push);
+	tcase_add_test(tc, test_retention_select);
 	tcase_add_test(tc, test_copy_from_previous);
 	tcase_add_test(tc, test_manifest_and_open_file);
 	tcase_add_test(tc, test_incremental);
