@@ -148,14 +148,14 @@ serve_set(struct srv_config *cfg, const struct serve_opt *o, const char *arg)
 }
 
 /*
- * Parse argv into cfg (defaults already in it).  *seen[i] says option i
+ * Parse argv into cfg (defaults already in it).  seen[i] = 1: option i
  * was given.  Returns -1 to go on, else the exit status (--help: 0).
  */
 static int
 serve_parse(int argc, char **argv, struct srv_config *cfg, unsigned char *seen)
 {
 	struct option longopts[SERVE_NOPTS + 1];
-	int ch, rc;
+	int ch;
 
 	for (size_t i = 0; i < SERVE_NOPTS; i++) {
 		longopts[i].name = serve_opts[i].name;
@@ -169,6 +169,7 @@ serve_parse(int argc, char **argv, struct srv_config *cfg, unsigned char *seen)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		const struct serve_opt *o;
+		int rc;
 
 		if (ch < SERVE_OPT_BASE || ch >= SERVE_OPT_BASE + (int)SERVE_NOPTS)
 			return cli_getopt_fail("serve", ch, argv);
