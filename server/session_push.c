@@ -614,7 +614,7 @@ session_push(struct session *s, abk_err *err)
 	/* Account, quota and append-only as they are now, not at login. */
 	if ((rc = session_account_check(s, 1, err)) != ABK_OK)
 		goto out;
-	rc = storage_push_commit(sp.p, s->append_only, s->srv->cfg.keep, &v, err);
+	rc = storage_push_commit(sp.p, s->append_only, &s->srv->cfg.retention, &v, err);
 	if (rc != ABK_OK)
 		goto out;
 	srv_stat_add(s->srv, &s->srv->stats.pushes, 1);

@@ -1,5 +1,5 @@
 /*
- * storage_int.h - what storage.c, storage_push.c, storage_snapshot.c and storage_snapfile.c share
+ * storage_int.h - what the storage files (storage*.c, retention.c) share
  * and nobody else should use: the user handle, the manifest file format,
  * snapshot IDs, source locks and the usage cache.
  */
@@ -126,7 +126,7 @@ struct fsops_dircache *stg_snapshot_dircache(storage_snapshot *s);
 /* The snapshot's own folder (owned by s). */
 int stg_snapshot_dirfd(const storage_snapshot *s);
 
-/* ---- storage_snapshot.c: retention and usage ---------------------------------------- */
+/* ---- retention.c: pins and retention ------------------------------------------------ */
 
 /*
  * Pin the snapshot id of srcfd whose folder snapfd is (a shared flock, held
@@ -135,9 +135,12 @@ int stg_snapshot_dirfd(const storage_snapshot *s);
  */
 int stg_pin_snapshot(int srcfd, const char *id, int snapfd, abk_err *err);
 
-/* Remove the oldest snapshots of a locked source beyond keep; pinned ones
- * (being read) are skipped, and removed by a later run. */
-int stg_retain(storage_user *u, int srcfd, unsigned keep, unsigned *removed, abk_err *err);
+/* Remove the snapshots of a locked source that pol does not keep; pinned
+ * ones (being read) are skipped, and removed by a later run. */
+int stg_retain(storage_user *u, int srcfd, const struct retention_policy *pol, unsigned *removed,
+    abk_err *err);
+
+/* ---- storage_usage.c: the usage cache ----------------------------------------------- */
 /* flock(LOCK_EX) on USER/.usage: the fd to pass below, or a negative code. */
 int stg_usage_lock(storage_user *u, abk_err *err);
 /* Read the cache (walking when needed) while holding the lock. */

@@ -243,12 +243,6 @@ storage_push_get_counts(const storage_push *p, struct storage_push_counts *c)
 	*c = p->counts;
 }
 
-int
-storage_push_lookup(const storage_push *p, const char *path, size_t len, uint32_t *index)
-{
-	return pathtab_find(&p->tab, path, len, index) ? ABK_OK : ABK_E_NOTFOUND;
-}
-
 const struct manifest_entry *
 storage_push_get_entry(const storage_push *p, uint32_t index)
 {
