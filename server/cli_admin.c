@@ -89,7 +89,7 @@ cli_serve(int argc, char **argv)
 				return ABK_EXIT_USAGE;
 			break;
 		case 'l':
-			if (net_split_hostport(optarg, 7443, cfg.listen_host, &cfg.listen_port,
+			if (net_split_hostport(optarg, ABK_DEFAULT_PORT, cfg.listen_host, &cfg.listen_port,
 			    &err) != ABK_OK) {
 				fprintf(stderr, "autobackupd: --listen: %s\n", err.msg);
 				return ABK_EXIT_USAGE;

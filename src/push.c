@@ -38,6 +38,7 @@
 #include "transfer.h"
 #include "zipio.h"
 #include "push_int.h"
+#include "strutil.h"
 
 /* Builder (and piece hashing) threads: --threads, else one per core. */
 static unsigned
@@ -524,14 +525,6 @@ out:
 	return rc;
 }
 
-static const char *
-push_base_name(const char *origin)
-{
-	const char *slash = strrchr(origin, '/');
-
-	return slash && slash[1] ? slash + 1 : origin;
-}
-
 int
 abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result *res,
     abk_err *err)
@@ -565,7 +558,7 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 	rc = scan_source(opts->path, &so, &scan, err);
 	if (rc != ABK_OK)
 		goto out;
-	name = opts->name ? opts->name : push_base_name(scan.origin);
+	name = opts->name ? opts->name : abk_base_name(scan.origin);
 	prog.source = name;
 	prog.files_total = scan.n;
 	res->entries = scan.n;
