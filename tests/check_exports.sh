@@ -14,7 +14,7 @@ s=${srcdir:-.}
 #   server/, removed or made static by the server restructure (issue 13 item 5).
 ALLOW="main abk_user_quota admin_commands session_verify storage_push_lookup
  storage_snapshot_get_info"
-objs=$(ls "$b"/src/libabk_a-*.o "$b"/server/*.o "$b"/tui/*.o 2>/dev/null || true)
+objs=$(ls "$b"/src/libabk_a-*.o "$b"/server/*.o "$b"/tui/autobackup-*.o 2>/dev/null || true)
 [ -n "$objs" ] || { echo "check_exports: no objects under $b (build first)" >&2; exit 99; }
 command -v nm >/dev/null || { echo "check_exports: nm not found" >&2; exit 77; }
 tmp=$(mktemp -d)
