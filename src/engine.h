@@ -17,8 +17,7 @@
 
 #include "abkerr.h"
 #include "manifest.h"
-
-#define ABK_DEFAULT_PORT 7443
+#include "net.h"	/* ABK_DEFAULT_PORT */
 
 struct abk_profile {
 	char server[512];		/* HOST[:PORT] or [V6]:PORT */

@@ -12,6 +12,9 @@
 
 #define NET_HOST_MAX 256
 
+/* The port both programs use when HOST:PORT has no port (README, man pages). */
+#define ABK_DEFAULT_PORT 7443
+
 /*
  * Split "host:port", "[v6]:port" or "host" (default_port) into host and
  * port.  Returns ABK_OK or ABK_E_USAGE with a sentence in err.

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "strutil.h"
 
 static const struct {
 	uint8_t type;
@@ -244,18 +245,12 @@ proto_decode_error(const void *payload, size_t len, abk_err *err)
 	if (r.failed)
 		return abk_err_set(err, ABK_E_PROTO, "malformed ERROR frame from server");
 	code = proto_code_from_error(perr);
-	/* %.*s with a peer-chosen string: it may hold control bytes; keep them
-	 * out of the terminal by replacing them. */
+	/* A peer-chosen string: it may hold control bytes; keep them out of the
+	 * terminal with the one escaper (abk_escape_name). */
 	{
-		char clean[PROTO_MESSAGE_MAX + 1];
-		size_t i;
+		char clean[ABK_ERR_MSG_MAX];
 
-		for (i = 0; i < mlen && i < PROTO_MESSAGE_MAX; i++) {
-			unsigned char c = (unsigned char)msg[i];
-
-			clean[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-		}
-		clean[i] = '\0';
+		abk_escape_name(msg, mlen, clean, sizeof(clean), 0);
 		return abk_err_set(err, code, "server: %s", clean);
 	}
 }

@@ -74,7 +74,8 @@ scan_is_racy(int64_t sec, long nsec, const struct timespec *start)
 	return sec > limit_sec || (sec == limit_sec && nsec >= limit_nsec);
 }
 
-int
+/* 1 if pattern-list matches rel (base name for patterns without '/'). */
+static int
 scan_excluded(const char *const *patterns, const char *rel, const char *base)
 {
 	if (patterns == NULL)

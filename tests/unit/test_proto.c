@@ -174,7 +174,7 @@ START_TEST(test_error_frame)
 	ck_assert_int_eq(type, PT_ERROR);
 	ck_assert_int_eq(proto_decode_error(in.data, in.len, &got), ABK_E_QUOTA);
 	/* the escape sequence from the peer is neutralised */
-	ck_assert_str_eq(got.msg, "server: over by 5 bytes?[2J");
+	ck_assert_str_eq(got.msg, "server: over by 5 bytes\\x1b[2J");
 	abk_buf_free(&in);
 }
 END_TEST
