@@ -207,7 +207,6 @@ int app_load_files(struct app *a, abk_err *err);
 void login_init(struct app *a);
 void login_draw(struct app *a);
 int login_key(struct app *a, int key);
-int login_try(struct app *a);
 void login_cursor(struct app *a, int *cy, int *cx);
 int login_act_submit(struct app *a);
 int login_act_next(struct app *a);
@@ -236,8 +235,6 @@ int browse_act_home_dir(struct app *a);
 int browse_act_list_marks(struct app *a);
 int browse_act_push(struct app *a);
 int browse_act_refresh(struct app *a);
-/* The backup status of an absolute local path ("backed up 2 h ago"). */
-const char *browse_status(struct app *a, const char *abspath, char *buf, size_t bufsz);
 
 /* scr_server.c */
 void server_draw(struct app *a);

@@ -16,6 +16,8 @@
 #include "strutil.h"
 #include "ui.h"
 
+static int login_try(struct app *a);
+
 static const char *const login_labels[LF_COUNT] = {
 	"Server (HOST[:PORT])", "CA file", "User", "Password",
 };
@@ -149,7 +151,7 @@ login_focus_for(const struct login_state *l, int code)
  * thread that then exits leaks about 3 MB per login.  Reconnects run here
  * too.  Moving it needs an engine call that frees a thread's cache.
  */
-int
+static int
 login_try(struct app *a)
 {
 	struct login_state *l = &a->login;
