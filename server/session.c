@@ -64,6 +64,26 @@ session_send_out(struct session *s, uint8_t type, abk_err *err)
 	return rc;
 }
 
+enum session_end
+session_code_ends(int rc)
+{
+	switch (rc) {
+	case ABK_E_NET:
+	case ABK_E_TIMEOUT:
+	case ABK_E_TLS:
+	case ABK_E_CANCELED:
+		return SESSION_ENDS_NOW;	/* nobody left to read an ERROR */
+	case ABK_E_PROTO:
+	case ABK_E_LIMIT:
+	case ABK_E_AUTH:
+	case ABK_E_NOMEM:
+	case ABK_E_INTERNAL:
+		return SESSION_ENDS_LINGERING;	/* out of step: the ERROR was the last word */
+	default:
+		return SESSION_GOES_ON;		/* a refusal: client and server are in step */
+	}
+}
+
 int
 session_fail(struct session *s, const char *action, const abk_err *e)
 {
@@ -177,7 +197,7 @@ session_login_password(struct session *s, abk_err *err)
 	abk_rd_init(&r, s->in.data, s->in.len);
 	if (abk_get_cstr(&r, user, sizeof(user)) != 0 ||
 	    abk_get_str(&r, &pw, &pwlen, PROTO_PASSWORD_MAX) != 0) {
-		abk_err_set(err, ABK_E_PROTO, "malformed LOGIN_PASSWORD frame");
+		abk_rd_error(&r, err, "LOGIN_PASSWORD");
 		return session_fail(s, "login", err);
 	}
 	snprintf(ukey, sizeof(ukey), "u:%s", user);
@@ -202,7 +222,7 @@ session_login_token(struct session *s, abk_err *err)
 	abk_rd_init(&r, s->in.data, s->in.len);
 	if (abk_get_cstr(&r, user, sizeof(user)) != 0 ||
 	    abk_get_cstr(&r, token, sizeof(token)) != 0) {
-		abk_err_set(err, ABK_E_PROTO, "malformed LOGIN_TOKEN frame");
+		abk_rd_error(&r, err, "LOGIN_TOKEN");
 		return session_fail(s, "login-token", err);
 	}
 	snprintf(ukey, sizeof(ukey), "u:%s", user);
@@ -307,8 +327,10 @@ session_list_end(struct session *s, struct session_lister *l, int rc, const char
 		rc = session_lister_flush(l, 1);
 	else if (l->rc != ABK_OK)
 		rc = l->rc;		/* the connection failed while sending */
+	else if (abk_code_is_disconnect(rc = session_fail(s, action, err)))
+		;			/* the connection is gone: end the session */
 	else
-		rc = session_fail(s, action, err) == ABK_E_NET ? ABK_E_NET : ABK_OK;
+		rc = ABK_OK;
 	session_lister_free(l);
 	return rc;
 }
@@ -346,7 +368,7 @@ session_list_snapshots(struct session *s, abk_err *err)
 
 	abk_rd_init(&r, s->in.data, s->in.len);
 	if (abk_get_cstr(&r, source, sizeof(source)) != 0) {
-		abk_err_set(err, ABK_E_PROTO, "malformed LIST_SNAPSHOTS frame");
+		abk_rd_error(&r, err, "LIST_SNAPSHOTS");
 		return session_fail(s, "list-snapshots", err);
 	}
 	session_lister_init(&l, s, PT_SNAPSHOTS, err);
@@ -379,7 +401,7 @@ session_list_files(struct session *s, abk_err *err)
 	if (abk_get_cstr(&r, source, sizeof(source)) != 0 ||
 	    abk_get_cstr(&r, snap, sizeof(snap)) != 0 ||
 	    abk_get_cstr(&r, dir, sizeof(dir)) != 0) {
-		abk_err_set(err, ABK_E_PROTO, "malformed LIST_FILES frame");
+		abk_rd_error(&r, err, "LIST_FILES");
 		return session_fail(s, "list-files", err);
 	}
 	session_lister_init(&l, s, PT_FILES, err);
@@ -461,7 +483,7 @@ session_loop(struct session *s)
 		}
 		if (session_deadline_passed(s, rc, &err))
 			return;
-		if (rc == ABK_E_NET && strstr(err.msg, "timed out") != NULL) {
+		if (rc == ABK_E_TIMEOUT) {
 			log_event(LOG_LVL_INFO, s->peer, s->user[0] ? s->user : NULL, "idle",
 			    "closed after %d s without a command",
 			    s->srv->cfg.idle_timeout_ms / 1000);
@@ -470,7 +492,7 @@ session_loop(struct session *s)
 			return;
 		}
 		if (rc != ABK_OK) {
-			if (rc != ABK_E_NET)
+			if (!abk_code_is_disconnect(rc))
 				(void)session_fail(s, "frame", &err);
 			return;
 		}
@@ -504,10 +526,12 @@ session_loop(struct session *s)
 		rc = cmd->run(s, &err);
 		if (rc == ABK_E_AUTH && ++failed_logins < SESSION_LOGIN_TRIES)
 			continue;
-		if (rc == ABK_E_NET || rc == ABK_E_TLS || rc == ABK_E_CANCELED)
+		switch (session_code_ends(rc)) {
+		case SESSION_GOES_ON:
+			break;
+		case SESSION_ENDS_NOW:
 			return;
-		if (rc == ABK_E_PROTO || rc == ABK_E_LIMIT || rc == ABK_E_AUTH ||
-		    rc == ABK_E_NOMEM || rc == ABK_E_INTERNAL) {
+		case SESSION_ENDS_LINGERING:
 			session_linger(s);
 			return;
 		}
@@ -588,7 +612,7 @@ session_verify(struct session *s, abk_err *err)
 	abk_rd_init(&r, s->in.data, s->in.len);
 	if (abk_get_cstr(&r, source, sizeof(source)) != 0 ||
 	    abk_get_cstr(&r, id, sizeof(id)) != 0) {
-		abk_err_set(err, ABK_E_PROTO, "malformed VERIFY frame");
+		abk_rd_error(&r, err, "VERIFY");
 		return session_fail(s, "verify", err);
 	}
 	/* Resolve "latest" once so the report names the snapshot checked. */
@@ -600,7 +624,8 @@ session_verify(struct session *s, abk_err *err)
 	storage_snapshot_close(snap);
 	if (rc != ABK_OK) {
 		session_list_mem_release(s, charged);
-		return session_fail(s, "verify", err) == ABK_E_NET ? ABK_E_NET : ABK_OK;
+		rc = session_fail(s, "verify", err);
+		return abk_code_is_disconnect(rc) ? rc : ABK_OK;
 	}
 	session_lister_init(&l, s, PT_VERIFY_PROBLEMS, err);
 	memset(&counts, 0, sizeof(counts));

@@ -107,7 +107,7 @@ push_read_entries(struct srv_push *sp, abk_err *err)
 		abk_get_u8(&r, &last);
 		abk_get_u32(&r, &count);
 		if (r.failed)
-			return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_ENTRIES");
+			return abk_rd_error(&r, err, "PUSH_ENTRIES");
 		for (uint32_t i = 0; i < count; i++) {
 			struct manifest_entry e;
 			int needed = 0;
@@ -492,7 +492,9 @@ push_receive(struct srv_push *sp, abk_err *err)
 
 			abk_get_u32(&r, &index);
 			abk_get_str(&r, &why, &wlen, PROTO_MESSAGE_MAX);
-			if (r.failed || sp->n_units != 0)
+			if (r.failed)
+				return abk_rd_error(&r, err, "PUSH_SKIP");
+			if (sp->n_units != 0)
 				return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_SKIP");
 			memset(&m, 0, sizeof(m));
 			m.kind = MAIL_SKIP;
@@ -549,7 +551,8 @@ session_push(struct session *s, abk_err *err)
 	abk_get_u64(&r, &sp.declared_entries);
 	abk_get_u64(&r, &total_bytes);
 	if (r.failed || origin[0] != '/') {
-		rc = abk_err_set(err, ABK_E_PROTO, "malformed PUSH_BEGIN");
+		rc = r.failed ? abk_rd_error(&r, err, "PUSH_BEGIN") :
+		    abk_err_set(err, ABK_E_PROTO, "malformed PUSH_BEGIN");
 		fatal = 1;
 		goto out;
 	}
@@ -634,7 +637,7 @@ session_push(struct session *s, abk_err *err)
 	abk_put_u64(&s->out, v.kept);
 	rc = session_send_out(s, PT_PUSH_VERDICT, err);
 out:
-	if (rc == ABK_E_NET)
+	if (abk_code_is_disconnect(rc))
 		log_event(LOG_LVL_WARN, s->peer, s->user, "push", "connection lost: %s "
 		    "(what arrived stays in staging for a resume)", err->msg);
 	else if (rc != ABK_OK)
@@ -654,7 +657,7 @@ out:
 	free(sp.unit_bufs[1]);
 	free(sp.buf);
 	/* After a refusal the client and we are still in step; else end it. */
-	if (rc == ABK_OK || rc == ABK_E_CANCELED || (!fatal && rc != ABK_E_NET))
+	if (rc == ABK_OK || rc == ABK_E_CANCELED || (!fatal && !abk_code_is_disconnect(rc)))
 		return ABK_OK;
-	return rc == ABK_E_NET ? ABK_E_NET : ABK_E_PROTO;
+	return abk_code_is_disconnect(rc) ? rc : ABK_E_PROTO;
 }

@@ -407,9 +407,25 @@ session_restore(struct session *s, abk_err *err)
 	abk_get_cstr(&r, id, sizeof(id));
 	abk_get_u8(&r, &flags);
 	abk_get_u32(&r, &npaths);
-	if (r.failed || npaths > PROTO_RESTORE_PATHS_MAX) {
-		rc = abk_err_set(err, ABK_E_PROTO, "malformed RESTORE");
+	if (r.failed) {
+		rc = abk_rd_error(&r, err, "RESTORE");
 		goto out;
+	}
+	if (npaths > PROTO_RESTORE_PATHS_MAX) {
+		rc = abk_err_set(err, ABK_E_LIMIT, "RESTORE: more than %u paths",
+		    PROTO_RESTORE_PATHS_MAX);
+		goto out;
+	}
+	/* Decode every path before anything is looked up: a malformed or
+	 * over-long one is answered as such, whatever the snapshot holds. */
+	{
+		abk_rd all = r;
+
+		for (uint32_t i = 0; i < npaths; i++)
+			if (abk_get_cstr(&all, path, sizeof(path)) != 0) {
+				rc = abk_rd_error(&all, err, "RESTORE path");
+				goto out;
+			}
 	}
 	sr.level = (flags & RESTORE_FLAG_DEFLATE) ? 1 : 0;
 	rc = session_list_mem_charge(s, source, id[0] ? id : NULL, &list_mem, err);
@@ -425,7 +441,7 @@ session_restore(struct session *s, abk_err *err)
 	}
 	for (uint32_t i = 0; rc == ABK_OK && i < npaths; i++) {
 		if (abk_get_cstr(&r, path, sizeof(path)) != 0) {
-			rc = abk_err_set(err, ABK_E_PROTO, "malformed RESTORE path");
+			rc = abk_rd_error(&r, err, "RESTORE path");
 			break;
 		}
 		rc = storage_snapshot_foreach(sr.snap, path, restore_collect, &sr, err);
@@ -452,7 +468,7 @@ session_restore(struct session *s, abk_err *err)
 	    "%llu bytes", source, storage_snapshot_id(sr.snap), sr.n,
 	    (unsigned long long)sr.bytes);
 out:
-	if (rc != ABK_OK && rc != ABK_E_NET)
+	if (rc != ABK_OK && !abk_code_is_disconnect(rc))
 		(void)session_fail(s, "restore", err);
 	if (sr.seen_ready)
 		pathtab_free(&sr.seen);
@@ -460,7 +476,7 @@ out:
 	storage_snapshot_close(sr.snap);
 	session_list_mem_release(s, list_mem);
 	/* An error before RESTORE_BEGIN leaves the client in step. */
-	if (rc == ABK_OK || (!started && rc != ABK_E_NET))
+	if (rc == ABK_OK || (!started && !abk_code_is_disconnect(rc)))
 		return ABK_OK;
-	return rc == ABK_E_NET ? ABK_E_NET : ABK_E_PROTO;
+	return abk_code_is_disconnect(rc) ? rc : ABK_E_PROTO;
 }

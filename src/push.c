@@ -463,12 +463,13 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 		rc = push_check_server(job->c, err);
 		if (rc == ABK_OK)
 			rc = push_send_batch(job, s, frame, err);
-		if (rc != ABK_OK && job->c->broken && err->code == ABK_E_NET) {
+		if (rc != ABK_OK && job->c->broken && abk_code_is_disconnect(err->code)) {
 			/* the server may have said why before closing */
 			abk_err why = ABK_ERR_INIT;
 
 			job->c->broken = 0;
-			if (client_recv(job->c, 0, NULL, &why) != ABK_OK && why.code != ABK_E_NET) {
+			if (client_recv(job->c, 0, NULL, &why) != ABK_OK &&
+			    !abk_code_is_disconnect(why.code)) {
 				abk_err_clear(err);
 				rc = abk_err_set(err, why.code, "%s", why.msg);
 			}

@@ -50,7 +50,10 @@ transfer_get_units(abk_rd *r, struct transfer_unit *u, uint32_t max, uint32_t *n
 	uint32_t count = 0;
 
 	abk_get_u32(r, &count);
-	if (r->failed || count == 0 || count > max)
+	if (!r->failed && count > max)	/* a limit, not a malformed frame */
+		return abk_err_set(err, ABK_E_LIMIT, "ZIP_BEGIN with %u units: a zip batch "
+		    "holds at most %u", count, max);
+	if (r->failed || count == 0)
 		return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN with %u entries (1 to %u allowed)",
 		    count, max);
 	for (uint32_t i = 0; i < count; i++) {
@@ -68,8 +71,9 @@ transfer_get_units(abk_rd *r, struct transfer_unit *u, uint32_t max, uint32_t *n
 			return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN: a reused piece that is "
 			    "not a whole piece");
 		if (u[i].len == 0 || u[i].len > PROTO_CHUNK_MAX)
-			return abk_err_set(err, ABK_E_LIMIT, "ZIP_BEGIN: a piece of %llu bytes",
-			    (unsigned long long)u[i].len);
+			return abk_err_set(err, u[i].len == 0 ? ABK_E_PROTO : ABK_E_LIMIT,
+			    "ZIP_BEGIN: a piece of %llu bytes (1 to %u allowed)",
+			    (unsigned long long)u[i].len, PROTO_CHUNK_MAX);
 	}
 	if (r->left != 0)
 		return abk_err_set(err, ABK_E_PROTO, "trailing bytes in ZIP_BEGIN");

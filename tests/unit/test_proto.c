@@ -193,6 +193,13 @@ START_TEST(test_error_codes_round_trip)
 	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_VERSION)), ABK_EXIT_REFUSED);
 	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_INTERNAL)), ABK_EXIT_REFUSED);
 	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_LIMIT)), ABK_EXIT_REFUSED);
+	/* issue 13 item 4: a timeout has its own code, not a message text */
+	ck_assert_int_eq(proto_error_from_code(ABK_E_TIMEOUT), PE_TIMEOUT);
+	ck_assert_int_eq(proto_code_from_error(PE_TIMEOUT), ABK_E_TIMEOUT);
+	ck_assert_int_eq(abk_exit_for(ABK_E_TIMEOUT), ABK_EXIT_NETWORK);
+	ck_assert(abk_code_is_disconnect(ABK_E_TIMEOUT));
+	ck_assert(abk_code_is_disconnect(ABK_E_NET));
+	ck_assert(!abk_code_is_disconnect(ABK_E_PROTO));
 	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_INTEGRITY)), ABK_EXIT_INTEGRITY);
 	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_INVALID)), ABK_EXIT_USAGE);
 	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_TIMEOUT)), ABK_EXIT_NETWORK);
