@@ -22,6 +22,7 @@
 #include "crypto.h"
 #include "handoff.h"
 #include "log.h"
+#include "proto_msg.h"
 #include "session.h"
 #include "storage.h"
 #include "tlsconn.h"
@@ -93,8 +94,8 @@ push_read_entries(struct srv_push *sp, abk_err *err)
 	uint64_t seen = 0;
 
 	for (;;) {
-		uint8_t type, last = 0;
-		uint32_t count = 0;
+		struct msg_list_head head;
+		uint8_t type;
 		abk_rd r;
 		int rc = proto_recv(&s->io, &type, &s->in, err);
 
@@ -104,11 +105,9 @@ push_read_entries(struct srv_push *sp, abk_err *err)
 			return abk_err_set(err, ABK_E_PROTO, "expected PUSH_ENTRIES, got %s",
 			    proto_type_name(type));
 		abk_rd_init(&r, s->in.data, s->in.len);
-		abk_get_u8(&r, &last);
-		abk_get_u32(&r, &count);
-		if (r.failed)
-			return abk_rd_error(&r, err, "PUSH_ENTRIES");
-		for (uint32_t i = 0; i < count; i++) {
+		if ((rc = msg_list_head_get(&r, PT_PUSH_ENTRIES, &head, err)) != ABK_OK)
+			return rc;
+		for (uint32_t i = 0; i < head.count; i++) {
 			struct manifest_entry e;
 			int needed = 0;
 
@@ -137,7 +136,7 @@ push_read_entries(struct srv_push *sp, abk_err *err)
 		}
 		if (r.left != 0)
 			return abk_err_set(err, ABK_E_PROTO, "trailing bytes in PUSH_ENTRIES");
-		if (last)
+		if (head.last)
 			break;
 	}
 	if (seen != sp->declared_entries)
@@ -158,10 +157,9 @@ push_send_need(struct srv_push *sp, abk_err *err)
 		int rc;
 
 		abk_buf_reset(&s->out);
-		abk_put_u8(&s->out, i + n >= sp->n_need ? 1 : 0);
-		abk_put_u32(&s->out, (uint32_t)n);
+		msg_list_head_put(&s->out, i + n >= sp->n_need, (uint32_t)n);
 		for (size_t k = 0; k < n; k++)
-			abk_put_u32(&s->out, sp->need[i + k]);
+			msg_need_put(&s->out, sp->need[i + k]);
 		rc = session_send_out(s, PT_PUSH_NEED, err);
 		if (rc != ABK_OK)
 			return rc;
@@ -219,24 +217,19 @@ push_send_pieces(struct srv_push *sp, abk_err *err)
 		sp->pcrc[sp->n_pcrc++] = (struct piece_crcs){ sp->need[i], n, prev_size, crc };
 		if (items.len + 16 + (size_t)n * ABK_DIGEST_LEN > PROTO_FRAME_MAX / 2 && count > 0) {
 			abk_buf_reset(&s->out);
-			abk_put_u8(&s->out, 0);
-			abk_put_u32(&s->out, count);
+			msg_list_head_put(&s->out, 0, count);
 			abk_put_bytes(&s->out, items.data, items.len);
 			if ((rc = session_send_out(s, PT_PUSH_PIECES, err)) != ABK_OK)
 				break;
 			abk_buf_reset(&items);
 			count = 0;
 		}
-		abk_put_u32(&items, sp->need[i]);
-		abk_put_u64(&items, prev_size);
-		abk_put_u32(&items, n);
-		abk_put_bytes(&items, h, (size_t)n * ABK_DIGEST_LEN);
+		msg_pieces_put(&items, &(struct msg_pieces){ sp->need[i], prev_size, n, h[0] });
 		count++;
 	}
 	if (rc == ABK_OK) {
 		abk_buf_reset(&s->out);
-		abk_put_u8(&s->out, 1);
-		abk_put_u32(&s->out, count);
+		msg_list_head_put(&s->out, 1, count);
 		abk_put_bytes(&s->out, items.data, items.len);
 		rc = session_send_out(s, PT_PUSH_PIECES, err);
 	}
@@ -254,7 +247,7 @@ push_zip_begin(struct srv_push *sp, abk_rd *r, abk_err *err)
 
 	if (sp->n_units != 0)
 		return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN inside a batch");
-	rc = transfer_get_units(r, sp->unit_bufs[sp->fill], PROTO_ZIP_BATCH_ENTRIES, &n, err);
+	rc = msg_zip_begin_get(r, sp->unit_bufs[sp->fill], PROTO_ZIP_BATCH_ENTRIES, &n, err);
 	if (rc != ABK_OK)
 		return rc;
 	for (uint32_t i = 0; i < n; i++) {
@@ -422,19 +415,19 @@ static int
 push_zip_end(struct srv_push *sp, abk_rd *r, abk_err *err)
 {
 	abk_buf *zip = &sp->zips[sp->fill];
-	uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
+	uint8_t got[ABK_DIGEST_LEN];
+	struct msg_zip_end ze;
 	struct push_mail m;
-	uint64_t zlen = 0;
 	int rc;
 
-	abk_get_u64(r, &zlen);
-	abk_get_bytes(r, want, sizeof(want));
-	if (r->failed || sp->n_units == 0 || zlen != zip->len)
+	if ((rc = msg_zip_end_get(r, &ze, err)) != ABK_OK)
+		return rc;
+	if (sp->n_units == 0 || ze.length != zip->len)
 		return abk_err_set(err, ABK_E_PROTO, "ZIP_END does not match the batch");
 	rc = transfer_batch_digest(zip->data, zip->len, got, err);
 	if (rc != ABK_OK)
 		return rc;
-	if (!abk_ct_equal(want, got, sizeof(got)))
+	if (!abk_ct_equal(ze.digest, got, sizeof(got)))
 		return abk_err_set(err, ABK_E_INTEGRITY, "zip batch digest mismatch");
 	abk_digest_update(&sp->total, got, sizeof(got));
 	sp->wire_bytes += zip->len;
@@ -484,21 +477,16 @@ push_receive(struct srv_push *sp, abk_err *err)
 			srv_session_set_action(s->srv, &s->info, NULL, action);
 			break;
 		case PT_PUSH_SKIP: {
-			uint32_t index = 0;
-			const char *why;
-			size_t wlen;
-
+			struct msg_push_skip skip;
 			struct push_mail m;
 
-			abk_get_u32(&r, &index);
-			abk_get_str(&r, &why, &wlen, PROTO_MESSAGE_MAX);
-			if (r.failed)
-				return abk_rd_error(&r, err, "PUSH_SKIP");
+			if ((rc = msg_push_skip_get(&r, &skip, err)) != ABK_OK)
+				return rc;
 			if (sp->n_units != 0)
-				return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_SKIP");
+				return abk_err_set(err, ABK_E_PROTO, "PUSH_SKIP inside a batch");
 			memset(&m, 0, sizeof(m));
 			m.kind = MAIL_SKIP;
-			m.skip_index = index;
+			m.skip_index = skip.index;
 			rc = push_post(sp, &m, err);
 			break;
 		}
@@ -507,9 +495,10 @@ push_receive(struct srv_push *sp, abk_err *err)
 		case PT_PUSH_END: {
 			uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
 
-			abk_get_bytes(&r, want, sizeof(want));
-			if (r.failed || sp->n_units != 0)
-				return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_END");
+			if ((rc = msg_digest_get(&r, PT_PUSH_END, want, err)) != ABK_OK)
+				return rc;
+			if (sp->n_units != 0)
+				return abk_err_set(err, ABK_E_PROTO, "PUSH_END inside a batch");
 			rc = push_post(sp, NULL, err);	/* everything unpacked? */
 			if (rc != ABK_OK)
 				return rc;
@@ -532,9 +521,11 @@ session_push(struct session *s, abk_err *err)
 {
 	struct srv_push sp;
 	struct storage_verdict v;
-	char origin[PROTO_ORIGIN_MAX + 1];
+	struct msg_push_begin pb;
+	struct msg_push_verdict verdict;
+	const char *origin;
 	uint8_t flags = 0;
-	uint64_t total_bytes = 0, list_mem = 0;
+	uint64_t list_mem = 0;
 	abk_rd r;
 	int rc, fatal = 0;
 
@@ -545,17 +536,16 @@ session_push(struct session *s, abk_err *err)
 	abk_buf_init(&sp.zips[1], PROTO_ZIP_BATCH_MAX);
 	abk_digest_init(&sp.total);
 	abk_rd_init(&r, s->in.data, s->in.len);
-	abk_get_cstr(&r, sp.source, sizeof(sp.source));
-	abk_get_cstr(&r, origin, sizeof(origin));
-	abk_get_u8(&r, &flags);
-	abk_get_u64(&r, &sp.declared_entries);
-	abk_get_u64(&r, &total_bytes);
-	if (r.failed || origin[0] != '/') {
-		rc = r.failed ? abk_rd_error(&r, err, "PUSH_BEGIN") :
-		    abk_err_set(err, ABK_E_PROTO, "malformed PUSH_BEGIN");
+	if ((rc = msg_push_begin_get(&r, &pb, err)) != ABK_OK || pb.origin[0] != '/') {
+		if (rc == ABK_OK)
+			rc = abk_err_set(err, ABK_E_PROTO, "PUSH_BEGIN: origin is not absolute");
 		fatal = 1;
 		goto out;
 	}
+	memcpy(sp.source, pb.source, sizeof(sp.source));
+	sp.declared_entries = pb.entries;
+	flags = pb.flags;
+	origin = pb.origin;
 	if (sp.declared_entries > PROTO_MAX_ENTRIES) {
 		rc = abk_err_set(err, ABK_E_LIMIT, "a push may hold at most %u entries",
 		    PROTO_MAX_ENTRIES);
@@ -585,7 +575,7 @@ session_push(struct session *s, abk_err *err)
 	storage_push_set_single_file(sp.p, (flags & PROTO_PUSH_SINGLE_FILE) != 0);
 	storage_push_set_max_entries(sp.p, sp.declared_entries ? sp.declared_entries : 1);
 	abk_buf_reset(&s->out);
-	abk_put_u32(&s->out, PROTO_ZIP_BATCH_MAX);
+	(void)msg_push_ready_put(&s->out, PROTO_ZIP_BATCH_MAX);
 	fatal = 1;	/* from here on the client streams: errors end the session */
 	if ((rc = session_send_out(s, PT_PUSH_READY, err)) != ABK_OK ||
 	    (rc = push_read_entries(&sp, err)) != ABK_OK)
@@ -627,14 +617,16 @@ session_push(struct session *s, abk_err *err)
 	    (unsigned long long)v.changed, (unsigned long long)v.removed,
 	    (unsigned long long)v.unchanged, (unsigned long long)v.bytes_received);
 	abk_buf_reset(&s->out);
-	abk_put_cstr(&s->out, v.id);
-	abk_put_u64(&s->out, v.added);
-	abk_put_u64(&s->out, v.changed);
-	abk_put_u64(&s->out, v.removed);
-	abk_put_u64(&s->out, v.unchanged);
-	abk_put_u64(&s->out, v.bytes_received);
-	abk_put_u64(&s->out, v.bytes_stored);
-	abk_put_u64(&s->out, v.kept);
+	memset(&verdict, 0, sizeof(verdict));
+	snprintf(verdict.snapshot, sizeof(verdict.snapshot), "%s", v.id);
+	verdict.added = v.added;
+	verdict.changed = v.changed;
+	verdict.removed = v.removed;
+	verdict.unchanged = v.unchanged;
+	verdict.bytes_received = v.bytes_received;
+	verdict.bytes_stored = v.bytes_stored;
+	verdict.kept = v.kept;
+	(void)msg_push_verdict_put(&s->out, &verdict);
 	rc = session_send_out(s, PT_PUSH_VERDICT, err);
 out:
 	if (abk_code_is_disconnect(rc))
