@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "batchrecv.h"
 #include "handoff.h"
 #include "net.h"
 #include "origins.h"
@@ -51,12 +52,6 @@ restore_progress(struct rjob *j, int force)
  * caller's thread and reads a copy of the counters published after each
  * batch.
  */
-struct rbatch {
-	abk_buf zip;
-	struct transfer_unit *units;
-	uint32_t n_units;
-};
-
 struct rpipe {
 	struct rjob *j;
 	struct handoff ho;
@@ -69,12 +64,12 @@ static int
 restore_write_batch(void *ctx, void *item, abk_err *err)
 {
 	struct rpipe *rp = ctx;
-	const struct rbatch *b = item;
+	const struct batchrecv_batch *b = item;
 	struct transfer_sink sink;
 	int rc;
 
 	restore_sink(rp->j, &sink);
-	rc = transfer_unpack(b->zip.data, b->zip.len, b->units, b->n_units, rp->buf,
+	rc = transfer_unpack(b->zip->data, b->zip->len, b->units, b->n_units, rp->buf,
 	    256 * 1024, &sink, err);
 	if (rc == ABK_OK)
 		return restore_flush_pending(rp->j, err);
@@ -113,36 +108,41 @@ restore_report(struct rpipe *rp)
 	j->opts->progress(j->opts->ctx, &j->shown);
 }
 
-/* Read the zip batches until RESTORE_END. */
+/* A unit of ZIP_BEGIN must be a piece of a file of the list (batchrecv). */
+static int
+restore_check_unit(void *ctx, const struct transfer_unit *u, abk_err *err)
+{
+	const struct rjob *j = ctx;
+
+	if (u->index >= j->n || j->v[u->index].type != MF_FILE ||
+	    u->offset > j->v[u->index].size || u->len > j->v[u->index].size - u->offset)
+		return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN lists an invalid entry");
+	return ABK_OK;
+}
+
+/* Read the zip batches until RESTORE_END (batchrecv.h checks them). */
 static int
 restore_receive(struct rjob *j, abk_err *err)
 {
 	abk_client *c = j->c;
-	struct rbatch batches[2];	/* one is received while the other is written */
+	struct batchrecv br;
+	struct batchrecv_batch done[2];	/* one may be in the writer */
 	struct rpipe rp;
-	abk_digest_ctx total;
-	int fill = 0, rc = ABK_OK, started = 0;
+	int next = 0, rc, started = 0;
 
 	memset(&rp, 0, sizeof(rp));
-	memset(batches, 0, sizeof(batches));
 	rp.j = j;
 	rp.pub = j->prog;
-	abk_digest_init(&total);
-	for (int i = 0; i < 2; i++) {
-		abk_buf_init(&batches[i].zip, PROTO_ZIP_BATCH_MAX);
-		batches[i].units = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
-	}
+	rc = batchrecv_init(&br, restore_check_unit, j, err);
 	rp.buf = malloc(256 * 1024);
-	if (rp.buf == NULL || batches[0].units == NULL || batches[1].units == NULL) {
+	if (rc == ABK_OK && rp.buf == NULL)
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	if (rc != ABK_OK)
 		goto out;
-	}
 	started = 1;
 	rc = handoff_start(&rp.ho, restore_write_batch, restore_written, &rp, err);
 	while (rc == ABK_OK) {
-		struct rbatch *b = &batches[fill];
 		uint8_t type;
-		abk_rd r;
 
 		if (j->opts->cancel != NULL && *j->opts->cancel) {
 			rc = abk_err_set(err, ABK_E_CANCELED, "canceled");
@@ -151,61 +151,23 @@ restore_receive(struct rjob *j, abk_err *err)
 		rc = client_recv(c, 0, &type, err);
 		if (rc != ABK_OK)
 			break;
-		abk_rd_init(&r, c->in.data, c->in.len);
-		if (type == PT_ZIP_BEGIN) {
-			rc = msg_zip_begin_get(&r, b->units, PROTO_ZIP_BATCH_ENTRIES, &b->n_units,
-			    err);
-			for (uint32_t i = 0; rc == ABK_OK && i < b->n_units; i++) {
-				const struct transfer_unit *u = &b->units[i];
-
-				if (u->index >= j->n || j->v[u->index].type != MF_FILE ||
-				    u->offset > j->v[u->index].size ||
-				    u->len > j->v[u->index].size - u->offset)
-					rc = abk_err_set(err, ABK_E_PROTO,
-					    "ZIP_BEGIN lists an invalid entry");
-			}
-			abk_buf_reset(&b->zip);
-		} else if (type == PT_ZIP_DATA) {
-			if (b->n_units == 0)
-				rc = abk_err_set(err, ABK_E_PROTO, "ZIP_DATA outside a batch");
-			else if (abk_put_bytes(&b->zip, c->in.data, c->in.len) != 0)
-				rc = abk_err_set(err, ABK_E_LIMIT, "zip batch over %u bytes",
-				    PROTO_ZIP_BATCH_MAX);
-		} else if (type == PT_ZIP_END) {
-			struct msg_zip_end ze;
-			uint8_t got[ABK_DIGEST_LEN];
-
-			rc = msg_zip_end_get(&r, &ze, err);
-			if (rc == ABK_OK && (ze.length != b->zip.len || b->n_units == 0))
-				rc = abk_err_set(err, ABK_E_PROTO, "ZIP_END does not match the data");
+		if (type == PT_RESTORE_END) {
+			rc = batchrecv_end(&br, type, c->in.data, c->in.len, "restore", err);
 			if (rc == ABK_OK)
-				rc = transfer_batch_digest(b->zip.data, b->zip.len, got, err);
-			if (rc == ABK_OK && !abk_ct_equal(ze.digest, got, sizeof(got)))
-				rc = abk_err_set(err, ABK_E_INTEGRITY, "zip batch digest mismatch");
-			if (rc == ABK_OK) {
-				abk_digest_update(&total, got, sizeof(got));
-				/* the writer is idle once this returns, so the other
-				 * buffer is free for the next batch */
-				rc = handoff_post(&rp.ho, b, err);
-			}
-			if (rc == ABK_OK) {
-				fill ^= 1;
-				batches[fill].n_units = 0;
-				restore_report(&rp);
-			}
-		} else if (type == PT_RESTORE_END) {
-			uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
-
-			abk_digest_final(&total, got);
-			rc = msg_digest_get(&r, PT_RESTORE_END, want, err);
-			if (rc == ABK_OK && !abk_ct_equal(want, got, sizeof(got)))
-				rc = abk_err_set(err, ABK_E_INTEGRITY, "restore digest mismatch");
-			else if (rc == ABK_OK)
 				rc = handoff_post(&rp.ho, NULL, err);	/* all written? */
 			break;
-		} else {
+		}
+		rc = batchrecv_frame(&br, type, c->in.data, c->in.len, &done[next], err);
+		if (rc > 0) {
 			rc = abk_err_set(err, ABK_E_PROTO, "unexpected %s during a restore",
 			    proto_type_name(type));
+		} else if (rc == ABK_OK && done[next].n_units > 0) {
+			/* the writer is idle once this returns, so the other
+			 * buffer is free for the next batch */
+			rc = handoff_post(&rp.ho, &done[next], err);
+			next ^= 1;
+			if (rc == ABK_OK)
+				restore_report(&rp);
 		}
 	}
 out:
@@ -213,10 +175,7 @@ out:
 		rc = handoff_finish(&rp.ho, rc, err);
 	if (rc != ABK_OK)
 		c->broken = 1;
-	for (int i = 0; i < 2; i++) {
-		abk_buf_free(&batches[i].zip);
-		free(batches[i].units);
-	}
+	batchrecv_free(&br);
 	free(rp.buf);
 	return rc;
 }
