@@ -213,7 +213,7 @@ proto_decode_error(const void *payload, size_t len, abk_err *err)
 	abk_get_u16(&r, &perr);
 	abk_get_str(&r, &msg, &mlen, PROTO_MESSAGE_MAX);
 	if (r.failed)
-		return abk_err_set(err, ABK_E_PROTO, "malformed ERROR frame from server");
+		return abk_rd_error(&r, err, "ERROR frame from server");
 	code = proto_code_from_error(perr);
 	/* %.*s with a peer-chosen string: it may hold control bytes; keep them
 	 * out of the terminal by replacing them. */
