@@ -91,6 +91,8 @@ def main():
             else:
                 path = b"/".join([b"d"] * 128)
             send(s, 0x32, b"\1" + struct.pack(">I", 1) + entry(path))
+        elif case == "short":
+            send(s, 0x22, b"\0\0")       # LIST_SNAPSHOTS cut inside its length
         elif case == "verify":
             send(s, 0x50, cstr(b"src") + cstr(b"i" * 65))
     t, body = frame(s)
