@@ -32,6 +32,7 @@
 #include "client_int.h"
 #include "pathsafe.h"
 #include "prefetch.h"
+#include "proto_msg.h"
 #include "crypto.h"
 #include "net.h"
 #include "scan.h"
@@ -80,26 +81,31 @@ push_read_pieces(struct push_job *job, abk_err *err)
 	int64_t last_index = -1;
 
 	for (;;) {
-		uint8_t last = 0;
-		uint32_t count = 0;
+		struct msg_list_head head;
 		abk_rd r;
 		int rc = client_recv(c, PT_PUSH_PIECES, NULL, err);
 
 		if (rc != ABK_OK)
 			return rc;
 		abk_rd_init(&r, c->in.data, c->in.len);
-		abk_get_u8(&r, &last);
-		abk_get_u32(&r, &count);
-		for (uint32_t i = 0; i < count && !r.failed; i++) {
+		if ((rc = msg_list_head_get(&r, PT_PUSH_PIECES, &head, err)) != ABK_OK) {
+			c->broken = 1;
+			return rc;
+		}
+		for (uint32_t i = 0; i < head.count; i++) {
+			struct msg_pieces m;
 			struct push_prev pv;
 
-			abk_get_u32(&r, &pv.index);
-			abk_get_u64(&r, &pv.size);
-			abk_get_u32(&r, &pv.n);
-			if (r.failed || (int64_t)pv.index <= last_index ||
-			    pv.index >= job->scan->n || pv.n == 0 || pv.n > PROTO_PIECES_MAX ||
-			    (pv.size + PUSH_CHUNK - 1) / PUSH_CHUNK != pv.n ||
-			    r.left / ABK_DIGEST_LEN < pv.n) {
+			if ((rc = msg_pieces_get(&r, &m, err)) != ABK_OK) {
+				c->broken = 1;
+				return rc;
+			}
+			pv.index = m.index;
+			pv.size = m.prev_size;
+			pv.n = m.n;
+			if ((int64_t)pv.index <= last_index ||
+			    pv.index >= job->scan->n || pv.n == 0 ||
+			    (pv.size + PUSH_CHUNK - 1) / PUSH_CHUNK != pv.n) {
 				c->broken = 1;
 				return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_PIECES");
 			}
@@ -107,7 +113,7 @@ push_read_pieces(struct push_job *job, abk_err *err)
 			pv.h = malloc((size_t)pv.n * ABK_DIGEST_LEN);
 			if (pv.h == NULL)
 				return abk_err_set(err, ABK_E_NOMEM, "out of memory");
-			abk_get_bytes(&r, pv.h, (size_t)pv.n * ABK_DIGEST_LEN);
+			memcpy(pv.h, m.hashes, (size_t)pv.n * ABK_DIGEST_LEN);
 			if (job->n_prev == cap) {
 				size_t ncap = cap ? cap * 2 : 16;
 				struct push_prev *np = realloc(job->prev, ncap * sizeof(*np));
@@ -121,11 +127,7 @@ push_read_pieces(struct push_job *job, abk_err *err)
 			}
 			job->prev[job->n_prev++] = pv;
 		}
-		if (r.failed) {
-			c->broken = 1;
-			return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_PIECES");
-		}
-		if (last)
+		if (head.last)
 			return ABK_OK;
 	}
 }
@@ -247,8 +249,7 @@ push_send_entries(abk_client *c, const struct scan_result *scan, abk_err *err)
 			n++;
 			i++;
 		}
-		abk_put_u8(&c->out, i >= scan->n ? 1 : 0);
-		abk_put_u32(&c->out, n);
+		msg_list_head_put(&c->out, i >= scan->n, n);
 		abk_put_bytes(&c->out, items.data, items.len);
 		abk_buf_free(&items);
 		rc = client_send(c, PT_PUSH_ENTRIES, err);
@@ -269,17 +270,18 @@ push_read_need(abk_client *c, size_t n_entries, uint32_t **need_out, size_t *n_o
 	int rc;
 
 	for (;;) {
-		uint8_t last = 0;
-		uint32_t count = 0;
+		struct msg_list_head head;
+		uint32_t count;
 		abk_rd r;
 
 		rc = client_recv(c, PT_PUSH_NEED, NULL, err);
 		if (rc != ABK_OK)
 			goto fail;
 		abk_rd_init(&r, c->in.data, c->in.len);
-		abk_get_u8(&r, &last);
-		abk_get_u32(&r, &count);
-		if (r.failed || count > r.left / 4) {
+		if ((rc = msg_list_head_get(&r, PT_PUSH_NEED, &head, err)) != ABK_OK)
+			goto fail;
+		count = head.count;
+		if (count > r.left / 4) {
 			rc = abk_err_set(err, ABK_E_PROTO, "malformed PUSH_NEED");
 			goto fail;
 		}
@@ -297,7 +299,7 @@ push_read_need(abk_client *c, size_t n_entries, uint32_t **need_out, size_t *n_o
 		for (uint32_t k = 0; k < count; k++) {
 			uint32_t idx;
 
-			abk_get_u32(&r, &idx);
+			(void)msg_need_get(&r, &idx, err);	/* cannot fail: count checked */
 			if ((int64_t)idx <= prev || idx >= n_entries) {
 				rc = abk_err_set(err, ABK_E_PROTO, "server asked for entry %u, "
 				    "out of order or out of range", idx);
@@ -306,7 +308,7 @@ push_read_need(abk_client *c, size_t n_entries, uint32_t **need_out, size_t *n_o
 			prev = idx;
 			need[n++] = idx;
 		}
-		if (last)
+		if (head.last)
 			break;
 	}
 	*need_out = need;
@@ -353,7 +355,7 @@ push_send_batch(struct push_job *job, struct push_slot *s, uint8_t *frame, abk_e
 	int rc = ABK_OK;
 
 	if (s->n_sent > 0) {
-		transfer_put_units(&c->out, s->sent, (uint32_t)s->n_sent);
+		msg_zip_begin_put(&c->out, s->sent, (uint32_t)s->n_sent);
 		rc = client_send(c, PT_ZIP_BEGIN, err);
 		if (rc == ABK_OK) {
 			rc = proto_send_split(&c->io, PT_ZIP_DATA, s->data, s->len, frame,
@@ -362,8 +364,7 @@ push_send_batch(struct push_job *job, struct push_slot *s, uint8_t *frame, abk_e
 				c->broken = 1;
 		}
 		if (rc == ABK_OK) {
-			abk_put_u64(&c->out, s->len);
-			abk_put_bytes(&c->out, s->digest, sizeof(s->digest));
+			msg_zip_end_put(&c->out, s->len, s->digest);
 			rc = client_send(c, PT_ZIP_END, err);
 		}
 	}
@@ -372,8 +373,7 @@ push_send_batch(struct push_job *job, struct push_slot *s, uint8_t *frame, abk_e
 
 		if (job->opts->note != NULL)
 			job->opts->note(job->opts->ctx, e->path, s->skips[i].why);
-		abk_put_u32(&c->out, s->skips[i].index);
-		abk_put_cstr(&c->out, s->skips[i].why);
+		msg_push_skip_put(&c->out, s->skips[i].index, s->skips[i].why);
 		rc = client_send(c, PT_PUSH_SKIP, err);
 	}
 	return rc;
@@ -460,11 +460,12 @@ push_send_slot(struct push_job *job, struct push_slot *s, uint8_t *frame, abk_er
 
 	if (rc == ABK_OK)
 		rc = push_send_batch(job, s, frame, err);
-	if (rc != ABK_OK && job->c->broken && err->code == ABK_E_NET) {
+	if (rc != ABK_OK && job->c->broken && abk_code_is_disconnect(err->code)) {
 		abk_err why = ABK_ERR_INIT;
 
 		job->c->broken = 0;
-		if (client_recv(job->c, 0, NULL, &why) != ABK_OK && why.code != ABK_E_NET) {
+		if (client_recv(job->c, 0, NULL, &why) != ABK_OK &&
+		    !abk_code_is_disconnect(why.code)) {
 			abk_err_clear(err);
 			rc = abk_err_set(err, why.code, "%s", why.msg);
 		}
@@ -573,7 +574,7 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 	push_builders_join(job, threads, started);
 	if (rc == ABK_OK) {
 		abk_digest_final(&total, total_digest);
-		abk_put_bytes(&job->c->out, total_digest, sizeof(total_digest));
+		msg_digest_put(&job->c->out, total_digest);
 		rc = client_send(job->c, PT_PUSH_END, err);
 	}
 out:
@@ -670,6 +671,7 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 	size_t n_need = 0;
 	long long last = 0, t_start = net_now_ms();
 	const char *name = NULL;
+	struct msg_push_verdict verdict;
 	abk_rd r;
 	int rc;
 
@@ -694,12 +696,8 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 	prog.phase = ABK_PHASE_COMPARE;
 	push_progress(&job, &prog, &last, 1);
 
-	abk_put_cstr(&c->out, name);
-	abk_put_cstr(&c->out, scan.origin);
-	abk_put_u8(&c->out, (opts->checksum ? PROTO_PUSH_CHECKSUM : 0) |
-	    (scan.single_file ? PROTO_PUSH_SINGLE_FILE : 0));
-	abk_put_u64(&c->out, scan.n);
-	abk_put_u64(&c->out, scan.total_bytes);
+	msg_push_begin_put(&c->out, name, scan.origin, (opts->checksum ? PROTO_PUSH_CHECKSUM : 0) |
+	    (scan.single_file ? PROTO_PUSH_SINGLE_FILE : 0), scan.n, scan.total_bytes);
 	if ((rc = client_send(c, PT_PUSH_BEGIN, err)) != ABK_OK ||
 	    (rc = client_recv(c, PT_PUSH_READY, NULL, err)) != ABK_OK ||
 	    (rc = push_send_entries(c, &scan, err)) != ABK_OK ||
@@ -725,18 +723,16 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 	if (rc != ABK_OK)
 		goto out_job;
 	abk_rd_init(&r, c->in.data, c->in.len);
-	abk_get_cstr(&r, res->snapshot, sizeof(res->snapshot));
-	abk_get_u64(&r, &res->added);
-	abk_get_u64(&r, &res->changed);
-	abk_get_u64(&r, &res->removed);
-	abk_get_u64(&r, &res->unchanged);
-	abk_get_u64(&r, &res->bytes_received);
-	abk_get_u64(&r, &res->bytes_stored);
-	abk_get_u64(&r, &res->kept);
-	if (r.failed) {
-		rc = abk_err_set(err, ABK_E_PROTO, "malformed PUSH_VERDICT");
+	if ((rc = msg_push_verdict_get(&r, &verdict, err)) != ABK_OK)
 		goto out_job;
-	}
+	memcpy(res->snapshot, verdict.snapshot, sizeof(verdict.snapshot));
+	res->added = verdict.added;
+	res->changed = verdict.changed;
+	res->removed = verdict.removed;
+	res->unchanged = verdict.unchanged;
+	res->bytes_received = verdict.bytes_received;
+	res->bytes_stored = verdict.bytes_stored;
+	res->kept = verdict.kept;
 	prog.phase = ABK_PHASE_DONE;
 	prog.rate = (double)prog.bytes_done * 1000.0 / (double)(net_now_ms() - t_start + 1);
 	push_progress(&job, &prog, &last, 1);

@@ -160,7 +160,7 @@ tls_ctx_free(tls_ctx *ctx)
 
 /*
  * Wait until fd is ready for events or the timeout passes.  Returns ABK_OK,
- * ABK_E_NET (timeout, poll error) or ABK_E_CANCELED (wake fd readable).
+ * ABK_E_TIMEOUT, ABK_E_NET (poll error) or ABK_E_CANCELED (wake fd readable).
  */
 static int
 tls_wait(tls_conn *c, short events, long long deadline, abk_err *err)
@@ -177,7 +177,8 @@ tls_wait(tls_conn *c, short events, long long deadline, abk_err *err)
 			long long left = deadline - net_now_ms();
 
 			if (left <= 0)
-				return abk_err_set(err, ABK_E_NET, "timed out waiting for the peer");
+				return abk_err_set(err, ABK_E_TIMEOUT,
+				    "timed out waiting for the peer");
 			timeout = (int)left;
 		}
 		/* The connection's absolute deadline (a whole frame, a whole
@@ -186,7 +187,7 @@ tls_wait(tls_conn *c, short events, long long deadline, abk_err *err)
 			long long left = c->deadline - net_now_ms();
 
 			if (left <= 0)
-				return abk_err_set(err, ABK_E_NET,
+				return abk_err_set(err, ABK_E_TIMEOUT,
 				    "deadline passed waiting for the peer");
 			if (timeout < 0 || left < timeout)
 				timeout = (int)left;

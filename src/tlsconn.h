@@ -47,8 +47,8 @@ void tls_conn_set_timeout(tls_conn *c, int timeout_ms);
 /*
  * Absolute deadline on the net_now_ms() clock (0: none) that bounds every
  * wait, however much the peer trickles: the server uses it for a whole
- * login and for each whole frame.  Past it, waits fail with ABK_E_NET
- * "deadline passed".
+ * login and for each whole frame.  Past it, waits fail with ABK_E_TIMEOUT
+ * "deadline passed" (as a per-wait timeout does: the caller knows which it set).
  */
 void tls_conn_set_deadline(tls_conn *c, long long deadline_ms);
 /* While wake_fd is readable, waits end with ABK_E_CANCELED (-1: none). */

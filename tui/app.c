@@ -184,7 +184,7 @@ app_reconnect(struct app *a, abk_err *err)
 /* Run call; when the server had closed the connection, connect again once. */
 #define APP_RETRY(a, err, call) do { \
 	rc = (a)->client != NULL ? (call) : ABK_E_NET; \
-	if (rc == ABK_E_NET) { \
+	if (abk_code_is_disconnect(rc)) { \
 		abk_err_clear(err); \
 		rc = app_reconnect((a), (err)); \
 		if (rc == ABK_OK) \

@@ -245,7 +245,8 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 		}
 		if (ex != ABK_EXIT_OK && (worst == ABK_EXIT_OK || worst == ABK_EXIT_PARTIAL))
 			worst = ex;
-		if (rc == ABK_E_CANCELED || rc == ABK_E_NET || rc == ABK_E_TLS || rc == ABK_E_PROTO)
+		if (rc == ABK_E_CANCELED || abk_code_is_disconnect(rc) || rc == ABK_E_TLS ||
+		    rc == ABK_E_PROTO)
 			break;
 	}
 	if (o->json)

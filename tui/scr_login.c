@@ -194,6 +194,10 @@ login_try(struct app *a)
 		    " After repeated failures the server waits longer before each answer "
 		    "(up to 8 s)." : "");
 		break;
+	case ABK_E_TIMEOUT:
+		snprintf(l->error, sizeof(l->error), "The server did not answer in time: %.400s. "
+		    "Check the address and port, and the network.", err.msg);
+		break;
 	case ABK_E_NET:
 		snprintf(l->error, sizeof(l->error), "Cannot reach the server: %.400s. Check the "
 		    "address and port, and that autobackupd runs.", err.msg);

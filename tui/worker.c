@@ -230,7 +230,7 @@ run_push(struct worker *w)
 			add_line(w, "  failed: %s", err.msg[0] ? err.msg : abk_strerror(rc));
 		}
 		pthread_mutex_unlock(&w->lock);
-		if (rc == ABK_E_NET || rc == ABK_E_TLS || rc == ABK_E_PROTO ||
+		if (abk_code_is_disconnect(rc) || rc == ABK_E_TLS || rc == ABK_E_PROTO ||
 		    rc == ABK_E_CANCELED)
 			break;
 	}
