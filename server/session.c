@@ -39,6 +39,7 @@ static int session_login_token(struct session *s, abk_err *err);
 static int session_list_sources(struct session *s, abk_err *err);
 static int session_list_snapshots(struct session *s, abk_err *err);
 static int session_list_files(struct session *s, abk_err *err);
+static int session_verify(struct session *s, abk_err *err);
 
 static const struct session_command session_commands[] = {
 	{ PT_LOGIN_PASSWORD, "login", 0, session_login_password },
@@ -65,7 +66,16 @@ session_send_out(struct session *s, uint8_t type, abk_err *err)
 	return rc;
 }
 
-enum session_end
+/*
+ * What a command's return code means for the session (the one place that
+ * decides it; never the error text): go on with the next command, end now
+ * (connection gone, timed out, shutting down), or end after lingering so the
+ * peer reads the ERROR already sent (out of step, over a limit, login
+ * refused too often, server failure).
+ */
+enum session_end { SESSION_GOES_ON, SESSION_ENDS_NOW, SESSION_ENDS_LINGERING };
+
+static enum session_end
 session_code_ends(int rc)
 {
 	switch (rc) {
@@ -585,7 +595,7 @@ verify_problem_cb(void *ctx, const char *path, size_t path_len, const char *prob
 	return session_lister_added(l);
 }
 
-int
+static int
 session_verify(struct session *s, abk_err *err)
 {
 	struct storage_verify_counts counts;

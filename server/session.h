@@ -58,16 +58,6 @@ void session_run(struct srv *srv, int fd, const char *peer);
  */
 int session_fail(struct session *s, const char *action, const abk_err *err);
 
-/*
- * What a command's return code means for the session (the one place that
- * decides it; never the error text): go on with the next command, end now
- * (connection gone, timed out, shutting down), or end after lingering so the
- * peer reads the ERROR already sent (out of step, over a limit, login
- * refused too often, server failure).
- */
-enum session_end { SESSION_GOES_ON, SESSION_ENDS_NOW, SESSION_ENDS_LINGERING };
-enum session_end session_code_ends(int rc);
-
 /* Send the payload in s->out as a frame of type; resets s->out. */
 int session_send_out(struct session *s, uint8_t type, abk_err *err);
 
@@ -108,6 +98,5 @@ void session_list_mem_release(struct session *s, uint64_t charged);
 /* Command handlers of other files. */
 int session_push(struct session *s, abk_err *err);
 int session_restore(struct session *s, abk_err *err);
-int session_verify(struct session *s, abk_err *err);
 
 #endif

@@ -584,6 +584,28 @@ out:
 	return rc;
 }
 
+/* PUSH_READY: the server's batch bound must hold what the builders make (a
+ * batch of PUSH_BATCH_TARGET input bytes, or one whole piece, plus zip
+ * headers), or every batch would be refused half-way through the push. */
+static int
+push_read_ready(abk_client *c, abk_err *err)
+{
+	uint32_t max_batch = 0;
+	abk_rd r;
+	int rc = client_recv(c, PT_PUSH_READY, NULL, err);
+
+	if (rc != ABK_OK)
+		return rc;
+	abk_rd_init(&r, c->in.data, c->in.len);
+	if ((rc = msg_push_ready_get(&r, &max_batch, err)) != ABK_OK)
+		return rc;
+	if (max_batch < PUSH_BATCH_TARGET + PROTO_PIECE + (1u << 20))
+		return abk_err_set(err, ABK_E_PROTO, "the server accepts zip batches of at most "
+		    "%u bytes; this client needs %u", max_batch,
+		    PUSH_BATCH_TARGET + PROTO_PIECE + (1u << 20));
+	return ABK_OK;
+}
+
 /* The scan step: scan options from opts, scan the source, check the entry
  * limit.  *name is the snapshot source name (--name or the base name). */
 static int
@@ -699,7 +721,7 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 	msg_push_begin_put(&c->out, name, scan.origin, (opts->checksum ? PROTO_PUSH_CHECKSUM : 0) |
 	    (scan.single_file ? PROTO_PUSH_SINGLE_FILE : 0), scan.n, scan.total_bytes);
 	if ((rc = client_send(c, PT_PUSH_BEGIN, err)) != ABK_OK ||
-	    (rc = client_recv(c, PT_PUSH_READY, NULL, err)) != ABK_OK ||
+	    (rc = push_read_ready(c, err)) != ABK_OK ||
 	    (rc = push_send_entries(c, &scan, err)) != ABK_OK ||
 	    (rc = push_read_need(c, scan.n, &need, &n_need, err)) != ABK_OK)
 		goto out;

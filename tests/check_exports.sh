@@ -10,9 +10,7 @@ b=.
 s=${srcdir:-.}
 # main: the program entry points.
 # abk_user_quota: engine API (src/engine.h) for the front ends; the TUI shows it.
-# session_verify: declared in session.h beside the other command handlers;
-#   to become static with the session's command table.
-ALLOW="main abk_user_quota session_verify"
+ALLOW="main abk_user_quota"
 objs=$(ls "$b"/src/libabk_a-*.o "$b"/server/*.o "$b"/tui/autobackup-*.o 2>/dev/null || true)
 [ -n "$objs" ] || { echo "check_exports: no objects under $b (build first)" >&2; exit 99; }
 command -v nm >/dev/null || { echo "check_exports: nm not found" >&2; exit 77; }
