@@ -128,6 +128,12 @@ abk_engine_cleanup(void)
 	tls_global_cleanup();
 }
 
+void
+abk_engine_thread_done(void)
+{
+	tls_thread_cleanup();
+}
+
 int
 abk_connect(const struct abk_profile *p, abk_client **out, abk_err *err)
 {

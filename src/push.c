@@ -334,12 +334,12 @@ push_after_frame(void *ctx, size_t n, abk_err *err)
 			long long ms = due - now > 100 ? 100 : due - now;
 			struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)ms * 1000000 };
 
-			if (job->opts->cancel != NULL && *job->opts->cancel)
+			if (abk_cancel_requested(job->opts->cancel))
 				break;
 			nanosleep(&ts, NULL);
 		}
 	}
-	if (job->opts->cancel != NULL && *job->opts->cancel)
+	if (abk_cancel_requested(job->opts->cancel))
 		return abk_err_set(err, ABK_E_CANCELED, "canceled");
 	return ABK_OK;
 }
@@ -448,7 +448,7 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 		struct push_slot *s = &job->slots[b % job->n_slots];
 		double t0 = now_seconds();
 
-		if (job->opts->cancel != NULL && *job->opts->cancel) {
+		if (abk_cancel_requested(job->opts->cancel)) {
 			rc = abk_err_set(err, ABK_E_CANCELED, "canceled");
 			break;
 		}
@@ -460,6 +460,9 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 			rc = abk_err_set(err, s->rc, "%s", s->err.msg);
 			break;
 		}
+		if (s->n_sent > 0)	/* the file on the wire now, not the last finished */
+			prog->current = job->scan->v[s->sent[0].index].path;
+		push_progress(job, prog, &last_progress, 0);
 		rc = push_check_server(job->c, err);
 		if (rc == ABK_OK)
 			rc = push_send_batch(job, s, frame, err);

@@ -143,7 +143,7 @@ restore_receive(struct rjob *j, abk_err *err)
 		uint8_t type;
 		abk_rd r;
 
-		if (j->opts->cancel != NULL && *j->opts->cancel) {
+		if (abk_cancel_requested(j->opts->cancel)) {
 			rc = abk_err_set(err, ABK_E_CANCELED, "canceled");
 			break;
 		}

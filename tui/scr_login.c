@@ -133,7 +133,8 @@ login_focus_for(const struct login_state *l, int code)
 		return LF_USER;
 	switch (code) {
 	case ABK_E_TLS:
-		return LF_CA;
+		return strstr(l->error, "not in the server certificate") != NULL ?
+		    LF_SERVER : LF_CA;
 	case ABK_E_AUTH:
 	case ABK_E_LIMIT:
 		return LF_SECRET;
@@ -180,8 +181,9 @@ login_try(struct app *a)
 	abk_wipe(a->prof.secret, sizeof(a->prof.secret));
 	switch (rc) {
 	case ABK_E_TLS:
-		snprintf(l->error, sizeof(l->error), "%.400s. CA file used: %.200s", err.msg,
-		    l->field[LF_CA]);
+		/* the engine's sentence names the CA file used, or the names
+		 * the certificate carries (then the server field is to fix) */
+		snprintf(l->error, sizeof(l->error), "%.600s.", err.msg);
 		break;
 	case ABK_E_AUTH:
 		/* the server answers later after each failure (README: from the

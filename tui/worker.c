@@ -182,7 +182,7 @@ record_origin(struct worker *w, const char *path, const char *name)
 static void
 run_push(struct worker *w)
 {
-	for (int i = 0; i < w->job.n && !w->cancel; i++) {
+	for (int i = 0; i < w->job.n && !abk_cancel_requested(&w->cancel); i++) {
 		struct abk_push_opts po;
 		struct abk_push_result res;
 		abk_err err = ABK_ERR_INIT;
@@ -364,18 +364,13 @@ worker_snapshot(struct worker *w, struct worker_view *v)
 	*v = w->v;
 	pthread_mutex_unlock(&w->lock);
 	v->elapsed = now_s() - ((double)w->start.tv_sec + (double)w->start.tv_nsec / 1e9);
-	v->cancel_asked = __atomic_load_n(&w->cancel, __ATOMIC_SEQ_CST) != 0;
+	v->cancel_asked = abk_cancel_requested(&w->cancel);
 }
 
 void
 worker_cancel(struct worker *w)
 {
-	/*
-	 * engine.h takes a volatile sig_atomic_t flag (made for signal
-	 * handlers) and reads it with plain loads on the worker; this store
-	 * from the UI thread is atomic on our side, but ThreadSanitizer still
-	 * reports the pair until the engine reads the flag atomically.
-	 */
+	/* the engine reads the flag with abk_cancel_requested (an atomic load) */
 	__atomic_store_n(&w->cancel, 1, __ATOMIC_SEQ_CST);
 }
 
