@@ -112,7 +112,6 @@ struct login_state {
 	int token;			/* the secret is a token */
 	char error[700];
 	int tried_stored;		/* a configured secret was tried once */
-	int failures;			/* refused logins this session */
 };
 
 /* ---- dialogs (dlg.c) ---- */

@@ -186,13 +186,10 @@ login_try(struct app *a)
 		snprintf(l->error, sizeof(l->error), "%.600s.", err.msg);
 		break;
 	case ABK_E_AUTH:
-		/* the server answers later after each failure (README: from the
-		 * 4th, 250 ms doubling to 8 s): say so, a slow answer is expected */
-		l->failures++;
+		/* from the 4th failure the server's sentence says how long the
+		 * next try waits ("too many failed attempts ...: wait N s") */
 		snprintf(l->error, sizeof(l->error), "Login refused: %.400s. Check the user and "
-		    "the %s.%s", err.msg, l->token ? "token" : "password", l->failures >= 3 ?
-		    " After repeated failures the server waits longer before each answer "
-		    "(up to 8 s)." : "");
+		    "the %s.", err.msg, l->token ? "token" : "password");
 		break;
 	case ABK_E_NET:
 		snprintf(l->error, sizeof(l->error), "Cannot reach the server: %.400s. Check the "
