@@ -58,6 +58,13 @@ abk_cancel_requested(volatile sig_atomic_t *flag)
 
 /* Connect, verify the server certificate, exchange versions and log in. */
 int abk_connect(const struct abk_profile *p, abk_client **out, abk_err *err);
+/*
+ * The same, ended early with ABK_E_CANCELED once cancel_fd (-1: none; a
+ * pipe another thread writes to) is readable: for a front end connecting on
+ * a worker thread (which then calls abk_engine_thread_done before exiting).
+ */
+int abk_connect_cancelable(const struct abk_profile *p, int cancel_fd, abk_client **out,
+    abk_err *err);
 /* Say goodbye and free.  NULL-safe. */
 void abk_disconnect(abk_client *c);
 /* The server's software string and the user's quota (0 = none). */

@@ -203,7 +203,8 @@ tls_wait(tls_conn *c, short events, long long deadline, abk_err *err)
 		if (n == 0)
 			continue;	/* deadline check at the top */
 		if (nfds == 2 && (pfd[1].revents & POLLIN))
-			return abk_err_set(err, ABK_E_CANCELED, "server is shutting down");
+			return abk_err_set(err, ABK_E_CANCELED, c->ctx != NULL &&
+			    !c->ctx->is_server ? "canceled" : "server is shutting down");
 		return ABK_OK;
 	}
 }
@@ -367,14 +368,15 @@ tls_is_ip_literal(const char *host)
 }
 
 int
-tls_connect(tls_ctx *ctx, int fd, const char *host, int timeout_ms, tls_conn **out,
-    abk_err *err)
+tls_connect(tls_ctx *ctx, int fd, const char *host, int timeout_ms, int wake_fd,
+    tls_conn **out, abk_err *err)
 {
 	tls_conn *c = NULL;
 	int rc = tls_conn_new(ctx, fd, &c, err);
 
 	if (rc != ABK_OK)
 		return rc;
+	c->wake_fd = wake_fd;
 	if (tls_is_ip_literal(host)) {
 		/* IP SANs are matched after the handshake (see below). */
 	} else {

@@ -442,9 +442,11 @@ tui_run(struct tui_opts *o)
 			app_draw(a);
 			a->dirty = 0;
 		}
-		key = ui_getkey(a->wake[0], a->worker ? 100 : 250);
+		key = ui_getkey(a->wake[0], a->worker || a->login.conn ? 100 : 250);
 		if (a->worker != NULL)
 			progress_tick(a);
+		if (a->login.conn != NULL)
+			(void)login_tick(a);
 		if (key == UK_NONE) {
 			/* a wake-up (sizes, progress) or a timeout: cheap to redraw */
 			a->dirty = 1;
@@ -463,6 +465,7 @@ tui_run(struct tui_opts *o)
 		a->worker = NULL;
 		rc = 8;
 	}
+	login_stop(a);
 	sizes_stop(a->sizes);
 	ui_end();
 	abk_disconnect(a->client);

@@ -112,6 +112,9 @@ struct login_state {
 	int token;			/* the secret is a token */
 	char error[700];
 	int tried_stored;		/* a configured secret was tried once */
+	struct connector *conn;		/* the connect running on its thread */
+	struct timespec conn_start;
+	int conn_canceled;		/* Esc asked it to stop */
 };
 
 /* ---- dialogs (dlg.c) ---- */
@@ -207,6 +210,11 @@ void login_init(struct app *a);
 void login_draw(struct app *a);
 int login_key(struct app *a, int key);
 int login_try(struct app *a);
+/* A connect is running: see whether it ended; 1 when the screen changed. */
+int login_tick(struct app *a);
+/* At exit: stop a running connect and wait for its thread. */
+void login_stop(struct app *a);
+int login_act_escape(struct app *a);
 void login_cursor(struct app *a, int *cy, int *cx);
 int login_act_submit(struct app *a);
 int login_act_next(struct app *a);
