@@ -80,6 +80,8 @@ static const struct key_entry key_table[] = {
 	    snap_act_enter },
 	{ ON(SCR_SNAP), UK_BACKSPACE, 'h', UK_LEFT, "back", "back up one level",
 	    snap_act_back },
+	{ ON(SCR_SNAP), UK_ESC, 0, 0, NULL, "back up one level (to the sources from the top)",
+	    snap_act_back },
 	{ ON(SCR_SNAP), ' ', 0, 0, "mark", "mark a file or folder to restore", snap_act_mark },
 	{ ON(SCR_SNAP), 'r', UK_F6, 0, "restore", "restore the marked items (or everything)",
 	    snap_act_restore },
