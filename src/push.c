@@ -460,9 +460,11 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 			rc = abk_err_set(err, s->rc, "%s", s->err.msg);
 			break;
 		}
-		if (s->n_sent > 0)	/* the file on the wire now, not the last finished */
+		if (s->n_sent > 0 && prog->current != job->scan->v[s->sent[0].index].path) {
+			/* the file on the wire now (not the last finished): say it at once */
 			prog->current = job->scan->v[s->sent[0].index].path;
-		push_progress(job, prog, &last_progress, 0);
+			push_progress(job, prog, &last_progress, 1);
+		}
 		rc = push_check_server(job->c, err);
 		if (rc == ABK_OK)
 			rc = push_send_batch(job, s, frame, err);
