@@ -189,6 +189,9 @@ struct app {
 	    const struct abk_restore_result *rres);
 	char job_title[128];
 
+	struct timespec reconnecting;	/* since when a reconnect runs (0: none) */
+	int reconnect_canceled;
+
 	struct sizes *sizes;
 	struct worker *worker;
 	int wake[2];			/* worker / sizes -> UI */
