@@ -161,8 +161,16 @@ session_login_finish(struct session *s, const char *user, const char *token, int
 		log_event(LOG_LVL_SECURITY, s->peer, safe_user, how, "refused: %s",
 		    accounts_reason_str(reason));
 		abk_err_clear(&e2);
+		/* the wait is the address's, the same whoever the name: it
+		 * tells nothing about the account (invariant 5) */
+		unsigned wait_ms = throttle_delay_ms(s->srv->thr, akey, net_now_ms());
+		char wait[80] = "";
+
+		if (wait_ms > 0)
+			snprintf(wait, sizeof(wait), "; too many failed attempts from this "
+			    "address: wait %u s", (wait_ms + 999) / 1000);
 		(void)proto_send_error(&s->io, PE_AUTH, &e2,
-		    "login failed: unknown user, wrong credentials or account disabled");
+		    "login failed: unknown user, wrong credentials or account disabled%s", wait);
 		return ABK_E_AUTH;
 	}
 	/* Only the name's count is reset: resetting the address would let one

@@ -120,8 +120,21 @@ abk_engine_cleanup(void)
 	tls_global_cleanup();
 }
 
+void
+abk_engine_thread_done(void)
+{
+	tls_thread_cleanup();
+}
+
 int
 abk_connect(const struct abk_profile *p, abk_client **out, abk_err *err)
+{
+	return abk_connect_cancelable(p, -1, out, err);
+}
+
+int
+abk_connect_cancelable(const struct abk_profile *p, int cancel_fd, abk_client **out,
+    abk_err *err)
 {
 	char host[NET_HOST_MAX];
 	abk_client *c;
@@ -145,10 +158,10 @@ abk_connect(const struct abk_profile *p, abk_client **out, abk_err *err)
 	rc = tls_client_ctx_new(p->ca_file, &c->tls, err);
 	if (rc == ABK_OK)
 		rc = net_connect(host, port, p->connect_timeout_ms > 0 ? p->connect_timeout_ms :
-		    15000, &fd, err);
+		    15000, cancel_fd, &fd, err);
 	if (rc == ABK_OK)
 		rc = tls_connect(c->tls, fd, host, p->connect_timeout_ms > 0 ?
-		    p->connect_timeout_ms : 15000, &c->conn, err);
+		    p->connect_timeout_ms : 15000, cancel_fd, &c->conn, err);
 	if (rc == ABK_OK) {
 		tls_conn_io(c->conn, &c->io);
 		tls_conn_set_timeout(c->conn, p->io_timeout_ms > 0 ? p->io_timeout_ms : 120000);
@@ -156,6 +169,8 @@ abk_connect(const struct abk_profile *p, abk_client **out, abk_err *err)
 	}
 	if (rc == ABK_OK)
 		rc = client_login(c, p, err);
+	if (c->conn != NULL)
+		tls_conn_set_wake_fd(c->conn, -1);	/* the caller may close it now */
 	if (rc != ABK_OK) {
 		c->broken = 1;
 		abk_disconnect(c);

@@ -337,12 +337,12 @@ push_after_frame(void *ctx, size_t n, abk_err *err)
 			long long ms = due - now > 100 ? 100 : due - now;
 			struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)ms * 1000000 };
 
-			if (job->opts->cancel != NULL && *job->opts->cancel)
+			if (abk_cancel_requested(job->opts->cancel))
 				break;
 			nanosleep(&ts, NULL);
 		}
 	}
-	if (job->opts->cancel != NULL && *job->opts->cancel)
+	if (abk_cancel_requested(job->opts->cancel))
 		return abk_err_set(err, ABK_E_CANCELED, "canceled");
 	return ABK_OK;
 }
@@ -556,7 +556,7 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 		struct push_slot *s = &job->slots[b % job->n_slots];
 		double t0 = now_seconds();
 
-		if (job->opts->cancel != NULL && *job->opts->cancel) {
+		if (abk_cancel_requested(job->opts->cancel)) {
 			rc = abk_err_set(err, ABK_E_CANCELED, "canceled");
 			break;
 		}
@@ -564,6 +564,11 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 		if (s->rc != ABK_OK) {
 			rc = abk_err_set(err, s->rc, "%s", s->err.msg);
 			break;
+		}
+		if (s->n_sent > 0 && prog->current != job->scan->v[s->sent[0].index].path) {
+			/* the file on the wire now (not the last finished): say it at once */
+			prog->current = job->scan->v[s->sent[0].index].path;
+			push_progress(job, prog, &last_progress, 1);
 		}
 		if ((rc = push_send_slot(job, s, frame, err)) != ABK_OK)
 			break;

@@ -144,7 +144,7 @@ restore_receive(struct rjob *j, abk_err *err)
 	while (rc == ABK_OK) {
 		uint8_t type;
 
-		if (j->opts->cancel != NULL && *j->opts->cancel) {
+		if (abk_cancel_requested(j->opts->cancel)) {
 			rc = abk_err_set(err, ABK_E_CANCELED, "canceled");
 			break;
 		}

@@ -347,7 +347,7 @@ scan_dir(struct scan_walk *w, int dirfd, char *rel, size_t rel_len, int depth,
 		return ABK_OK;
 	}
 	for (size_t i = 0; i < n && rc == ABK_OK; i++) {
-		if (w->opts->cancel != NULL && *w->opts->cancel) {
+		if (abk_cancel_requested(w->opts->cancel)) {
 			rc = abk_err_set(w->err, ABK_E_CANCELED, "canceled");
 			break;
 		}

@@ -112,7 +112,9 @@ struct login_state {
 	int token;			/* the secret is a token */
 	char error[700];
 	int tried_stored;		/* a configured secret was tried once */
-	int failures;			/* refused logins this session */
+	struct connector *conn;		/* the connect running on its thread */
+	struct timespec conn_start;
+	int conn_canceled;		/* Esc asked it to stop */
 };
 
 /* ---- dialogs (dlg.c) ---- */
@@ -187,6 +189,9 @@ struct app {
 	    const struct abk_restore_result *rres);
 	char job_title[128];
 
+	struct timespec reconnecting;	/* since when a reconnect runs (0: none) */
+	int reconnect_canceled;
+
 	struct sizes *sizes;
 	struct worker *worker;
 	int wake[2];			/* worker / sizes -> UI */
@@ -207,6 +212,11 @@ int app_load_files(struct app *a, abk_err *err);
 void login_init(struct app *a);
 void login_draw(struct app *a);
 int login_key(struct app *a, int key);
+/* A connect is running: see whether it ended; 1 when the screen changed. */
+int login_tick(struct app *a);
+/* At exit: stop a running connect and wait for its thread. */
+void login_stop(struct app *a);
+int login_act_escape(struct app *a);
 void login_cursor(struct app *a, int *cy, int *cx);
 int login_act_submit(struct app *a);
 int login_act_next(struct app *a);

@@ -85,6 +85,14 @@ on_progress(void *ctx, const struct abk_progress *p)
 	    p->source ? p->source : "", phases[p->phase],
 	    (unsigned long long)p->files_done, (unsigned long long)p->files_total,
 	    done, total, rate);
+	if (p->current != NULL && p->phase == ABK_PHASE_TRANSFER) {
+		/* the file's last 40 bytes: the line must not wrap (\r redraws it) */
+		size_t n = strlen(p->current);
+		const char *tail = p->current + (n > 40 ? n - 40 : 0);
+
+		fputs(n > 40 ? " ..." : " ", stderr);
+		print_name(stderr, tail, strlen(tail));
+	}
 	ui->line_shown = 1;
 	fflush(stderr);
 }
