@@ -121,12 +121,6 @@ app_draw(struct app *a)
 	ui_end_frame(cy, cx);
 }
 
-void
-app_paint(struct app *a)
-{
-	app_draw(a);
-}
-
 static int
 app_key(struct app *a, int key)
 {

@@ -201,8 +201,6 @@ struct app {
 int tui_run(struct tui_opts *o);
 void app_error(struct app *a, const char *title, const char *msg);
 void app_after_login(struct app *a);
-/* Draw a frame now (before a blocking call such as connecting). */
-void app_paint(struct app *a);
 /* Connection wrappers: reconnect once when the server closed an idle one. */
 int app_load_sources(struct app *a, abk_err *err);
 int app_load_snapshots(struct app *a, const char *source, abk_err *err);
