@@ -31,6 +31,16 @@ static int adm_sessions(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_stats(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_shutdown(struct admin_ctx *ctx, int argc, char **argv);
 
+/* One row per command: the console, the subcommands and help read it. */
+struct admin_command {
+	const char *name;
+	const char *usage;
+	const char *help;
+	int min_args;			/* after the command name */
+	int max_args;
+	int (*exec)(struct admin_ctx *ctx, int argc, char **argv);
+};
+
 static const struct admin_command admin_table[] = {
 	{ "help", "help", "list the commands", 0, 0, adm_help },
 	{ "users", "users", "list accounts", 0, 0, adm_users },
@@ -57,13 +67,6 @@ static const struct admin_command admin_table[] = {
 	{ "shutdown", "shutdown", "stop the server (sessions get a grace period)", 0, 0,
 	  adm_shutdown },
 };
-
-const struct admin_command *
-admin_commands(size_t *n)
-{
-	*n = sizeof(admin_table) / sizeof(admin_table[0]);
-	return admin_table;
-}
 
 static int
 adm_fail(struct admin_ctx *ctx, const abk_err *err)
@@ -378,16 +381,19 @@ adm_prune(struct admin_ctx *ctx, int argc, char **argv)
 	abk_err err = ABK_ERR_INIT;
 	struct account_user u;
 	struct storage_user *su = NULL;
+	struct retention_policy pol;
 	uint64_t keep = 0;
 	unsigned removed = 0;
 	int have_keep = 0, rc;
 
+	retention_policy_default(&pol);
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--keep") == 0 && i + 1 < argc) {
-			if (abk_parse_uint(argv[++i], 1, 100000, &keep) != ABK_OK) {
+			if (abk_parse_uint(argv[++i], 1, RETENTION_KEEP_LAST_MAX, &keep) != ABK_OK) {
 				fprintf(ctx->errout, "error: --keep needs a number >= 1\n");
 				return ABK_EXIT_USAGE;
 			}
+			pol.keep_last = (unsigned)keep;
 			have_keep = 1;
 		} else if (source == NULL && argv[i][0] != '-') {
 			source = argv[i];
@@ -401,7 +407,7 @@ adm_prune(struct admin_ctx *ctx, int argc, char **argv)
 		return adm_fail(ctx, &err);
 	rc = storage_user_open(ctx->data_dir, argv[1], &su, &err);
 	if (rc == ABK_OK)
-		rc = storage_prune(su, source, (unsigned)keep, &removed, &err);
+		rc = storage_prune(su, source, &pol, &removed, &err);
 	storage_user_close(su);
 	if (rc != ABK_OK)
 		return adm_fail(ctx, &err);
@@ -419,29 +425,20 @@ adm_need_server(struct admin_ctx *ctx, const char *what)
 }
 
 /*
- * Rows are copied under the server lock and printed after it is released:
- * a console whose terminal is stuck (a paused ssh, a full pipe) must not
- * hold the lock every session needs (issue 8 item 12).
+ * Rows are copies (srv_sessions_copy) printed after the server lock is
+ * released: a console whose terminal is stuck (a paused ssh, a full pipe)
+ * must not hold the lock every session needs (issue 8 item 12).
  */
 static int
 adm_sessions(struct admin_ctx *ctx, int argc, char **argv)
 {
-	struct srv *srv = ctx->srv;
 	struct srv_session_info *rows = NULL;
 	time_t now = time(NULL);
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 
 	if (adm_need_server(ctx, "sessions") != 0)
 		return ABK_EXIT_USAGE;
-	pthread_mutex_lock(&srv->lock);
-	for (struct srv_session_info *s = srv->sessions; s != NULL; s = s->next)
-		cap++;
-	if (cap > 0 && (rows = calloc(cap, sizeof(*rows))) != NULL)
-		for (struct srv_session_info *s = srv->sessions; s != NULL && n < cap;
-		    s = s->next)
-			rows[n++] = *s;
-	pthread_mutex_unlock(&srv->lock);
-	if (cap > 0 && rows == NULL) {
+	if (srv_sessions_copy(ctx->srv, &rows, &n) != ABK_OK) {
 		fprintf(ctx->errout, "error: out of memory\n");
 		return ABK_EXIT_FAILURE;
 	}
@@ -470,11 +467,7 @@ adm_stats(struct admin_ctx *ctx, int argc, char **argv)
 
 	if (adm_need_server(ctx, "stats") != 0)
 		return ABK_EXIT_USAGE;
-	pthread_mutex_lock(&srv->lock);
-	st = srv->stats;
-	active = srv->active;
-	queued = srv->queue_len;
-	pthread_mutex_unlock(&srv->lock);
+	srv_stats_get(srv, &st, &active, &queued);
 	fprintf(ctx->out,
 	    "uptime %lds, sessions %u active / %u queued (limit %u), connections %llu, "
 	    "refused busy %llu\nlogins ok %llu, failed %llu; pushes %llu, restores %llu; "

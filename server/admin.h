@@ -31,23 +31,11 @@ struct admin_ctx {
 	    size_t bufsz, abk_err *err);
 };
 
-struct admin_command {
-	const char *name;
-	const char *usage;
-	const char *help;
-	int min_args;			/* after the command name */
-	int max_args;
-	int (*exec)(struct admin_ctx *ctx, int argc, char **argv);
-};
-
 /*
  * Run one command line already split into words (argv[0] is the command).
  * Returns an exit status (exitcodes.h); errors are printed to ctx->errout.
  */
 int admin_exec(struct admin_ctx *ctx, int argc, char **argv);
-
-/* The table, for help output. */
-const struct admin_command *admin_commands(size_t *n);
 
 /* Split a console line into at most max words (quotes "..." and '...'). */
 int admin_split(char *line, char **argv, int max);

@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "cli.h"
 #include "datadir.h"
 #include "exitcodes.h"
+#include "strutil.h"
 
 struct cli_command {
 	const char *name;
@@ -31,10 +33,8 @@ static int cli_init(int argc, char **argv);
 static const struct cli_command cli_commands[] = {
 	{ "init", "init [--data DIR] [--hostname NAME]... [--force | --renew-server]",
 	  "create the data directory, account database and certificates", cli_init },
-	{ "serve", "serve [--data DIR] [--listen HOST:PORT] [--port-file F] [--cert F --key F]\n"
-	  "              [--threads N] [--max-sessions N] [--keep N] [--login-timeout S]\n"
-	  "              [--frame-timeout S] [--console] [--syslog]",
-	  "run the TLS server", cli_serve },
+	/* serve's options and usage: serve_opts in cli_serve.c */
+	{ "serve", "serve [OPTIONS]", "run the TLS server", cli_serve },
 	{ "user", "user add|del|passwd|list|disable|enable|quota|append-only ...",
 	  "manage accounts (works while the server runs)", cli_admin },
 	{ "token", "token add|list|revoke ...",
@@ -61,18 +61,47 @@ cli_find(const char *name)
 	return NULL;
 }
 
-/* Unknown option or missing argument: one line and a hint, exit 2. */
-static int
-cli_bad_option(const char *cmd, int ch, char **argv)
+int
+cli_bad_option(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "autobackupd %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'autobackupd %s --help'.\n", cmd);
+	return ABK_EXIT_USAGE;
+}
+
+int
+cli_getopt_fail(const char *cmd, int ch, char **argv)
 {
 	if (ch == ':')
-		fprintf(stderr, "autobackupd %s: option '%s' needs an argument\n", cmd,
-		    argv[optind - 1]);
-	else
-		fprintf(stderr, "autobackupd %s: unknown option '%s'\n", cmd,
-		    argv[optind - 1]);
-	fprintf(stderr, "Try 'autobackupd %s --help'.\n", cmd);
-	return ABK_EXIT_USAGE;
+		return cli_bad_option(cmd, "option '%s' needs an argument", argv[optind - 1]);
+	return cli_bad_option(cmd, "unknown option '%s'", argv[optind - 1]);
+}
+
+int
+cli_set_path(char *dst, size_t dstsz, const char *src, const char *what)
+{
+	if (strlen(src) >= dstsz) {
+		fprintf(stderr, "autobackupd: %s path too long\n", what);
+		return -1;
+	}
+	snprintf(dst, dstsz, "%s", src);
+	return 0;
+}
+
+int
+cli_uint_opt(const char *name, const char *val, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (abk_parse_uint(val, min, max, out) != ABK_OK) {
+		fprintf(stderr, "autobackupd: %s needs a number from %llu to %llu, not '%s'\n",
+		    name, (unsigned long long)min, (unsigned long long)max, val);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -173,15 +202,12 @@ cli_init(int argc, char **argv)
 			cli_init_help(stdout);
 			return ABK_EXIT_OK;
 		default:
-			return cli_bad_option("init", ch, argv);
+			return cli_getopt_fail("init", ch, argv);
 		}
 	}
-	if (optind < argc || (force && renew)) {
-		fprintf(stderr, "autobackupd init: %s\nTry 'autobackupd init --help'.\n",
-		    optind < argc ? "unexpected argument" :
+	if (optind < argc || (force && renew))
+		return cli_bad_option("init", "%s", optind < argc ? "unexpected argument" :
 		    "--force and --renew-server cannot be combined");
-		return ABK_EXIT_USAGE;
-	}
 	if (data == NULL) {
 		if (datadir_default(defdata, sizeof(defdata), &err) != ABK_OK) {
 			fprintf(stderr, "autobackupd init: %s\n", err.msg);

@@ -64,10 +64,10 @@ srv_config_defaults(struct srv_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
-	cfg->listen_port = 7443;
+	cfg->listen_port = ABK_DEFAULT_PORT;
 	cfg->threads = 64;
 	cfg->max_sessions = 128;
-	cfg->keep = 7;
+	retention_policy_default(&cfg->retention);
 	cfg->handshake_timeout_ms = 10000;
 	cfg->login_timeout_ms = 15000;
 	cfg->frame_timeout_ms = 120000;
@@ -92,6 +92,36 @@ srv_stat_add(struct srv *srv, uint64_t *counter, uint64_t n)
 	pthread_mutex_lock(&srv->lock);
 	*counter += n;
 	pthread_mutex_unlock(&srv->lock);
+}
+
+void
+srv_stats_get(struct srv *srv, struct srv_stats *st, unsigned *active, unsigned *queued)
+{
+	pthread_mutex_lock(&srv->lock);
+	*st = srv->stats;
+	*active = srv->active;
+	*queued = srv->queue_len;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+int
+srv_sessions_copy(struct srv *srv, struct srv_session_info **rows, size_t *n)
+{
+	size_t cap = 0;
+
+	*rows = NULL;
+	*n = 0;
+	pthread_mutex_lock(&srv->lock);
+	for (struct srv_session_info *s = srv->sessions; s != NULL; s = s->next)
+		cap++;
+	if (cap > 0 && (*rows = calloc(cap, sizeof(**rows))) != NULL)
+		for (struct srv_session_info *s = srv->sessions; s != NULL && *n < cap;
+		    s = s->next) {
+			(*rows)[*n] = *s;
+			(*rows)[(*n)++].next = NULL;
+		}
+	pthread_mutex_unlock(&srv->lock);
+	return cap > 0 && *rows == NULL ? ABK_E_NOMEM : ABK_OK;
 }
 
 void
@@ -458,19 +488,34 @@ srv_raise_nofile(void)
 	}
 }
 
-int
-srv_run(const struct srv_config *cfg, abk_err *err)
+/* Settings that follow from others: login workers, per-address wait, budgets. */
+static void
+srv_settle_config(struct srv *srv)
+{
+	struct srv_config *c = &srv->cfg;
+
+	srv->queue_cap = c->max_sessions > 0 ? c->max_sessions : 1;
+	if (c->unauth_workers == 0)
+		c->unauth_workers = c->threads > 1 ? c->threads / 2 : 1;
+	if (c->unauth_workers > c->threads)
+		c->unauth_workers = c->threads;
+	srv->unauth_addr_wait = srv->queue_cap / 2 > c->unauth_per_addr ?
+	    srv->queue_cap / 2 : c->unauth_per_addr;
+	/* Every queued or pre-login connection has its address row. */
+	srv->unauth_addrs_cap = srv->queue_cap + c->unauth_workers;
+	if (c->list_memory == 0)
+		c->list_memory = budget_default_list_memory();
+	if (c->list_memory_user == 0 || c->list_memory_user > c->list_memory)
+		c->list_memory_user = c->list_memory / 2;
+}
+
+/* The struct srv, its lock, wake pipe, queue, tables and budgets. */
+static int
+srv_new(const struct srv_config *cfg, struct srv **out, abk_err *err)
 {
 	struct srv *srv;
-	pthread_t *workers = NULL;
-	pthread_t console_tid;
-	int console_started = 0;
-	unsigned nworkers = 0, removed = 0;
-	struct sigaction sa;
-	char dbdir[PATH_MAX + 8];
-	int rc = ABK_OK;
 
-	srv = calloc(1, sizeof(*srv));
+	*out = srv = calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
 	srv->cfg = *cfg;
@@ -479,45 +524,36 @@ srv_run(const struct srv_config *cfg, abk_err *err)
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->cond, NULL);
 	srv->stats.started = time(NULL);
-	log_init(cfg->use_syslog, 0);
-	srv_raise_nofile();
-
-	if (pipe2(srv->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-		rc = abk_err_set(err, ABK_E_IO, "pipe: %s", strerror(errno));
-		goto out;
-	}
-	srv->queue_cap = cfg->max_sessions > 0 ? cfg->max_sessions : 1;
+	if (pipe2(srv->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		return abk_err_set(err, ABK_E_IO, "pipe: %s", strerror(errno));
+	srv_settle_config(srv);
 	srv->queue = calloc(srv->queue_cap, sizeof(*srv->queue));
-	if (srv->cfg.unauth_workers == 0)
-		srv->cfg.unauth_workers = cfg->threads > 1 ? cfg->threads / 2 : 1;
-	if (srv->cfg.unauth_workers > cfg->threads)
-		srv->cfg.unauth_workers = cfg->threads;
-	srv->unauth_addr_wait = srv->queue_cap / 2 > cfg->unauth_per_addr ?
-	    srv->queue_cap / 2 : cfg->unauth_per_addr;
-	/* Every queued or pre-login connection has its address row. */
-	srv->unauth_addrs_cap = srv->queue_cap + srv->cfg.unauth_workers;
 	srv->unauth_addrs = calloc(srv->unauth_addrs_cap, sizeof(*srv->unauth_addrs));
-	workers = calloc(cfg->threads, sizeof(*workers));
 	srv->thr = throttle_new(SRV_THROTTLE_KEYS);
-	if (srv->cfg.list_memory == 0)
-		srv->cfg.list_memory = budget_default_list_memory();
-	if (srv->cfg.list_memory_user == 0 || srv->cfg.list_memory_user > srv->cfg.list_memory)
-		srv->cfg.list_memory_user = srv->cfg.list_memory / 2;
 	srv->list_mem = budget_new("file-list memory", "--list-memory", srv->cfg.list_memory,
 	    srv->cfg.list_memory_user);
 	srv->quota_flight = budget_new("bytes in flight", "quota", 0, 0);
-	if (srv->queue == NULL || workers == NULL || srv->thr == NULL ||
-	    srv->unauth_addrs == NULL || srv->list_mem == NULL ||
-	    srv->quota_flight == NULL) {
-		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
-		goto out;
-	}
+	if (srv->queue == NULL || srv->thr == NULL || srv->unauth_addrs == NULL ||
+	    srv->list_mem == NULL || srv->quota_flight == NULL)
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	return ABK_OK;
+}
+
+/* TLS context, account store, staging cleanup, listening socket. */
+static int
+srv_open(struct srv *srv, abk_err *err)
+{
+	const struct srv_config *cfg = &srv->cfg;
+	char dbdir[PATH_MAX + 8];
+	unsigned removed = 0;
+	int rc;
+
 	if ((rc = tls_global_init(err)) != ABK_OK ||
 	    (rc = tls_server_ctx_new(cfg->cert_file, cfg->key_file, &srv->tls, err)) != ABK_OK)
-		goto out;
+		return rc;
 	snprintf(dbdir, sizeof(dbdir), "%s/db", cfg->data_dir);
 	if ((rc = accounts_open(dbdir, &srv->acc, err)) != ABK_OK)
-		goto out;
+		return rc;
 	if (storage_cleanup_staging(cfg->data_dir, cfg->staging_max_age_s, &removed, err) != ABK_OK) {
 		log_event(LOG_LVL_WARN, NULL, NULL, "startup", "staging cleanup: %s", err->msg);
 		abk_err_clear(err);
@@ -525,8 +561,14 @@ srv_run(const struct srv_config *cfg, abk_err *err)
 		log_event(LOG_LVL_INFO, NULL, NULL, "startup",
 		    "removed %u abandoned staging area(s)", removed);
 	}
-	if ((rc = net_listen(cfg->listen_host, cfg->listen_port, 128, &srv->listen_fd, err)) != ABK_OK)
-		goto out;
+	return net_listen(cfg->listen_host, cfg->listen_port, 128, &srv->listen_fd, err);
+}
+
+/* SIGPIPE ignored; SIGINT and SIGTERM write to the wake pipe. */
+static void
+srv_install_signals(struct srv *srv)
+{
+	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
@@ -536,37 +578,49 @@ srv_run(const struct srv_config *cfg, abk_err *err)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
 
-	for (nworkers = 0; nworkers < cfg->threads; nworkers++) {
+/* The threads srv_run starts and joins. */
+struct srv_threads {
+	pthread_t *workers;
+	unsigned nworkers;		/* started */
+	pthread_t console;
+	int console_started;
+};
+
+static int
+srv_start_threads(struct srv *srv, struct srv_threads *t, abk_err *err)
+{
+	const struct srv_config *cfg = &srv->cfg;
+
+	t->workers = calloc(cfg->threads, sizeof(*t->workers));
+	if (t->workers == NULL)
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	for (t->nworkers = 0; t->nworkers < cfg->threads; t->nworkers++) {
 		pthread_attr_t attr;
 		int e;
 
 		pthread_attr_init(&attr);
 		pthread_attr_setstacksize(&attr, cfg->thread_stack);
-		e = pthread_create(&workers[nworkers], &attr, srv_worker, srv);
+		e = pthread_create(&t->workers[t->nworkers], &attr, srv_worker, srv);
 		pthread_attr_destroy(&attr);
-		if (e != 0) {
-			rc = abk_err_set(err, ABK_E_INTERNAL, "cannot start worker thread: %s",
+		if (e != 0)
+			return abk_err_set(err, ABK_E_INTERNAL, "cannot start worker thread: %s",
 			    strerror(e));
-			goto stop;
-		}
 	}
 	if (cfg->console) {
-		if (pthread_create(&console_tid, NULL, console_thread, srv) == 0)
-			console_started = 1;
+		if (pthread_create(&t->console, NULL, console_thread, srv) == 0)
+			t->console_started = 1;
 		else
 			log_event(LOG_LVL_WARN, NULL, NULL, "startup", "console not started");
 	}
-	log_event(LOG_LVL_INFO, NULL, NULL, "startup",
-	    "listening on %s port %d (%u workers, %u of them for logins, %u sessions max, "
-	    "keep %u, file lists %llu MiB, %llu MiB per user)", cfg->listen_host,
-	    net_local_port(srv->listen_fd), cfg->threads, srv->cfg.unauth_workers,
-	    cfg->max_sessions, cfg->keep, (unsigned long long)(srv->cfg.list_memory >> 20),
-	    (unsigned long long)(srv->cfg.list_memory_user >> 20));
-	if (cfg->port_file[0] != '\0' &&
-	    (rc = srv_write_port_file(cfg->port_file, net_local_port(srv->listen_fd), err)) != ABK_OK)
-		goto stop;
+	return ABK_OK;
+}
 
+/* Accept until a signal or srv_request_stop. */
+static int
+srv_accept_loop(struct srv *srv, abk_err *err)
+{
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = srv->listen_fd, .events = POLLIN },
@@ -574,16 +628,19 @@ srv_run(const struct srv_config *cfg, abk_err *err)
 		};
 		int n = poll(pfd, 2, -1);
 
-		if (n < 0 && errno != EINTR) {
-			rc = abk_err_set(err, ABK_E_INTERNAL, "poll: %s", strerror(errno));
-			break;
-		}
+		if (n < 0 && errno != EINTR)
+			return abk_err_set(err, ABK_E_INTERNAL, "poll: %s", strerror(errno));
 		if (srv_signalled || (n > 0 && (pfd[1].revents & POLLIN)))
-			break;
+			return ABK_OK;
 		if (n > 0 && (pfd[0].revents & POLLIN))
 			srv_accept_one(srv);
 	}
-stop:
+}
+
+/* Stop accepting, drain the sessions, join every thread (threads t started). */
+static void
+srv_stop(struct srv *srv, struct srv_threads *t)
+{
 	log_event(LOG_LVL_INFO, NULL, NULL, "shutdown", "stopping (%s)",
 	    srv_signalled == SIGINT ? "SIGINT" : srv_signalled == SIGTERM ? "SIGTERM" :
 	    "requested");
@@ -591,11 +648,11 @@ stop:
 	close(srv->listen_fd);
 	srv->listen_fd = -1;
 	srv_drain(srv);
-	for (unsigned i = 0; i < nworkers; i++)
-		pthread_join(workers[i], NULL);
-	if (console_started) {
+	for (unsigned i = 0; i < t->nworkers; i++)
+		pthread_join(t->workers[i], NULL);
+	if (t->console_started) {
 		/* The console polls the wake pipe too, so it has ended. */
-		pthread_join(console_tid, NULL);
+		pthread_join(t->console, NULL);
 	}
 	/* Rejecters are detached; wait for them so srv outlives them. */
 	pthread_mutex_lock(&srv->lock);
@@ -603,7 +660,14 @@ stop:
 		pthread_cond_wait(&srv->cond, &srv->lock);
 	pthread_mutex_unlock(&srv->lock);
 	log_event(LOG_LVL_INFO, NULL, NULL, "shutdown", "stopped");
-out:
+}
+
+/* Close and free what srv_new and srv_open made (no thread runs). NULL-safe. */
+static void
+srv_free(struct srv *srv)
+{
+	if (srv == NULL)
+		return;
 	srv_signal_fd = -1;
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
@@ -620,7 +684,6 @@ out:
 	budget_free(srv->quota_flight);
 	free(srv->queue);
 	free(srv->unauth_addrs);
-	free(workers);
 	if (srv->wake_pipe[0] >= 0)
 		close(srv->wake_pipe[0]);
 	if (srv->wake_pipe[1] >= 0)
@@ -628,5 +691,39 @@ out:
 	pthread_cond_destroy(&srv->cond);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
+}
+
+int
+srv_run(const struct srv_config *cfg, abk_err *err)
+{
+	struct srv *srv = NULL;
+	struct srv_threads t = { NULL, 0, 0, 0 };
+	int rc;
+
+	log_init(cfg->use_syslog, 0);
+	srv_raise_nofile();
+	rc = srv_new(cfg, &srv, err);
+	if (rc == ABK_OK)
+		rc = srv_open(srv, err);
+	if (rc != ABK_OK)
+		goto out;
+	srv_install_signals(srv);
+	rc = srv_start_threads(srv, &t, err);
+	if (rc == ABK_OK)
+		log_event(LOG_LVL_INFO, NULL, NULL, "startup",
+		    "listening on %s port %d (%u workers, %u of them for logins, %u sessions "
+		    "max, keep %u, file lists %llu MiB, %llu MiB per user)", cfg->listen_host,
+		    net_local_port(srv->listen_fd), cfg->threads, srv->cfg.unauth_workers,
+		    cfg->max_sessions, cfg->retention.keep_last,
+		    (unsigned long long)(srv->cfg.list_memory >> 20),
+		    (unsigned long long)(srv->cfg.list_memory_user >> 20));
+	if (rc == ABK_OK && cfg->port_file[0] != '\0')
+		rc = srv_write_port_file(cfg->port_file, net_local_port(srv->listen_fd), err);
+	if (rc == ABK_OK)
+		rc = srv_accept_loop(srv, err);
+	srv_stop(srv, &t);
+out:
+	free(t.workers);
+	srv_free(srv);
 	return rc;
 }

@@ -20,6 +20,7 @@
 #include "abkerr.h"
 #include "net.h"
 #include "proto.h"
+#include "retention.h"
 
 struct accounts;
 struct budget;
@@ -35,7 +36,7 @@ struct srv_config {
 	char key_file[PATH_MAX];
 	unsigned threads;		/* workers = concurrent sessions */
 	unsigned max_sessions;		/* active + queued */
-	unsigned keep;			/* snapshots kept per source */
+	struct retention_policy retention;	/* after each push (not append-only) */
 	int handshake_timeout_ms;
 	int login_timeout_ms;		/* accept to LOGIN_OK, whole */
 	int frame_timeout_ms;		/* first byte to last of one frame */
@@ -153,5 +154,16 @@ void srv_auth_leave(struct srv *srv);
 
 /* Add to a statistics counter under the lock. */
 void srv_stat_add(struct srv *srv, uint64_t *counter, uint64_t n);
+
+/*
+ * For the console: copies taken under srv->lock, so the caller prints after
+ * the lock is released (a stuck terminal must not hold the lock every
+ * session needs, issue 8 item 12).  srv_stats_get copies the counters and
+ * how many sessions are active and queued.  srv_sessions_copy gives the
+ * registry as an array (*rows, freed by the caller with free(); next is
+ * NULL in each row): ABK_OK, or ABK_E_NOMEM.
+ */
+void srv_stats_get(struct srv *srv, struct srv_stats *st, unsigned *active, unsigned *queued);
+int srv_sessions_copy(struct srv *srv, struct srv_session_info **rows, size_t *n);
 
 #endif

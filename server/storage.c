@@ -1,7 +1,8 @@
 /*
  * storage.c - user folders, sources, listings and read access to snapshots
- * (browse, restore).  Pushes live in storage_push.c; retention, cleanup, usage and
- * verify in storage_snapshot.c; the manifest file format in storage_snapfile.c.
+ * (browse, restore).  Pushes live in storage_push*.c; retention and pins in
+ * retention.c; usage and cleanup in storage_usage.c; verify in
+ * storage_verify.c; the manifest file format in storage_snapfile.c.
  */
 #include "config.h"
 
@@ -455,16 +456,6 @@ int
 storage_snapshot_single_file(const storage_snapshot *s)
 {
 	return (s->sf.hdr.flags & SNAPFILE_SINGLE_FILE) != 0;
-}
-
-void
-storage_snapshot_get_info(const storage_snapshot *s, struct storage_snapshot_info *si)
-{
-	si->id = s->id;
-	si->time = s->sf.hdr.time_ms / 1000;
-	si->entries = s->sf.hdr.entries;
-	si->files = s->sf.hdr.files;
-	si->bytes = s->sf.hdr.bytes;
 }
 
 static int

@@ -48,6 +48,7 @@
 #include "abkerr.h"
 #include "manifest.h"
 #include "proto.h"
+#include "retention.h"
 
 #define STORAGE_ID_LEN 20		/* "20240131T235959.123Z" */
 #define STORAGE_MAX_ENTRIES 10000000u	/* default bound on one file list */
@@ -145,7 +146,6 @@ const char *storage_snapshot_id(const storage_snapshot *s);
 const char *storage_snapshot_origin(const storage_snapshot *s);
 /* 1 if the snapshot's source is a single file rather than a folder. */
 int storage_snapshot_single_file(const storage_snapshot *s);
-void storage_snapshot_get_info(const storage_snapshot *s, struct storage_snapshot_info *si);
 
 typedef int (*storage_entry_cb)(void *ctx, const struct manifest_entry *e);
 
@@ -238,9 +238,6 @@ int storage_push_entry(storage_push *p, const struct manifest_entry *e, int *nee
 
 void storage_push_get_counts(const storage_push *p, struct storage_push_counts *c);
 
-/* Index of path in this push's list: ABK_OK, or ABK_E_NOTFOUND. */
-int storage_push_lookup(const storage_push *p, const char *path, size_t len,
-    uint32_t *index);
 /*
  * Entry index as stored by the push (NULL if out of range).  Valid until the
  * next storage_push_entry (the array may move) or storage_push_free.
@@ -304,11 +301,11 @@ int storage_push_journal_flush(storage_push *p, abk_err *err);
 
 /*
  * Build the rest of the snapshot, make it durable and publish it, then,
- * unless append_only, remove the oldest snapshots so that keep (>= 1) are
- * left.  ABK_E_PROTO "missing data for N files" if some needed file is not
+ * unless append_only, remove the snapshots the retention policy pol does
+ * not keep (pol may be NULL when append_only).  ABK_E_PROTO "missing data for N files" if some needed file is not
  * complete.  v (may be NULL) receives the verdict.  The lock is released.
  */
-int storage_push_commit(storage_push *p, int append_only, unsigned keep,
+int storage_push_commit(storage_push *p, int append_only, const struct retention_policy *pol,
     struct storage_verdict *v, abk_err *err);
 
 /* Stop: sync the journal, keep staging for a resume, release the lock. */
@@ -319,14 +316,14 @@ void storage_push_free(storage_push *p);
 /* ---- maintenance -------------------------------------------------------------- */
 
 /*
- * Remove the oldest snapshots of source (NULL: of every source) so that at
- * most keep (>= 1) remain.  Takes each source's lock: ABK_E_BUSY if a push
+ * Remove the snapshots of source (NULL: of every source) that the policy
+ * pol does not keep (retention.h; it must keep at least one).  Takes each source's lock: ABK_E_BUSY if a push
  * holds it (the other sources are still pruned).  *removed (may be NULL)
  * counts removed snapshots.  A snapshot being read (pinned, see
  * storage_snapshot_open) is skipped and left for a later prune or push.
  */
-int storage_prune(storage_user *u, const char *source, unsigned keep, unsigned *removed,
-    abk_err *err);
+int storage_prune(storage_user *u, const char *source, const struct retention_policy *pol,
+    unsigned *removed, abk_err *err);
 
 /*
  * At server start: for every user and source, remove a staging folder whose

@@ -1,5 +1,5 @@
 /*
- * storage_int.h - what storage.c, storage_push.c, storage_snapshot.c and storage_snapfile.c share
+ * storage_int.h - what the storage files (storage*.c, retention.c) share
  * and nobody else should use: the user handle, the manifest file format,
  * snapshot IDs, source locks and the usage cache.
  */
@@ -7,6 +7,7 @@
 #define ABS_STORAGE_INT_H
 
 #include <stdint.h>
+#include <zlib.h>
 
 #include "abkerr.h"
 #include "buf.h"
@@ -126,7 +127,7 @@ struct fsops_dircache *stg_snapshot_dircache(storage_snapshot *s);
 /* The snapshot's own folder (owned by s). */
 int stg_snapshot_dirfd(const storage_snapshot *s);
 
-/* ---- storage_snapshot.c: retention and usage ---------------------------------------- */
+/* ---- retention.c: pins and retention ------------------------------------------------ */
 
 /*
  * Pin the snapshot id of srcfd whose folder snapfd is (a shared flock, held
@@ -135,9 +136,12 @@ int stg_snapshot_dirfd(const storage_snapshot *s);
  */
 int stg_pin_snapshot(int srcfd, const char *id, int snapfd, abk_err *err);
 
-/* Remove the oldest snapshots of a locked source beyond keep; pinned ones
- * (being read) are skipped, and removed by a later run. */
-int stg_retain(storage_user *u, int srcfd, unsigned keep, unsigned *removed, abk_err *err);
+/* Remove the snapshots of a locked source that pol does not keep; pinned
+ * ones (being read) are skipped, and removed by a later run. */
+int stg_retain(storage_user *u, int srcfd, const struct retention_policy *pol, unsigned *removed,
+    abk_err *err);
+
+/* ---- storage_usage.c: the usage cache ----------------------------------------------- */
 /* flock(LOCK_EX) on USER/.usage: the fd to pass below, or a negative code. */
 int stg_usage_lock(storage_user *u, abk_err *err);
 /* Read the cache (walking when needed) while holding the lock. */
@@ -145,5 +149,21 @@ int stg_usage_get_locked(storage_user *u, int lockfd, uint64_t *bytes, abk_err *
 /* Add delta (may be negative) to the cache, if it is valid. */
 int stg_usage_add_locked(int lockfd, int64_t delta, abk_err *err);
 void stg_usage_unlock(int lockfd);
+
+/* crc32 over any length (zlib takes uInt): push data, snapshot files. */
+static inline uint32_t
+storage_crc32(uint32_t crc, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len > 0) {
+		uInt n = len > 0x40000000u ? 0x40000000u : (uInt)len;
+
+		crc = (uint32_t)crc32(crc, p, n);
+		p += n;
+		len -= n;
+	}
+	return crc;
+}
 
 #endif

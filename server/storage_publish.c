@@ -137,7 +137,7 @@ check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *
 		}
 		if (n == 0)
 			break;
-		crc = push_crc(crc, buf, (size_t)n);
+		crc = storage_crc32(crc, buf, (size_t)n);
 	}
 	if (crc != pe->crc)
 		goto damaged;
@@ -393,7 +393,7 @@ fill_verdict(struct storage_push *p, struct storage_verdict *v, abk_err *err)
 }
 
 int
-storage_push_commit(storage_push *p, int append_only, unsigned keep,
+storage_push_commit(storage_push *p, int append_only, const struct retention_policy *pol,
     struct storage_verdict *v, abk_err *err)
 {
 	char id[STORAGE_ID_LEN + 1], *path = NULL;
@@ -408,8 +408,8 @@ storage_push_commit(storage_push *p, int append_only, unsigned keep,
 	memset(v, 0, sizeof(*v));
 	if (p->phase != PH_DATA)
 		return abk_err_set(err, ABK_E_PROTO, "commit of a push that is not receiving data");
-	if (!append_only && keep == 0)
-		return abk_err_set(err, ABK_E_USAGE, "retention must keep at least one snapshot");
+	if (!append_only && (rc = retention_check(pol, "retention", err)) != ABK_OK)
+		return rc;
 	missing = p->counts.needed - p->done;
 	if (missing > 0)
 		return abk_err_set(err, ABK_E_PROTO, "missing data for %llu file%s",
@@ -464,7 +464,7 @@ storage_push_commit(storage_push *p, int append_only, unsigned keep,
 	memcpy(v->id, id, sizeof(v->id));
 	fill_verdict(p, v, err);
 	if (!append_only) {
-		rc = stg_retain(p->u, p->srcfd, keep, &v->pruned, &rerr);
+		rc = stg_retain(p->u, p->srcfd, pol, &v->pruned, &rerr);
 		if (rc != ABK_OK)
 			rc = abk_err_set(err, rc, "snapshot %s was published, but removing old "
 			    "snapshots failed: %s", id, rerr.msg);

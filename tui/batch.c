@@ -34,22 +34,22 @@ batch_on_sigint(int sig)
 	batch_cancel = 1;
 }
 
-/* Print a name for humans: control bytes escaped so they cannot move the cursor. */
+/* Print a name for humans through the one escaper (abk_escape_name):
+ * control bytes escaped so they cannot move the cursor. */
 void
 print_name(FILE *f, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	char stackbuf[1024];
+	size_t need = 4 * n + 1;
+	char *q = need <= sizeof(stackbuf) ? stackbuf : malloc(need);
 
-		if (c == '\n')
-			fputs("\\n", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else if (c == '\\')
-			fputs("\\\\", f);
-		else
-			fputc(c, f);
+	if (q == NULL) {	/* out of memory: a cut name is still a safe one */
+		q = stackbuf;
+		need = sizeof(stackbuf);
 	}
+	fputs(abk_escape_name(s, n, q, need, 0), f);
+	if (q != stackbuf)
+		free(q);
 }
 
 static void
@@ -121,11 +121,7 @@ base_name(const char *path, char *buf, size_t bufsz)
 	n = strlen(tmp);
 	while (n > 1 && tmp[n - 1] == '/')
 		tmp[--n] = '\0';
-	{
-		const char *slash = strrchr(tmp, '/');
-
-		snprintf(buf, bufsz, "%s", slash && slash[1] ? slash + 1 : tmp);
-	}
+	snprintf(buf, bufsz, "%s", abk_base_name(tmp));
 	return buf;
 }
 
@@ -300,7 +296,8 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 		}
 		if (ex != ABK_EXIT_OK && (worst == ABK_EXIT_OK || worst == ABK_EXIT_PARTIAL))
 			worst = ex;
-		if (rc == ABK_E_CANCELED || rc == ABK_E_NET || rc == ABK_E_TLS || rc == ABK_E_PROTO)
+		if (rc == ABK_E_CANCELED || abk_code_is_disconnect(rc) || rc == ABK_E_TLS ||
+		    rc == ABK_E_PROTO)
 			break;
 	}
 	if (o->json)

@@ -286,7 +286,11 @@ head_text(const struct abk_progress *p, const char *phase, int variant, char *bu
 		    percent(p->bytes_done, p->bytes_total), done, total, eta);
 }
 
-void
+/*
+ * The text of the line, at most width display columns, into buf
+ * (NUL-terminated, control bytes and bad UTF-8 shown as '?').
+ */
+static void
 progress_line_format(const struct abk_progress *p, const char *transfer_word, int width,
     char *buf, size_t bufsz)
 {

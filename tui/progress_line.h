@@ -36,12 +36,5 @@ void progress_line_clear(struct progress_line *pl);
 /* Display columns of s as this file shows it (UTF-8; control bytes 1). */
 int term_text_cols(const char *s);
 
-/*
- * Pure: the text of the line, at most width display columns, into buf
- * (NUL-terminated, control bytes and bad UTF-8 shown as '?').  Exposed for
- * tests.
- */
-void progress_line_format(const struct abk_progress *p, const char *transfer_word, int width,
-    char *buf, size_t bufsz);
 
 #endif

@@ -25,6 +25,9 @@
 #include "scan.h"
 #include "storage.h"
 
+/* A count-only retention policy (retention.h), as --keep N gives. */
+#define KEEP(n) (&(struct retention_policy){ .keep_last = (n) })
+
 static char top[256];
 static char data[300];
 static char outside[300];
@@ -151,7 +154,7 @@ push(storage_user *u, const char *src, const struct tent *t, size_t n, int appen
 	}
 	ck_assert_msg(storage_push_plan(p, 0, err) == ABK_OK, "%s", err->msg);
 	send_needed(p, t, n, needed);
-	rc = storage_push_commit(p, append_only, keep, v, err);
+	rc = storage_push_commit(p, append_only, KEEP(keep), v, err);
 	storage_push_free(p);
 	return rc;
 }
@@ -529,6 +532,29 @@ nsnap(storage_user *u, const char *src)
 	return n;
 }
 
+/* The policy alone (retention.c): oldest first, all but keep_last dropped. */
+START_TEST(test_retention_select)
+{
+	char a[] = "20240101T000000.000Z", b[] = "20240102T000000.000Z";
+	char c[] = "20240103T000000.000Z", d[] = "20240104T000000.000Z";
+	char *ids[] = { a, b, c, d };
+	struct retention_policy pol;
+	unsigned char drop[4];
+	abk_err err = ABK_ERR_INIT;
+
+	retention_policy_default(&pol);
+	ck_assert_uint_eq(pol.keep_last, 7);
+	ck_assert_uint_eq(retention_select(&pol, ids, 4, drop), 0);
+	pol.keep_last = 2;
+	ck_assert_int_eq(retention_check(&pol, "prune", &err), ABK_OK);
+	ck_assert_uint_eq(retention_select(&pol, ids, 4, drop), 2);
+	ck_assert(drop[0] && drop[1] && !drop[2] && !drop[3]);
+	pol.keep_last = 0;
+	ck_assert_int_eq(retention_check(&pol, "prune", &err), ABK_E_USAGE);
+	ck_assert_int_eq(retention_check(NULL, "prune", NULL), ABK_E_USAGE);
+}
+END_TEST
+
 START_TEST(test_retention)
 {
 	abk_err err = ABK_ERR_INIT;
@@ -570,7 +596,7 @@ START_TEST(test_busy)
 	ck_assert_msg(strstr(err.msg, "source \"src\" is busy: another push is in progress"),
 	    "%s", err.msg);
 	abk_err_clear(&err);
-	ck_assert_int_eq(storage_prune(u2, "src", 1, &removed, &err), ABK_E_BUSY);
+	ck_assert_int_eq(storage_prune(u2, "src", KEEP(1), &removed, &err), ABK_E_BUSY);
 	abk_err_clear(&err);
 	/* another source of the same user is free */
 	ck_assert_int_eq(storage_push_begin(u2, "other", "/y", 0, &p3, &err), ABK_OK);
@@ -645,7 +671,7 @@ push_reusing(storage_user *u, const char *src, int mode, struct storage_verdict 
 	if (rc == ABK_OK)
 		rc = storage_push_file_done(p, 0, err);
 	if (rc == ABK_OK)
-		rc = storage_push_commit(p, 0, 5, v, err);
+		rc = storage_push_commit(p, 0, KEEP(5), v, err);
 	storage_push_free(p);
 	return rc;
 }
@@ -725,7 +751,7 @@ START_TEST(test_resume)
 	ck_assert_int_eq(pwrite(fd, "F", 1, 0), 1);
 	close(fd);
 	send_needed(p, rtree, N(rtree), needed);
-	ck_assert_int_eq(storage_push_commit(p, 0, 3, &v, &err), ABK_E_INTEGRITY);
+	ck_assert_int_eq(storage_push_commit(p, 0, KEEP(3), &v, &err), ABK_E_INTEGRITY);
 	ck_assert_msg(strstr(err.msg, "d/one"), "%s", err.msg);
 	abk_err_clear(&err);
 	storage_push_free(p);
@@ -736,7 +762,7 @@ START_TEST(test_resume)
 	ck_assert_int_eq(needed[1], 1);
 	ck_assert_int_eq(needed[2] + needed[3], 0);
 	send_needed(p, rtree, N(rtree), needed);
-	ck_assert_msg(storage_push_commit(p, 0, 3, &v, &err) == ABK_OK, "%s", err.msg);
+	ck_assert_msg(storage_push_commit(p, 0, KEEP(3), &v, &err) == ABK_OK, "%s", err.msg);
 	storage_push_free(p);
 	ck_assert_uint_eq(v.bytes_received, strlen(rtree[1].data));
 	ck_assert_uint_eq(v.bytes_stored, strlen(rtree[1].data) + strlen(rtree[2].data) +
@@ -770,7 +796,7 @@ push_one(storage_user *u, const char *src, struct manifest_entry *e, const char 
 		ck_assert_int_eq(storage_push_file_write(p, 0, 0, c, strlen(c), &err), ABK_OK);
 		ck_assert_int_eq(storage_push_file_done(p, 0, &err), ABK_OK);
 	}
-	ck_assert_msg(storage_push_commit(p, 0, 5, &v, &err) == ABK_OK, "%s", err.msg);
+	ck_assert_msg(storage_push_commit(p, 0, KEEP(5), &v, &err) == ABK_OK, "%s", err.msg);
 	storage_push_free(p);
 	return needed;
 }
@@ -910,7 +936,7 @@ START_TEST(test_resumed_shared_inode)
 
 	p = begin_list(u, "sh", &t2, 1, needed);
 	ck_assert_int_eq(needed[0], 0);		/* resumed */
-	ck_assert_msg(storage_push_commit(p, 0, 5, &v, &err) == ABK_OK, "%s", err.msg);
+	ck_assert_msg(storage_push_commit(p, 0, KEEP(5), &v, &err) == ABK_OK, "%s", err.msg);
 	storage_push_free(p);
 	ck_assert_int_eq(stat(old, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0644);	/* the published one untouched */
@@ -1014,11 +1040,11 @@ START_TEST(test_bounds)
 	ck_assert_int_eq(storage_push_file_done(p, 1, &err), ABK_OK);
 	ck_assert_int_eq(storage_push_file_write(p, 1, 5, "", 0, &err), ABK_E_PROTO);
 	abk_err_clear(&err);
-	ck_assert_int_eq(storage_push_commit(p, 0, 1, NULL, &err), ABK_E_PROTO);
+	ck_assert_int_eq(storage_push_commit(p, 0, KEEP(1), NULL, &err), ABK_E_PROTO);
 	ck_assert_str_eq(err.msg, "missing data for 1 file");
 	abk_err_clear(&err);
 	ck_assert_int_eq(storage_push_file_done(p, 2, &err), ABK_OK);
-	ck_assert_int_eq(storage_push_commit(p, 0, 1, NULL, &err), ABK_OK);
+	ck_assert_int_eq(storage_push_commit(p, 0, KEEP(1), NULL, &err), ABK_OK);
 	storage_push_free(p);
 	storage_user_close(u);
 }
@@ -1119,7 +1145,7 @@ START_TEST(test_quota_and_usage)
 	ck_assert_int_eq(storage_push_plan(p, used + 39, &err), ABK_E_QUOTA);
 	ck_assert_msg(strstr(err.msg, "needs 40 more"), "%s", err.msg);
 	abk_err_clear(&err);
-	ck_assert_int_eq(storage_push_commit(p, 0, 1, NULL, &err), ABK_E_PROTO);
+	ck_assert_int_eq(storage_push_commit(p, 0, KEEP(1), NULL, &err), ABK_E_PROTO);
 	abk_err_clear(&err);
 	storage_push_free(p);
 	ck_assert_int_eq(storage_list_snapshots(u, "other", count_cb, &(int){ 0 }, &err),
@@ -1136,7 +1162,7 @@ START_TEST(test_quota_and_usage)
 	ck_assert_int_eq(push(u, "src", tree2, N(tree2), 0, 5, &v, NULL, &err), ABK_OK);
 	ck_assert_int_eq(push(u, "src", tree1, N(tree1), 0, 5, &v, NULL, &err), ABK_OK);
 	ck_assert_int_eq(push(u, "other", big, N(big), 0, 5, &v, NULL, &err), ABK_OK);
-	ck_assert_int_eq(storage_prune(u, NULL, 1, NULL, &err), ABK_OK);
+	ck_assert_int_eq(storage_prune(u, NULL, KEEP(1), NULL, &err), ABK_OK);
 	ck_assert_int_eq(storage_usage(u, &used, &err), ABK_OK);
 	ck_assert_int_eq(storage_usage_recompute(u, &walked, &err), ABK_OK);
 	ck_assert_uint_eq(used, walked);
@@ -1315,7 +1341,7 @@ START_TEST(test_checksum_mode)
 	ck_assert_int_eq(storage_push_file_write(p, 0, 0, content, strlen(content), &err),
 	    ABK_OK);
 	ck_assert_int_eq(storage_push_file_done(p, 0, &err), ABK_OK);
-	ck_assert_int_eq(storage_push_commit(p, 0, 5, &v, &err), ABK_OK);
+	ck_assert_int_eq(storage_push_commit(p, 0, KEEP(5), &v, &err), ABK_OK);
 	storage_push_free(p);
 
 	/* same digest: unchanged; another digest with the same size and time: needed */
@@ -1495,17 +1521,17 @@ START_TEST(test_prune)
 		ck_assert_int_eq(push(u, "one", tree1, N(tree1), 1, 1, &v, NULL, &err), ABK_OK);
 		ck_assert_int_eq(push(u, "two", tree2, N(tree2), 1, 1, &v, NULL, &err), ABK_OK);
 	}
-	ck_assert_int_eq(storage_prune(u, "one", 0, &removed, &err), ABK_E_USAGE);
+	ck_assert_int_eq(storage_prune(u, "one", KEEP(0), &removed, &err), ABK_E_USAGE);
 	abk_err_clear(&err);
-	ck_assert_int_eq(storage_prune(u, "one", 2, &removed, &err), ABK_OK);
+	ck_assert_int_eq(storage_prune(u, "one", KEEP(2), &removed, &err), ABK_OK);
 	ck_assert_uint_eq(removed, 1);
 	ck_assert_int_eq(nsnap(u, "one"), 2);
 	ck_assert_int_eq(nsnap(u, "two"), 3);
-	ck_assert_int_eq(storage_prune(u, NULL, 1, &removed, &err), ABK_OK);
+	ck_assert_int_eq(storage_prune(u, NULL, KEEP(1), &removed, &err), ABK_OK);
 	ck_assert_uint_eq(removed, 3);
 	ck_assert_int_eq(nsnap(u, "one"), 1);
 	ck_assert_int_eq(nsnap(u, "two"), 1);
-	ck_assert_int_eq(storage_prune(u, "nosuch", 1, &removed, &err), ABK_E_NOTFOUND);
+	ck_assert_int_eq(storage_prune(u, "nosuch", KEEP(1), &removed, &err), ABK_E_NOTFOUND);
 	abk_err_clear(&err);
 	/* the survivors are whole */
 	ck_assert_int_eq(storage_verify(u, "one", NULL, NULL, NULL, NULL, &err), ABK_OK);
@@ -1531,7 +1557,7 @@ START_TEST(test_pinned_snapshot_survives_retention)
 	/* ...while a push's retention (keep 2) and a prune (keep 1) run. */
 	ck_assert_int_eq(push(u, "src", tree1, N(tree1), 0, 2, &v[2], NULL, &err), ABK_OK);
 	ck_assert_uint_eq(v[2].pruned, 0);
-	ck_assert_int_eq(storage_prune(u, "src", 1, &removed, &err), ABK_OK);
+	ck_assert_int_eq(storage_prune(u, "src", KEEP(1), &removed, &err), ABK_OK);
 	ck_assert_uint_eq(removed, 1);		/* the middle one, not the pinned */
 	ck_assert_int_eq(nsnap(u, "src"), 2);
 	spath(p, sizeof(p), "alice", "src", v[0].id, "a/f1");
@@ -1539,7 +1565,7 @@ START_TEST(test_pinned_snapshot_survives_retention)
 	ck_assert_int_eq(storage_verify(u, "src", v[0].id, NULL, NULL, NULL, &err), ABK_OK);
 	/* Done reading: the next prune removes it. */
 	storage_snapshot_close(reader);
-	ck_assert_int_eq(storage_prune(u, "src", 1, &removed, &err), ABK_OK);
+	ck_assert_int_eq(storage_prune(u, "src", KEEP(1), &removed, &err), ABK_OK);
 	ck_assert_uint_eq(removed, 1);
 	ck_assert_int_eq(nsnap(u, "src"), 1);
 	spath(p, sizeof(p), "alice", "src", v[0].id, "");
@@ -1673,7 +1699,7 @@ START_TEST(test_staging_links_not_written_through)
 	close(fd);
 	p = begin_list(u, "src", t2, N(t2), needed);
 	ck_assert(!needed[0] && !needed[1]);
-	ck_assert_int_eq(storage_push_commit(p, 0, 5, NULL, &err), ABK_E_INTEGRITY);
+	ck_assert_int_eq(storage_push_commit(p, 0, KEEP(5), NULL, &err), ABK_E_INTEGRITY);
 	abk_err_clear(&err);
 	storage_push_free(p);
 	snprintf(path, sizeof(path), "%s/users/alice/src/.staging/tree/x", data);
@@ -1753,6 +1779,7 @@ storage_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_list_names_types);
 	tcase_add_test(tc, test_first_push);
+	tcase_add_test(tc, test_retention_select);
 	tcase_add_test(tc, test_copy_from_previous);
 	tcase_add_test(tc, test_manifest_and_open_file);
 	tcase_add_test(tc, test_incremental);
