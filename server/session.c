@@ -201,6 +201,10 @@ session_login_finish(struct session *s, const char *user, const char *token, int
 	snprintf(ok.user, sizeof(ok.user), "%s", user);
 	ok.quota = rec.quota;
 	ok.append_only = rec.append_only ? 1 : 0;
+	/* the usage for `list` (a cached figure; left out if it cannot be had) */
+	abk_err_clear(&e2);
+	if (storage_usage(s->store, &ok.used, &e2) == ABK_OK)
+		ok.has_used = 1;
 	(void)msg_login_ok_put(&s->out, &ok);
 	return session_send_out(s, PT_LOGIN_OK, err);
 }

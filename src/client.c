@@ -104,6 +104,8 @@ client_login(abk_client *c, const struct abk_profile *p, abk_err *err)
 		return rc;
 	memcpy(c->user, ok.user, sizeof(c->user));
 	c->quota = ok.quota;
+	c->has_used = ok.has_used;
+	c->used = ok.used;
 	c->append_only = ok.append_only;
 	return ABK_OK;
 }
@@ -206,6 +208,13 @@ uint64_t
 abk_user_quota(const abk_client *c)
 {
 	return c->quota;
+}
+
+int
+abk_user_usage(const abk_client *c, uint64_t *used)
+{
+	*used = c->used;
+	return c->has_used;
 }
 
 /*

@@ -69,6 +69,8 @@ void abk_disconnect(abk_client *c);
 /* The server's software string and the user's quota (0 = none). */
 const char *abk_server_software(const abk_client *c);
 uint64_t abk_user_quota(const abk_client *c);
+/* The bytes the user's backups took at login; 0 = the server did not say. */
+int abk_user_usage(const abk_client *c, uint64_t *used);
 
 struct abk_source_info {
 	const char *name;

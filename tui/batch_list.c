@@ -390,17 +390,22 @@ cmd_list(struct batch_ui *ui, abk_client *c, char **args, int n)
 	if (rc == ABK_OK && tables) {
 		table_print(&lc.t, stdout);
 		if (n == 0) {
-			uint64_t q = abk_user_quota(c);
+			uint64_t q = abk_user_quota(c), used = 0;
+			int has_used = abk_user_usage(c, &used);
+			char qs[32], us[32];
 
-			/* the protocol carries the quota at login, not the usage yet */
-			if (q > 0) {
-				char qs[32];
-
+			/* LOGIN_OK carries both (the usage only from newer servers) */
+			if (q > 0 && has_used)
+				printf("quota: %s used of %s (%u%%)\n",
+				    abk_format_size(used, us, sizeof(us)),
+				    abk_format_size(q, qs, sizeof(qs)),
+				    (unsigned)(used >= q ? 100 : (double)used * 100.0 / (double)q));
+			else if (q > 0)
 				printf("quota: %s\n", abk_format_size(q, qs, sizeof(qs)));
-			}
-			else {
+			else if (has_used)
+				printf("quota: none (%s used)\n", abk_format_size(used, us, sizeof(us)));
+			else
 				printf("quota: none\n");
-			}
 		}
 	}
 	table_free(&lc.t);
