@@ -11,6 +11,7 @@
 
 #include "accounts.h"
 #include "admin.h"
+#include "admin_int.h"
 #include "exitcodes.h"
 #include "server.h"
 #include "storage.h"
@@ -26,7 +27,6 @@ static int adm_enable(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_quota(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_append_only(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_token(struct admin_ctx *ctx, int argc, char **argv);
-static int adm_prune(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_sessions(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_stats(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_shutdown(struct admin_ctx *ctx, int argc, char **argv);
@@ -59,8 +59,12 @@ static const struct admin_command admin_table[] = {
 	  adm_append_only },
 	{ "token", "token add NAME [LABEL] | token list [NAME] | token revoke ID",
 	  "manage API tokens for --batch clients", 1, 3, adm_token },
-	{ "prune", "prune USER [SOURCE] --keep N",
-	  "delete the oldest snapshots, keeping N per source", 3, 4, adm_prune },
+	{ "policy", ADM_POLICY_USAGE,
+	  "show, set or clear the retention policy of a user or of one of its sources",
+	  1, 18, adm_policy },
+	{ "prune", ADM_PRUNE_USAGE,
+	  "remove the snapshots the retention policy does not keep, saying why each stays",
+	  1, 18, adm_prune },
 	{ "sessions", "sessions", "who is connected, from where, doing what", 0, 0,
 	  adm_sessions },
 	{ "stats", "stats", "server counters", 0, 0, adm_stats },
@@ -68,14 +72,14 @@ static const struct admin_command admin_table[] = {
 	  adm_shutdown },
 };
 
-static int
+int
 adm_fail(struct admin_ctx *ctx, const abk_err *err)
 {
 	fprintf(ctx->errout, "error: %s\n", err->msg[0] ? err->msg : abk_strerror(err->code));
 	return err->code == ABK_E_USAGE ? ABK_EXIT_USAGE : ABK_EXIT_FAILURE;
 }
 
-static int
+int
 adm_usage(struct admin_ctx *ctx, const char *usage)
 {
 	fprintf(ctx->errout, "usage: %s\n", usage);
@@ -371,48 +375,6 @@ adm_token(struct admin_ctx *ctx, int argc, char **argv)
 		return ABK_EXIT_OK;
 	}
 	return adm_usage(ctx, usage);
-}
-
-static int
-adm_prune(struct admin_ctx *ctx, int argc, char **argv)
-{
-	const char *usage = "prune USER [SOURCE] --keep N";
-	const char *source = NULL;
-	abk_err err = ABK_ERR_INIT;
-	struct account_user u;
-	struct storage_user *su = NULL;
-	struct retention_policy pol;
-	uint64_t keep = 0;
-	unsigned removed = 0;
-	int have_keep = 0, rc;
-
-	retention_policy_default(&pol);
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--keep") == 0 && i + 1 < argc) {
-			if (abk_parse_uint(argv[++i], 1, RETENTION_KEEP_LAST_MAX, &keep) != ABK_OK) {
-				fprintf(ctx->errout, "error: --keep needs a number >= 1\n");
-				return ABK_EXIT_USAGE;
-			}
-			pol.keep_last = (unsigned)keep;
-			have_keep = 1;
-		} else if (source == NULL && argv[i][0] != '-') {
-			source = argv[i];
-		} else {
-			return adm_usage(ctx, usage);
-		}
-	}
-	if (!have_keep)
-		return adm_usage(ctx, usage);
-	if (accounts_user_get(ctx->acc, argv[1], &u, &err) != ABK_OK)
-		return adm_fail(ctx, &err);
-	rc = storage_user_open(ctx->data_dir, argv[1], &su, &err);
-	if (rc == ABK_OK)
-		rc = storage_prune(su, source, &pol, &removed, &err);
-	storage_user_close(su);
-	if (rc != ABK_OK)
-		return adm_fail(ctx, &err);
-	fprintf(ctx->out, "%u snapshot(s) removed\n", removed);
-	return ABK_EXIT_OK;
 }
 
 static int

@@ -39,8 +39,8 @@ static const struct cli_command cli_commands[] = {
 	  "manage accounts (works while the server runs)", cli_admin },
 	{ "token", "token add|list|revoke ...",
 	  "manage API tokens for --batch clients", cli_admin },
-	{ "prune", "prune USER [SOURCE] --keep N",
-	  "delete old snapshots beyond a retention count", cli_admin },
+	{ "prune", "prune USER [SOURCE] [--dry-run] [--keep-last N ...]",
+	  "remove the snapshots the retention policy does not keep", cli_admin },
 };
 
 static void

@@ -36,6 +36,7 @@ static const struct {
 	{ "user", "append-only", "appendonly" },
 	{ "user", "enable", "enable" },
 	{ "user", "quota", "quota" },
+	{ "user", "policy", "policy" },
 	{ "token", "add", "token" },
 	{ "token", "list", "token" },
 	{ "token", "revoke", "token" },
@@ -53,7 +54,10 @@ cli_admin_usage(FILE *out)
 	    "       autobackupd user list | disable NAME | enable NAME | quota NAME SIZE\n"
 	    "       autobackupd user append-only NAME on|off\n"
 	    "       autobackupd token add NAME [LABEL] | token list [NAME] | token revoke ID\n"
-	    "       autobackupd prune USER [SOURCE] --keep N\n"
+	    "       autobackupd user policy NAME [SOURCE] [--keep-last N] [--keep-hourly N]\n"
+	    "                            [--keep-daily N] [--keep-weekly N] [--keep-monthly N]\n"
+	    "                            [--keep-yearly N] [--keep-within DURATION] | --clear\n"
+	    "       autobackupd prune USER [SOURCE] [--dry-run] [--keep-last N ...]\n"
 	    "common options: --data DIR, --iterations N (PBKDF2, default %u)\n",
 	    ACCOUNTS_DEFAULT_ITERATIONS);
 }
@@ -63,7 +67,7 @@ int
 cli_admin(int argc, char **argv)
 {
 	char data_dir[4096], dbdir[4200];
-	char *args[16];
+	char *args[48];
 	int nargs = 0, rc;
 	const char *command = NULL;
 	struct admin_ctx ctx;
@@ -93,8 +97,8 @@ cli_admin(int argc, char **argv)
 			ctx.iterations = (uint32_t)it;
 		} else if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i], "--quota") != 0 &&
 		    strcmp(argv[i], "--append-only") != 0 && strcmp(argv[i], "--purge") != 0 &&
-		    strcmp(argv[i], "--keep-data") != 0 &&
-		    strcmp(argv[i], "--keep") != 0) {
+		    strncmp(argv[i], "--keep", 6) != 0 && strcmp(argv[i], "--dry-run") != 0 &&
+		    strcmp(argv[i], "--clear") != 0) {
 			return cli_bad_option(argv[0], "unknown option '%s'", argv[i]);
 		} else {
 			if (nargs >= (int)(sizeof(args) / sizeof(args[0])) - 1) {

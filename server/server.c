@@ -694,10 +694,21 @@ srv_free(struct srv *srv)
 }
 
 int
+srv_policy_for(void *ctx, const char *user, const char *source, struct retention_policy *out,
+    abk_err *err)
+{
+	struct srv *srv = ctx;
+
+	return accounts_policy_resolve(srv->acc, user, source, &srv->cfg.retention, out, NULL,
+	    err);
+}
+
+int
 srv_run(const struct srv_config *cfg, abk_err *err)
 {
 	struct srv *srv = NULL;
 	struct srv_threads t = { NULL, 0, 0, 0 };
+	char polbuf[128];
 	int rc;
 
 	log_init(cfg->use_syslog, 0);
@@ -712,9 +723,10 @@ srv_run(const struct srv_config *cfg, abk_err *err)
 	if (rc == ABK_OK)
 		log_event(LOG_LVL_INFO, NULL, NULL, "startup",
 		    "listening on %s port %d (%u workers, %u of them for logins, %u sessions "
-		    "max, keep %u, file lists %llu MiB, %llu MiB per user)", cfg->listen_host,
+		    "max, default retention %s, file lists %llu MiB, %llu MiB per user)",
+		    cfg->listen_host,
 		    net_local_port(srv->listen_fd), cfg->threads, srv->cfg.unauth_workers,
-		    cfg->max_sessions, cfg->retention.keep_last,
+		    cfg->max_sessions, retention_format(&cfg->retention, polbuf, sizeof(polbuf)),
 		    (unsigned long long)(srv->cfg.list_memory >> 20),
 		    (unsigned long long)(srv->cfg.list_memory_user >> 20));
 	if (rc == ABK_OK && cfg->port_file[0] != '\0')

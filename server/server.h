@@ -131,6 +131,11 @@ struct srv {
 /* Run `serve` with cfg until SIGINT/SIGTERM or console shutdown. */
 int srv_run(const struct srv_config *cfg, abk_err *err);
 
+/* A storage_policy_fn (storage.h): the accounts store's policy for
+ * user/source, else the server's default; ctx is the struct srv. */
+int srv_policy_for(void *ctx, const char *user, const char *source, struct retention_policy *out,
+    abk_err *err);
+
 /* Ask the server to stop (console `shutdown`); async-signal-unsafe. */
 void srv_request_stop(struct srv *srv);
 

@@ -146,6 +146,9 @@ session_login_finish(struct session *s, const char *user, const char *token, int
 		    "cannot open your storage on the server");
 		return ABK_E_INTERNAL;
 	}
+	/* Retention after a push: the policy the admin set for this user or
+	 * source, else the server's default. */
+	storage_user_set_policy(s->store, srv_policy_for, s->srv);
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	s->logged_in = 1;
 	session_unauth_release(s);
