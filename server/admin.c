@@ -147,8 +147,10 @@ adm_new_password(struct admin_ctx *ctx, const char *name, char *pw, size_t pwsz,
 	char prompt[96];
 	int rc;
 
-	if (ctx->password_file != NULL)
-		return abk_read_secret_file(ctx->password_file, pw, pwsz, err);
+	if (ctx->password_file != NULL) {
+		rc = abk_read_secret_file(ctx->password_file, pw, pwsz, err);
+		goto check;
+	}
 	if (ctx->read_secret == NULL)
 		return abk_err_set(err, ABK_E_USAGE, "no way to ask for a password: use --password-file");
 	snprintf(prompt, sizeof(prompt), "New password for %s: ", name);
@@ -159,6 +161,13 @@ adm_new_password(struct admin_ctx *ctx, const char *name, char *pw, size_t pwsz,
 	if (rc == ABK_OK && strcmp(pw, again) != 0)
 		rc = abk_err_set(err, ABK_E_USAGE, "the two passwords differ; nothing changed");
 	abk_wipe(again, sizeof(again));
+check:
+	/* The policy is the administrator's tool's, not the store's: accounts.c
+	 * accepts any length, so old short passwords keep working. */
+	if (rc == ABK_OK && strlen(pw) < ADMIN_PASSWORD_MIN)
+		rc = abk_err_set(err, ABK_E_USAGE, "the password needs at least %d characters "
+		    "(a few words are easy to type and hard to guess); nothing changed",
+		    ADMIN_PASSWORD_MIN);
 	if (rc != ABK_OK)
 		abk_wipe(pw, pwsz);
 	return rc;
@@ -355,12 +364,21 @@ adm_token(struct admin_ctx *ctx, int argc, char **argv)
 		if (accounts_token_add(ctx->acc, argv[2], argc == 4 ? argv[3] : NULL, token,
 		    sizeof(token), id, sizeof(id), &err) != ABK_OK)
 			return adm_fail(ctx, &err);
-		fprintf(ctx->out, "token %s for %s (shown once; store it in a file "
-		    "readable only by you):\n%s\n", id, argv[2], token);
+		/* The token alone on out, so `token add alice cron > f` makes a
+		 * usable token file; the explanation on errout. */
+		fprintf(ctx->errout, "token %s for %s (shown once; store it in a file "
+		    "readable only by you, e.g. 'autobackupd token add %s LABEL > FILE'):\n",
+		    id, argv[2], argv[2]);
+		fflush(ctx->errout);
+		fprintf(ctx->out, "%s\n", token);
 		abk_wipe(token, sizeof(token));
 		return ABK_EXIT_OK;
 	}
 	if (strcmp(argv[1], "list") == 0 && argc <= 3) {
+		struct account_user u;
+
+		if (argc == 3 && accounts_user_get(ctx->acc, argv[2], &u, &err) != ABK_OK)
+			return adm_fail(ctx, &err);	/* unknown user: not an empty table */
 		fprintf(ctx->out, "%-16s %-32s %-21s %-21s %s\n", "ID", "USER", "CREATED",
 		    "LAST USED", "LABEL");
 		if (accounts_token_list(ctx->acc, argc == 3 ? argv[2] : NULL, adm_token_row, ctx,

@@ -15,6 +15,9 @@
 
 #include "abkerr.h"
 
+/* Shortest password useradd and passwd accept (doc/autobackupd.8). */
+#define ADMIN_PASSWORD_MIN 10
+
 struct accounts;
 struct srv;
 

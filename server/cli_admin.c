@@ -4,9 +4,11 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "accounts.h"
 #include "admin.h"
@@ -19,6 +21,13 @@ static int
 cli_tty_secret(struct admin_ctx *ctx, const char *prompt, char *buf, size_t bufsz,
     abk_err *err)
 {
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+
+	/* Scripts and cron have no terminal: say which option they need. */
+	if (fd < 0)
+		return abk_err_set(err, ABK_E_USAGE, "no terminal to ask for the password: "
+		    "give --password-file FILE (the password is its first line)");
+	close(fd);
 	return abk_read_secret_tty(prompt, buf, bufsz, err);
 }
 
