@@ -13,6 +13,7 @@
 #include "admin.h"
 #include "admin_int.h"
 #include "exitcodes.h"
+#include "log.h"
 #include "server.h"
 #include "storage.h"
 #include "strutil.h"
@@ -30,6 +31,7 @@ static int adm_token(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_sessions(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_stats(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_shutdown(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_log(struct admin_ctx *ctx, int argc, char **argv);
 
 /* One row per command: the console, the subcommands and help read it. */
 struct admin_command {
@@ -67,9 +69,10 @@ static const struct admin_command admin_table[] = {
 	  1, 18, adm_prune },
 	{ "sessions", "sessions", "who is connected, from where, doing what", 0, 0,
 	  adm_sessions },
-	{ "stats", "stats", "server counters", 0, 0, adm_stats },
-	{ "shutdown", "shutdown", "stop the server (sessions get a grace period)", 0, 0,
-	  adm_shutdown },
+	{ "stats", "stats", "server counters, bytes in and out", 0, 0, adm_stats },
+	{ "log", "log [N]", "the last N log lines (default 20)", 0, 1, adm_log },
+	{ "shutdown", "shutdown", "stop the server (asks first; sessions get a grace period)",
+	  0, 0, adm_shutdown },
 };
 
 int
@@ -260,6 +263,16 @@ adm_userdel(struct admin_ctx *ctx, int argc, char **argv)
 			return adm_usage(ctx, "userdel NAME [--purge]");
 		purge = 1;
 	}
+	if (purge && ctx->confirm != NULL) {
+		char q[160];
+
+		snprintf(q, sizeof(q), "Delete %.40s and remove all of their backups? This cannot "
+		    "be undone. [y/N] ", argv[1]);
+		if (!ctx->confirm(ctx, q)) {
+			fprintf(ctx->out, "nothing deleted\n");
+			return ABK_EXIT_OK;
+		}
+	}
 	if (accounts_user_del(ctx->acc, argv[1], &err) == ABK_OK) {
 		fprintf(ctx->out, "user %s deleted\n", argv[1]);
 	} else if (err.code == ABK_E_NOTFOUND && purge &&
@@ -422,15 +435,17 @@ adm_sessions(struct admin_ctx *ctx, int argc, char **argv)
 		fprintf(ctx->errout, "error: out of memory\n");
 		return ABK_EXIT_FAILURE;
 	}
-	fprintf(ctx->out, "%-6s %-20s %-40s %-9s %s\n", "ID", "USER", "PEER", "FOR", "DOING");
+	fprintf(ctx->out, "%-6s %-20s %-30s %-9s %-10s %-10s %s\n", "ID", "USER", "PEER", "FOR",
+	    "IN", "OUT", "DOING");
 	for (size_t i = 0; i < n; i++) {
-		char dur[40];
+		char dur[40], in[32], out[32];
 		long secs = (long)(now - rows[i].since);
 
 		snprintf(dur, sizeof(dur), "%ldm%02lds", secs / 60, secs % 60);
-		fprintf(ctx->out, "%-6llu %-20s %-40s %-9s %s\n",
+		fprintf(ctx->out, "%-6llu %-20s %-30s %-9s %-10s %-10s %s\n",
 		    (unsigned long long)rows[i].id, rows[i].user[0] ? rows[i].user : "-",
-		    rows[i].peer, dur, rows[i].action);
+		    rows[i].peer, dur, abk_format_size(rows[i].bytes_in, in, sizeof(in)),
+		    abk_format_size(rows[i].bytes_out, out, sizeof(out)), rows[i].action);
 	}
 	fprintf(ctx->out, "%zu session(s)\n", n);
 	free(rows);
@@ -464,11 +479,48 @@ adm_stats(struct admin_ctx *ctx, int argc, char **argv)
 static int
 adm_shutdown(struct admin_ctx *ctx, int argc, char **argv)
 {
+	struct srv_stats st;
+	unsigned active, queued;
+
 	if (adm_need_server(ctx, "shutdown") != 0)
 		return ABK_EXIT_USAGE;
+	if (ctx->confirm != NULL) {
+		char q[128];
+
+		srv_stats_get(ctx->srv, &st, &active, &queued);
+		snprintf(q, sizeof(q), "Stop the server (%u session%s active)? [y/N] ", active,
+		    active == 1 ? "" : "s");
+		if (!ctx->confirm(ctx, q)) {
+			fprintf(ctx->out, "not stopped\n");
+			return ABK_EXIT_OK;
+		}
+	}
 	fprintf(ctx->out, "shutting down\n");
 	srv_request_stop(ctx->srv);
 	return ABK_EXIT_OK;
+}
+
+static int
+adm_log(struct admin_ctx *ctx, int argc, char **argv)
+{
+	static char buf[LOG_RECENT_MAX * 520];	/* the console thread only */
+	uint64_t n = 20;
+
+	if (adm_need_server(ctx, "log") != 0)
+		return ABK_EXIT_USAGE;
+	if (argc == 2 && abk_parse_uint(argv[1], 1, LOG_RECENT_MAX, &n) != ABK_OK) {
+		fprintf(ctx->errout, "error: log needs a number of lines from 1 to %d\n",
+		    LOG_RECENT_MAX);
+		return ABK_EXIT_USAGE;
+	}
+	fputs(log_recent((unsigned)n, buf, sizeof(buf)), ctx->out);
+	return ABK_EXIT_OK;
+}
+
+const char *
+admin_command_name(size_t i)
+{
+	return i < sizeof(admin_table) / sizeof(admin_table[0]) ? admin_table[i].name : NULL;
 }
 
 int

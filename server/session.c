@@ -58,8 +58,6 @@ session_send_out(struct session *s, uint8_t type, abk_err *err)
 	if (s->out.failed)
 		return abk_err_set(err, ABK_E_INTERNAL, "reply frame too large");
 	rc = proto_send(&s->io, type, s->out.data, s->out.len, err);
-	if (rc == ABK_OK)
-		srv_stat_add(s->srv, &s->srv->stats.bytes_out, s->out.len + PROTO_HEADER_LEN);
 	abk_buf_reset(&s->out);
 	return rc;
 }
@@ -477,7 +475,6 @@ session_loop(struct session *s)
 				(void)session_fail(s, "frame", &err);
 			return;
 		}
-		srv_stat_add(s->srv, &s->srv->stats.bytes_in, s->in.len + PROTO_HEADER_LEN);
 		if (type == PT_BYE)
 			return;
 		/* Between commands: the account as it is now (another process may
