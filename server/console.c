@@ -23,7 +23,8 @@
 
 #define CONSOLE_ARGS_MAX 48
 
-int
+/* Read one line from stdin; 0 on success, -1 at EOF, error or server stop. */
+static int
 console_read_line(struct srv *srv, char *buf, size_t bufsz)
 {
 	size_t n = 0;

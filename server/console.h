@@ -25,9 +25,6 @@ void *console_thread(void *arg);
 #define CONSOLE_LINE_MAX 4096
 #define CONSOLE_PROMPT "autobackupd> "
 
-/* Read one line from stdin; 0 on success, -1 at EOF, error or server stop. */
-int console_read_line(struct srv *srv, char *buf, size_t bufsz);
-
 /*
  * Run one typed line (wiped afterwards).  Returns 1 when the console is to
  * close (quit, exit), else 0.

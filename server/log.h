@@ -42,7 +42,7 @@ void log_set_display(log_display_fn fn);
 #define LOG_RECENT_MAX 200
 char *log_recent(unsigned n, char *out, size_t outsz);
 
-/* Copy s into out with control bytes, spaces and backslashes escaped. */
+/* abk_escape_name (src/strutil.h) with spaces escaped too: one log field. */
 void log_escape(const char *s, size_t len, char *out, size_t outsz);
 
 #endif

@@ -106,7 +106,8 @@ stg_policy_for(storage_user *u, const char *source, const struct retention_polic
 	return ABK_OK;
 }
 
-int
+/* stg_retain reporting each snapshot (o->report), removing nothing on a dry run. */
+static int
 stg_retain_ex(storage_user *u, int srcfd, const char *source,
     const struct retention_policy *pol, const struct storage_prune_opts *o, unsigned *removed,
     abk_err *err)

@@ -47,9 +47,6 @@ void retention_policy_default(struct retention_policy *p);
  */
 int retention_check(const struct retention_policy *p, const char *what, abk_err *err);
 
-/* 1 if every rule of p is off. */
-int retention_empty(const struct retention_policy *p);
-
 /*
  * Parse one option of a policy into p: name is "keep" (= keep-last),
  * "keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly",

@@ -37,7 +37,8 @@ within_set(const struct retention_policy *p)
 	return p->within_years || p->within_months || p->within_days || p->within_hours;
 }
 
-int
+/* 1 if every rule of p is off. */
+static int
 retention_empty(const struct retention_policy *p)
 {
 	for (int i = 0; i < RET_NCOUNTS; i++)
