@@ -323,13 +323,34 @@ session_lister_free(struct session_lister *l)
 	abk_buf_free(&l->items);
 }
 
+/* The retention policy of a source in words, for `list` (issue 10 item 1). */
+static void
+source_policy_words(struct session *s, const char *source, char *out, size_t outsz)
+{
+	struct retention_policy pol;
+	const char *from = "server default";
+	abk_err err = ABK_ERR_INIT;
+	char words[160];
+
+	if (accounts_policy_resolve(s->srv->acc, s->user, source, &s->srv->cfg.retention, &pol,
+	    &from, &err) != ABK_OK) {
+		snprintf(out, outsz, "unknown (%s)", err.msg);
+		return;
+	}
+	snprintf(out, outsz, "%s%s (%s%s)", s->append_only ? "append-only, prune keeps " : "",
+	    retention_format(&pol, words, sizeof(words)), from,
+	    strcmp(from, "server default") == 0 ? "" : " policy");
+}
+
 static int
 list_source_cb(void *ctx, const struct storage_source_info *si)
 {
 	struct session_lister *l = ctx;
+	char policy[PROTO_POLICY_MAX + 1];
 
+	source_policy_words(l->s, si->name, policy, sizeof(policy));
 	(void)msg_source_put(&l->items, si->name, si->origin, si->snapshots, si->latest_id,
-	    si->latest_time, si->latest_files, si->latest_bytes);
+	    si->latest_time, si->latest_files, si->latest_bytes, policy);
 	return session_lister_added(l);
 }
 

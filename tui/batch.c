@@ -278,6 +278,7 @@ list_source_row(void *ctx, const struct abk_source_info *s)
 		json_kv_i64(stdout, 0, "latest_time", s->latest_time);
 		json_kv_u64(stdout, 0, "files", s->latest_files);
 		json_kv_u64(stdout, 0, "bytes", s->latest_bytes);
+		json_kv_str(stdout, 0, "retention", s->policy ? s->policy : "");
 		fputs("}", stdout);
 		return 0;
 	}
@@ -286,6 +287,8 @@ list_source_row(void *ctx, const struct abk_source_info *s)
 	    (unsigned long long)s->latest_files,
 	    abk_format_size(s->latest_bytes, size, sizeof(size)));
 	print_name(stdout, s->origin, strlen(s->origin));
+	if (s->policy != NULL && s->policy[0] != '\0')
+		printf("\tkeeps %s", s->policy);
 	fputc('\n', stdout);
 	return 0;
 }
