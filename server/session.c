@@ -60,8 +60,6 @@ session_send_out(struct session *s, uint8_t type, abk_err *err)
 	if (s->out.failed)
 		return abk_err_set(err, ABK_E_INTERNAL, "reply frame too large");
 	rc = proto_send(&s->io, type, s->out.data, s->out.len, err);
-	if (rc == ABK_OK)
-		srv_stat_add(s->srv, &s->srv->stats.bytes_out, s->out.len + PROTO_HEADER_LEN);
 	abk_buf_reset(&s->out);
 	return rc;
 }
@@ -186,6 +184,9 @@ session_login_finish(struct session *s, const char *user, const char *token, int
 		    "cannot open your storage on the server");
 		return ABK_E_INTERNAL;
 	}
+	/* Retention after a push: the policy the admin set for this user or
+	 * source, else the server's default. */
+	storage_user_set_policy(s->store, srv_policy_for, s->srv);
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	s->logged_in = 1;
 	session_unauth_release(s);
@@ -326,13 +327,34 @@ session_lister_free(struct session_lister *l)
 	abk_buf_free(&l->items);
 }
 
+/* The retention policy of a source in words, for `list` (issue 10 item 1). */
+static void
+source_policy_words(struct session *s, const char *source, char *out, size_t outsz)
+{
+	struct retention_policy pol;
+	const char *from = "server default";
+	abk_err err = ABK_ERR_INIT;
+	char words[160];
+
+	if (accounts_policy_resolve(s->srv->acc, s->user, source, &s->srv->cfg.retention, &pol,
+	    &from, &err) != ABK_OK) {
+		snprintf(out, outsz, "unknown (%s)", err.msg);
+		return;
+	}
+	snprintf(out, outsz, "%s%s (%s%s)", s->append_only ? "append-only, prune keeps " : "",
+	    retention_format(&pol, words, sizeof(words)), from,
+	    strcmp(from, "server default") == 0 ? "" : " policy");
+}
+
 static int
 list_source_cb(void *ctx, const struct storage_source_info *si)
 {
 	struct session_lister *l = ctx;
+	char policy[PROTO_POLICY_MAX + 1];
 
+	source_policy_words(l->s, si->name, policy, sizeof(policy));
 	(void)msg_source_put(&l->items, si->name, si->origin, si->snapshots, si->latest_id,
-	    si->latest_time, si->latest_files, si->latest_bytes);
+	    si->latest_time, si->latest_files, si->latest_bytes, policy);
 	return session_lister_added(l);
 }
 
@@ -507,7 +529,6 @@ session_loop(struct session *s)
 				(void)session_fail(s, "frame", &err);
 			return;
 		}
-		srv_stat_add(s->srv, &s->srv->stats.bytes_in, s->in.len + PROTO_HEADER_LEN);
 		if (type == PT_BYE)
 			return;
 		/* Between commands: the account as it is now (another process may

@@ -284,6 +284,7 @@ source_item(abk_rd *r, void *vctx, abk_err *err)
 	si.latest_time = m.latest_time;
 	si.latest_files = m.latest_files;
 	si.latest_bytes = m.latest_bytes;
+	si.policy = m.policy;
 	return sc->cb(sc->ctx, &si);
 }
 

@@ -80,6 +80,7 @@ struct abk_source_info {
 	int64_t latest_time;
 	uint64_t latest_files;
 	uint64_t latest_bytes;
+	const char *policy;		/* the server's retention policy for it, in words */
 };
 
 struct abk_snapshot_info {

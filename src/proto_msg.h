@@ -100,10 +100,13 @@ struct msg_source {
 	char latest_id[PROTO_SNAPSHOT_ID_MAX + 1];
 	int64_t latest_time;
 	uint64_t latest_files, latest_bytes;
+	/* the retention policy that applies, in words ("last 3, daily 7 (server
+	 * default)"); for people, not parsed */
+	char policy[PROTO_POLICY_MAX + 1];
 };
 int msg_source_put(abk_buf *b, const char *name, const char *origin, uint32_t snapshots,
     const char *latest_id, int64_t latest_time, uint64_t latest_files,
-    uint64_t latest_bytes);
+    uint64_t latest_bytes, const char *policy);
 int msg_source_get(abk_rd *r, struct msg_source *m, abk_err *err);
 
 /* SNAPSHOTS item */

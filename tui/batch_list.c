@@ -126,6 +126,7 @@ source_row(void *ctx, const struct abk_source_info *s)
 		json_kv_i64(stdout, 0, "latest_time", s->latest_time);
 		json_kv_u64(stdout, 0, "files", s->latest_files);
 		json_kv_u64(stdout, 0, "bytes", s->latest_bytes);
+		json_kv_str(stdout, 0, "retention", s->policy ? s->policy : "");
 		fputs("}", stdout);
 		return 0;
 	}
@@ -138,13 +139,15 @@ source_row(void *ctx, const struct abk_source_info *s)
 		snprintf(n, sizeof(n), "%u", s->snapshots);
 		snprintf(files, sizeof(files), "%llu", (unsigned long long)s->latest_files);
 		table_row(&lc->t, name, n, text_date(s->latest_time, when, sizeof(when)), files,
-		    size, origin);
+		    size, s->policy ? s->policy : "", origin);
 		return 0;
 	}
 	print_name(stdout, s->name, strlen(s->name));
 	printf("\t%u snapshot(s)\tlatest %s\t%llu files\t%s\t", s->snapshots, s->latest_id,
 	    (unsigned long long)s->latest_files, size);
 	print_name(stdout, s->origin, strlen(s->origin));
+	if (s->policy != NULL && s->policy[0] != '\0')
+		printf("\tkeeps %s", s->policy);
 	fputc('\n', stdout);
 	return 0;
 }
@@ -373,10 +376,11 @@ cmd_list(struct batch_ui *ui, abk_client *c, char **args, int n)
 	if (o->json)
 		fputs("[", stdout);
 	if (n == 0) {
-		lc.t.ncols = 6;
-		lc.t.align = "lrlrrl";
+		lc.t.ncols = 7;
+		lc.t.align = "lrlrrll";
 		if (tables)
-			table_row(&lc.t, "SOURCE", "SNAPSHOTS", "LATEST", "FILES", "SIZE", "ORIGIN");
+			table_row(&lc.t, "SOURCE", "SNAPSHOTS", "LATEST", "FILES", "SIZE", "KEEPS",
+			    "ORIGIN");
 		rc = abk_list_sources(c, source_row, &lc, &err);
 	} else {
 		lc.t.ncols = 4;
