@@ -655,6 +655,10 @@ out_job:
 	pthread_mutex_destroy(&job.lock);
 	pthread_cond_destroy(&job.cond);
 out:
+	/* Once data flowed, the server keeps what arrived (issue 10 item 5). */
+	if (prog.phase >= ABK_PHASE_TRANSFER && (rc == ABK_E_NET || rc == ABK_E_CANCELED ||
+	    (rc == ABK_E_BUSY && c->broken)))
+		client_resume_hint(err, rc, "(the server keeps what arrived)");
 	free(need);
 	scan_result_free(&scan);
 	return rc;
