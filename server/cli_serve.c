@@ -113,7 +113,7 @@ serve_set(struct srv_config *cfg, const struct serve_opt *o, const char *arg)
 	case SO_PATH:
 		return cli_set_path(field, o->size, arg, name) ? ABK_EXIT_USAGE : ABK_EXIT_OK;
 	case SO_LISTEN:
-		if (net_split_hostport(arg, 7443, cfg->listen_host, &cfg->listen_port,
+		if (net_split_hostport(arg, ABK_DEFAULT_PORT, cfg->listen_host, &cfg->listen_port,
 		    &err) != ABK_OK) {
 			fprintf(stderr, "autobackupd: --listen: %s\n", err.msg);
 			return ABK_EXIT_USAGE;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "strutil.h"
 
 static int log_use_syslog;	/* set once in log_init, read-only after */
 
@@ -26,22 +27,11 @@ log_init(int use_syslog, int verbose)
 		openlog("autobackupd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+/* Log fields are separated by spaces: escape them too (abk_escape_name). */
 void
 log_escape(const char *s, size_t len, char *out, size_t outsz)
 {
-	size_t o = 0;
-
-	if (outsz == 0)
-		return;
-	for (size_t i = 0; i < len && o + 5 < outsz; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x21 || c == 0x7f || c == '\\')
-			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	out[o] = '\0';
+	abk_escape_name(s, len, out, outsz, ABK_ESC_SPACE);
 }
 
 static const char *

@@ -25,7 +25,7 @@ void log_init(int use_syslog, int verbose);
 void log_event(enum log_level level, const char *peer, const char *user,
     const char *action, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Copy s into out with control bytes, spaces and backslashes escaped. */
+/* abk_escape_name (src/strutil.h) with spaces escaped too: one log field. */
 void log_escape(const char *s, size_t len, char *out, size_t outsz);
 
 #endif

@@ -64,7 +64,7 @@ srv_config_defaults(struct srv_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
-	cfg->listen_port = 7443;
+	cfg->listen_port = ABK_DEFAULT_PORT;
 	cfg->threads = 64;
 	cfg->max_sessions = 128;
 	retention_policy_default(&cfg->retention);

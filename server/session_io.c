@@ -51,8 +51,7 @@ session_first_byte(struct session *s, void *buf, abk_err *err)
 		tls_conn_set_timeout(s->conn, s->srv->cfg.idle_timeout_ms);
 		if (rc == ABK_OK)
 			return ABK_OK;
-		if (rc != ABK_E_NET || strstr(tmp.msg, "timed out") == NULL ||
-		    net_now_ms() >= idle_end)
+		if (rc != ABK_E_TIMEOUT || net_now_ms() >= idle_end)
 			return abk_err_set(err, rc, "%s", tmp.msg);
 		if ((rc = session_account_check(s, 0, err)) != ABK_OK)
 			return rc;
@@ -118,8 +117,12 @@ session_deadline_passed(struct session *s, int rc, const abk_err *err)
 	/* Which of the two deadlines bounded the wait that failed. */
 	int frame = s->frame_deadline != 0 &&
 	    (s->logged_in || s->frame_deadline < s->login_deadline);
+	long long deadline = frame ? s->frame_deadline : s->logged_in ? 0 : s->login_deadline;
 
-	if (rc != ABK_E_NET || strstr(err->msg, "deadline passed") == NULL)
+	(void)err;
+	/* A timeout at or past the deadline in force is that deadline; an
+	 * earlier one is the idle timeout (the caller's). */
+	if (rc != ABK_E_TIMEOUT || deadline == 0 || net_now_ms() < deadline)
 		return 0;
 	log_event(LOG_LVL_SECURITY, s->peer, s->user[0] ? s->user : NULL, "deadline",
 	    "closed: %s not complete in %d s", frame ? "frame" : "login",

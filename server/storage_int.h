@@ -7,6 +7,7 @@
 #define ABS_STORAGE_INT_H
 
 #include <stdint.h>
+#include <zlib.h>
 
 #include "abkerr.h"
 #include "buf.h"
@@ -148,5 +149,21 @@ int stg_usage_get_locked(storage_user *u, int lockfd, uint64_t *bytes, abk_err *
 /* Add delta (may be negative) to the cache, if it is valid. */
 int stg_usage_add_locked(int lockfd, int64_t delta, abk_err *err);
 void stg_usage_unlock(int lockfd);
+
+/* crc32 over any length (zlib takes uInt): push data, snapshot files. */
+static inline uint32_t
+storage_crc32(uint32_t crc, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len > 0) {
+		uInt n = len > 0x40000000u ? 0x40000000u : (uInt)len;
+
+		crc = (uint32_t)crc32(crc, p, n);
+		p += n;
+		len -= n;
+	}
+	return crc;
+}
 
 #endif

@@ -169,7 +169,7 @@ push_journal_load(struct storage_push *p, abk_err *err)
 			break;
 		abk_rd_init(&r, data + pos + 4 + rlen, 4);
 		abk_get_u32(&r, &crc);
-		if (crc != push_crc((uint32_t)crc32(0, Z_NULL, 0), data + pos + 4, rlen))
+		if (crc != storage_crc32((uint32_t)crc32(0, Z_NULL, 0), data + pos + 4, rlen))
 			break;
 		abk_rd_init(&r, data + pos + 4, rlen);
 		if (journal_parse(&r, &j) != 0)
@@ -252,7 +252,7 @@ journal_put(struct storage_push *p, const struct push_ent *pe, int kind, uint32_
 		return abk_err_set(err, ABK_E_NOMEM, "no room for a staging journal record");
 	}
 	rlen = (uint32_t)(b->len - at - 4);
-	crc = push_crc((uint32_t)crc32(0, Z_NULL, 0), b->data + at + 4, rlen);
+	crc = storage_crc32((uint32_t)crc32(0, Z_NULL, 0), b->data + at + 4, rlen);
 	abk_put_u32(b, crc);
 	b->data[at] = (uint8_t)(rlen >> 24);
 	b->data[at + 1] = (uint8_t)(rlen >> 16);

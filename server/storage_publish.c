@@ -137,7 +137,7 @@ check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *
 		}
 		if (n == 0)
 			break;
-		crc = push_crc(crc, buf, (size_t)n);
+		crc = storage_crc32(crc, buf, (size_t)n);
 	}
 	if (crc != pe->crc)
 		goto damaged;

@@ -481,7 +481,7 @@ file_write(struct storage_push *p, uint32_t index, uint64_t offset, const void *
 	if (known_crc != NULL)
 		pe->crc = (uint32_t)crc32_combine(pe->crc, *known_crc, (z_off_t)len);
 	else
-		pe->crc = push_crc(pe->crc, data, len);
+		pe->crc = storage_crc32(pe->crc, data, len);
 	if (p->cur_sha_ok && abk_sha256_update(&p->sha, data, len) != ABK_OK)
 		p->cur_sha_ok = 0;
 	pe->written += len;

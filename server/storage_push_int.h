@@ -140,21 +140,6 @@ push_mtime(const struct manifest_entry *e, struct timespec ts[2])
 	ts[1].tv_nsec = (e->flags & MF_HAS_STAT) ? (long)e->mtime_nsec : 0;
 }
 
-static inline uint32_t
-push_crc(uint32_t crc, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	while (len > 0) {
-		uInt n = len > 0x40000000u ? 0x40000000u : (uInt)len;
-
-		crc = (uint32_t)crc32(crc, p, n);
-		p += n;
-		len -= n;
-	}
-	return crc;
-}
-
 /* storage_journal.c: open and read SOURCE/.staging/journal (p->jfd, p->jr, p->jtab). */
 int push_journal_load(struct storage_push *p, abk_err *err);
 /* Append a record (JOURNAL_COMPLETE or JOURNAL_WITHDRAWN) for pe: buffered in

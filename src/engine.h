@@ -17,8 +17,7 @@
 
 #include "abkerr.h"
 #include "manifest.h"
-
-#define ABK_DEFAULT_PORT 7443
+#include "net.h"	/* ABK_DEFAULT_PORT */
 
 struct abk_profile {
 	char server[512];		/* HOST[:PORT] or [V6]:PORT */
@@ -35,9 +34,36 @@ typedef struct abk_client abk_client;
 /* Once per process before any connection (TLS library set-up), and at exit. */
 int abk_engine_init(abk_err *err);
 void abk_engine_cleanup(void);
+/*
+ * A thread other than the one that calls abk_engine_cleanup, that used the
+ * engine (connected, pushed, restored), calls this just before it exits:
+ * the TLS library keeps per-thread caches (wolfSSL's FP_ECC point cache,
+ * about 3 MB after a handshake) that only the owning thread can free.
+ * Safe to call on a thread that never used the engine, and more than once.
+ */
+void abk_engine_thread_done(void);
+
+/*
+ * The cancel flags below are set by another thread (a front end's UI) or a
+ * signal handler while the engine runs; the engine reads them only through
+ * this helper, an atomic load, so the pair is not a data race.  Writers on
+ * another thread store with __atomic_store_n (a signal handler may assign).
+ */
+static inline int
+abk_cancel_requested(volatile sig_atomic_t *flag)
+{
+	return flag != NULL && __atomic_load_n(flag, __ATOMIC_SEQ_CST) != 0;
+}
 
 /* Connect, verify the server certificate, exchange versions and log in. */
 int abk_connect(const struct abk_profile *p, abk_client **out, abk_err *err);
+/*
+ * The same, ended early with ABK_E_CANCELED once cancel_fd (-1: none; a
+ * pipe another thread writes to) is readable: for a front end connecting on
+ * a worker thread (which then calls abk_engine_thread_done before exiting).
+ */
+int abk_connect_cancelable(const struct abk_profile *p, int cancel_fd, abk_client **out,
+    abk_err *err);
 /* Say goodbye and free.  NULL-safe. */
 void abk_disconnect(abk_client *c);
 /* The server's software string and the user's quota (0 = none). */

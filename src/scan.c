@@ -74,7 +74,8 @@ scan_is_racy(int64_t sec, long nsec, const struct timespec *start)
 	return sec > limit_sec || (sec == limit_sec && nsec >= limit_nsec);
 }
 
-int
+/* 1 if pattern-list matches rel (base name for patterns without '/'). */
+static int
 scan_excluded(const char *const *patterns, const char *rel, const char *base)
 {
 	if (patterns == NULL)
@@ -346,7 +347,7 @@ scan_dir(struct scan_walk *w, int dirfd, char *rel, size_t rel_len, int depth,
 		return ABK_OK;
 	}
 	for (size_t i = 0; i < n && rc == ABK_OK; i++) {
-		if (w->opts->cancel != NULL && *w->opts->cancel) {
+		if (abk_cancel_requested(w->opts->cancel)) {
 			rc = abk_err_set(w->err, ABK_E_CANCELED, "canceled");
 			break;
 		}

@@ -68,7 +68,5 @@ void scan_result_free(struct scan_result *r);
  */
 int scan_is_racy(int64_t sec, long nsec, const struct timespec *start);
 
-/* 1 if pattern-list matches rel (base name for patterns without '/'). */
-int scan_excluded(const char *const *patterns, const char *rel, const char *base);
 
 #endif

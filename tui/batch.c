@@ -39,22 +39,22 @@ struct batch_ui {
 	char user[64];
 };
 
-/* Print a name for humans: control bytes escaped so they cannot move the cursor. */
+/* Print a name for humans through the one escaper (abk_escape_name):
+ * control bytes escaped so they cannot move the cursor. */
 static void
 print_name(FILE *f, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	char stackbuf[1024];
+	size_t need = 4 * n + 1;
+	char *q = need <= sizeof(stackbuf) ? stackbuf : malloc(need);
 
-		if (c == '\n')
-			fputs("\\n", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else if (c == '\\')
-			fputs("\\\\", f);
-		else
-			fputc(c, f);
+	if (q == NULL) {	/* out of memory: a cut name is still a safe one */
+		q = stackbuf;
+		need = sizeof(stackbuf);
 	}
+	fputs(abk_escape_name(s, n, q, need, 0), f);
+	if (q != stackbuf)
+		free(q);
 }
 
 static void
@@ -85,6 +85,14 @@ on_progress(void *ctx, const struct abk_progress *p)
 	    p->source ? p->source : "", phases[p->phase],
 	    (unsigned long long)p->files_done, (unsigned long long)p->files_total,
 	    done, total, rate);
+	if (p->current != NULL && p->phase == ABK_PHASE_TRANSFER) {
+		/* the file's last 40 bytes: the line must not wrap (\r redraws it) */
+		size_t n = strlen(p->current);
+		const char *tail = p->current + (n > 40 ? n - 40 : 0);
+
+		fputs(n > 40 ? " ..." : " ", stderr);
+		print_name(stderr, tail, strlen(tail));
+	}
 	ui->line_shown = 1;
 	fflush(stderr);
 }
@@ -130,11 +138,7 @@ base_name(const char *path, char *buf, size_t bufsz)
 	n = strlen(tmp);
 	while (n > 1 && tmp[n - 1] == '/')
 		tmp[--n] = '\0';
-	{
-		const char *slash = strrchr(tmp, '/');
-
-		snprintf(buf, bufsz, "%s", slash && slash[1] ? slash + 1 : tmp);
-	}
+	snprintf(buf, bufsz, "%s", abk_base_name(tmp));
 	return buf;
 }
 
@@ -249,7 +253,8 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 		}
 		if (ex != ABK_EXIT_OK && (worst == ABK_EXIT_OK || worst == ABK_EXIT_PARTIAL))
 			worst = ex;
-		if (rc == ABK_E_CANCELED || rc == ABK_E_NET || rc == ABK_E_TLS || rc == ABK_E_PROTO)
+		if (rc == ABK_E_CANCELED || abk_code_is_disconnect(rc) || rc == ABK_E_TLS ||
+		    rc == ABK_E_PROTO)
 			break;
 	}
 	if (o->json)
