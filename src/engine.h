@@ -208,6 +208,10 @@ struct abk_restore_result {
 					 * from the snapshot (type, size, mtime) */
 	uint64_t failed;		/* entries that could not be made */
 	uint64_t damaged;		/* files whose CRC-32 did not match: not put in place */
+	uint64_t identical;		/* already at the target with the same size, mode,
+					 * mtime and CRC-32 (a restore run again after
+					 * it was stopped): left as they were */
+	uint64_t identical_bytes;
 };
 
 /*

@@ -773,6 +773,10 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 out_job:
 	push_job_free(&job);
 out:
+	/* Once data flowed, the server keeps what arrived (issue 10 item 5). */
+	if (prog.phase >= ABK_PHASE_TRANSFER && (abk_code_is_disconnect(rc) ||
+	    rc == ABK_E_CANCELED || (rc == ABK_E_BUSY && c->broken)))
+		client_resume_hint(err, rc, "(the server keeps what arrived)");
 	free(need);
 	scan_result_free(&scan);
 	return rc;

@@ -486,6 +486,7 @@ cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
 		json_kv_u64(stdout, 0, "bytes", res.bytes);
 		json_kv_u64(stdout, 0, "failed", res.failed);
 		json_kv_u64(stdout, 0, "damaged", res.damaged);
+		json_kv_u64(stdout, 0, "identical", res.identical);
 		/* counts keep their names (scripts read them); the paths are beside */
 		json_kv_u64(stdout, 0, "deleted", res.deleted);
 		if (o->dry_run) {
@@ -502,15 +503,19 @@ cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
 		    (unsigned long long)res.created, (unsigned long long)res.overwritten,
 		    (unsigned long long)res.deleted);
 	} else if (!o->quiet) {
-		char size[32], deleted[48] = "";
+		char size[32], deleted[48] = "", same[96] = "", isize[32];
 
 		if (o->delete_extra)
 			snprintf(deleted, sizeof(deleted), ", %llu extra entries removed",
 			    (unsigned long long)res.deleted);
+		if (res.identical > 0)	/* a restore run again resumes */
+			snprintf(same, sizeof(same), "; %llu files (%s) already there, identical",
+			    (unsigned long long)res.identical,
+			    abk_format_size(res.identical_bytes, isize, sizeof(isize)));
 		printf("restored %s snapshot %s to %s: %llu files, %llu folders, %llu symlinks, "
-		    "%s%s\n", args[0], res.snapshot, res.target, (unsigned long long)res.files,
+		    "%s%s%s\n", args[0], res.snapshot, res.target, (unsigned long long)res.files,
 		    (unsigned long long)res.dirs, (unsigned long long)res.symlinks,
-		    abk_format_size(res.bytes, size, sizeof(size)), deleted);
+		    abk_format_size(res.bytes, size, sizeof(size)), deleted, same);
 	}
 out:
 	for (int i = 0; i < 3; i++)
