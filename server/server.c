@@ -43,6 +43,9 @@
 #define SRV_REJECTERS_MAX 4
 #define SRV_BUSY_HANDSHAKE_MS 3000
 #define SRV_THROTTLE_KEYS 4096
+/* An address a user logged in from stays "known good" this long: failures
+ * under the user's name from elsewhere do not slow logins from it. */
+#define SRV_KNOWN_GOOD_MS (30LL * 24 * 3600 * 1000)
 
 /* The signal handler may touch only these two (STYLE: shutdown by flag). */
 static volatile sig_atomic_t srv_signalled;
@@ -530,10 +533,13 @@ srv_new(const struct srv_config *cfg, struct srv **out, abk_err *err)
 	srv->queue = calloc(srv->queue_cap, sizeof(*srv->queue));
 	srv->unauth_addrs = calloc(srv->unauth_addrs_cap, sizeof(*srv->unauth_addrs));
 	srv->thr = throttle_new(SRV_THROTTLE_KEYS);
+	srv->known_good = throttle_new(SRV_THROTTLE_KEYS);
+	throttle_set_expire(srv->known_good, SRV_KNOWN_GOOD_MS);
 	srv->list_mem = budget_new("file-list memory", "--list-memory", srv->cfg.list_memory,
 	    srv->cfg.list_memory_user);
 	srv->quota_flight = budget_new("bytes in flight", "quota", 0, 0);
-	if (srv->queue == NULL || srv->thr == NULL || srv->unauth_addrs == NULL ||
+	if (srv->queue == NULL || srv->thr == NULL || srv->known_good == NULL ||
+	    srv->unauth_addrs == NULL ||
 	    srv->list_mem == NULL || srv->quota_flight == NULL)
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
 	return ABK_OK;
@@ -680,6 +686,7 @@ srv_free(struct srv *srv)
 	tls_ctx_free(srv->tls);
 	tls_global_cleanup();
 	throttle_free(srv->thr);
+	throttle_free(srv->known_good);
 	budget_free(srv->list_mem);
 	budget_free(srv->quota_flight);
 	free(srv->queue);

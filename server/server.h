@@ -96,6 +96,8 @@ struct srv {
 	struct tls_ctx *tls;		/* read-only */
 	struct accounts *acc;		/* thread-safe on its own */
 	struct throttle *thr;		/* thread-safe on its own */
+	struct throttle *known_good;	/* thread-safe on its own: "user|address"
+					 * pairs that logged in recently */
 	struct budget *list_mem;	/* thread-safe on its own: push file lists */
 	struct budget *quota_flight;	/* thread-safe on its own: bytes reserved by
 					 * running pushes, per user (quota) */
