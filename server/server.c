@@ -545,13 +545,42 @@ srv_new(const struct srv_config *cfg, struct srv **out, abk_err *err)
 	return ABK_OK;
 }
 
+/*
+ * Remove staging areas untouched for --staging-ttl (and leftovers of cut
+ * removals): at start, then every srv_sweep_period_ms from the accept loop,
+ * so that abandoned pushes stop counting against a quota (issue 11).
+ * Sources with a push running are skipped (their lock is held).
+ */
+static void
+srv_sweep_staging(struct srv *srv, const char *when)
+{
+	abk_err err = ABK_ERR_INIT;
+	unsigned removed = 0;
+
+	if (storage_cleanup_staging(srv->cfg.data_dir, srv->cfg.staging_max_age_s, &removed,
+	    &err) != ABK_OK)
+		log_event(LOG_LVL_WARN, NULL, NULL, when, "staging cleanup: %s", err.msg);
+	else if (removed > 0)
+		log_event(LOG_LVL_INFO, NULL, NULL, when,
+		    "removed %u abandoned staging area(s) older than %u s", removed,
+		    srv->cfg.staging_max_age_s);
+}
+
+/* A quarter of the TTL, between 1 s and an hour. */
+static int
+srv_sweep_period_ms(const struct srv *srv)
+{
+	unsigned q = srv->cfg.staging_max_age_s / 4;
+
+	return (int)(q < 1 ? 1000 : q > 3600 ? 3600000 : q * 1000);
+}
+
 /* TLS context, account store, staging cleanup, listening socket. */
 static int
 srv_open(struct srv *srv, abk_err *err)
 {
 	const struct srv_config *cfg = &srv->cfg;
 	char dbdir[PATH_MAX + 8];
-	unsigned removed = 0;
 	int rc;
 
 	if ((rc = tls_global_init(err)) != ABK_OK ||
@@ -560,13 +589,7 @@ srv_open(struct srv *srv, abk_err *err)
 	snprintf(dbdir, sizeof(dbdir), "%s/db", cfg->data_dir);
 	if ((rc = accounts_open(dbdir, &srv->acc, err)) != ABK_OK)
 		return rc;
-	if (storage_cleanup_staging(cfg->data_dir, cfg->staging_max_age_s, &removed, err) != ABK_OK) {
-		log_event(LOG_LVL_WARN, NULL, NULL, "startup", "staging cleanup: %s", err->msg);
-		abk_err_clear(err);
-	} else if (removed > 0) {
-		log_event(LOG_LVL_INFO, NULL, NULL, "startup",
-		    "removed %u abandoned staging area(s)", removed);
-	}
+	srv_sweep_staging(srv, "startup");
 	return net_listen(cfg->listen_host, cfg->listen_port, 128, &srv->listen_fd, err);
 }
 
@@ -627,12 +650,21 @@ srv_start_threads(struct srv *srv, struct srv_threads *t, abk_err *err)
 static int
 srv_accept_loop(struct srv *srv, abk_err *err)
 {
+	int period = srv_sweep_period_ms(srv);
+	long long next_sweep = net_now_ms() + period;
+
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = srv->listen_fd, .events = POLLIN },
 			{ .fd = srv->wake_pipe[0], .events = POLLIN },
 		};
-		int n = poll(pfd, 2, -1);
+		long long left = next_sweep - net_now_ms();
+		int n = poll(pfd, 2, left <= 0 ? 0 : (int)left);
+
+		if (net_now_ms() >= next_sweep) {
+			srv_sweep_staging(srv, "sweep");
+			next_sweep = net_now_ms() + period;
+		}
 
 		if (n < 0 && errno != EINTR)
 			return abk_err_set(err, ABK_E_INTERNAL, "poll: %s", strerror(errno));

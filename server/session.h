@@ -83,7 +83,8 @@ void session_account_logged_in(struct session *s, const struct account_user *rec
  */
 int session_account_check(struct session *s, int force, abk_err *err);
 /* Reserve a push's needed bytes against the quota (0 bytes: always OK). */
-int session_quota_reserve(struct session *s, uint64_t needed, abk_err *err);
+int session_quota_reserve(struct session *s, const char *source, uint64_t needed,
+    abk_err *err);
 void session_quota_release(struct session *s);
 
 /*

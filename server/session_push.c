@@ -595,7 +595,7 @@ session_push(struct session *s, abk_err *err)
 		struct storage_push_counts c;
 
 		storage_push_get_counts(sp.p, &c);
-		rc = session_quota_reserve(s, c.needed_bytes, err);
+		rc = session_quota_reserve(s, sp.source, c.needed_bytes, err);
 	}
 	if (rc != ABK_OK) {
 		fatal = 0;	/* the client waits for PUSH_NEED: an ERROR is in sync */
