@@ -59,6 +59,7 @@ static const struct serve_opt serve_opts[] = {
 	{ "login-timeout", "[--login-timeout S]", SO_SECONDS, FIELD(login_timeout_ms), 1, 600 },
 	{ "frame-timeout", "[--frame-timeout S]", SO_SECONDS, FIELD(frame_timeout_ms), 1,
 	  86400 },
+	{ "min-rate", "[--min-rate BYTES]", SO_COUNT, FIELD(min_rate), 0, 1u << 30 },
 	{ "login-workers", "[--login-workers N]", SO_COUNT, FIELD(unauth_workers), 1, 4096 },
 	{ "logins-per-address", "[--logins-per-address N]", SO_COUNT, FIELD(unauth_per_addr),
 	  1, 65536 },

@@ -75,6 +75,7 @@ srv_config_defaults(struct srv_config *cfg)
 	cfg->login_timeout_ms = 15000;
 	cfg->frame_timeout_ms = 120000;
 	cfg->idle_timeout_ms = 300000;
+	cfg->min_rate = 1024;
 	cfg->unauth_workers = 0;	/* 0: half the workers, at least one */
 	cfg->unauth_per_addr = 8;
 	cfg->shutdown_grace_ms = 10000;

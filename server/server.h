@@ -41,6 +41,8 @@ struct srv_config {
 	int login_timeout_ms;		/* accept to LOGIN_OK, whole */
 	int frame_timeout_ms;		/* first byte to last of one frame */
 	int idle_timeout_ms;
+	unsigned min_rate;		/* bytes/s a push's data must keep up, over
+					 * each frame_timeout_ms; 0 = none */
 	unsigned unauth_workers;	/* workers for not-logged-in sessions */
 	unsigned unauth_per_addr;	/* queued + pre-login per address */
 	uint64_t list_memory;		/* file lists of all pushes; 0 = default */

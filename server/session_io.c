@@ -24,6 +24,50 @@ session_base_deadline(const struct session *s)
 	return s->logged_in ? 0 : s->login_deadline;
 }
 
+void
+session_rate(struct session *s, int on)
+{
+	s->rate_on = on && s->srv->cfg.min_rate > 0;
+	s->rate_end = net_now_ms() + s->srv->cfg.frame_timeout_ms;
+	s->rate_bytes = 0;
+}
+
+/* Bytes the current window must bring. */
+static uint64_t
+session_rate_need(const struct session *s)
+{
+	return (uint64_t)s->srv->cfg.min_rate * (uint64_t)s->srv->cfg.frame_timeout_ms / 1000;
+}
+
+/*
+ * The minimum rate of a push's data (issue 11: a peer sending a byte now and
+ * then, each frame well inside its deadline, held a worker for as long as it
+ * liked).  Checked before each read: a window that ended short of its bytes
+ * ends the session as a deadline does (session_deadline_passed).
+ */
+static int
+session_rate_check(struct session *s, abk_err *err)
+{
+	long long now;
+
+	if (!s->rate_on || (now = net_now_ms()) < s->rate_end)
+		return ABK_OK;
+	if (s->rate_bytes >= session_rate_need(s)) {
+		s->rate_end = now + s->srv->cfg.frame_timeout_ms;
+		s->rate_bytes = 0;
+		return ABK_OK;
+	}
+	s->rate_failed = 1;
+	return abk_err_set(err, ABK_E_NET, "minimum transfer rate deadline passed");
+}
+
+/* The latest a wait may last before the rate check must run (0 = none). */
+static long long
+session_rate_deadline(const struct session *s)
+{
+	return s->rate_on && s->rate_bytes < session_rate_need(s) ? s->rate_end : 0;
+}
+
 /*
  * Wait for the first byte of a frame.  A logged-in session waits in slices
  * and re-reads its account between them (session_account.c), so that an
@@ -41,6 +85,8 @@ session_first_byte(struct session *s, void *buf, abk_err *err)
 	if ((rc = session_account_check(s, 0, err)) != ABK_OK)
 		return rc;
 	idle_end = net_now_ms() + s->srv->cfg.idle_timeout_ms;
+	if (session_rate_deadline(s) != 0 && session_rate_deadline(s) < idle_end)
+		idle_end = session_rate_deadline(s);
 	for (;;) {
 		abk_err tmp = ABK_ERR_INIT;
 		long long left = idle_end - net_now_ms();
@@ -51,6 +97,9 @@ session_first_byte(struct session *s, void *buf, abk_err *err)
 		tls_conn_set_timeout(s->conn, s->srv->cfg.idle_timeout_ms);
 		if (rc == ABK_OK)
 			return ABK_OK;
+		if (rc == ABK_E_NET && strstr(tmp.msg, "timed out") != NULL &&
+		    (rc = session_rate_check(s, err)) != ABK_OK)
+			return rc;
 		if (rc != ABK_E_NET || strstr(tmp.msg, "timed out") == NULL ||
 		    net_now_ms() >= idle_end)
 			return abk_err_set(err, rc, "%s", tmp.msg);
@@ -76,6 +125,9 @@ session_read_full(void *ctx, void *buf, size_t len, abk_err *err)
 	uint32_t flen;
 	int rc;
 
+	if ((rc = session_rate_check(s, err)) != ABK_OK)
+		return rc;
+	s->rate_bytes += len;	/* counted when asked: a failed read ends it all */
 	if (s->in_frame) {
 		rc = tls_read_full(s->conn, buf, len, err);
 		if (rc == ABK_OK)
@@ -121,6 +173,17 @@ session_deadline_passed(struct session *s, int rc, const abk_err *err)
 
 	if (rc != ABK_E_NET || strstr(err->msg, "deadline passed") == NULL)
 		return 0;
+	if (s->rate_failed) {
+		log_event(LOG_LVL_SECURITY, s->peer, s->user, "deadline", "closed: push data "
+		    "slower than %u bytes/s over %d s", s->srv->cfg.min_rate,
+		    s->srv->cfg.frame_timeout_ms / 1000);
+		tls_conn_set_deadline(s->conn, 0);
+		tls_conn_set_timeout(s->conn, 1000);
+		(void)proto_send_error(&s->io, PE_TIMEOUT, NULL, "push data slower than %u "
+		    "bytes/s (the server's --min-rate): closing the connection",
+		    s->srv->cfg.min_rate);
+		return 1;
+	}
 	log_event(LOG_LVL_SECURITY, s->peer, s->user[0] ? s->user : NULL, "deadline",
 	    "closed: %s not complete in %d s", frame ? "frame" : "login",
 	    (frame ? s->srv->cfg.frame_timeout_ms : s->srv->cfg.login_timeout_ms) / 1000);

@@ -466,6 +466,10 @@ push_receive(struct srv_push *sp, abk_err *err)
 		abk_rd_init(&r, s->in.data, s->in.len);
 		switch (type) {
 		case PT_ZIP_BEGIN:
+			/* From the first batch on (not while the client hashes
+			 * pieces), the data must keep up --min-rate. */
+			if (!s->rate_on)
+				session_rate(s, 1);
 			rc = push_zip_begin(sp, &r, err);
 			break;
 		case PT_ZIP_DATA:
@@ -607,6 +611,7 @@ session_push(struct session *s, abk_err *err)
 	rc = handoff_start(&sp.ho, push_unpack_mail, push_unpacked, &sp, err);
 	if (rc == ABK_OK)
 		rc = push_receive(&sp, err);
+	session_rate(s, 0);
 	rc = handoff_finish(&sp.ho, rc, err);
 	if (rc != ABK_OK)
 		goto out;
@@ -634,10 +639,11 @@ session_push(struct session *s, abk_err *err)
 	abk_put_u64(&s->out, v.kept);
 	rc = session_send_out(s, PT_PUSH_VERDICT, err);
 out:
-	if (rc == ABK_E_NET)
-		log_event(LOG_LVL_WARN, s->peer, s->user, "push", "connection lost: %s "
-		    "(what arrived stays in staging for a resume)", err->msg);
-	else if (rc != ABK_OK)
+	if (rc == ABK_E_NET) {
+		if (!session_deadline_passed(s, rc, err))
+			log_event(LOG_LVL_WARN, s->peer, s->user, "push", "connection lost: "
+			    "%s (what arrived stays in staging for a resume)", err->msg);
+	} else if (rc != ABK_OK)
 		(void)session_fail(s, "push", err);
 	if (sp.reuse_fd >= 0)
 		close(sp.reuse_fd);
