@@ -15,6 +15,11 @@ Modes (USER/PW log in with a password; each prints one result line):
         DELAY s; prints "closed after S s" (and the ERROR if one came)
   stall USER PW SOURCE SIZE push, then send nothing after PUSH_NEED; prints
         how the server ended it and when
+  flood N SECONDS READY     keep N silent TCP connections open for SECONDS,
+        reopening each as soon as the server closes it (READY written once
+        all are open); prints "reopened K"
+  churn N                   open N TLS connections one after another and drop
+        each right after the handshake; prints "dropped K"
   case NAME USER PW SOURCE  one hostile case (see CASES below); prints
         "error CODE text", "closed" or "accepted ..." (the server took it)
 """
@@ -189,6 +194,51 @@ def whole_file_push(s, source, name, data):
     return p
 
 
+def flood(host, port, n, seconds, ready):
+    import selectors
+    sel = selectors.DefaultSelector()
+
+    def opened():
+        c = socket.create_connection((host, port), timeout=10,
+                                     source_address=(SRC, 0) if SRC else None)
+        c.setblocking(False)
+        sel.register(c, selectors.EVENT_READ)
+    for _ in range(n):
+        opened()
+    with open(ready, "w") as f:
+        f.write("ready\n")
+    reopened = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for key, _ in sel.select(timeout=0.2):
+            c = key.fileobj
+            try:
+                data = c.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                sel.unregister(c)
+                c.close()
+                try:
+                    opened()
+                    reopened += 1
+                except OSError:
+                    pass
+    print("reopened %d" % reopened)
+
+
+def churn(host, port, n):
+    k = 0
+    for _ in range(n):
+        try:
+            s = tls(host, port, 10)
+            s.close()
+            k += 1
+        except (OSError, ssl.SSLError):
+            pass
+    print("dropped %d" % k)
+
+
 # ---- modes ----------------------------------------------------------------------
 
 def failburst(host, port, user, n):
@@ -290,6 +340,10 @@ if __name__ == "__main__":
         trickle(host, port, a[1], a[2], float(a[3]))
     elif m == "stall":
         stall(host, port, a[1], a[2], a[3], int(a[4]))
+    elif m == "flood":
+        flood(host, port, int(a[1]), float(a[2]), a[3])
+    elif m == "churn":
+        churn(host, port, int(a[1]))
     elif m == "case":
         import hostile_cases
         print(hostile_cases.run(sys.modules[__name__], host, port, a[1], a[2], a[3], a[4]))
