@@ -92,6 +92,7 @@ proto_error_from_code(int code)
 	case ABK_E_EXISTS:
 		return PE_INVALID;
 	case ABK_E_ZIP:
+	case ABK_E_PROTO:	/* the peer broke the protocol, not the server */
 		return PE_PROTOCOL;
 	default:
 		break;

@@ -187,6 +187,8 @@ START_TEST(test_error_codes_round_trip)
 	ck_assert_int_eq(proto_code_from_error(proto_error_from_code(ABK_E_NOTFOUND)),
 	    ABK_E_NOTFOUND);
 	ck_assert_int_eq(proto_error_from_code(ABK_E_PATH), PE_INVALID);
+	/* A malformed or unexpected frame is the peer's error (issue 11). */
+	ck_assert_int_eq(proto_error_from_code(ABK_E_PROTO), PE_PROTOCOL);
 	ck_assert_int_eq(proto_code_from_error(999), ABK_E_REFUSED);
 	/* issue 8 item 10: what the server reports is not a lost connection */
 	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_PROTOCOL)), ABK_EXIT_REFUSED);
