@@ -142,7 +142,7 @@ static int
 session_login_finish(struct session *s, const char *user, const char *token, int rc,
     enum accounts_reason reason, const char *how, abk_err *err)
 {
-	struct login_keys k;
+	struct login_keys k = { "", "", "", "" };
 	char safe_user[4 * PROTO_USER_MAX + 1];
 	struct account_user rec;
 	abk_err e2 = ABK_ERR_INIT;
@@ -207,7 +207,7 @@ session_login_password(struct session *s, abk_err *err)
 	char user[PROTO_USER_MAX + 1];
 	const char *pw;
 	size_t pwlen;
-	struct login_keys k;
+	struct login_keys k = { "", "", "", "" };
 	enum accounts_reason reason = ACCOUNTS_AUTH_OK;
 	abk_rd r;
 	int rc;
@@ -231,7 +231,7 @@ session_login_token(struct session *s, abk_err *err)
 {
 	char user[PROTO_USER_MAX + 1], token[PROTO_TOKEN_MAX + 1];
 	char found[ACCOUNTS_NAME_MAX + 1] = "";
-	struct login_keys k;
+	struct login_keys k = { "", "", "", "" };
 	enum accounts_reason reason = ACCOUNTS_AUTH_OK;
 	abk_rd r;
 	int rc;

@@ -98,8 +98,8 @@ session_first_byte(struct session *s, void *buf, abk_err *err)
 		if (rc == ABK_OK)
 			return ABK_OK;
 		if (rc == ABK_E_NET && strstr(tmp.msg, "timed out") != NULL &&
-		    (rc = session_rate_check(s, err)) != ABK_OK)
-			return rc;
+		    session_rate_check(s, err) != ABK_OK)
+			return ABK_E_NET;	/* err says: rate deadline passed */
 		if (rc != ABK_E_NET || strstr(tmp.msg, "timed out") == NULL ||
 		    net_now_ms() >= idle_end)
 			return abk_err_set(err, rc, "%s", tmp.msg);
