@@ -37,7 +37,7 @@ struct session {
 	int in_frame;			/* header read, payload not yet */
 	int rate_on;			/* a push's data phase: --min-rate applies */
 	int rate_failed;		/* it ended the session */
-	long long rate_end;		/* end of the current rate window */
+	long long rate_wait_ms;		/* time waited for the client in this window */
 	uint64_t rate_bytes;		/* bytes read in that window */
 	uint64_t quota;			/* of the logged-in user, kept current */
 	int append_only;		/* kept current (session_account.c) */
@@ -72,7 +72,8 @@ void session_io_init(struct session *s);
  * deadline passed, else 0. */
 int session_deadline_passed(struct session *s, int rc, const abk_err *err);
 /* A push's data phase begins (on = 1) or ends: while on, the client must
- * send at least --min-rate bytes/s, measured over each --frame-timeout. */
+ * send at least --min-rate bytes/s, measured over each --frame-timeout of
+ * time spent waiting for it. */
 void session_rate(struct session *s, int on);
 /* After an ERROR that ends a logged-in session mid-stream: drop what the
  * peer still sends for a while, so that it reads the ERROR, not a reset. */

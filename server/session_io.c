@@ -28,11 +28,11 @@ void
 session_rate(struct session *s, int on)
 {
 	s->rate_on = on && s->srv->cfg.min_rate > 0;
-	s->rate_end = net_now_ms() + s->srv->cfg.frame_timeout_ms;
+	s->rate_wait_ms = 0;
 	s->rate_bytes = 0;
 }
 
-/* Bytes the current window must bring. */
+/* Bytes a window (frame_timeout_ms of waiting for the client) must bring. */
 static uint64_t
 session_rate_need(const struct session *s)
 {
@@ -42,18 +42,23 @@ session_rate_need(const struct session *s)
 /*
  * The minimum rate of a push's data (issue 11: a peer sending a byte now and
  * then, each frame well inside its deadline, held a worker for as long as it
- * liked).  Checked before each read: a window that ended short of its bytes
- * ends the session as a deadline does (session_deadline_passed).
+ * liked).  Time counts only while the session waits for the client (in its
+ * reads), so a server busy writing to a slow disk does not blame the
+ * client.  Called after each read: a window of waiting that brought fewer
+ * bytes than it must ends the session as a deadline does
+ * (session_deadline_passed).
  */
 static int
-session_rate_check(struct session *s, abk_err *err)
+session_rate_account(struct session *s, long long waited, size_t got, abk_err *err)
 {
-	long long now;
-
-	if (!s->rate_on || (now = net_now_ms()) < s->rate_end)
+	if (!s->rate_on)
+		return ABK_OK;
+	s->rate_wait_ms += waited > 0 ? waited : 0;
+	s->rate_bytes += got;
+	if (s->rate_wait_ms < s->srv->cfg.frame_timeout_ms)
 		return ABK_OK;
 	if (s->rate_bytes >= session_rate_need(s)) {
-		s->rate_end = now + s->srv->cfg.frame_timeout_ms;
+		s->rate_wait_ms = 0;
 		s->rate_bytes = 0;
 		return ABK_OK;
 	}
@@ -61,11 +66,15 @@ session_rate_check(struct session *s, abk_err *err)
 	return abk_err_set(err, ABK_E_NET, "minimum transfer rate deadline passed");
 }
 
-/* The latest a wait may last before the rate check must run (0 = none). */
+/* How long a wait for the next byte may last before the window fails
+ * (-1: no bound). */
 static long long
-session_rate_deadline(const struct session *s)
+session_rate_left(const struct session *s)
 {
-	return s->rate_on && s->rate_bytes < session_rate_need(s) ? s->rate_end : 0;
+	if (!s->rate_on || s->rate_bytes >= session_rate_need(s))
+		return -1;
+	return s->srv->cfg.frame_timeout_ms > s->rate_wait_ms ?
+	    s->srv->cfg.frame_timeout_ms - s->rate_wait_ms : 0;
 }
 
 /*
@@ -77,7 +86,7 @@ session_rate_deadline(const struct session *s)
 static int
 session_first_byte(struct session *s, void *buf, abk_err *err)
 {
-	long long idle_end;
+	long long idle_end, rate_end;
 	int rc;
 
 	if (!s->logged_in)
@@ -85,8 +94,9 @@ session_first_byte(struct session *s, void *buf, abk_err *err)
 	if ((rc = session_account_check(s, 0, err)) != ABK_OK)
 		return rc;
 	idle_end = net_now_ms() + s->srv->cfg.idle_timeout_ms;
-	if (session_rate_deadline(s) != 0 && session_rate_deadline(s) < idle_end)
-		idle_end = session_rate_deadline(s);
+	rate_end = session_rate_left(s) < 0 ? 0 : net_now_ms() + session_rate_left(s);
+	if (rate_end != 0 && rate_end < idle_end)
+		idle_end = rate_end;
 	for (;;) {
 		abk_err tmp = ABK_ERR_INIT;
 		long long left = idle_end - net_now_ms();
@@ -97,9 +107,11 @@ session_first_byte(struct session *s, void *buf, abk_err *err)
 		tls_conn_set_timeout(s->conn, s->srv->cfg.idle_timeout_ms);
 		if (rc == ABK_OK)
 			return ABK_OK;
-		if (rc == ABK_E_NET && strstr(tmp.msg, "timed out") != NULL &&
-		    session_rate_check(s, err) != ABK_OK)
-			return ABK_E_NET;	/* err says: rate deadline passed */
+		if (rc == ABK_E_NET && strstr(tmp.msg, "timed out") != NULL && rate_end != 0 &&
+		    net_now_ms() >= rate_end) {
+			s->rate_failed = 1;
+			return abk_err_set(err, ABK_E_NET, "minimum transfer rate deadline passed");
+		}
 		if (rc != ABK_E_NET || strstr(tmp.msg, "timed out") == NULL ||
 		    net_now_ms() >= idle_end)
 			return abk_err_set(err, rc, "%s", tmp.msg);
@@ -114,20 +126,17 @@ session_first_byte(struct session *s, void *buf, abk_err *err)
  * from it on, the rest of the header and the whole payload must arrive
  * within frame_timeout_ms, however the peer trickles them; and before login
  * everything must happen before the login deadline.  proto_recv reads a
- * header, then a payload when the header announces one.
+ * header, then a payload when the header announces one.  Without the rate
+ * accounting of a push (session_read_full).
  */
 static int
-session_read_full(void *ctx, void *buf, size_t len, abk_err *err)
+session_read_frame(struct session *s, void *buf, size_t len, abk_err *err)
 {
-	struct session *s = ctx;
 	long long frame_deadline;
 	uint8_t type;
 	uint32_t flen;
 	int rc;
 
-	if ((rc = session_rate_check(s, err)) != ABK_OK)
-		return rc;
-	s->rate_bytes += len;	/* counted when asked: a failed read ends it all */
 	if (s->in_frame) {
 		rc = tls_read_full(s->conn, buf, len, err);
 		if (rc == ABK_OK)
@@ -157,6 +166,22 @@ session_read_full(void *ctx, void *buf, size_t len, abk_err *err)
 		s->frame_deadline = 0;
 		tls_conn_set_deadline(s->conn, session_base_deadline(s));
 	}
+	return rc;
+}
+
+static int
+session_read_full(void *ctx, void *buf, size_t len, abk_err *err)
+{
+	struct session *s = ctx;
+	long long t0;
+	int rc;
+
+	if (!s->rate_on)
+		return session_read_frame(s, buf, len, err);
+	t0 = net_now_ms();
+	rc = session_read_frame(s, buf, len, err);
+	if (rc == ABK_OK)
+		rc = session_rate_account(s, net_now_ms() - t0, len, err);
 	return rc;
 }
 
