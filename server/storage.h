@@ -394,6 +394,16 @@ int storage_cleanup_staging(const char *datadir, unsigned max_age_seconds,
  */
 int storage_usage(storage_user *u, uint64_t *bytes, abk_err *err);
 /* Walk everything again and rewrite the cache. */
+/*
+ * Bytes in the staging areas of u's sources (files not yet published; a
+ * file also linked elsewhere is counted by storage_usage), for the quota.
+ * Sources with a push running are left out (their lock is held: the push's
+ * bytes are reserved in flight), except own_source (may be NULL), the
+ * caller's own push.  Walks the staging trees: call once per push.
+ */
+int storage_staged_bytes(storage_user *u, const char *own_source, uint64_t *bytes,
+    abk_err *err);
+
 int storage_usage_recompute(storage_user *u, uint64_t *bytes, abk_err *err);
 
 struct storage_verify_counts {
