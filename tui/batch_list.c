@@ -251,7 +251,7 @@ collect_files(abk_client *c, const char *source, const char *snapshot, const cha
 			rc = abk_list_files(c, source, snapshot, sub, collect_entry, fc, err);
 			free(sub);
 		}
-		if (batch_cancel)
+		if (batch_canceled())
 			return abk_err_set(err, ABK_E_CANCELED, "canceled");
 		next++;
 	}
