@@ -166,7 +166,7 @@ parse_options(int argc, char **argv, struct batch_opts *o, int *batch)
 		if (r->short_name != 0)
 			shorts[ns++] = r->short_name;
 	}
-	memset(&longopts[OPT_ROWS], 0, sizeof(longopts[OPT_ROWS]));
+	longopts[OPT_ROWS] = (struct option){ NULL, 0, NULL, 0 };	/* the end mark */
 	shorts[ns] = '\0';
 	while ((ch = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
 		const struct opt_row *r = opt_find(ch);
