@@ -1024,6 +1024,7 @@ START_TEST(test_resume_pieces)
 		ck_assert_uint_eq(n, 0);
 		storage_push_free(p);
 	}
+	storage_user_close(u);
 	free(h);
 	free(buf);
 }
