@@ -19,11 +19,18 @@ AC_DEFUN([ABK_CHECK_C11], [
   ABK_CHECK_CFLAG([-std=c11], [CFLAGS="$CFLAGS -std=c11"])
 ])
 
-# ABK_WARNINGS: a wide warning set, errors by default (--disable-werror to relax).
+# ABK_WARNINGS: a wide warning set.  Warnings are errors in a git checkout
+# (developers, CI) but not in a release tarball, where a newer compiler's new
+# warning must not break the build (as htop does); --enable-werror or
+# --disable-werror overrides.
 AC_DEFUN([ABK_WARNINGS], [
   AC_ARG_ENABLE([werror],
-    [AS_HELP_STRING([--disable-werror], [do not turn warnings into errors])],
-    [enable_werror=$enableval], [enable_werror=yes])
+    [AS_HELP_STRING([--enable-werror],
+      [turn warnings into errors (default: yes in a git checkout, no in a release tarball)])],
+    [enable_werror=$enableval],
+    [AS_IF([test -e "$srcdir/.git"], [enable_werror=yes], [enable_werror=no])])
+  AC_MSG_CHECKING([whether warnings are errors])
+  AC_MSG_RESULT([$enable_werror])
   ABK_WARN_CFLAGS=""
   for abk_flag in -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow \
       -Wmissing-prototypes -Wstrict-prototypes -Wwrite-strings \

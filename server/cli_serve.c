@@ -30,6 +30,7 @@ enum serve_kind {
 	SO_SIZE,	/* uint64_t field, a size of at least 1M */
 	SO_AGE,		/* unsigned field in seconds, given as N[smhd] min..max s */
 	SO_SET,		/* int field set to min */
+	SO_RETAIN,	/* a rule of the default retention policy (retention_parse_opt) */
 	SO_HELP,
 };
 
@@ -51,14 +52,22 @@ static const struct serve_opt serve_opts[] = {
 	{ "key", NULL, SO_PATH, FIELD(key_file), 0, 0 },
 	{ "threads", "[--threads N]", SO_COUNT, FIELD(threads), 1, 4096 },
 	{ "max-sessions", "[--max-sessions N]", SO_COUNT, FIELD(max_sessions), 1, 65536 },
-	{ "keep", "[--keep N]", SO_COUNT, FIELD(retention.keep_last), 1,
-	  RETENTION_KEEP_LAST_MAX },
+	{ "keep-last", "[--keep-last N]", SO_RETAIN, 0, 0, 0, 0 },
+	{ "keep", NULL, SO_RETAIN, 0, 0, 0, 0 },	/* = --keep-last */
+	{ "keep-hourly", "[--keep-hourly N]", SO_RETAIN, 0, 0, 0, 0 },
+	{ "keep-daily", "[--keep-daily N]", SO_RETAIN, 0, 0, 0, 0 },
+	{ "keep-weekly", "[--keep-weekly N]", SO_RETAIN, 0, 0, 0, 0 },
+	{ "keep-monthly", "[--keep-monthly N]", SO_RETAIN, 0, 0, 0, 0 },
+	{ "keep-yearly", "[--keep-yearly N]", SO_RETAIN, 0, 0, 0, 0 },
+	{ "keep-within", "[--keep-within DURATION]", SO_RETAIN, 0, 0, 0, 0 },
 	{ "idle-timeout", "[--idle-timeout S]", SO_SECONDS, FIELD(idle_timeout_ms), 1, 86400 },
 	{ "handshake-timeout", "[--handshake-timeout S]", SO_SECONDS,
 	  FIELD(handshake_timeout_ms), 1, 600 },
 	{ "login-timeout", "[--login-timeout S]", SO_SECONDS, FIELD(login_timeout_ms), 1, 600 },
 	{ "frame-timeout", "[--frame-timeout S]", SO_SECONDS, FIELD(frame_timeout_ms), 1,
 	  86400 },
+	{ "shutdown-grace", "[--shutdown-grace S]", SO_SECONDS, FIELD(shutdown_grace_ms), 1,
+	  3600 },
 	{ "min-rate", "[--min-rate BYTES]", SO_COUNT, FIELD(min_rate), 0, 1u << 30 },
 	{ "login-workers", "[--login-workers N]", SO_COUNT, FIELD(unauth_workers), 1, 4096 },
 	{ "logins-per-address", "[--logins-per-address N]", SO_COUNT, FIELD(unauth_per_addr),
@@ -116,7 +125,7 @@ serve_set(struct srv_config *cfg, const struct serve_opt *o, const char *arg)
 	case SO_PATH:
 		return cli_set_path(field, o->size, arg, name) ? ABK_EXIT_USAGE : ABK_EXIT_OK;
 	case SO_LISTEN:
-		if (net_split_hostport(arg, 7443, cfg->listen_host, &cfg->listen_port,
+		if (net_split_hostport(arg, ABK_DEFAULT_PORT, cfg->listen_host, &cfg->listen_port,
 		    &err) != ABK_OK) {
 			fprintf(stderr, "autobackupd: --listen: %s\n", err.msg);
 			return ABK_EXIT_USAGE;
@@ -169,6 +178,12 @@ serve_set(struct srv_config *cfg, const struct serve_opt *o, const char *arg)
 		i = (int)o->min;
 		memcpy(field, &i, sizeof(i));
 		return ABK_EXIT_OK;
+	case SO_RETAIN:
+		if (retention_parse_opt(&cfg->retention, o->name, arg, &err) != ABK_OK) {
+			fprintf(stderr, "autobackupd: %s\n", err.msg);
+			return ABK_EXIT_USAGE;
+		}
+		return ABK_EXIT_OK;
 	case SO_HELP:
 		break;
 	}
@@ -183,7 +198,7 @@ static int
 serve_parse(int argc, char **argv, struct srv_config *cfg, unsigned char *seen)
 {
 	struct option longopts[SERVE_NOPTS + 1];
-	int ch;
+	int ch, retain_given = 0;
 
 	for (size_t i = 0; i < SERVE_NOPTS; i++) {
 		longopts[i].name = serve_opts[i].name;
@@ -205,6 +220,12 @@ serve_parse(int argc, char **argv, struct srv_config *cfg, unsigned char *seen)
 		if (o->kind == SO_HELP) {
 			serve_usage(stdout);
 			return ABK_EXIT_OK;
+		}
+		/* Any --keep-* replaces the whole default policy: --keep 7 alone
+		 * still means "the last 7", as it did before the time rules. */
+		if (o->kind == SO_RETAIN && !retain_given) {
+			memset(&cfg->retention, 0, sizeof(cfg->retention));
+			retain_given = 1;
 		}
 		rc = serve_set(cfg, o, optarg);
 		if (rc != ABK_EXIT_OK)

@@ -50,12 +50,27 @@
 /* The signal handler may touch only these two (STYLE: shutdown by flag). */
 static volatile sig_atomic_t srv_signalled;
 static int srv_signal_fd = -1;
+/* While the interactive console reads a line, Ctrl-C (SIGINT) only clears
+ * it: the handler writes a byte here instead of stopping the server. */
+static volatile sig_atomic_t srv_console_int_fd = -1;
+
+void
+srv_console_take_sigint(int fd)
+{
+	srv_console_int_fd = fd;
+}
 
 static void
 srv_on_signal(int sig)
 {
 	int saved = errno;
+	int cfd = srv_console_int_fd;
 
+	if (sig == SIGINT && cfd >= 0) {
+		(void)!write(cfd, "i", 1);
+		errno = saved;
+		return;
+	}
 	srv_signalled = sig;
 	if (srv_signal_fd >= 0)
 		(void)!write(srv_signal_fd, "s", 1);
@@ -67,7 +82,7 @@ srv_config_defaults(struct srv_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
-	cfg->listen_port = 7443;
+	cfg->listen_port = ABK_DEFAULT_PORT;
 	cfg->threads = 64;
 	cfg->max_sessions = 128;
 	retention_policy_default(&cfg->retention);
@@ -103,6 +118,10 @@ srv_stats_get(struct srv *srv, struct srv_stats *st, unsigned *active, unsigned 
 {
 	pthread_mutex_lock(&srv->lock);
 	*st = srv->stats;
+	for (struct srv_session_info *s = srv->sessions; s != NULL; s = s->next) {
+		st->bytes_in += __atomic_load_n(&s->bytes_in, __ATOMIC_RELAXED);
+		st->bytes_out += __atomic_load_n(&s->bytes_out, __ATOMIC_RELAXED);
+	}
 	*active = srv->active;
 	*queued = srv->queue_len;
 	pthread_mutex_unlock(&srv->lock);
@@ -121,8 +140,18 @@ srv_sessions_copy(struct srv *srv, struct srv_session_info **rows, size_t *n)
 	if (cap > 0 && (*rows = calloc(cap, sizeof(**rows))) != NULL)
 		for (struct srv_session_info *s = srv->sessions; s != NULL && *n < cap;
 		    s = s->next) {
-			(*rows)[*n] = *s;
-			(*rows)[(*n)++].next = NULL;
+			struct srv_session_info *r = &(*rows)[(*n)++];
+
+			/* Field by field: the byte counters move under our feet. */
+			r->id = s->id;
+			memcpy(r->peer, s->peer, sizeof(r->peer));
+			memcpy(r->user, s->user, sizeof(r->user));
+			memcpy(r->action, s->action, sizeof(r->action));
+			r->since = s->since;
+			r->fd = s->fd;
+			r->bytes_in = __atomic_load_n(&s->bytes_in, __ATOMIC_RELAXED);
+			r->bytes_out = __atomic_load_n(&s->bytes_out, __ATOMIC_RELAXED);
+			r->next = NULL;
 		}
 	pthread_mutex_unlock(&srv->lock);
 	return cap > 0 && *rows == NULL ? ABK_E_NOMEM : ABK_OK;
@@ -246,6 +275,8 @@ srv_session_unregister(struct srv *srv, struct srv_session_info *info)
 			break;
 		}
 	}
+	srv->stats.bytes_in += __atomic_load_n(&info->bytes_in, __ATOMIC_RELAXED);
+	srv->stats.bytes_out += __atomic_load_n(&info->bytes_out, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&srv->lock);
 }
 
@@ -734,10 +765,21 @@ srv_free(struct srv *srv)
 }
 
 int
+srv_policy_for(void *ctx, const char *user, const char *source, struct retention_policy *out,
+    abk_err *err)
+{
+	struct srv *srv = ctx;
+
+	return accounts_policy_resolve(srv->acc, user, source, &srv->cfg.retention, out, NULL,
+	    err);
+}
+
+int
 srv_run(const struct srv_config *cfg, abk_err *err)
 {
 	struct srv *srv = NULL;
 	struct srv_threads t = { NULL, 0, 0, 0 };
+	char polbuf[128];
 	int rc;
 
 	log_init(cfg->use_syslog, 0);
@@ -752,9 +794,10 @@ srv_run(const struct srv_config *cfg, abk_err *err)
 	if (rc == ABK_OK)
 		log_event(LOG_LVL_INFO, NULL, NULL, "startup",
 		    "listening on %s port %d (%u workers, %u of them for logins, %u sessions "
-		    "max, keep %u, file lists %llu MiB, %llu MiB per user)", cfg->listen_host,
+		    "max, default retention %s, file lists %llu MiB, %llu MiB per user)",
+		    cfg->listen_host,
 		    net_local_port(srv->listen_fd), cfg->threads, srv->cfg.unauth_workers,
-		    cfg->max_sessions, cfg->retention.keep_last,
+		    cfg->max_sessions, retention_format(&cfg->retention, polbuf, sizeof(polbuf)),
 		    (unsigned long long)(srv->cfg.list_memory >> 20),
 		    (unsigned long long)(srv->cfg.list_memory_user >> 20));
 	if (rc == ABK_OK && cfg->port_file[0] != '\0')

@@ -65,6 +65,10 @@ struct srv_session_info {
 	char action[96];
 	time_t since;
 	int fd;				/* socket, for forced shutdown */
+	/* Bytes read and written on the connection (TLS payload: every frame
+	 * and all data); updated with __atomic builtins by the session's
+	 * threads, read under srv->lock by the copies below. */
+	uint64_t bytes_in, bytes_out;
 	struct srv_session_info *next;
 };
 
@@ -75,7 +79,7 @@ struct srv_stats {
 	uint64_t logins_failed;
 	uint64_t pushes;
 	uint64_t restores;
-	uint64_t bytes_in;
+	uint64_t bytes_in;		/* of ended sessions; srv_stats_get adds live ones */
 	uint64_t bytes_out;
 	time_t started;
 };
@@ -134,6 +138,17 @@ struct srv {
 
 /* Run `serve` with cfg until SIGINT/SIGTERM or console shutdown. */
 int srv_run(const struct srv_config *cfg, abk_err *err);
+
+/* A storage_policy_fn (storage.h): the accounts store's policy for
+ * user/source, else the server's default; ctx is the struct srv. */
+int srv_policy_for(void *ctx, const char *user, const char *source, struct retention_policy *out,
+    abk_err *err);
+
+/*
+ * fd >= 0: SIGINT writes a byte to fd instead of stopping the server (the
+ * interactive console clears its line); -1: SIGINT stops the server again.
+ */
+void srv_console_take_sigint(int fd);
 
 /* Ask the server to stop (console `shutdown`); async-signal-unsafe. */
 void srv_request_stop(struct srv *srv);

@@ -19,6 +19,7 @@
 #include "accounts.h"
 #include "pathsafe.h"
 #include "log.h"
+#include "proto_msg.h"
 #include "session.h"
 #include "storage.h"
 #include "throttle.h"
@@ -38,6 +39,7 @@ static int session_login_token(struct session *s, abk_err *err);
 static int session_list_sources(struct session *s, abk_err *err);
 static int session_list_snapshots(struct session *s, abk_err *err);
 static int session_list_files(struct session *s, abk_err *err);
+static int session_verify(struct session *s, abk_err *err);
 
 static const struct session_command session_commands[] = {
 	{ PT_LOGIN_PASSWORD, "login", 0, session_login_password },
@@ -58,10 +60,37 @@ session_send_out(struct session *s, uint8_t type, abk_err *err)
 	if (s->out.failed)
 		return abk_err_set(err, ABK_E_INTERNAL, "reply frame too large");
 	rc = proto_send(&s->io, type, s->out.data, s->out.len, err);
-	if (rc == ABK_OK)
-		srv_stat_add(s->srv, &s->srv->stats.bytes_out, s->out.len + PROTO_HEADER_LEN);
 	abk_buf_reset(&s->out);
 	return rc;
+}
+
+/*
+ * What a command's return code means for the session (the one place that
+ * decides it; never the error text): go on with the next command, end now
+ * (connection gone, timed out, shutting down), or end after lingering so the
+ * peer reads the ERROR already sent (out of step, over a limit, login
+ * refused too often, server failure).
+ */
+enum session_end { SESSION_GOES_ON, SESSION_ENDS_NOW, SESSION_ENDS_LINGERING };
+
+static enum session_end
+session_code_ends(int rc)
+{
+	switch (rc) {
+	case ABK_E_NET:
+	case ABK_E_TIMEOUT:
+	case ABK_E_TLS:
+	case ABK_E_CANCELED:
+		return SESSION_ENDS_NOW;	/* nobody left to read an ERROR */
+	case ABK_E_PROTO:
+	case ABK_E_LIMIT:
+	case ABK_E_AUTH:
+	case ABK_E_NOMEM:
+	case ABK_E_INTERNAL:
+		return SESSION_ENDS_LINGERING;	/* out of step: the ERROR was the last word */
+	default:
+		return SESSION_GOES_ON;		/* a refusal: client and server are in step */
+	}
 }
 
 int
@@ -145,6 +174,7 @@ session_login_finish(struct session *s, const char *user, const char *token, int
 	struct login_keys k = { "", "", "", "" };
 	char safe_user[4 * PROTO_USER_MAX + 1];
 	struct account_user rec;
+	struct msg_login_ok ok;
 	abk_err e2 = ABK_ERR_INIT;
 
 	log_escape(user, strlen(user), safe_user, sizeof(safe_user));
@@ -164,8 +194,16 @@ session_login_finish(struct session *s, const char *user, const char *token, int
 		log_event(LOG_LVL_SECURITY, s->peer, safe_user, how, "refused: %s",
 		    accounts_reason_str(reason));
 		abk_err_clear(&e2);
+		/* the wait is the address's, the same whoever the name: it
+		 * tells nothing about the account (invariant 5) */
+		unsigned wait_ms = throttle_delay_ms(s->srv->thr, k.addr, net_now_ms());
+		char wait[80] = "";
+
+		if (wait_ms > 0)
+			snprintf(wait, sizeof(wait), "; too many failed attempts from this "
+			    "address: wait %u s", (wait_ms + 999) / 1000);
 		(void)proto_send_error(&s->io, PE_AUTH, &e2,
-		    "login failed: unknown user, wrong credentials or account disabled");
+		    "login failed: unknown user, wrong credentials or account disabled%s", wait);
 		return ABK_E_AUTH;
 	}
 	/* Only the name's counts are reset: resetting the address would let one
@@ -184,6 +222,9 @@ session_login_finish(struct session *s, const char *user, const char *token, int
 		    "cannot open your storage on the server");
 		return ABK_E_INTERNAL;
 	}
+	/* Retention after a push: the policy the admin set for this user or
+	 * source, else the server's default. */
+	storage_user_set_policy(s->store, srv_policy_for, s->srv);
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	s->logged_in = 1;
 	session_unauth_release(s);
@@ -195,35 +236,37 @@ session_login_finish(struct session *s, const char *user, const char *token, int
 	log_event(LOG_LVL_INFO, s->peer, user, how, "ok (%s, %s)",
 	    tls_conn_version(s->conn), tls_conn_cipher(s->conn));
 	abk_buf_reset(&s->out);
-	abk_put_cstr(&s->out, user);
-	abk_put_u64(&s->out, rec.quota);
-	abk_put_u8(&s->out, rec.append_only ? 1 : 0);
+	memset(&ok, 0, sizeof(ok));
+	snprintf(ok.user, sizeof(ok.user), "%s", user);
+	ok.quota = rec.quota;
+	ok.append_only = rec.append_only ? 1 : 0;
+	/* the usage for `list` (a cached figure; left out if it cannot be had) */
+	abk_err_clear(&e2);
+	if (storage_usage(s->store, &ok.used, &e2) == ABK_OK)
+		ok.has_used = 1;
+	(void)msg_login_ok_put(&s->out, &ok);
 	return session_send_out(s, PT_LOGIN_OK, err);
 }
 
 static int
 session_login_password(struct session *s, abk_err *err)
 {
-	char user[PROTO_USER_MAX + 1];
-	const char *pw;
-	size_t pwlen;
+	struct msg_login m;
 	struct login_keys k = { "", "", "", "" };
 	enum accounts_reason reason = ACCOUNTS_AUTH_OK;
 	abk_rd r;
 	int rc;
 
 	abk_rd_init(&r, s->in.data, s->in.len);
-	if (abk_get_cstr(&r, user, sizeof(user)) != 0 ||
-	    abk_get_str(&r, &pw, &pwlen, PROTO_PASSWORD_MAX) != 0) {
-		abk_err_set(err, ABK_E_PROTO, "malformed LOGIN_PASSWORD frame");
+	if (msg_login_get(&r, PT_LOGIN_PASSWORD, &m, err) != ABK_OK)
 		return session_fail(s, "login", err);
-	}
-	login_keys_make(&k, s, user);
+	login_keys_make(&k, s, m.user);
 	session_throttle_wait(s, &k, 0);
 	srv_auth_enter(s->srv);
-	rc = accounts_verify_password(s->srv->acc, user, pw, pwlen, &reason, err);
+	rc = accounts_verify_password(s->srv->acc, m.user, m.secret, m.secret_len, &reason,
+	    err);
 	srv_auth_leave(s->srv);
-	return session_login_finish(s, user, NULL, rc, reason, "login", err);
+	return session_login_finish(s, m.user, NULL, rc, reason, "login", err);
 }
 
 static int
@@ -233,15 +276,16 @@ session_login_token(struct session *s, abk_err *err)
 	char found[ACCOUNTS_NAME_MAX + 1] = "";
 	struct login_keys k = { "", "", "", "" };
 	enum accounts_reason reason = ACCOUNTS_AUTH_OK;
+	struct msg_login m;
 	abk_rd r;
 	int rc;
 
 	abk_rd_init(&r, s->in.data, s->in.len);
-	if (abk_get_cstr(&r, user, sizeof(user)) != 0 ||
-	    abk_get_cstr(&r, token, sizeof(token)) != 0) {
-		abk_err_set(err, ABK_E_PROTO, "malformed LOGIN_TOKEN frame");
+	if (msg_login_get(&r, PT_LOGIN_TOKEN, &m, err) != ABK_OK)
 		return session_fail(s, "login-token", err);
-	}
+	memcpy(user, m.user, sizeof(user));
+	memcpy(token, m.secret, m.secret_len);	/* at most PROTO_TOKEN_MAX, no NUL */
+	token[m.secret_len] = '\0';
 	login_keys_make(&k, s, user);
 	session_throttle_wait(s, &k, 1);
 	srv_auth_enter(s->srv);
@@ -291,8 +335,7 @@ session_lister_flush(struct session_lister *l, int last)
 	if (l->rc != ABK_OK)
 		return l->rc;
 	abk_buf_reset(&s->out);
-	abk_put_u8(&s->out, last ? 1 : 0);
-	abk_put_u32(&s->out, l->count);
+	msg_list_head_put(&s->out, last, l->count);
 	abk_put_bytes(&s->out, l->items.data, l->items.len);
 	l->rc = session_send_out(s, l->type, l->err);
 	abk_buf_reset(&l->items);
@@ -320,18 +363,34 @@ session_lister_free(struct session_lister *l)
 	abk_buf_free(&l->items);
 }
 
+/* The retention policy of a source in words, for `list` (issue 10 item 1). */
+static void
+source_policy_words(struct session *s, const char *source, char *out, size_t outsz)
+{
+	struct retention_policy pol;
+	const char *from = "server default";
+	abk_err err = ABK_ERR_INIT;
+	char words[160];
+
+	if (accounts_policy_resolve(s->srv->acc, s->user, source, &s->srv->cfg.retention, &pol,
+	    &from, &err) != ABK_OK) {
+		snprintf(out, outsz, "unknown (%s)", err.msg);
+		return;
+	}
+	snprintf(out, outsz, "%s%s (%s%s)", s->append_only ? "append-only, prune keeps " : "",
+	    retention_format(&pol, words, sizeof(words)), from,
+	    strcmp(from, "server default") == 0 ? "" : " policy");
+}
+
 static int
 list_source_cb(void *ctx, const struct storage_source_info *si)
 {
 	struct session_lister *l = ctx;
+	char policy[PROTO_POLICY_MAX + 1];
 
-	abk_put_cstr(&l->items, si->name);
-	abk_put_cstr(&l->items, si->origin);
-	abk_put_u32(&l->items, si->snapshots);
-	abk_put_cstr(&l->items, si->latest_id);
-	abk_put_i64(&l->items, si->latest_time);
-	abk_put_u64(&l->items, si->latest_files);
-	abk_put_u64(&l->items, si->latest_bytes);
+	source_policy_words(l->s, si->name, policy, sizeof(policy));
+	(void)msg_source_put(&l->items, si->name, si->origin, si->snapshots, si->latest_id,
+	    si->latest_time, si->latest_files, si->latest_bytes, policy);
 	return session_lister_added(l);
 }
 
@@ -343,8 +402,10 @@ session_list_end(struct session *s, struct session_lister *l, int rc, const char
 		rc = session_lister_flush(l, 1);
 	else if (l->rc != ABK_OK)
 		rc = l->rc;		/* the connection failed while sending */
+	else if (abk_code_is_disconnect(rc = session_fail(s, action, err)))
+		;			/* the connection is gone: end the session */
 	else
-		rc = session_fail(s, action, err) == ABK_E_NET ? ABK_E_NET : ABK_OK;
+		rc = ABK_OK;
 	session_lister_free(l);
 	return rc;
 }
@@ -365,28 +426,23 @@ list_snapshot_cb(void *ctx, const struct storage_snapshot_info *si)
 {
 	struct session_lister *l = ctx;
 
-	abk_put_cstr(&l->items, si->id);
-	abk_put_i64(&l->items, si->time);
-	abk_put_u64(&l->items, si->files);
-	abk_put_u64(&l->items, si->bytes);
+	(void)msg_snapshot_put(&l->items, si->id, si->time, si->files, si->bytes);
 	return session_lister_added(l);
 }
 
 static int
 session_list_snapshots(struct session *s, abk_err *err)
 {
-	char source[PROTO_SOURCE_MAX + 1];
+	struct msg_select m;
 	struct session_lister l;
 	abk_rd r;
 	int rc;
 
 	abk_rd_init(&r, s->in.data, s->in.len);
-	if (abk_get_cstr(&r, source, sizeof(source)) != 0) {
-		abk_err_set(err, ABK_E_PROTO, "malformed LIST_SNAPSHOTS frame");
+	if (msg_select_get(&r, PT_LIST_SNAPSHOTS, &m, err) != ABK_OK)
 		return session_fail(s, "list-snapshots", err);
-	}
 	session_lister_init(&l, s, PT_SNAPSHOTS, err);
-	rc = storage_list_snapshots(s->store, source, list_snapshot_cb, &l, err);
+	rc = storage_list_snapshots(s->store, m.source, list_snapshot_cb, &l, err);
 	return session_list_end(s, &l, rc, "list-snapshots", err);
 }
 
@@ -403,28 +459,24 @@ list_file_cb(void *ctx, const struct manifest_entry *e)
 static int
 session_list_files(struct session *s, abk_err *err)
 {
-	char source[PROTO_SOURCE_MAX + 1], snap[PROTO_SNAPSHOT_ID_MAX + 1];
-	char dir[ABK_PATH_MAX + 1];
 	struct storage_snapshot *snapshot = NULL;
 	struct session_lister l;
+	struct msg_select m;
 	uint64_t charged = 0;
 	abk_rd r;
 	int rc;
 
 	abk_rd_init(&r, s->in.data, s->in.len);
-	if (abk_get_cstr(&r, source, sizeof(source)) != 0 ||
-	    abk_get_cstr(&r, snap, sizeof(snap)) != 0 ||
-	    abk_get_cstr(&r, dir, sizeof(dir)) != 0) {
-		abk_err_set(err, ABK_E_PROTO, "malformed LIST_FILES frame");
+	if (msg_select_get(&r, PT_LIST_FILES, &m, err) != ABK_OK)
 		return session_fail(s, "list-files", err);
-	}
 	session_lister_init(&l, s, PT_FILES, err);
-	rc = session_list_mem_charge(s, source, snap[0] ? snap : NULL, &charged, err);
+	rc = session_list_mem_charge(s, m.source, m.snapshot[0] ? m.snapshot : NULL, &charged,
+	    err);
 	if (rc == ABK_OK)
-		rc = storage_snapshot_open(s->store, source, snap[0] ? snap : NULL, &snapshot,
-		    err);
+		rc = storage_snapshot_open(s->store, m.source, m.snapshot[0] ? m.snapshot : NULL,
+		    &snapshot, err);
 	if (rc == ABK_OK)
-		rc = storage_snapshot_list_dir(snapshot, dir, list_file_cb, &l, err);
+		rc = storage_snapshot_list_dir(snapshot, m.dir, list_file_cb, &l, err);
 	storage_snapshot_close(snapshot);
 	session_list_mem_release(s, charged);
 	return session_list_end(s, &l, rc, "list-files", err);
@@ -433,9 +485,11 @@ session_list_files(struct session *s, abk_err *err)
 static int
 session_hello(struct session *s, abk_err *err)
 {
+	struct msg_hello m;
+	struct msg_hello_ok ok = { PROTO_VERSION, "autobackupd " PACKAGE_VERSION,
+	    PROTO_FRAME_MAX };
+	abk_err derr = ABK_ERR_INIT;
 	uint8_t type;
-	uint32_t magic = 0;
-	uint16_t vmin = 0, vmax = 0;
 	abk_rd r;
 	int rc;
 
@@ -443,24 +497,25 @@ session_hello(struct session *s, abk_err *err)
 	if (rc != ABK_OK)
 		return rc;
 	abk_rd_init(&r, s->in.data, s->in.len);
-	abk_get_u32(&r, &magic);
-	abk_get_u16(&r, &vmin);
-	abk_get_u16(&r, &vmax);
-	if (type != PT_HELLO || r.failed || magic != PROTO_MAGIC) {
+	rc = type == PT_HELLO ? msg_hello_get(&r, &m, &derr) : ABK_E_PROTO;
+	if (rc == ABK_E_LIMIT) {
+		abk_err_set(err, rc, "%s", derr.msg);
+		(void)proto_send_error(&s->io, PE_LIMIT, NULL, "%s", err->msg);
+		return rc;
+	}
+	if (rc != ABK_OK || m.magic != PROTO_MAGIC) {
 		abk_err_set(err, ABK_E_PROTO, "expected HELLO as the first frame");
 		(void)proto_send_error(&s->io, PE_PROTOCOL, NULL, "%s", err->msg);
 		return ABK_E_PROTO;
 	}
-	if (vmin > PROTO_VERSION || vmax < PROTO_VERSION) {
+	if (m.min_version > PROTO_VERSION || m.max_version < PROTO_VERSION) {
 		abk_err_set(err, ABK_E_PROTO, "client speaks protocol %u..%u, server %u",
-		    vmin, vmax, PROTO_VERSION);
+		    m.min_version, m.max_version, PROTO_VERSION);
 		(void)proto_send_error(&s->io, PE_VERSION, NULL, "%s", err->msg);
 		return ABK_E_PROTO;
 	}
 	abk_buf_reset(&s->out);
-	abk_put_u16(&s->out, PROTO_VERSION);
-	abk_put_cstr(&s->out, "autobackupd " PACKAGE_VERSION);
-	abk_put_u32(&s->out, PROTO_FRAME_MAX);
+	(void)msg_hello_ok_put(&s->out, &ok);
 	return session_send_out(s, PT_HELLO_OK, err);
 }
 
@@ -497,7 +552,7 @@ session_loop(struct session *s)
 		}
 		if (session_deadline_passed(s, rc, &err))
 			return;
-		if (rc == ABK_E_NET && strstr(err.msg, "timed out") != NULL) {
+		if (rc == ABK_E_TIMEOUT) {
 			log_event(LOG_LVL_INFO, s->peer, s->user[0] ? s->user : NULL, "idle",
 			    "closed after %d s without a command",
 			    s->srv->cfg.idle_timeout_ms / 1000);
@@ -506,11 +561,10 @@ session_loop(struct session *s)
 			return;
 		}
 		if (rc != ABK_OK) {
-			if (rc != ABK_E_NET)
+			if (!abk_code_is_disconnect(rc))
 				(void)session_fail(s, "frame", &err);
 			return;
 		}
-		srv_stat_add(s->srv, &s->srv->stats.bytes_in, s->in.len + PROTO_HEADER_LEN);
 		if (type == PT_BYE)
 			return;
 		/* Between commands: the account as it is now (another process may
@@ -540,10 +594,12 @@ session_loop(struct session *s)
 		rc = cmd->run(s, &err);
 		if (rc == ABK_E_AUTH && ++failed_logins < SESSION_LOGIN_TRIES)
 			continue;
-		if (rc == ABK_E_NET || rc == ABK_E_TLS || rc == ABK_E_CANCELED)
+		switch (session_code_ends(rc)) {
+		case SESSION_GOES_ON:
+			break;
+		case SESSION_ENDS_NOW:
 			return;
-		if (rc == ABK_E_PROTO || rc == ABK_E_LIMIT || rc == ABK_E_AUTH ||
-		    rc == ABK_E_NOMEM || rc == ABK_E_INTERNAL) {
+		case SESSION_ENDS_LINGERING:
 			session_linger(s);
 			return;
 		}
@@ -604,29 +660,27 @@ verify_problem_cb(void *ctx, const char *path, size_t path_len, const char *prob
 {
 	struct session_lister *l = ctx;
 
-	abk_put_str(&l->items, path, path_len);
-	abk_put_cstr(&l->items, problem);
+	(void)msg_problem_put(&l->items, path, path_len, problem);
 	return session_lister_added(l);
 }
 
-int
+static int
 session_verify(struct session *s, abk_err *err)
 {
-	char source[PROTO_SOURCE_MAX + 1], id[PROTO_SNAPSHOT_ID_MAX + 1];
 	struct storage_verify_counts counts;
 	struct storage_snapshot *snap = NULL;
 	struct session_lister l;
+	struct msg_select m;
+	struct msg_verify_result res;
+	const char *source = m.source, *id = m.snapshot;
 	char snap_id[PROTO_SNAPSHOT_ID_MAX + 1] = "";
 	uint64_t charged = 0;
 	abk_rd r;
 	int rc;
 
 	abk_rd_init(&r, s->in.data, s->in.len);
-	if (abk_get_cstr(&r, source, sizeof(source)) != 0 ||
-	    abk_get_cstr(&r, id, sizeof(id)) != 0) {
-		abk_err_set(err, ABK_E_PROTO, "malformed VERIFY frame");
+	if (msg_select_get(&r, PT_VERIFY, &m, err) != ABK_OK)
 		return session_fail(s, "verify", err);
-	}
 	/* Resolve "latest" once so the report names the snapshot checked. */
 	rc = session_list_mem_charge(s, source, id[0] ? id : NULL, &charged, err);
 	if (rc == ABK_OK)
@@ -636,7 +690,8 @@ session_verify(struct session *s, abk_err *err)
 	storage_snapshot_close(snap);
 	if (rc != ABK_OK) {
 		session_list_mem_release(s, charged);
-		return session_fail(s, "verify", err) == ABK_E_NET ? ABK_E_NET : ABK_OK;
+		rc = session_fail(s, "verify", err);
+		return abk_code_is_disconnect(rc) ? rc : ABK_OK;
 	}
 	session_lister_init(&l, s, PT_VERIFY_PROBLEMS, err);
 	memset(&counts, 0, sizeof(counts));
@@ -654,11 +709,13 @@ session_verify(struct session *s, abk_err *err)
 	    "%s snapshot %s: %llu entries, %llu problems", source, snap_id,
 	    (unsigned long long)counts.entries, (unsigned long long)counts.problems);
 	abk_buf_reset(&s->out);
-	abk_put_cstr(&s->out, snap_id);
-	abk_put_u64(&s->out, counts.entries);
-	abk_put_u64(&s->out, counts.missing);
-	abk_put_u64(&s->out, counts.corrupted + counts.size_differs + counts.wrong_type +
-	    counts.target_differs);
-	abk_put_u64(&s->out, counts.bytes);
+	memset(&res, 0, sizeof(res));
+	memcpy(res.snapshot, snap_id, sizeof(res.snapshot));
+	res.checked = counts.entries;
+	res.missing = counts.missing;
+	res.damaged = counts.corrupted + counts.size_differs + counts.wrong_type +
+	    counts.target_differs;
+	res.bytes = counts.bytes;
+	(void)msg_verify_result_put(&s->out, &res);
 	return session_send_out(s, PT_VERIFY_RESULT, err);
 }

@@ -107,6 +107,5 @@ void session_list_mem_release(struct session *s, uint64_t charged);
 /* Command handlers of other files. */
 int session_push(struct session *s, abk_err *err);
 int session_restore(struct session *s, abk_err *err);
-int session_verify(struct session *s, abk_err *err);
 
 #endif

@@ -20,8 +20,10 @@
 
 #include "budget.h"
 #include "crypto.h"
+#include "batchrecv.h"
 #include "handoff.h"
 #include "log.h"
+#include "proto_msg.h"
 #include "session.h"
 #include "storage.h"
 #include "tlsconn.h"
@@ -41,8 +43,8 @@ enum mail_kind { MAIL_NONE, MAIL_BATCH, MAIL_SKIP };
 
 struct push_mail {
 	enum mail_kind kind;
-	abk_buf *zip;			/* MAIL_BATCH: one of srv_push.zips */
-	struct transfer_unit *units;
+	const abk_buf *zip;		/* MAIL_BATCH: one of the receiver's buffers */
+	const struct transfer_unit *units;
 	uint32_t n_units;
 	uint32_t skip_index;		/* MAIL_SKIP */
 };
@@ -52,7 +54,10 @@ struct push_mail {
 struct piece_crcs {
 	uint32_t index;			/* entry (ascending, as offered) */
 	uint32_t n;
-	uint64_t size;			/* of the previous version */
+	uint32_t staged;		/* pieces [0, staged) are kept in staging from an
+					 * interrupted push; the rest come from the
+					 * previous version */
+	uint64_t size;			/* of the previous version, or staged pieces */
 	uint32_t *crc;			/* n, owned */
 };
 
@@ -63,13 +68,9 @@ struct srv_push {
 	uint64_t declared_entries;
 	uint32_t *need;
 	size_t n_need;
+	uint64_t list_mem;		/* charged to the file-list budget */
 	/* receiver side */
-	abk_buf zips[2];		/* double buffer */
-	struct transfer_unit *unit_bufs[2];
-	int fill;			/* which of the two is being received */
-	uint32_t n_units;		/* units of the batch being received */
-	abk_digest_ctx total;
-	uint64_t wire_bytes;
+	struct batchrecv br;
 	/* the unpacker and its mailbox (handoff.h) */
 	struct handoff ho;
 	struct push_mail mails[2];	/* alternate: one may be in the unpacker */
@@ -93,8 +94,8 @@ push_read_entries(struct srv_push *sp, abk_err *err)
 	uint64_t seen = 0;
 
 	for (;;) {
-		uint8_t type, last = 0;
-		uint32_t count = 0;
+		struct msg_list_head head;
+		uint8_t type;
 		abk_rd r;
 		int rc = proto_recv(&s->io, &type, &s->in, err);
 
@@ -104,11 +105,9 @@ push_read_entries(struct srv_push *sp, abk_err *err)
 			return abk_err_set(err, ABK_E_PROTO, "expected PUSH_ENTRIES, got %s",
 			    proto_type_name(type));
 		abk_rd_init(&r, s->in.data, s->in.len);
-		abk_get_u8(&r, &last);
-		abk_get_u32(&r, &count);
-		if (r.failed)
-			return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_ENTRIES");
-		for (uint32_t i = 0; i < count; i++) {
+		if ((rc = msg_list_head_get(&r, PT_PUSH_ENTRIES, &head, err)) != ABK_OK)
+			return rc;
+		for (uint32_t i = 0; i < head.count; i++) {
 			struct manifest_entry e;
 			int needed = 0;
 
@@ -137,7 +136,7 @@ push_read_entries(struct srv_push *sp, abk_err *err)
 		}
 		if (r.left != 0)
 			return abk_err_set(err, ABK_E_PROTO, "trailing bytes in PUSH_ENTRIES");
-		if (last)
+		if (head.last)
 			break;
 	}
 	if (seen != sp->declared_entries)
@@ -158,10 +157,9 @@ push_send_need(struct srv_push *sp, abk_err *err)
 		int rc;
 
 		abk_buf_reset(&s->out);
-		abk_put_u8(&s->out, i + n >= sp->n_need ? 1 : 0);
-		abk_put_u32(&s->out, (uint32_t)n);
+		msg_list_head_put(&s->out, i + n >= sp->n_need, (uint32_t)n);
 		for (size_t k = 0; k < n; k++)
-			abk_put_u32(&s->out, sp->need[i + k]);
+			msg_need_put(&s->out, sp->need[i + k]);
 		rc = session_send_out(s, PT_PUSH_NEED, err);
 		if (rc != ABK_OK)
 			return rc;
@@ -185,8 +183,8 @@ static int
 push_send_pieces(struct srv_push *sp, abk_err *err)
 {
 	struct session *s = sp->s;
-	uint8_t (*h)[ABK_DIGEST_LEN] = NULL;
-	uint32_t *crc = NULL;
+	uint8_t (*h)[ABK_DIGEST_LEN] = NULL, (*sh)[ABK_DIGEST_LEN] = NULL;
+	uint32_t *crc = NULL, *scrc = NULL;
 	abk_buf items;
 	uint32_t count = 0;
 	int rc = ABK_OK;
@@ -198,81 +196,89 @@ push_send_pieces(struct srv_push *sp, abk_err *err)
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
 		goto out;
 	}
+	sh = malloc(PIECES_FILE_MAX * sizeof(*sh));
+	scrc = malloc(PIECES_FILE_MAX * sizeof(*scrc));
+	if (sh == NULL || scrc == NULL) {
+		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; rc == ABK_OK && i < sp->n_need; i++) {
 		const struct manifest_entry *e = storage_push_get_entry(sp->p, sp->need[i]);
 		abk_err ignored = ABK_ERR_INIT;
-		uint64_t prev_size;
-		uint32_t n;
-		int fd;
+		uint64_t prev_size = 0;
+		uint32_t n = 0, ns = 0;
+		int fd = -1;
 
-		if (e->size <= PROTO_PIECE ||
-		    storage_push_open_previous(sp->p, sp->need[i], &fd, &prev_size, &ignored) != ABK_OK)
+		if (e->size <= PROTO_PIECE)
 			continue;
-		n = (uint32_t)((prev_size + PROTO_PIECE - 1) / PROTO_PIECE);
+		/* pieces an interrupted push left in staging come first (resume) */
+		rc = storage_push_staged_pieces(sp->p, sp->need[i], sh, scrc, PIECES_FILE_MAX,
+		    PIECES_HASH_THREADS, &ns, err);
+		if (rc != ABK_OK)
+			break;
+		if (storage_push_open_previous(sp->p, sp->need[i], &fd, &prev_size, &ignored) == ABK_OK)
+			n = (uint32_t)((prev_size + PROTO_PIECE - 1) / PROTO_PIECE);
+		if (n <= ns) {
+			n = ns;
+			prev_size = (uint64_t)ns * PROTO_PIECE;
+		}
 		crc = n == 0 || n > PIECES_FILE_MAX ? NULL : malloc((size_t)n * sizeof(*crc));
-		if (crc == NULL || transfer_piece_hashes(fd, prev_size, h, crc, PIECES_HASH_THREADS, &ignored) != ABK_OK) {
+		if (crc != NULL && fd >= 0 && n > ns && transfer_piece_hashes(fd, prev_size, h, crc,
+		    PIECES_HASH_THREADS, &ignored) != ABK_OK) {
+			/* the previous version cannot be read: the staged pieces alone */
+			n = ns;
+			prev_size = (uint64_t)ns * PROTO_PIECE;
+		}
+		if (fd >= 0)
 			close(fd);
+		if (crc == NULL || n == 0) {
 			free(crc);
 			continue;	/* no reuse for this one: it travels whole */
 		}
-		close(fd);
-		sp->pcrc[sp->n_pcrc++] = (struct piece_crcs){ sp->need[i], n, prev_size, crc };
+		memcpy(h, sh, (size_t)ns * sizeof(*h));
+		memcpy(crc, scrc, (size_t)ns * sizeof(*crc));
+		sp->pcrc[sp->n_pcrc++] = (struct piece_crcs){ sp->need[i], n, ns, prev_size, crc };
 		if (items.len + 16 + (size_t)n * ABK_DIGEST_LEN > PROTO_FRAME_MAX / 2 && count > 0) {
 			abk_buf_reset(&s->out);
-			abk_put_u8(&s->out, 0);
-			abk_put_u32(&s->out, count);
+			msg_list_head_put(&s->out, 0, count);
 			abk_put_bytes(&s->out, items.data, items.len);
 			if ((rc = session_send_out(s, PT_PUSH_PIECES, err)) != ABK_OK)
 				break;
 			abk_buf_reset(&items);
 			count = 0;
 		}
-		abk_put_u32(&items, sp->need[i]);
-		abk_put_u64(&items, prev_size);
-		abk_put_u32(&items, n);
-		abk_put_bytes(&items, h, (size_t)n * ABK_DIGEST_LEN);
+		msg_pieces_put(&items, &(struct msg_pieces){ sp->need[i], prev_size, n, h[0] });
 		count++;
 	}
 	if (rc == ABK_OK) {
 		abk_buf_reset(&s->out);
-		abk_put_u8(&s->out, 1);
-		abk_put_u32(&s->out, count);
+		msg_list_head_put(&s->out, 1, count);
 		abk_put_bytes(&s->out, items.data, items.len);
 		rc = session_send_out(s, PT_PUSH_PIECES, err);
 	}
 out:
 	free(h);
+	free(sh);
+	free(scrc);
 	abk_buf_free(&items);
 	return rc;
 }
 
+/* A unit of ZIP_BEGIN must be a piece of a file of this push (batchrecv). */
 static int
-push_zip_begin(struct srv_push *sp, abk_rd *r, abk_err *err)
+push_check_unit(void *ctx, const struct transfer_unit *u, abk_err *err)
 {
-	uint32_t n = 0;
-	int rc;
+	const struct manifest_entry *e = storage_push_get_entry(((struct srv_push *)ctx)->p,
+	    u->index);
 
-	if (sp->n_units != 0)
-		return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN inside a batch");
-	rc = transfer_get_units(r, sp->unit_bufs[sp->fill], PROTO_ZIP_BATCH_ENTRIES, &n, err);
-	if (rc != ABK_OK)
-		return rc;
-	for (uint32_t i = 0; i < n; i++) {
-		const struct transfer_unit *u = &sp->unit_bufs[sp->fill][i];
-		const struct manifest_entry *e;
-
-		e = storage_push_get_entry(sp->p, u->index);
-		if (e == NULL || e->type != MF_FILE)
-			return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN names entry %u, "
-			    "which is not a file of this push", u->index);
-		if (u->len == 0 || u->len > PROTO_CHUNK_MAX || u->offset > e->size ||
-		    u->len > e->size - u->offset)
-			return abk_err_set(err, ABK_E_LIMIT, "ZIP_BEGIN: piece of %llu bytes at "
-			    "%llu is outside the declared size of entry %u",
-			    (unsigned long long)u->len, (unsigned long long)u->offset, u->index);
-	}
-	sp->n_units = n;
-	abk_buf_reset(&sp->zips[sp->fill]);
+	if (e == NULL || e->type != MF_FILE)
+		return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN names entry %u, "
+		    "which is not a file of this push", u->index);
+	if (u->len == 0 || u->len > PROTO_CHUNK_MAX || u->offset > e->size ||
+	    u->len > e->size - u->offset)
+		return abk_err_set(err, ABK_E_LIMIT, "ZIP_BEGIN: piece of %llu bytes at "
+		    "%llu is outside the declared size of entry %u",
+		    (unsigned long long)u->len, (unsigned long long)u->offset, u->index);
 	return ABK_OK;
 }
 
@@ -344,6 +350,8 @@ push_sink_reuse(void *ctx, const struct transfer_unit *u, abk_err *err)
 	const struct piece_crcs *pc = push_piece_crcs(sp, u->index);
 	uint64_t k = u->offset / PROTO_PIECE;
 
+	if (pc != NULL && k < pc->staged && u->offset % PROTO_PIECE == 0 && u->len == PROTO_PIECE)
+		return storage_push_file_keep(sp->p, u->index, u->offset, u->len, pc->crc[k], err);
 	if (sp->reuse_fd < 0 || sp->reuse_index != u->index) {
 		if (sp->reuse_fd >= 0)
 			close(sp->reuse_fd);
@@ -417,36 +425,18 @@ push_post(struct srv_push *sp, const struct push_mail *m, abk_err *err)
 	return handoff_post(&sp->ho, slot, err);
 }
 
-/* Receiver: a batch is complete; check it and give it to the unpacker. */
+/* Receiver: a batch is complete and verified; give it to the unpacker. */
 static int
-push_zip_end(struct srv_push *sp, abk_rd *r, abk_err *err)
+push_batch_done(struct srv_push *sp, const struct batchrecv_batch *b, abk_err *err)
 {
-	abk_buf *zip = &sp->zips[sp->fill];
-	uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
 	struct push_mail m;
-	uint64_t zlen = 0;
-	int rc;
 
-	abk_get_u64(r, &zlen);
-	abk_get_bytes(r, want, sizeof(want));
-	if (r->failed || sp->n_units == 0 || zlen != zip->len)
-		return abk_err_set(err, ABK_E_PROTO, "ZIP_END does not match the batch");
-	rc = transfer_batch_digest(zip->data, zip->len, got, err);
-	if (rc != ABK_OK)
-		return rc;
-	if (!abk_ct_equal(want, got, sizeof(got)))
-		return abk_err_set(err, ABK_E_INTEGRITY, "zip batch digest mismatch");
-	abk_digest_update(&sp->total, got, sizeof(got));
-	sp->wire_bytes += zip->len;
 	memset(&m, 0, sizeof(m));
 	m.kind = MAIL_BATCH;
-	m.zip = zip;
-	m.units = sp->unit_bufs[sp->fill];
-	m.n_units = sp->n_units;
-	rc = push_post(sp, &m, err);
-	sp->n_units = 0;
-	sp->fill ^= 1;		/* receive the next batch into the other buffer */
-	return rc;
+	m.zip = b->zip;
+	m.units = b->units;
+	m.n_units = b->n_units;
+	return push_post(sp, &m, err);
 }
 
 /* Receive batches until PUSH_END; ABK_OK when the digest matched. */
@@ -457,69 +447,55 @@ push_receive(struct srv_push *sp, abk_err *err)
 	char action[96];
 
 	for (;;) {
+		struct batchrecv_batch done;
 		uint8_t type;
 		abk_rd r;
 		int rc = proto_recv(&s->io, &type, &s->in, err);
 
 		if (rc != ABK_OK)
 			return rc;
-		abk_rd_init(&r, s->in.data, s->in.len);
-		switch (type) {
-		case PT_ZIP_BEGIN:
-			/* From the first batch on (not while the client hashes
-			 * pieces), the data must keep up --min-rate. */
-			if (!s->rate_on)
-				session_rate(s, 1);
-			rc = push_zip_begin(sp, &r, err);
-			break;
-		case PT_ZIP_DATA:
-			if (sp->n_units == 0)
-				return abk_err_set(err, ABK_E_PROTO, "ZIP_DATA outside a batch");
-			if (abk_put_bytes(&sp->zips[sp->fill], s->in.data, s->in.len) != 0)
-				return abk_err_set(err, ABK_E_LIMIT, "zip batch over %u bytes",
-				    PROTO_ZIP_BATCH_MAX);
-			break;
-		case PT_ZIP_END:
-			rc = push_zip_end(sp, &r, err);
+		/* From the first batch on (not while the client hashes pieces),
+		 * the data must keep up --min-rate. */
+		if (type == PT_ZIP_BEGIN && !s->rate_on)
+			session_rate(s, 1);
+		rc = batchrecv_frame(&sp->br, type, s->in.data, s->in.len, &done, err);
+		if (rc < 0)
+			return rc;
+		if (rc == ABK_OK) {
+			if (done.n_units == 0)
+				continue;	/* ZIP_BEGIN, ZIP_DATA */
+			if ((rc = push_batch_done(sp, &done, err)) != ABK_OK)
+				return rc;
 			pthread_mutex_lock(&sp->ho.lock);
 			snprintf(action, sizeof(action), "push %.40s: %llu/%zu files", sp->source,
 			    (unsigned long long)sp->files_done, sp->n_need);
 			pthread_mutex_unlock(&sp->ho.lock);
 			srv_session_set_action(s->srv, &s->info, NULL, action);
-			break;
+			continue;
+		}
+		abk_rd_init(&r, s->in.data, s->in.len);
+		switch (type) {
 		case PT_PUSH_SKIP: {
-			uint32_t index = 0;
-			const char *why;
-			size_t wlen;
-
+			struct msg_push_skip skip;
 			struct push_mail m;
 
-			abk_get_u32(&r, &index);
-			abk_get_str(&r, &why, &wlen, PROTO_MESSAGE_MAX);
-			if (r.failed || sp->n_units != 0)
-				return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_SKIP");
+			if ((rc = msg_push_skip_get(&r, &skip, err)) != ABK_OK)
+				return rc;
+			if (sp->br.n_units != 0)
+				return abk_err_set(err, ABK_E_PROTO, "PUSH_SKIP inside a batch");
 			memset(&m, 0, sizeof(m));
 			m.kind = MAIL_SKIP;
-			m.skip_index = index;
+			m.skip_index = skip.index;
 			rc = push_post(sp, &m, err);
 			break;
 		}
 		case PT_CANCEL:
 			return abk_err_set(err, ABK_E_CANCELED, "push canceled by the client");
-		case PT_PUSH_END: {
-			uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
-
-			abk_get_bytes(&r, want, sizeof(want));
-			if (r.failed || sp->n_units != 0)
-				return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_END");
-			rc = push_post(sp, NULL, err);	/* everything unpacked? */
-			if (rc != ABK_OK)
-				return rc;
-			abk_digest_final(&sp->total, got);
-			if (!abk_ct_equal(want, got, sizeof(got)))
-				return abk_err_set(err, ABK_E_INTEGRITY, "push digest mismatch");
-			return ABK_OK;
-		}
+		case PT_PUSH_END:
+			rc = batchrecv_end(&sp->br, type, s->in.data, s->in.len, "push", err);
+			if (rc == ABK_OK)
+				rc = push_post(sp, NULL, err);	/* everything unpacked? */
+			return rc;
 		default:
 			return abk_err_set(err, ABK_E_PROTO, "unexpected %s during a push",
 			    proto_type_name(type));
@@ -529,79 +505,127 @@ push_receive(struct srv_push *sp, abk_err *err)
 	}
 }
 
+/*
+ * PUSH_BEGIN: decode it, check its limits, charge the file-list memory and
+ * lock the source.  *fatal is set when the session cannot go on (malformed
+ * PUSH_BEGIN, out of memory); a refusal (limit, busy, bad name) leaves the
+ * client in step.
+ */
+static int
+push_open(struct srv_push *sp, int *fatal, abk_err *err)
+{
+	struct session *s = sp->s;
+	struct msg_push_begin pb;
+	abk_rd r;
+	int rc;
+
+	abk_rd_init(&r, s->in.data, s->in.len);
+	if ((rc = msg_push_begin_get(&r, &pb, err)) != ABK_OK || pb.origin[0] != '/') {
+		if (rc == ABK_OK)
+			rc = abk_err_set(err, ABK_E_PROTO, "PUSH_BEGIN: origin is not absolute");
+		*fatal = 1;
+		return rc;
+	}
+	memcpy(sp->source, pb.source, sizeof(sp->source));
+	sp->declared_entries = pb.entries;
+	if (sp->declared_entries > PROTO_MAX_ENTRIES)
+		return abk_err_set(err, ABK_E_LIMIT, "a push may hold at most %u entries",
+		    PROTO_MAX_ENTRIES);
+	/* The file lists this push will hold (budget.h), its own and the
+	 * previous snapshot's manifest: refused with LIMIT before anything is
+	 * held; the count sent must match (push_read_entries). */
+	sp->list_mem = (sp->declared_entries + storage_snapshot_entries(s->store, sp->source,
+	    NULL)) * BUDGET_LIST_BYTES_PER_ENTRY;
+	if ((rc = budget_charge(s->srv->list_mem, s->user, sp->list_mem, err)) != ABK_OK) {
+		sp->list_mem = 0;
+		return rc;
+	}
+	rc = batchrecv_init(&sp->br, push_check_unit, sp, err);
+	sp->buf = malloc(PUSH_READ_BUF);
+	if (rc != ABK_OK || sp->buf == NULL) {
+		*fatal = 1;
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	}
+	rc = storage_push_begin(s->store, sp->source, pb.origin,
+	    pb.flags & PROTO_PUSH_CHECKSUM, &sp->p, err);
+	if (rc != ABK_OK)
+		return rc;	/* busy, bad name: the session goes on */
+	storage_push_set_single_file(sp->p, (pb.flags & PROTO_PUSH_SINGLE_FILE) != 0);
+	storage_push_set_max_entries(sp->p, sp->declared_entries ? sp->declared_entries : 1);
+	return ABK_OK;
+}
+
+/*
+ * After the list: plan, and reserve the quota.  The quota is the session's
+ * to check (session_account.c): with the bytes other pushes of this user
+ * have in flight, and never against a push that adds nothing.
+ */
+static int
+push_reserve(struct srv_push *sp, abk_err *err)
+{
+	struct storage_push_counts c;
+	int rc = storage_push_plan(sp->p, 0, err);
+
+	if (rc != ABK_OK)
+		return rc;
+	storage_push_get_counts(sp->p, &c);
+	return session_quota_reserve(sp->s, sp->source, c.needed_bytes, err);
+}
+
+/* Everything arrived: publish the snapshot and send PUSH_VERDICT. */
+static int
+push_publish(struct srv_push *sp, abk_err *err)
+{
+	struct session *s = sp->s;
+	struct msg_push_verdict verdict;
+	struct storage_verdict v;
+	int rc;
+
+	srv_session_set_action(s->srv, &s->info, NULL, "push: publishing");
+	/* Account, quota and append-only as they are now, not at login. */
+	if ((rc = session_account_check(s, 1, err)) != ABK_OK)
+		return rc;
+	rc = storage_push_commit(sp->p, s->append_only, &s->srv->cfg.retention, &v, err);
+	if (rc != ABK_OK)
+		return rc;
+	srv_stat_add(s->srv, &s->srv->stats.pushes, 1);
+	log_event(LOG_LVL_INFO, s->peer, s->user, "push",
+	    "ok: %s snapshot %s, %llu entries (+%llu ~%llu -%llu =%llu), %llu bytes received",
+	    sp->source, v.id, (unsigned long long)v.entries, (unsigned long long)v.added,
+	    (unsigned long long)v.changed, (unsigned long long)v.removed,
+	    (unsigned long long)v.unchanged, (unsigned long long)v.bytes_received);
+	abk_buf_reset(&s->out);
+	memset(&verdict, 0, sizeof(verdict));
+	snprintf(verdict.snapshot, sizeof(verdict.snapshot), "%s", v.id);
+	verdict.added = v.added;
+	verdict.changed = v.changed;
+	verdict.removed = v.removed;
+	verdict.unchanged = v.unchanged;
+	verdict.bytes_received = v.bytes_received;
+	verdict.bytes_stored = v.bytes_stored;
+	verdict.kept = v.kept;
+	(void)msg_push_verdict_put(&s->out, &verdict);
+	return session_send_out(s, PT_PUSH_VERDICT, err);
+}
+
 int
 session_push(struct session *s, abk_err *err)
 {
 	struct srv_push sp;
-	struct storage_verdict v;
-	char origin[PROTO_ORIGIN_MAX + 1];
-	uint8_t flags = 0;
-	uint64_t total_bytes = 0, list_mem = 0;
-	abk_rd r;
 	int rc, fatal = 0;
 
 	memset(&sp, 0, sizeof(sp));
 	sp.s = s;
 	sp.reuse_fd = -1;
-	abk_buf_init(&sp.zips[0], PROTO_ZIP_BATCH_MAX);
-	abk_buf_init(&sp.zips[1], PROTO_ZIP_BATCH_MAX);
-	abk_digest_init(&sp.total);
-	abk_rd_init(&r, s->in.data, s->in.len);
-	abk_get_cstr(&r, sp.source, sizeof(sp.source));
-	abk_get_cstr(&r, origin, sizeof(origin));
-	abk_get_u8(&r, &flags);
-	abk_get_u64(&r, &sp.declared_entries);
-	abk_get_u64(&r, &total_bytes);
-	if (r.failed || origin[0] != '/') {
-		rc = abk_err_set(err, ABK_E_PROTO, "malformed PUSH_BEGIN");
-		fatal = 1;
+	if ((rc = push_open(&sp, &fatal, err)) != ABK_OK)
 		goto out;
-	}
-	if (sp.declared_entries > PROTO_MAX_ENTRIES) {
-		rc = abk_err_set(err, ABK_E_LIMIT, "a push may hold at most %u entries",
-		    PROTO_MAX_ENTRIES);
-		goto out;
-	}
-	/* The file lists this push will hold (budget.h), its own and the
-	 * previous snapshot's manifest: refused with LIMIT before anything is
-	 * held; the count sent must match (push_read_entries). */
-	list_mem = (sp.declared_entries + storage_snapshot_entries(s->store, sp.source, NULL)) *
-	    BUDGET_LIST_BYTES_PER_ENTRY;
-	if ((rc = budget_charge(s->srv->list_mem, s->user, list_mem, err)) != ABK_OK) {
-		list_mem = 0;
-		goto out;
-	}
-	sp.unit_bufs[0] = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
-	sp.unit_bufs[1] = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
-	sp.buf = malloc(PUSH_READ_BUF);
-	if (sp.unit_bufs[0] == NULL || sp.unit_bufs[1] == NULL || sp.buf == NULL) {
-		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
-		fatal = 1;
-		goto out;
-	}
-	rc = storage_push_begin(s->store, sp.source, origin, flags & PROTO_PUSH_CHECKSUM, &sp.p,
-	    err);
-	if (rc != ABK_OK)
-		goto out;	/* busy, bad name: the session goes on */
-	storage_push_set_single_file(sp.p, (flags & PROTO_PUSH_SINGLE_FILE) != 0);
-	storage_push_set_max_entries(sp.p, sp.declared_entries ? sp.declared_entries : 1);
 	abk_buf_reset(&s->out);
-	abk_put_u32(&s->out, PROTO_ZIP_BATCH_MAX);
+	(void)msg_push_ready_put(&s->out, PROTO_ZIP_BATCH_MAX);
 	fatal = 1;	/* from here on the client streams: errors end the session */
 	if ((rc = session_send_out(s, PT_PUSH_READY, err)) != ABK_OK ||
 	    (rc = push_read_entries(&sp, err)) != ABK_OK)
 		goto out;
-	/* The quota is the session's to check (session_account.c): with the
-	 * bytes other pushes of this user have in flight, and never against a
-	 * push that adds nothing. */
-	rc = storage_push_plan(sp.p, 0, err);
-	if (rc == ABK_OK) {
-		struct storage_push_counts c;
-
-		storage_push_get_counts(sp.p, &c);
-		rc = session_quota_reserve(s, sp.source, c.needed_bytes, err);
-	}
-	if (rc != ABK_OK) {
+	if ((rc = push_reserve(&sp, err)) != ABK_OK) {
 		fatal = 0;	/* the client waits for PUSH_NEED: an ERROR is in sync */
 		goto out;
 	}
@@ -613,33 +637,14 @@ session_push(struct session *s, abk_err *err)
 		rc = push_receive(&sp, err);
 	session_rate(s, 0);
 	rc = handoff_finish(&sp.ho, rc, err);
-	if (rc != ABK_OK)
-		goto out;
-	srv_session_set_action(s->srv, &s->info, NULL, "push: publishing");
-	/* Account, quota and append-only as they are now, not at login. */
-	if ((rc = session_account_check(s, 1, err)) != ABK_OK)
-		goto out;
-	rc = storage_push_commit(sp.p, s->append_only, &s->srv->cfg.retention, &v, err);
-	if (rc != ABK_OK)
-		goto out;
-	srv_stat_add(s->srv, &s->srv->stats.pushes, 1);
-	log_event(LOG_LVL_INFO, s->peer, s->user, "push",
-	    "ok: %s snapshot %s, %llu entries (+%llu ~%llu -%llu =%llu), %llu bytes received",
-	    sp.source, v.id, (unsigned long long)v.entries, (unsigned long long)v.added,
-	    (unsigned long long)v.changed, (unsigned long long)v.removed,
-	    (unsigned long long)v.unchanged, (unsigned long long)v.bytes_received);
-	abk_buf_reset(&s->out);
-	abk_put_cstr(&s->out, v.id);
-	abk_put_u64(&s->out, v.added);
-	abk_put_u64(&s->out, v.changed);
-	abk_put_u64(&s->out, v.removed);
-	abk_put_u64(&s->out, v.unchanged);
-	abk_put_u64(&s->out, v.bytes_received);
-	abk_put_u64(&s->out, v.bytes_stored);
-	abk_put_u64(&s->out, v.kept);
-	rc = session_send_out(s, PT_PUSH_VERDICT, err);
+	if (rc == ABK_OK)
+		rc = push_publish(&sp, err);
 out:
-	if (rc == ABK_E_NET) {
+	/* Sync what arrived and release the source's lock before the client
+	 * hears the answer: a push run again at once must not find it busy. */
+	storage_push_free(sp.p);	/* aborts (keeps staging) unless committed */
+	sp.p = NULL;
+	if (abk_code_is_disconnect(rc)) {
 		if (!session_deadline_passed(s, rc, err))
 			log_event(LOG_LVL_WARN, s->peer, s->user, "push", "connection lost: "
 			    "%s (what arrived stays in staging for a resume)", err->msg);
@@ -650,17 +655,13 @@ out:
 	for (size_t i = 0; i < sp.n_pcrc; i++)
 		free(sp.pcrc[i].crc);
 	free(sp.pcrc);
-	storage_push_free(sp.p);	/* aborts (keeps staging) unless committed */
-	budget_release(s->srv->list_mem, s->user, list_mem);
+	budget_release(s->srv->list_mem, s->user, sp.list_mem);
 	session_quota_release(s);
-	abk_buf_free(&sp.zips[0]);
-	abk_buf_free(&sp.zips[1]);
+	batchrecv_free(&sp.br);
 	free(sp.need);
-	free(sp.unit_bufs[0]);
-	free(sp.unit_bufs[1]);
 	free(sp.buf);
 	/* After a refusal the client and we are still in step; else end it. */
-	if (rc == ABK_OK || rc == ABK_E_CANCELED || (!fatal && rc != ABK_E_NET))
+	if (rc == ABK_OK || rc == ABK_E_CANCELED || (!fatal && !abk_code_is_disconnect(rc)))
 		return ABK_OK;
-	return rc == ABK_E_NET ? ABK_E_NET : ABK_E_PROTO;
+	return abk_code_is_disconnect(rc) ? rc : ABK_E_PROTO;
 }

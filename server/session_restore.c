@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "pathsafe.h"
 #include "log.h"
+#include "proto_msg.h"
 #include "pathtab.h"
 #include "prefetch.h"
 #include "session.h"
@@ -97,8 +98,7 @@ restore_send_list(struct srv_restore *sr, abk_err *err)
 			i++;
 		}
 		abk_buf_reset(&s->out);
-		abk_put_u8(&s->out, i >= sr->n ? 1 : 0);
-		abk_put_u32(&s->out, n);
+		msg_list_head_put(&s->out, i >= sr->n, n);
 		abk_put_bytes(&s->out, items.data, items.len);
 		abk_buf_free(&items);
 		rc = session_send_out(s, PT_RESTORE_ENTRIES, err);
@@ -283,16 +283,14 @@ restore_send_slot(struct srv_restore *sr, const struct restore_slot *sl, uint8_t
 	int rc;
 
 	abk_buf_reset(&s->out);
-	transfer_put_units(&s->out, sl->units, sl->n);
+	msg_zip_begin_put(&s->out, sl->units, sl->n);
 	rc = session_send_out(s, PT_ZIP_BEGIN, err);
 	if (rc == ABK_OK)
 		rc = proto_send_split(&s->io, PT_ZIP_DATA, sl->data, sl->len, frame, NULL, NULL,
 		    err);
 	if (rc == ABK_OK) {
-		srv_stat_add(s->srv, &s->srv->stats.bytes_out, sl->len);
 		abk_buf_reset(&s->out);
-		abk_put_u64(&s->out, sl->len);
-		abk_put_bytes(&s->out, sl->digest, sizeof(sl->digest));
+		msg_zip_end_put(&s->out, sl->len, sl->digest);
 		rc = session_send_out(s, PT_ZIP_END, err);
 	}
 	return rc;
@@ -359,7 +357,7 @@ restore_send_data(struct srv_restore *sr, abk_err *err)
 	if (rc == ABK_OK) {
 		abk_digest_final(&total, digest);
 		abk_buf_reset(&sr->s->out);
-		abk_put_bytes(&sr->s->out, digest, sizeof(digest));
+		msg_digest_put(&sr->s->out, digest);
 		rc = session_send_out(sr->s, PT_RESTORE_END, err);
 	}
 out:
@@ -384,7 +382,7 @@ restore_send_no_data(struct srv_restore *sr, abk_err *err)
 	abk_digest_init(&total);
 	abk_digest_final(&total, digest);
 	abk_buf_reset(&sr->s->out);
-	abk_put_bytes(&sr->s->out, digest, sizeof(digest));
+	msg_digest_put(&sr->s->out, digest);
 	return session_send_out(sr->s, PT_RESTORE_END, err);
 }
 
@@ -392,10 +390,11 @@ int
 session_restore(struct session *s, abk_err *err)
 {
 	struct srv_restore sr;
-	char source[PROTO_SOURCE_MAX + 1], id[PROTO_SNAPSHOT_ID_MAX + 1];
+	struct msg_restore req;
+	struct msg_restore_begin begin;
+	const char *source = req.source, *id = req.snapshot;
 	char path[ABK_PATH_MAX + 1];
-	uint8_t flags = 0;
-	uint32_t npaths = 0;
+	uint8_t flags;
 	uint64_t list_mem = 0;
 	abk_rd r;
 	int rc, started = 0;
@@ -403,14 +402,11 @@ session_restore(struct session *s, abk_err *err)
 	memset(&sr, 0, sizeof(sr));
 	sr.s = s;
 	abk_rd_init(&r, s->in.data, s->in.len);
-	abk_get_cstr(&r, source, sizeof(source));
-	abk_get_cstr(&r, id, sizeof(id));
-	abk_get_u8(&r, &flags);
-	abk_get_u32(&r, &npaths);
-	if (r.failed || npaths > PROTO_RESTORE_PATHS_MAX) {
-		rc = abk_err_set(err, ABK_E_PROTO, "malformed RESTORE");
+	/* every path decoded (and its limit checked) before anything is
+	 * looked up */
+	if ((rc = msg_restore_get(&r, &req, err)) != ABK_OK)
 		goto out;
-	}
+	flags = req.flags;
 	sr.level = (flags & RESTORE_FLAG_DEFLATE) ? 1 : 0;
 	rc = session_list_mem_charge(s, source, id[0] ? id : NULL, &list_mem, err);
 	if (rc == ABK_OK)
@@ -420,27 +416,23 @@ session_restore(struct session *s, abk_err *err)
 	if (rc != ABK_OK)
 		goto out;
 	sr.seen_ready = 1;
-	if (npaths == 0) {
+	if (req.n_paths == 0)
 		rc = storage_snapshot_foreach(sr.snap, NULL, restore_collect, &sr, err);
-	}
-	for (uint32_t i = 0; rc == ABK_OK && i < npaths; i++) {
-		if (abk_get_cstr(&r, path, sizeof(path)) != 0) {
-			rc = abk_err_set(err, ABK_E_PROTO, "malformed RESTORE path");
-			break;
-		}
+	while (rc == ABK_OK && msg_restore_next_path(&req, path) == 0)
 		rc = storage_snapshot_foreach(sr.snap, path, restore_collect, &sr, err);
-	}
 	if (rc > 0)
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
 	if (rc != ABK_OK)
 		goto out;
 	srv_session_set_action(s->srv, &s->info, NULL, "restore");
 	abk_buf_reset(&s->out);
-	abk_put_cstr(&s->out, storage_snapshot_id(sr.snap));
-	abk_put_cstr(&s->out, storage_snapshot_origin(sr.snap));
-	abk_put_u8(&s->out, storage_snapshot_single_file(sr.snap) ? 1 : 0);
-	abk_put_u64(&s->out, sr.n);
-	abk_put_u64(&s->out, sr.bytes);
+	memset(&begin, 0, sizeof(begin));
+	snprintf(begin.snapshot, sizeof(begin.snapshot), "%s", storage_snapshot_id(sr.snap));
+	snprintf(begin.origin, sizeof(begin.origin), "%s", storage_snapshot_origin(sr.snap));
+	begin.single_file = storage_snapshot_single_file(sr.snap) ? 1 : 0;
+	begin.entries = sr.n;
+	begin.bytes = sr.bytes;
+	(void)msg_restore_begin_put(&s->out, &begin);
 	started = 1;
 	if ((rc = session_send_out(s, PT_RESTORE_BEGIN, err)) != ABK_OK ||
 	    (rc = restore_send_list(&sr, err)) != ABK_OK ||
@@ -452,7 +444,7 @@ session_restore(struct session *s, abk_err *err)
 	    "%llu bytes", source, storage_snapshot_id(sr.snap), sr.n,
 	    (unsigned long long)sr.bytes);
 out:
-	if (rc != ABK_OK && rc != ABK_E_NET)
+	if (rc != ABK_OK && !abk_code_is_disconnect(rc))
 		(void)session_fail(s, "restore", err);
 	if (sr.seen_ready)
 		pathtab_free(&sr.seen);
@@ -460,7 +452,7 @@ out:
 	storage_snapshot_close(sr.snap);
 	session_list_mem_release(s, list_mem);
 	/* An error before RESTORE_BEGIN leaves the client in step. */
-	if (rc == ABK_OK || (!started && rc != ABK_E_NET))
+	if (rc == ABK_OK || (!started && !abk_code_is_disconnect(rc)))
 		return ABK_OK;
-	return rc == ABK_E_NET ? ABK_E_NET : ABK_E_PROTO;
+	return abk_code_is_disconnect(rc) ? rc : ABK_E_PROTO;
 }

@@ -46,6 +46,7 @@
 #include <stdint.h>
 
 #include "abkerr.h"
+#include "crypto.h"
 #include "manifest.h"
 #include "proto.h"
 #include "retention.h"
@@ -250,6 +251,29 @@ const struct manifest_entry *storage_push_get_entry(const storage_push *p, uint3
  * path was not a regular file in the previous snapshot.  Not concurrent with
  * other calls on p.
  */
+/*
+ * Resume of a big file (issue 10 item 5): if an interrupted push left a
+ * synced prefix of file index's same client version in staging (a partial
+ * journal record), read it again, and when its CRC-32 is the recorded one
+ * fill h and crc with the BLAKE2b-256 and CRC-32 of its *n whole pieces
+ * (*n <= max; 0: nothing to offer).  Those pieces may then be kept by
+ * storage_push_file_keep instead of being sent.  Errors other than a
+ * journal write are not errors: the file then travels whole.
+ */
+int storage_push_staged_pieces(storage_push *p, uint32_t index, uint8_t (*h)[ABK_DIGEST_LEN],
+    uint32_t *crc, uint32_t max, unsigned threads, uint32_t *n, abk_err *err);
+
+/*
+ * Like storage_push_file_write for piece [offset, offset+len) of a staged
+ * prefix offered by storage_push_staged_pieces, whose CRC-32 crc was
+ * verified then: the bytes stay where they are; crc joins the file's CRC-32,
+ * so the whole file is still checked against the client's when it is done.
+ * Not counted in bytes_received.  ABK_E_INTEGRITY if that piece was not
+ * offered or is gone.
+ */
+int storage_push_file_keep(storage_push *p, uint32_t index, uint64_t offset, uint64_t len,
+    uint32_t crc, abk_err *err);
+
 int storage_push_open_previous(storage_push *p, uint32_t index, int *fd, uint64_t *size,
     abk_err *err);
 
@@ -323,6 +347,35 @@ void storage_push_free(storage_push *p);
  * storage_snapshot_open) is skipped and left for a later prune or push.
  */
 int storage_prune(storage_user *u, const char *source, const struct retention_policy *pol,
+    unsigned *removed, abk_err *err);
+
+/*
+ * Where a user's policy comes from (the accounts store, per user and per
+ * source, else the server's default): fills *out for user/source, ABK_OK or
+ * an error.  Set on a storage_user with storage_user_set_policy; then a
+ * push's commit and a prune given no policy ask it.
+ */
+typedef int (*storage_policy_fn)(void *ctx, const char *user, const char *source,
+    struct retention_policy *out, abk_err *err);
+void storage_user_set_policy(storage_user *u, storage_policy_fn fn, void *ctx);
+
+/* How prune reports each snapshot it judged: what the rules said (why, a
+ * mask of 1 << enum retention_rule; 0: not kept) and what happened. */
+enum storage_prune_state {
+	PRUNE_KEPT,		/* a rule keeps it */
+	PRUNE_REMOVED,		/* removed (dry run: would be) */
+	PRUNE_PINNED,		/* not kept, but being read: left for later */
+};
+struct storage_prune_opts {
+	const struct retention_policy *pol;	/* NULL: the user's policy (above) */
+	int dry_run;				/* judge and report, remove nothing */
+	void (*report)(void *ctx, const char *source, const char *policy, const char *id,
+	    unsigned why, enum storage_prune_state state);	/* may be NULL */
+	void *ctx;
+};
+
+/* storage_prune with reports, a dry run, and per-source policies. */
+int storage_prune_ex(storage_user *u, const char *source, const struct storage_prune_opts *o,
     unsigned *removed, abk_err *err);
 
 /*

@@ -7,6 +7,7 @@
 #define ABS_STORAGE_INT_H
 
 #include <stdint.h>
+#include <zlib.h>
 
 #include "abkerr.h"
 #include "buf.h"
@@ -28,6 +29,8 @@ struct fsops_dircache;
 struct storage_user {
 	int dirfd;		/* DATA/users/USER */
 	char *name;
+	storage_policy_fn policy_fn;	/* NULL: the policy given by the caller */
+	void *policy_ctx;
 };
 
 /* ---- storage_snapfile.c: the manifest file and snapshot IDs ------------------------- */
@@ -139,6 +142,9 @@ int stg_pin_snapshot(int srcfd, const char *id, int snapfd, abk_err *err);
  * ones (being read) are skipped, and removed by a later run. */
 int stg_retain(storage_user *u, int srcfd, const struct retention_policy *pol, unsigned *removed,
     abk_err *err);
+/* The policy for source: u's resolver when set, else dflt (may be NULL). */
+int stg_policy_for(storage_user *u, const char *source, const struct retention_policy *dflt,
+    struct retention_policy *out, abk_err *err);
 
 /* ---- storage_usage.c: the usage cache ----------------------------------------------- */
 /* flock(LOCK_EX) on USER/.usage: the fd to pass below, or a negative code. */
@@ -148,5 +154,21 @@ int stg_usage_get_locked(storage_user *u, int lockfd, uint64_t *bytes, abk_err *
 /* Add delta (may be negative) to the cache, if it is valid. */
 int stg_usage_add_locked(int lockfd, int64_t delta, abk_err *err);
 void stg_usage_unlock(int lockfd);
+
+/* crc32 over any length (zlib takes uInt): push data, snapshot files. */
+static inline uint32_t
+storage_crc32(uint32_t crc, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len > 0) {
+		uInt n = len > 0x40000000u ? 0x40000000u : (uInt)len;
+
+		crc = (uint32_t)crc32(crc, p, n);
+		p += n;
+		len -= n;
+	}
+	return crc;
+}
 
 #endif

@@ -32,19 +32,6 @@
 #define SNAPFILE_MIN_ENTRY 27	/* smallest encoded entry */
 #define SNAPFILE_MAX_SIZE ((uint64_t)1 << 40)
 
-static uint32_t
-crc_update(uint32_t crc, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		uInt n = len > 0x40000000u ? 0x40000000u : (uInt)len;
-
-		crc = (uint32_t)crc32(crc, p, n);
-		p += n;
-		len -= n;
-	}
-	return crc;
-}
-
 static void
 put_header(abk_buf *b, const struct snapfile_header *h)
 {
@@ -151,7 +138,7 @@ snapfile_load(int snapdir, struct snapfile *sf, abk_err *err)
 	}
 	abk_rd_init(&tr, sf->data + sf->len - 4, 4);
 	abk_get_u32(&tr, &want);
-	got = crc_update((uint32_t)crc32(0, Z_NULL, 0), sf->data, sf->len - 4);
+	got = storage_crc32((uint32_t)crc32(0, Z_NULL, 0), sf->data, sf->len - 4);
 	if (got != want) {
 		rc = abk_err_set(err, ABK_E_INTEGRITY,
 		    "snapshot manifest is damaged (CRC mismatch)");
@@ -196,7 +183,7 @@ writer_flush(struct snapfile_writer *w, abk_err *err)
 		return abk_err_set(err, ABK_E_INTERNAL, "manifest buffer overflow");
 	if (w->buf.len == 0)
 		return ABK_OK;
-	w->crc = crc_update(w->crc, w->buf.data, w->buf.len);
+	w->crc = storage_crc32(w->crc, w->buf.data, w->buf.len);
 	if (fsops_write_all(w->fd, w->buf.data, w->buf.len) != 0)
 		return abk_err_set(err, ABK_E_IO, "write snapshot manifest: %s", strerror(errno));
 	w->size += w->buf.len;
@@ -391,7 +378,7 @@ damaged_write(int snapdir, const struct damaged_set *d, const char *const *paths
 		abk_put_u64(&b, d->v[i].ino);
 		abk_put_str(&b, paths[i], lens[i]);
 	}
-	abk_put_u32(&b, crc_update((uint32_t)crc32(0, Z_NULL, 0), b.data, b.len));
+	abk_put_u32(&b, storage_crc32((uint32_t)crc32(0, Z_NULL, 0), b.data, b.len));
 	if (b.failed) {
 		abk_buf_free(&b);
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory writing the damaged list");
@@ -433,7 +420,7 @@ damaged_load(int snapdir, struct damaged_set *d, abk_err *err)
 		goto out;
 	abk_rd_init(&tr, data + len - 4, 4);
 	abk_get_u32(&tr, &want);
-	if (crc_update((uint32_t)crc32(0, Z_NULL, 0), data, len - 4) != want)
+	if (storage_crc32((uint32_t)crc32(0, Z_NULL, 0), data, len - 4) != want)
 		goto out;
 	abk_rd_init(&r, data, len - 4);
 	abk_get_bytes(&r, magic, 4);

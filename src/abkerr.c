@@ -37,6 +37,7 @@ static const struct {
 	{ ABK_E_INTEGRITY, "integrity check failed" },
 	{ ABK_E_PARTIAL, "partially completed" },
 	{ ABK_E_INTERNAL, "internal error" },
+	{ ABK_E_TIMEOUT, "timed out" },
 };
 
 const char *
@@ -62,6 +63,12 @@ abk_err_set(abk_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
+int
+abk_code_is_disconnect(int code)
+{
+	return code == ABK_E_NET || code == ABK_E_TIMEOUT;
+}
+
 void
 abk_err_clear(abk_err *err)
 {
@@ -83,6 +90,7 @@ abk_exit_for(int code)
 		return ABK_EXIT_AUTH;
 	case ABK_E_TLS:
 	case ABK_E_NET:
+	case ABK_E_TIMEOUT:
 	case ABK_E_PROTO:
 		return ABK_EXIT_NETWORK;
 	case ABK_E_PARTIAL:

@@ -34,6 +34,7 @@ enum abk_code {
 	ABK_E_INTEGRITY = -19,	/* CRC or digest mismatch */
 	ABK_E_PARTIAL = -20,	/* finished, but some entries were skipped */
 	ABK_E_INTERNAL = -21,
+	ABK_E_TIMEOUT = -22,	/* the peer was silent too long (idle, deadline) */
 };
 
 #define ABK_ERR_MSG_MAX 512
@@ -57,6 +58,13 @@ const char *abk_strerror(int code);
  */
 int abk_err_set(abk_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Non-zero when code means the connection itself is gone (closed, reset or
+ * timed out): nothing more can be received on it, and a sender should not
+ * wait to be heard.  Control flow tests this, never the message text.
+ */
+int abk_code_is_disconnect(int code);
 
 /* Forget a previous error (the record is reused for a new operation). */
 void abk_err_clear(abk_err *err);

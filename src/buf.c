@@ -152,18 +152,6 @@ abk_get_bytes(abk_rd *r, void *out, size_t n)
 }
 
 int
-abk_rd_skip(abk_rd *r, size_t n)
-{
-	if (r->failed || n > r->left) {
-		r->failed = 1;
-		return -1;
-	}
-	r->p += n;
-	r->left -= n;
-	return 0;
-}
-
-int
 abk_get_u8(abk_rd *r, uint8_t *v)
 {
 	return abk_get_bytes(r, v, 1);

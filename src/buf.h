@@ -65,8 +65,6 @@ int abk_get_bytes(abk_rd *r, void *out, size_t n);
 int abk_get_str(abk_rd *r, const char **s, size_t *n, size_t max);
 /* Same but copied into out[outsz] with a NUL; fails if it has a NUL or does not fit. */
 int abk_get_cstr(abk_rd *r, char *out, size_t outsz);
-/* Skip n bytes. */
-int abk_rd_skip(abk_rd *r, size_t n);
 
 /*
  * The error for a failed reader, so that every decoder answers alike (see

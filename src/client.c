@@ -4,11 +4,13 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client_int.h"
 #include "pathsafe.h"
+#include "proto_msg.h"
 #include "net.h"
 #include "strutil.h"
 
@@ -62,42 +64,34 @@ client_recv(abk_client *c, uint8_t want, uint8_t *type, abk_err *err)
 static int
 client_hello(abk_client *c, abk_err *err)
 {
-	uint16_t version = 0;
-	uint32_t frame_max = 0;
+	const struct msg_hello hello = { PROTO_MAGIC, PROTO_VERSION, PROTO_VERSION,
+	    "autobackup " PACKAGE_VERSION };
+	struct msg_hello_ok ok;
+	abk_err derr = ABK_ERR_INIT;
 	abk_rd r;
 	int rc;
 
-	abk_put_u32(&c->out, PROTO_MAGIC);
-	abk_put_u16(&c->out, PROTO_VERSION);
-	abk_put_u16(&c->out, PROTO_VERSION);
-	abk_put_cstr(&c->out, "autobackup " PACKAGE_VERSION);
+	(void)msg_hello_put(&c->out, &hello);
 	if ((rc = client_send(c, PT_HELLO, err)) != ABK_OK ||
 	    (rc = client_recv(c, PT_HELLO_OK, NULL, err)) != ABK_OK)
 		return rc;
 	abk_rd_init(&r, c->in.data, c->in.len);
-	abk_get_u16(&r, &version);
-	abk_get_cstr(&r, c->server_software, sizeof(c->server_software));
-	abk_get_u32(&r, &frame_max);
-	if (r.failed || version != PROTO_VERSION)
-		return abk_err_set(err, ABK_E_PROTO, "server answered an unusable HELLO_OK");
+	if (msg_hello_ok_get(&r, &ok, &derr) != ABK_OK || ok.version != PROTO_VERSION)
+		return abk_err_set(err, ABK_E_PROTO, "server answered an unusable HELLO_OK%s%s",
+		    derr.msg[0] ? ": " : "", derr.msg);
+	memcpy(c->server_software, ok.software, sizeof(c->server_software));
 	return ABK_OK;
 }
 
 static int
 client_login(abk_client *c, const struct abk_profile *p, abk_err *err)
 {
+	struct msg_login_ok ok;
 	abk_rd r;
-	uint8_t ao = 0;
 	int rc;
 
-	abk_put_cstr(&c->out, p->user);
-	if (p->secret_is_token) {
-		abk_put_cstr(&c->out, p->secret);
-		rc = client_send(c, PT_LOGIN_TOKEN, err);
-	} else {
-		abk_put_cstr(&c->out, p->secret);
-		rc = client_send(c, PT_LOGIN_PASSWORD, err);
-	}
+	(void)msg_login_put(&c->out, p->user, p->secret, strlen(p->secret));
+	rc = client_send(c, p->secret_is_token ? PT_LOGIN_TOKEN : PT_LOGIN_PASSWORD, err);
 	/* The frame held the secret: wipe the buffer, not just reset it. */
 	if (c->out.data != NULL)
 		abk_wipe(c->out.data, c->out.cap);
@@ -107,12 +101,13 @@ client_login(abk_client *c, const struct abk_profile *p, abk_err *err)
 	if (rc != ABK_OK)
 		return rc;
 	abk_rd_init(&r, c->in.data, c->in.len);
-	abk_get_cstr(&r, c->user, sizeof(c->user));
-	abk_get_u64(&r, &c->quota);
-	abk_get_u8(&r, &ao);
-	if (r.failed)
-		return abk_err_set(err, ABK_E_PROTO, "malformed LOGIN_OK");
-	c->append_only = ao;
+	if ((rc = msg_login_ok_get(&r, &ok, err)) != ABK_OK)
+		return rc;
+	memcpy(c->user, ok.user, sizeof(c->user));
+	c->quota = ok.quota;
+	c->has_used = ok.has_used;
+	c->used = ok.used;
+	c->append_only = ok.append_only;
 	return ABK_OK;
 }
 
@@ -128,8 +123,21 @@ abk_engine_cleanup(void)
 	tls_global_cleanup();
 }
 
+void
+abk_engine_thread_done(void)
+{
+	tls_thread_cleanup();
+}
+
 int
 abk_connect(const struct abk_profile *p, abk_client **out, abk_err *err)
+{
+	return abk_connect_cancelable(p, -1, out, err);
+}
+
+int
+abk_connect_cancelable(const struct abk_profile *p, int cancel_fd, abk_client **out,
+    abk_err *err)
 {
 	char host[NET_HOST_MAX];
 	abk_client *c;
@@ -153,10 +161,10 @@ abk_connect(const struct abk_profile *p, abk_client **out, abk_err *err)
 	rc = tls_client_ctx_new(p->ca_file, &c->tls, err);
 	if (rc == ABK_OK)
 		rc = net_connect(host, port, p->connect_timeout_ms > 0 ? p->connect_timeout_ms :
-		    15000, &fd, err);
+		    15000, cancel_fd, &fd, err);
 	if (rc == ABK_OK)
 		rc = tls_connect(c->tls, fd, host, p->connect_timeout_ms > 0 ?
-		    p->connect_timeout_ms : 15000, &c->conn, err);
+		    p->connect_timeout_ms : 15000, cancel_fd, &c->conn, err);
 	if (rc == ABK_OK) {
 		tls_conn_io(c->conn, &c->io);
 		tls_conn_set_timeout(c->conn, p->io_timeout_ms > 0 ? p->io_timeout_ms : 120000);
@@ -164,6 +172,8 @@ abk_connect(const struct abk_profile *p, abk_client **out, abk_err *err)
 	}
 	if (rc == ABK_OK)
 		rc = client_login(c, p, err);
+	if (c->conn != NULL)
+		tls_conn_set_wake_fd(c->conn, -1);	/* the caller may close it now */
 	if (rc != ABK_OK) {
 		c->broken = 1;
 		abk_disconnect(c);
@@ -201,6 +211,13 @@ abk_user_quota(const abk_client *c)
 	return c->quota;
 }
 
+int
+abk_user_usage(const abk_client *c, uint64_t *used)
+{
+	*used = c->used;
+	return c->has_used;
+}
+
 /*
  * Run a listing: send the request in c->out as type req, then read frames
  * of type resp (u8 last, u32 count, items) and hand each item to decode.
@@ -215,20 +232,16 @@ client_listing(abk_client *c, uint8_t req, uint8_t resp, client_item_fn fn, void
 	int stop = 0;
 
 	while (rc == ABK_OK) {
-		uint8_t last = 0;
-		uint32_t n = 0;
+		struct msg_list_head head;
 		abk_rd r;
 
 		rc = client_recv(c, resp, NULL, err);
 		if (rc != ABK_OK)
 			return rc;
 		abk_rd_init(&r, c->in.data, c->in.len);
-		abk_get_u8(&r, &last);
-		abk_get_u32(&r, &n);
-		if (r.failed)
-			return abk_err_set(err, ABK_E_PROTO, "malformed %s frame",
-			    proto_type_name(resp));
-		for (uint32_t i = 0; i < n && rc == ABK_OK; i++) {
+		if ((rc = msg_list_head_get(&r, resp, &head, err)) != ABK_OK)
+			return rc;
+		for (uint32_t i = 0; i < head.count && rc == ABK_OK; i++) {
 			if (stop) {
 				/* keep reading to stay in sync, drop the items */
 				break;
@@ -243,7 +256,7 @@ client_listing(abk_client *c, uint8_t req, uint8_t resp, client_item_fn fn, void
 			c->broken = 1;
 			return rc;
 		}
-		if (last)
+		if (head.last)
 			break;
 	}
 	return rc == ABK_OK ? stop : rc;
@@ -258,23 +271,21 @@ static int
 source_item(abk_rd *r, void *vctx, abk_err *err)
 {
 	struct source_ctx *sc = vctx;
-	char name[PROTO_SOURCE_MAX + 1], origin[PROTO_ORIGIN_MAX + 1];
-	char latest[PROTO_SNAPSHOT_ID_MAX + 1];
+	struct msg_source m;
 	struct abk_source_info si;
+	int rc;
 
+	if ((rc = msg_source_get(r, &m, err)) != ABK_OK)
+		return rc;
 	memset(&si, 0, sizeof(si));
-	abk_get_cstr(r, name, sizeof(name));
-	abk_get_cstr(r, origin, sizeof(origin));
-	abk_get_u32(r, &si.snapshots);
-	abk_get_cstr(r, latest, sizeof(latest));
-	abk_get_i64(r, &si.latest_time);
-	abk_get_u64(r, &si.latest_files);
-	abk_get_u64(r, &si.latest_bytes);
-	if (r->failed)
-		return abk_err_set(err, ABK_E_PROTO, "malformed source in SOURCES");
-	si.name = name;
-	si.origin = origin;
-	si.latest_id = latest;
+	si.name = m.name;
+	si.origin = m.origin;
+	si.snapshots = m.snapshots;
+	si.latest_id = m.latest_id;
+	si.latest_time = m.latest_time;
+	si.latest_files = m.latest_files;
+	si.latest_bytes = m.latest_bytes;
+	si.policy = m.policy;
 	return sc->cb(sc->ctx, &si);
 }
 
@@ -295,17 +306,17 @@ static int
 snapshot_item(abk_rd *r, void *vctx, abk_err *err)
 {
 	struct snapshot_ctx *sc = vctx;
-	char id[PROTO_SNAPSHOT_ID_MAX + 1];
+	struct msg_snapshot m;
 	struct abk_snapshot_info si;
+	int rc;
 
+	if ((rc = msg_snapshot_get(r, &m, err)) != ABK_OK)
+		return rc;
 	memset(&si, 0, sizeof(si));
-	abk_get_cstr(r, id, sizeof(id));
-	abk_get_i64(r, &si.time);
-	abk_get_u64(r, &si.files);
-	abk_get_u64(r, &si.bytes);
-	if (r->failed)
-		return abk_err_set(err, ABK_E_PROTO, "malformed snapshot in SNAPSHOTS");
-	si.id = id;
+	si.id = m.id;
+	si.time = m.time;
+	si.files = m.files;
+	si.bytes = m.bytes;
 	return sc->cb(sc->ctx, &si);
 }
 
@@ -315,7 +326,7 @@ abk_list_snapshots(abk_client *c, const char *source, abk_snapshot_cb cb, void *
 {
 	struct snapshot_ctx sc = { cb, ctx };
 
-	abk_put_cstr(&c->out, source);
+	(void)msg_select_put(&c->out, PT_LIST_SNAPSHOTS, source, NULL, NULL);
 	return client_listing(c, PT_LIST_SNAPSHOTS, PT_SNAPSHOTS, snapshot_item, &sc, err);
 }
 
@@ -342,9 +353,7 @@ abk_list_files(abk_client *c, const char *source, const char *snapshot, const ch
 {
 	struct entry_ctx ec = { cb, ctx };
 
-	abk_put_cstr(&c->out, source);
-	abk_put_cstr(&c->out, snapshot ? snapshot : "");
-	abk_put_cstr(&c->out, dir ? dir : "");
+	(void)msg_select_put(&c->out, PT_LIST_FILES, source, snapshot, dir);
 	return client_listing(c, PT_LIST_FILES, PT_FILES, entry_item, &ec, err);
 }
 
@@ -357,13 +366,13 @@ static int
 problem_item(abk_rd *r, void *vctx, abk_err *err)
 {
 	struct problem_ctx *pc = vctx;
-	char path[ABK_PATH_MAX + 1], problem[PROTO_MESSAGE_MAX + 1];
+	struct msg_problem m;
+	int rc;
 
-	if (abk_get_cstr(r, path, sizeof(path)) != 0 ||
-	    abk_get_cstr(r, problem, sizeof(problem)) != 0)
-		return abk_err_set(err, ABK_E_PROTO, "malformed VERIFY_PROBLEMS item");
+	if ((rc = msg_problem_get(r, &m, err)) != ABK_OK)
+		return rc;
 	if (pc->cb != NULL)
-		pc->cb(pc->ctx, path, problem);
+		pc->cb(pc->ctx, m.path, m.problem);
 	return 0;
 }
 
@@ -372,12 +381,12 @@ abk_verify(abk_client *c, const char *source, const char *snapshot, abk_problem_
     void *ctx, struct abk_verify_result *res, abk_err *err)
 {
 	struct problem_ctx pc = { cb, ctx };
+	struct msg_verify_result m;
 	abk_rd r;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	abk_put_cstr(&c->out, source);
-	abk_put_cstr(&c->out, snapshot ? snapshot : "");
+	(void)msg_select_put(&c->out, PT_VERIFY, source, snapshot, NULL);
 	rc = client_listing(c, PT_VERIFY, PT_VERIFY_PROBLEMS, problem_item, &pc, err);
 	if (rc != ABK_OK)
 		return rc;
@@ -385,17 +394,36 @@ abk_verify(abk_client *c, const char *source, const char *snapshot, abk_problem_
 	if (rc != ABK_OK)
 		return rc;
 	abk_rd_init(&r, c->in.data, c->in.len);
-	abk_get_cstr(&r, res->snapshot, sizeof(res->snapshot));
-	abk_get_u64(&r, &res->checked);
-	abk_get_u64(&r, &res->missing);
-	abk_get_u64(&r, &res->corrupted);
-	abk_get_u64(&r, &res->bytes);
-	if (r.failed)
-		return abk_err_set(err, ABK_E_PROTO, "malformed VERIFY_RESULT");
+	if ((rc = msg_verify_result_get(&r, &m, err)) != ABK_OK)
+		return rc;
+	memcpy(res->snapshot, m.snapshot, sizeof(m.snapshot));
+	res->checked = m.checked;
+	res->missing = m.missing;
+	res->corrupted = m.damaged;
+	res->bytes = m.bytes;
 	if (res->missing > 0 || res->corrupted > 0)
 		return abk_err_set(err, ABK_E_INTEGRITY,
 		    "snapshot %s: %llu missing, %llu corrupted of %llu files", res->snapshot,
 		    (unsigned long long)res->missing, (unsigned long long)res->corrupted,
 		    (unsigned long long)res->checked);
 	return ABK_OK;
+}
+
+void
+client_resume_hint(abk_err *err, int code, const char *what)
+{
+	char was[ABK_ERR_MSG_MAX];
+
+	if (err == NULL || err->code != code)
+		return;
+	snprintf(was, sizeof(was), "%s", err->msg);
+	abk_err_clear(err);
+	if (code == ABK_E_NET && strstr(was, "closed by peer") != NULL)
+		abk_err_set(err, code, "server closed the connection (it may be restarting); "
+		    "run the same command again to resume %s", what);
+	else if (code == ABK_E_CANCELED)
+		abk_err_set(err, code, "%s; run the same command again to resume %s", was, what);
+	else
+		abk_err_set(err, code, "%s; the connection is gone: run the same command again "
+		    "to resume %s", was, what);
 }

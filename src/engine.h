@@ -17,8 +17,7 @@
 
 #include "abkerr.h"
 #include "manifest.h"
-
-#define ABK_DEFAULT_PORT 7443
+#include "net.h"	/* ABK_DEFAULT_PORT */
 
 struct abk_profile {
 	char server[512];		/* HOST[:PORT] or [V6]:PORT */
@@ -35,14 +34,43 @@ typedef struct abk_client abk_client;
 /* Once per process before any connection (TLS library set-up), and at exit. */
 int abk_engine_init(abk_err *err);
 void abk_engine_cleanup(void);
+/*
+ * A thread other than the one that calls abk_engine_cleanup, that used the
+ * engine (connected, pushed, restored), calls this just before it exits:
+ * the TLS library keeps per-thread caches (wolfSSL's FP_ECC point cache,
+ * about 3 MB after a handshake) that only the owning thread can free.
+ * Safe to call on a thread that never used the engine, and more than once.
+ */
+void abk_engine_thread_done(void);
+
+/*
+ * The cancel flags below are set by another thread (a front end's UI) or a
+ * signal handler while the engine runs; the engine reads them only through
+ * this helper, an atomic load, so the pair is not a data race.  Writers on
+ * another thread store with __atomic_store_n (a signal handler may assign).
+ */
+static inline int
+abk_cancel_requested(volatile sig_atomic_t *flag)
+{
+	return flag != NULL && __atomic_load_n(flag, __ATOMIC_SEQ_CST) != 0;
+}
 
 /* Connect, verify the server certificate, exchange versions and log in. */
 int abk_connect(const struct abk_profile *p, abk_client **out, abk_err *err);
+/*
+ * The same, ended early with ABK_E_CANCELED once cancel_fd (-1: none; a
+ * pipe another thread writes to) is readable: for a front end connecting on
+ * a worker thread (which then calls abk_engine_thread_done before exiting).
+ */
+int abk_connect_cancelable(const struct abk_profile *p, int cancel_fd, abk_client **out,
+    abk_err *err);
 /* Say goodbye and free.  NULL-safe. */
 void abk_disconnect(abk_client *c);
 /* The server's software string and the user's quota (0 = none). */
 const char *abk_server_software(const abk_client *c);
 uint64_t abk_user_quota(const abk_client *c);
+/* The bytes the user's backups took at login; 0 = the server did not say. */
+int abk_user_usage(const abk_client *c, uint64_t *used);
 
 struct abk_source_info {
 	const char *name;
@@ -52,6 +80,7 @@ struct abk_source_info {
 	int64_t latest_time;
 	uint64_t latest_files;
 	uint64_t latest_bytes;
+	const char *policy;		/* the server's retention policy for it, in words */
 };
 
 struct abk_snapshot_info {
@@ -106,6 +135,7 @@ struct abk_push_opts {
 	const char *name;		/* source name; NULL = base name of path */
 	const char *const *excludes;	/* fnmatch patterns, NULL-terminated */
 	int checksum;			/* compare by SHA-256, not size+mtime */
+	int one_file_system;		/* leave out folders on other file systems */
 	int threads;			/* zip builders; 0 = number of cores */
 	uint64_t bwlimit;		/* bytes per second on the wire; 0 = none */
 	enum abk_compress compress;
@@ -121,7 +151,8 @@ struct abk_push_result {
 	uint64_t bytes_sent;		/* zip bytes on the wire */
 	uint64_t bytes_received;	/* file bytes the server wrote */
 	uint64_t bytes_stored;
-	uint64_t skipped;		/* unreadable or special files */
+	uint64_t skipped;		/* unreadable files, refused names: not backed up */
+	uint64_t special;		/* FIFOs, sockets, devices: skipped by design */
 	uint64_t kept;			/* of the unreadable, how many the server kept
 					 * in their previous version */
 };
@@ -173,8 +204,14 @@ struct abk_restore_result {
 	char server_origin[4096];	/* where the server says the source came from */
 	uint64_t files, dirs, symlinks, bytes, deleted;
 	uint64_t created, overwritten;	/* dry run */
+	uint64_t modified;		/* dry run: of overwritten, those that differ
+					 * from the snapshot (type, size, mtime) */
 	uint64_t failed;		/* entries that could not be made */
 	uint64_t damaged;		/* files whose CRC-32 did not match: not put in place */
+	uint64_t identical;		/* already at the target with the same size, mode,
+					 * mtime and CRC-32 (a restore run again after
+					 * it was stopped): left as they were */
+	uint64_t identical_bytes;
 };
 
 /*

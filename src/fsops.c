@@ -19,33 +19,16 @@
 #include <unistd.h>
 
 #include "fsops.h"
+#include "strutil.h"
 
 #define FSOPS_COPY_BUF 65536
 
+/* The escaper itself is strutil's abk_escape_name (one for the whole tree);
+ * this is its message form: quotes escaped because messages put names in "". */
 const char *
 fsops_quote(const char *s, size_t len, char *out, size_t outsz)
 {
-	size_t o = 0;
-
-	if (outsz == 0)
-		return out;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (o + 8 >= outsz) {
-			if (o + 4 <= outsz) {
-				memcpy(out + o, "...", 3);
-				o += 3;
-			}
-			break;
-		}
-		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
-	return out;
+	return abk_escape_name(s, len, out, outsz, ABK_ESC_QUOTE);
 }
 
 int

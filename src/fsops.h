@@ -108,8 +108,8 @@ mode_t fsops_name_mode(const char *name);
 void fsops_names_free(char **names, size_t count);
 
 /*
- * Printable form of an untrusted name for messages and logs: control and
- * non-ASCII bytes become \xNN, long names are cut with "...".  Returns out.
+ * Printable form of an untrusted name for messages: abk_escape_name
+ * (strutil.h) with '"' escaped too; long names are cut with "...".  Returns out.
  */
 const char *fsops_quote(const char *s, size_t len, char *out, size_t outsz);
 

@@ -38,14 +38,17 @@ manifest_entry_decode(abk_rd *r, struct manifest_entry *e, abk_err *err)
 	enum pathsafe_verdict v;
 
 	memset(e, 0, sizeof(*e));
-	abk_get_str(r, &e->path, &e->path_len, ABK_PATH_MAX + 1);
+	abk_get_str(r, &e->path, &e->path_len, ABK_PATH_MAX);
+	if (r->over_max != 0)	/* a limit, not a short frame (PROTOCOL.md, "Limits") */
+		return abk_err_set(err, ABK_E_LIMIT, "file-list entry: path longer than %d bytes",
+		    ABK_PATH_MAX);
 	abk_get_u8(r, &e->type);
 	abk_get_u32(r, &e->mode);
 	abk_get_i64(r, &e->mtime);
 	abk_get_u64(r, &e->size);
 	abk_get_u8(r, &e->flags);
 	if (r->failed)
-		return abk_err_set(err, ABK_E_PROTO, "truncated file-list entry");
+		return abk_err_set(err, ABK_E_PROTO, "malformed file-list entry (truncated)");
 	if (e->flags & ~MF_FLAGS_KNOWN)
 		return abk_err_set(err, ABK_E_PROTO, "file-list entry has unknown flags 0x%x",
 		    e->flags);
@@ -61,8 +64,11 @@ manifest_entry_decode(abk_rd *r, struct manifest_entry *e, abk_err *err)
 	}
 	if (e->type == MF_SYMLINK)
 		abk_get_str(r, &e->target, &e->target_len, MF_TARGET_MAX);
+	if (r->over_max != 0)
+		return abk_err_set(err, ABK_E_LIMIT, "file-list entry: symlink target longer "
+		    "than %d bytes", MF_TARGET_MAX);
 	if (r->failed)
-		return abk_err_set(err, ABK_E_PROTO, "truncated or oversized file-list entry");
+		return abk_err_set(err, ABK_E_PROTO, "malformed file-list entry (truncated)");
 	v = pathsafe_check(e->path, e->path_len);
 	if (v != PATHSAFE_OK)
 		return abk_err_set(err, ABK_E_PATH, "refused entry name: %s",

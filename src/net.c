@@ -137,7 +137,8 @@ net_local_port(int fd)
 }
 
 static int
-net_connect_one(const struct addrinfo *ai, long long deadline, int *fdp, int *saved)
+net_connect_one(const struct addrinfo *ai, long long deadline, int wake_fd, int *fdp,
+    int *saved)
 {
 	int fd, soerr = 0;
 	socklen_t slen = sizeof(soerr);
@@ -156,7 +157,10 @@ net_connect_one(const struct addrinfo *ai, long long deadline, int *fdp, int *sa
 			return -1;
 		}
 		for (;;) {
-			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			struct pollfd pfd[2] = {
+				{ .fd = fd, .events = POLLOUT },
+				{ .fd = wake_fd, .events = POLLIN },
+			};
 			long long left = deadline - net_now_ms();
 			int n;
 
@@ -165,9 +169,14 @@ net_connect_one(const struct addrinfo *ai, long long deadline, int *fdp, int *sa
 				close(fd);
 				return -1;
 			}
-			n = poll(&pfd, 1, (int)left);
+			n = poll(pfd, wake_fd >= 0 ? 2 : 1, (int)left);
 			if (n < 0 && errno == EINTR)
 				continue;
+			if (n > 0 && wake_fd >= 0 && (pfd[1].revents & POLLIN)) {
+				*saved = ECANCELED;
+				close(fd);
+				return -1;
+			}
 			if (n <= 0) {
 				*saved = n == 0 ? ETIMEDOUT : errno;
 				close(fd);
@@ -186,7 +195,7 @@ net_connect_one(const struct addrinfo *ai, long long deadline, int *fdp, int *sa
 }
 
 int
-net_connect(const char *host, int port, int timeout_ms, int *fdp, abk_err *err)
+net_connect(const char *host, int port, int timeout_ms, int wake_fd, int *fdp, abk_err *err)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char portstr[16];
@@ -203,12 +212,16 @@ net_connect(const char *host, int port, int timeout_ms, int *fdp, abk_err *err)
 		return abk_err_set(err, ABK_E_NET, "cannot resolve '%s': %s", host,
 		    gai_strerror(rc));
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (net_connect_one(ai, deadline, fdp, &saved) == 0) {
+		if (net_connect_one(ai, deadline, wake_fd, fdp, &saved) == 0) {
 			freeaddrinfo(res);
 			return ABK_OK;
 		}
+		if (saved == ECANCELED)
+			break;
 	}
 	freeaddrinfo(res);
+	if (saved == ECANCELED)
+		return abk_err_set(err, ABK_E_CANCELED, "connection canceled");
 	return abk_err_set(err, ABK_E_NET, "cannot connect to %s port %d: %s", host, port,
 	    strerror(saved));
 }

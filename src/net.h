@@ -12,6 +12,9 @@
 
 #define NET_HOST_MAX 256
 
+/* The port both programs use when HOST:PORT has no port (README, man pages). */
+#define ABK_DEFAULT_PORT 7443
+
 /*
  * Split "host:port", "[v6]:port" or "host" (default_port) into host and
  * port.  Returns ABK_OK or ABK_E_USAGE with a sentence in err.
@@ -25,8 +28,13 @@ int net_listen(const char *host, int port, int backlog, int *fd, abk_err *err);
 /* Port a bound socket listens on. */
 int net_local_port(int fd);
 
-/* Connect within timeout_ms, trying every address of host in turn. */
-int net_connect(const char *host, int port, int timeout_ms, int *fd, abk_err *err);
+/*
+ * Connect within timeout_ms, trying every address of host in turn.  While
+ * wake_fd (-1: none) is readable the wait ends with ABK_E_CANCELED (name
+ * resolution itself is not interrupted).
+ */
+int net_connect(const char *host, int port, int timeout_ms, int wake_fd, int *fd,
+    abk_err *err);
 
 /* "addr" text of the peer of a connected socket (IPv6 without brackets). */
 void net_peer_name(int fd, char *out, size_t outsz);

@@ -1,5 +1,5 @@
 /*
- * proto.c - frame header checks and frame I/O for protocol v1.
+ * proto.c - frame header checks and frame I/O (protocol version in proto.h).
  *
  * The header is validated (known type, length within the caller's limit)
  * before a single payload byte is read, so an oversized or unknown frame
@@ -12,43 +12,15 @@
 #include <string.h>
 
 #include "proto.h"
+#include "strutil.h"
 
 static const struct {
 	uint8_t type;
 	const char *name;
 } proto_types[] = {
-	{ PT_HELLO, "HELLO" },
-	{ PT_HELLO_OK, "HELLO_OK" },
-	{ PT_ERROR, "ERROR" },
-	{ PT_BYE, "BYE" },
-	{ PT_CANCEL, "CANCEL" },
-	{ PT_LOGIN_PASSWORD, "LOGIN_PASSWORD" },
-	{ PT_LOGIN_TOKEN, "LOGIN_TOKEN" },
-	{ PT_LOGIN_OK, "LOGIN_OK" },
-	{ PT_LIST_SOURCES, "LIST_SOURCES" },
-	{ PT_SOURCES, "SOURCES" },
-	{ PT_LIST_SNAPSHOTS, "LIST_SNAPSHOTS" },
-	{ PT_SNAPSHOTS, "SNAPSHOTS" },
-	{ PT_LIST_FILES, "LIST_FILES" },
-	{ PT_FILES, "FILES" },
-	{ PT_PUSH_BEGIN, "PUSH_BEGIN" },
-	{ PT_PUSH_READY, "PUSH_READY" },
-	{ PT_PUSH_ENTRIES, "PUSH_ENTRIES" },
-	{ PT_PUSH_NEED, "PUSH_NEED" },
-	{ PT_ZIP_BEGIN, "ZIP_BEGIN" },
-	{ PT_ZIP_DATA, "ZIP_DATA" },
-	{ PT_ZIP_END, "ZIP_END" },
-	{ PT_PUSH_END, "PUSH_END" },
-	{ PT_PUSH_VERDICT, "PUSH_VERDICT" },
-	{ PT_PUSH_SKIP, "PUSH_SKIP" },
-	{ PT_PUSH_PIECES, "PUSH_PIECES" },
-	{ PT_RESTORE, "RESTORE" },
-	{ PT_RESTORE_BEGIN, "RESTORE_BEGIN" },
-	{ PT_RESTORE_ENTRIES, "RESTORE_ENTRIES" },
-	{ PT_RESTORE_END, "RESTORE_END" },
-	{ PT_VERIFY, "VERIFY" },
-	{ PT_VERIFY_PROBLEMS, "VERIFY_PROBLEMS" },
-	{ PT_VERIFY_RESULT, "VERIFY_RESULT" },
+#define PROTO_TYPE_NAME(name, value) { PT_##name, #name },
+	PROTO_TYPES(PROTO_TYPE_NAME)
+#undef PROTO_TYPE_NAME
 };
 
 static const struct {
@@ -69,7 +41,7 @@ static const struct {
 	{ PE_INTEGRITY, ABK_E_INTEGRITY },
 	{ PE_INTERNAL, ABK_E_REFUSED },
 	{ PE_SHUTDOWN, ABK_E_BUSY },
-	{ PE_TIMEOUT, ABK_E_NET },
+	{ PE_TIMEOUT, ABK_E_TIMEOUT },
 	{ PE_CANCELED, ABK_E_CANCELED },
 };
 
@@ -92,7 +64,7 @@ proto_error_from_code(int code)
 	case ABK_E_EXISTS:
 		return PE_INVALID;
 	case ABK_E_ZIP:
-	case ABK_E_PROTO:	/* the peer broke the protocol, not the server */
+	case ABK_E_PROTO:	/* the peer broke the protocol: not our failure */
 		return PE_PROTOCOL;
 	default:
 		break;
@@ -243,20 +215,14 @@ proto_decode_error(const void *payload, size_t len, abk_err *err)
 	abk_get_u16(&r, &perr);
 	abk_get_str(&r, &msg, &mlen, PROTO_MESSAGE_MAX);
 	if (r.failed)
-		return abk_err_set(err, ABK_E_PROTO, "malformed ERROR frame from server");
+		return abk_rd_error(&r, err, "ERROR frame from server");
 	code = proto_code_from_error(perr);
-	/* %.*s with a peer-chosen string: it may hold control bytes; keep them
-	 * out of the terminal by replacing them. */
+	/* A peer-chosen string: it may hold control bytes; keep them out of the
+	 * terminal with the one escaper (abk_escape_name). */
 	{
-		char clean[PROTO_MESSAGE_MAX + 1];
-		size_t i;
+		char clean[ABK_ERR_MSG_MAX];
 
-		for (i = 0; i < mlen && i < PROTO_MESSAGE_MAX; i++) {
-			unsigned char c = (unsigned char)msg[i];
-
-			clean[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-		}
-		clean[i] = '\0';
+		abk_escape_name(msg, mlen, clean, sizeof(clean), 0);
 		return abk_err_set(err, code, "server: %s", clean);
 	}
 }

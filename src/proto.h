@@ -40,43 +40,54 @@
 #define PROTO_ORIGIN_MAX 4095
 #define PROTO_SNAPSHOT_ID_MAX 64
 #define PROTO_MESSAGE_MAX 1024			/* error sentence */
+#define PROTO_POLICY_MAX 255			/* a source's retention policy, in words */
 #define PROTO_SOFTWARE_MAX 128
 #define PROTO_RESTORE_PATHS_MAX 1024		/* subpaths in one RESTORE */
 #define PROTO_ZIP_RATIO_MAX 1100u		/* deflate cannot exceed ~1032:1 */
 
+/*
+ * Every frame type, once: the enum and the name table (proto.c) are
+ * generated from this list, so a new frame is one line here plus its
+ * codec in proto_msg.c and its section in doc/PROTOCOL.md.
+ */
+#define PROTO_TYPES(X) \
+	X(HELLO, 0x01) \
+	X(HELLO_OK, 0x02) \
+	X(ERROR, 0x03) \
+	X(BYE, 0x04) \
+	X(CANCEL, 0x05) \
+	X(LOGIN_PASSWORD, 0x10) \
+	X(LOGIN_TOKEN, 0x11) \
+	X(LOGIN_OK, 0x12) \
+	X(LIST_SOURCES, 0x20) \
+	X(SOURCES, 0x21) \
+	X(LIST_SNAPSHOTS, 0x22) \
+	X(SNAPSHOTS, 0x23) \
+	X(LIST_FILES, 0x24) \
+	X(FILES, 0x25) \
+	X(PUSH_BEGIN, 0x30) \
+	X(PUSH_READY, 0x31) \
+	X(PUSH_ENTRIES, 0x32) \
+	X(PUSH_NEED, 0x33) \
+	X(ZIP_BEGIN, 0x34) \
+	X(ZIP_DATA, 0x35) \
+	X(ZIP_END, 0x36) \
+	X(PUSH_END, 0x37) \
+	X(PUSH_VERDICT, 0x38) \
+	X(PUSH_SKIP, 0x39) \
+	X(PUSH_PIECES, 0x3a) \
+	X(RESTORE, 0x40) \
+	X(RESTORE_BEGIN, 0x41) \
+	X(RESTORE_ENTRIES, 0x42) \
+	X(RESTORE_END, 0x43) \
+	X(VERIFY, 0x50) \
+	X(VERIFY_PROBLEMS, 0x51) \
+	X(VERIFY_RESULT, 0x52)
+
 enum proto_type {
-	PT_HELLO = 0x01,
-	PT_HELLO_OK = 0x02,
-	PT_ERROR = 0x03,
-	PT_BYE = 0x04,
-	PT_CANCEL = 0x05,
-	PT_LOGIN_PASSWORD = 0x10,
-	PT_LOGIN_TOKEN = 0x11,
-	PT_LOGIN_OK = 0x12,
-	PT_LIST_SOURCES = 0x20,
-	PT_SOURCES = 0x21,
-	PT_LIST_SNAPSHOTS = 0x22,
-	PT_SNAPSHOTS = 0x23,
-	PT_LIST_FILES = 0x24,
-	PT_FILES = 0x25,
-	PT_PUSH_BEGIN = 0x30,
-	PT_PUSH_READY = 0x31,
-	PT_PUSH_ENTRIES = 0x32,
-	PT_PUSH_NEED = 0x33,
-	PT_ZIP_BEGIN = 0x34,
-	PT_ZIP_DATA = 0x35,
-	PT_ZIP_END = 0x36,
-	PT_PUSH_END = 0x37,
-	PT_PUSH_VERDICT = 0x38,
-	PT_PUSH_SKIP = 0x39,
-	PT_PUSH_PIECES = 0x3a,
-	PT_RESTORE = 0x40,
-	PT_RESTORE_BEGIN = 0x41,
-	PT_RESTORE_ENTRIES = 0x42,
-	PT_RESTORE_END = 0x43,
-	PT_VERIFY = 0x50,
-	PT_VERIFY_PROBLEMS = 0x51,
-	PT_VERIFY_RESULT = 0x52,
+#define PROTO_TYPE_ENUM(name, value) PT_##name = value,
+	PROTO_TYPES(PROTO_TYPE_ENUM)
+#undef PROTO_TYPE_ENUM
 };
 
 /* Error codes carried by PT_ERROR (u16).  Stable: documented in PROTOCOL.md. */

@@ -95,7 +95,114 @@ push_changed_while_reading(const struct push_job *job, const struct scan_entry *
 	    (uint32_t)st.st_mtim.tv_nsec != e->mtime_nsec;
 }
 
-/* Build one batch into slot s (builder thread). */
+/* Empty slot s for a new batch; the deflate choice is the batch's. */
+static int
+push_slot_reset(struct push_slot *s, int deflate)
+{
+	s->rc = ABK_OK;
+	abk_err_clear(&s->err);
+	s->n_sent = 0;
+	s->n_skips = 0;
+	s->input_bytes = 0;
+	s->reused_bytes = 0;
+	s->level_used = deflate;
+	s->data = NULL;
+	s->len = 0;
+	if (zipio_writer_reset(s->zw, &s->err) != ABK_OK)
+		s->rc = s->err.code;
+	return s->rc;
+}
+
+/* Note a skip of u's file in s; running out of memory fails the batch. */
+static void
+push_skip_unit(struct push_slot *s, uint32_t index, const char *why)
+{
+	if (push_add_skip(s, index, why) != ABK_OK)
+		s->rc = abk_err_set(&s->err, ABK_E_NOMEM, "out of memory");
+}
+
+/* A piece the server reuses from its previous snapshot: nothing to read,
+ * but the file's last piece still checks that the file did not change. */
+static void
+push_unit_reused(struct push_job *job, struct push_slot *s, const struct push_unit *u,
+    int fd)
+{
+	const struct scan_entry *e = &job->scan->v[u->index];
+
+	s->sent[s->n_sent++] = *u;
+	s->reused_bytes += u->len;
+	if (u->offset + u->len == e->size && push_changed_while_reading(job, e, fd))
+		push_skip_unit(s, u->index, "changed while reading: skipped");
+}
+
+/* Make *fd the open source of u's file (prefetched or opened now), closing
+ * the previous file's.  0, or -1 when the file was skipped. */
+static int
+push_unit_open(struct push_job *job, struct push_slot *s, const struct push_unit *u,
+    struct prefetch *pf, int *fd, uint32_t *fd_index)
+{
+	struct stat st;
+
+	if (*fd_index == u->index)
+		return 0;
+	if (*fd >= 0)
+		close(*fd);
+	*fd_index = u->index;
+	*fd = prefetch_take(pf, u->index);
+	if (*fd < 0)
+		(void)push_open_source(job, u->index, fd);
+	if (*fd < 0 || fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size < u->offset + u->len) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "%s", *fd < 0 ? strerror(errno) :
+		    "changed or shrank during the backup");
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		push_skip_unit(s, u->index, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Add piece u of the open file fd to the zip of slot s.  -1 when the batch
+ * fails (s->rc set); a file that cannot be read is a skip, not a failure. */
+static int
+push_unit_add(struct push_job *job, struct push_slot *s, const struct push_unit *u, int fd,
+    unsigned char *sample, int deflate)
+{
+	const struct scan_entry *e = &job->scan->v[u->index];
+	abk_err ferr = ABK_ERR_INIT;
+	int level = 0;
+
+	if (deflate) {
+		ssize_t n = pread(fd, sample, u->len < ZIPIO_SAMPLE_MAX ? u->len :
+		    ZIPIO_SAMPLE_MAX, (off_t)u->offset);
+
+		level = (n > 0 && !zipio_should_store(e->path, sample, (size_t)n)) ? 1 : 0;
+	}
+	if (zipio_add_file(s->zw, e->path, fd, u->offset, u->len, e->mode, e->mtime,
+	    level, NULL, &ferr) != ABK_OK) {
+		if (ferr.code == ABK_E_IO) {
+			/* the file shrank or failed to read: skip it, go on */
+			/* an earlier chunk already in this zip is dropped by the
+			 * server when it sees the skip */
+			push_skip_unit(s, u->index, ferr.msg);
+			return 0;
+		}
+		s->rc = abk_err_set(&s->err, ferr.code, "%s", ferr.msg);
+		return -1;
+	}
+	s->sent[s->n_sent++] = *u;
+	s->input_bytes += u->len;
+	if (u->offset + u->len == e->size && push_changed_while_reading(job, e, fd))
+		push_skip_unit(s, u->index, "changed while reading: skipped");
+	return 0;
+}
+
+/* Build one batch into slot s (builder thread): reset the slot, read each
+ * piece into the zip (prefetching the batch's files), finish the zip. */
 static void
 push_build(struct push_job *job, size_t b, struct push_slot *s)
 {
@@ -107,19 +214,8 @@ push_build(struct push_job *job, size_t b, struct push_slot *s)
 	unsigned char *sample = NULL;
 	struct prefetch pf;
 
-	s->rc = ABK_OK;
-	abk_err_clear(&s->err);
-	s->n_sent = 0;
-	s->n_skips = 0;
-	s->input_bytes = 0;
-	s->reused_bytes = 0;
-	s->level_used = deflate;
-	s->data = NULL;
-	s->len = 0;
-	if (zipio_writer_reset(s->zw, &s->err) != ABK_OK) {
-		s->rc = s->err.code;
+	if (push_slot_reset(s, deflate) != ABK_OK)
 		return;
-	}
 	sample = malloc(ZIPIO_SAMPLE_MAX);
 	if (sample == NULL) {
 		s->rc = abk_err_set(&s->err, ABK_E_NOMEM, "out of memory");
@@ -130,10 +226,6 @@ push_build(struct push_job *job, size_t b, struct push_slot *s)
 	    PREFETCH_FILES / job->n_threads, push_open_source, job);
 	for (size_t i = 0; i < batch->count && s->rc == ABK_OK; i++) {
 		const struct push_unit *u = &job->units[batch->first + i];
-		const struct scan_entry *e = &job->scan->v[u->index];
-		abk_err ferr = ABK_ERR_INIT;
-		int level = 0;
-		struct stat st;
 
 		if (job->abort)
 			break;
@@ -141,59 +233,13 @@ push_build(struct push_job *job, size_t b, struct push_slot *s)
 		if (s->n_skips > 0 && s->skips[s->n_skips - 1].index == u->index)
 			continue;
 		if (u->flags & TRANSFER_REUSE) {
-			s->sent[s->n_sent++] = *u;
-			s->reused_bytes += u->len;
-			if (u->offset + u->len == e->size &&
-			    push_changed_while_reading(job, e, fd_index == u->index ? fd : -1) &&
-			    push_add_skip(s, u->index, "changed while reading: skipped") != ABK_OK)
-				s->rc = abk_err_set(&s->err, ABK_E_NOMEM, "out of memory");
+			push_unit_reused(job, s, u, fd_index == u->index ? fd : -1);
 			continue;
 		}
-		if (fd_index != u->index) {
-			if (fd >= 0)
-				close(fd);
-			fd_index = u->index;
-			fd = prefetch_take(&pf, u->index);
-			if (fd < 0)
-				(void)push_open_source(job, u->index, &fd);
-			if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-			    (uint64_t)st.st_size < u->offset + u->len) {
-				char why[160];
-
-				snprintf(why, sizeof(why), "%s", fd < 0 ? strerror(errno) :
-				    "changed or shrank during the backup");
-				if (fd >= 0)
-					close(fd);
-				fd = -1;
-				if (push_add_skip(s, u->index, why) != ABK_OK)
-					s->rc = abk_err_set(&s->err, ABK_E_NOMEM, "out of memory");
-				continue;
-			}
-		}
-		if (deflate) {
-			ssize_t n = pread(fd, sample, u->len < ZIPIO_SAMPLE_MAX ? u->len :
-			    ZIPIO_SAMPLE_MAX, (off_t)u->offset);
-
-			level = (n > 0 && !zipio_should_store(e->path, sample, (size_t)n)) ? 1 : 0;
-		}
-		if (zipio_add_file(s->zw, e->path, fd, u->offset, u->len, e->mode, e->mtime,
-		    level, NULL, &ferr) != ABK_OK) {
-			if (ferr.code == ABK_E_IO) {
-				/* the file shrank or failed to read: skip it, go on */
-				/* an earlier chunk already in this zip is dropped by the
-				 * server when it sees the skip */
-				if (push_add_skip(s, u->index, ferr.msg) != ABK_OK)
-					s->rc = abk_err_set(&s->err, ABK_E_NOMEM, "out of memory");
-				continue;
-			}
-			s->rc = abk_err_set(&s->err, ferr.code, "%s", ferr.msg);
+		if (push_unit_open(job, s, u, &pf, &fd, &fd_index) != 0)
+			continue;
+		if (push_unit_add(job, s, u, fd, sample, deflate) != 0)
 			break;
-		}
-		s->sent[s->n_sent++] = *u;
-		s->input_bytes += u->len;
-		if (u->offset + u->len == e->size && push_changed_while_reading(job, e, fd) &&
-		    push_add_skip(s, u->index, "changed while reading: skipped") != ABK_OK)
-			s->rc = abk_err_set(&s->err, ABK_E_NOMEM, "out of memory");
 	}
 	if (fd >= 0)
 		close(fd);

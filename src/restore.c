@@ -22,9 +22,11 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "batchrecv.h"
 #include "handoff.h"
 #include "net.h"
 #include "origins.h"
+#include "proto_msg.h"
 #include "restore_int.h"
 
 #define RESTORE_PROGRESS_MS 100
@@ -50,12 +52,6 @@ restore_progress(struct rjob *j, int force)
  * caller's thread and reads a copy of the counters published after each
  * batch.
  */
-struct rbatch {
-	abk_buf zip;
-	struct transfer_unit *units;
-	uint32_t n_units;
-};
-
 struct rpipe {
 	struct rjob *j;
 	struct handoff ho;
@@ -68,12 +64,12 @@ static int
 restore_write_batch(void *ctx, void *item, abk_err *err)
 {
 	struct rpipe *rp = ctx;
-	const struct rbatch *b = item;
+	const struct batchrecv_batch *b = item;
 	struct transfer_sink sink;
 	int rc;
 
 	restore_sink(rp->j, &sink);
-	rc = transfer_unpack(b->zip.data, b->zip.len, b->units, b->n_units, rp->buf,
+	rc = transfer_unpack(b->zip->data, b->zip->len, b->units, b->n_units, rp->buf,
 	    256 * 1024, &sink, err);
 	if (rc == ABK_OK)
 		return restore_flush_pending(rp->j, err);
@@ -112,100 +108,66 @@ restore_report(struct rpipe *rp)
 	j->opts->progress(j->opts->ctx, &j->shown);
 }
 
-/* Read the zip batches until RESTORE_END. */
+/* A unit of ZIP_BEGIN must be a piece of a file of the list (batchrecv). */
+static int
+restore_check_unit(void *ctx, const struct transfer_unit *u, abk_err *err)
+{
+	const struct rjob *j = ctx;
+
+	if (u->index >= j->n || j->v[u->index].type != MF_FILE ||
+	    u->offset > j->v[u->index].size || u->len > j->v[u->index].size - u->offset)
+		return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN lists an invalid entry");
+	return ABK_OK;
+}
+
+/* Read the zip batches until RESTORE_END (batchrecv.h checks them). */
 static int
 restore_receive(struct rjob *j, abk_err *err)
 {
 	abk_client *c = j->c;
-	struct rbatch batches[2];	/* one is received while the other is written */
+	struct batchrecv br;
+	struct batchrecv_batch done[2];	/* one may be in the writer */
 	struct rpipe rp;
-	abk_digest_ctx total;
-	int fill = 0, rc = ABK_OK, started = 0;
+	int next = 0, rc, started = 0;
 
 	memset(&rp, 0, sizeof(rp));
-	memset(batches, 0, sizeof(batches));
 	rp.j = j;
 	rp.pub = j->prog;
-	abk_digest_init(&total);
-	for (int i = 0; i < 2; i++) {
-		abk_buf_init(&batches[i].zip, PROTO_ZIP_BATCH_MAX);
-		batches[i].units = calloc(PROTO_ZIP_BATCH_ENTRIES, sizeof(struct transfer_unit));
-	}
+	rc = batchrecv_init(&br, restore_check_unit, j, err);
 	rp.buf = malloc(256 * 1024);
-	if (rp.buf == NULL || batches[0].units == NULL || batches[1].units == NULL) {
+	if (rc == ABK_OK && rp.buf == NULL)
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	if (rc != ABK_OK)
 		goto out;
-	}
 	started = 1;
 	rc = handoff_start(&rp.ho, restore_write_batch, restore_written, &rp, err);
 	while (rc == ABK_OK) {
-		struct rbatch *b = &batches[fill];
 		uint8_t type;
-		abk_rd r;
 
-		if (j->opts->cancel != NULL && *j->opts->cancel) {
+		if (abk_cancel_requested(j->opts->cancel)) {
 			rc = abk_err_set(err, ABK_E_CANCELED, "canceled");
 			break;
 		}
 		rc = client_recv(c, 0, &type, err);
 		if (rc != ABK_OK)
 			break;
-		abk_rd_init(&r, c->in.data, c->in.len);
-		if (type == PT_ZIP_BEGIN) {
-			rc = transfer_get_units(&r, b->units, PROTO_ZIP_BATCH_ENTRIES, &b->n_units,
-			    err);
-			for (uint32_t i = 0; rc == ABK_OK && i < b->n_units; i++) {
-				const struct transfer_unit *u = &b->units[i];
-
-				if (u->index >= j->n || j->v[u->index].type != MF_FILE ||
-				    u->offset > j->v[u->index].size ||
-				    u->len > j->v[u->index].size - u->offset)
-					rc = abk_err_set(err, ABK_E_PROTO,
-					    "ZIP_BEGIN lists an invalid entry");
-			}
-			abk_buf_reset(&b->zip);
-		} else if (type == PT_ZIP_DATA) {
-			if (b->n_units == 0)
-				rc = abk_err_set(err, ABK_E_PROTO, "ZIP_DATA outside a batch");
-			else if (abk_put_bytes(&b->zip, c->in.data, c->in.len) != 0)
-				rc = abk_err_set(err, ABK_E_LIMIT, "zip batch over %u bytes",
-				    PROTO_ZIP_BATCH_MAX);
-		} else if (type == PT_ZIP_END) {
-			uint64_t zlen = 0;
-			uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
-
-			abk_get_u64(&r, &zlen);
-			abk_get_bytes(&r, want, sizeof(want));
-			if (r.failed || zlen != b->zip.len || b->n_units == 0)
-				rc = abk_err_set(err, ABK_E_PROTO, "ZIP_END does not match the data");
+		if (type == PT_RESTORE_END) {
+			rc = batchrecv_end(&br, type, c->in.data, c->in.len, "restore", err);
 			if (rc == ABK_OK)
-				rc = transfer_batch_digest(b->zip.data, b->zip.len, got, err);
-			if (rc == ABK_OK && !abk_ct_equal(want, got, sizeof(got)))
-				rc = abk_err_set(err, ABK_E_INTEGRITY, "zip batch digest mismatch");
-			if (rc == ABK_OK) {
-				abk_digest_update(&total, got, sizeof(got));
-				/* the writer is idle once this returns, so the other
-				 * buffer is free for the next batch */
-				rc = handoff_post(&rp.ho, b, err);
-			}
-			if (rc == ABK_OK) {
-				fill ^= 1;
-				batches[fill].n_units = 0;
-				restore_report(&rp);
-			}
-		} else if (type == PT_RESTORE_END) {
-			uint8_t want[ABK_DIGEST_LEN], got[ABK_DIGEST_LEN];
-
-			abk_get_bytes(&r, want, sizeof(want));
-			abk_digest_final(&total, got);
-			if (r.failed || !abk_ct_equal(want, got, sizeof(got)))
-				rc = abk_err_set(err, ABK_E_INTEGRITY, "restore digest mismatch");
-			else
 				rc = handoff_post(&rp.ho, NULL, err);	/* all written? */
 			break;
-		} else {
+		}
+		rc = batchrecv_frame(&br, type, c->in.data, c->in.len, &done[next], err);
+		if (rc > 0) {
 			rc = abk_err_set(err, ABK_E_PROTO, "unexpected %s during a restore",
 			    proto_type_name(type));
+		} else if (rc == ABK_OK && done[next].n_units > 0) {
+			/* the writer is idle once this returns, so the other
+			 * buffer is free for the next batch */
+			rc = handoff_post(&rp.ho, &done[next], err);
+			next ^= 1;
+			if (rc == ABK_OK)
+				restore_report(&rp);
 		}
 	}
 out:
@@ -213,10 +175,7 @@ out:
 		rc = handoff_finish(&rp.ho, rc, err);
 	if (rc != ABK_OK)
 		c->broken = 1;
-	for (int i = 0; i < 2; i++) {
-		abk_buf_free(&batches[i].zip);
-		free(batches[i].units);
-	}
+	batchrecv_free(&br);
 	free(rp.buf);
 	return rc;
 }
@@ -237,10 +196,11 @@ restore_receive_end(struct rjob *j, abk_err *err)
 	if (rc != ABK_OK)
 		return rc;
 	abk_rd_init(&r, j->c->in.data, j->c->in.len);
-	abk_get_bytes(&r, want, sizeof(want));
+	if ((rc = msg_digest_get(&r, PT_RESTORE_END, want, err)) != ABK_OK)
+		return rc;
 	abk_digest_init(&total);
 	abk_digest_final(&total, got);
-	if (r.failed || !abk_ct_equal(want, got, sizeof(got)))
+	if (!abk_ct_equal(want, got, sizeof(got)))
 		return abk_err_set(err, ABK_E_INTEGRITY, "restore digest mismatch");
 	return ABK_OK;
 }
@@ -249,19 +209,16 @@ static int
 restore_read_list(struct rjob *j, abk_err *err)
 {
 	for (;;) {
-		uint8_t last = 0;
-		uint32_t count = 0;
+		struct msg_list_head head;
 		abk_rd r;
 		int rc = client_recv(j->c, PT_RESTORE_ENTRIES, NULL, err);
 
 		if (rc != ABK_OK)
 			return rc;
 		abk_rd_init(&r, j->c->in.data, j->c->in.len);
-		abk_get_u8(&r, &last);
-		abk_get_u32(&r, &count);
-		if (r.failed)
-			return abk_err_set(err, ABK_E_PROTO, "malformed RESTORE_ENTRIES");
-		for (uint32_t i = 0; i < count; i++) {
+		if ((rc = msg_list_head_get(&r, PT_RESTORE_ENTRIES, &head, err)) != ABK_OK)
+			return rc;
+		for (uint32_t i = 0; i < head.count; i++) {
 			struct manifest_entry e;
 			struct rentry *re;
 
@@ -304,7 +261,7 @@ restore_read_list(struct rjob *j, abk_err *err)
 		}
 		if (r.left != 0)
 			return abk_err_set(err, ABK_E_PROTO, "trailing bytes in RESTORE_ENTRIES");
-		if (last)
+		if (head.last)
 			return ABK_OK;
 	}
 }
@@ -409,9 +366,7 @@ abk_restore(abk_client *c, const struct abk_restore_opts *opts,
     struct abk_restore_result *res, abk_err *err)
 {
 	struct rjob j;
-	char origin[PROTO_ORIGIN_MAX + 1];
-	uint8_t single = 0;
-	uint64_t n_entries = 0, n_bytes = 0;
+	struct msg_restore_begin begin;
 	abk_rd r;
 	int rc, began = 0, streamed = 0, zip_done = 0;
 
@@ -433,29 +388,24 @@ abk_restore(abk_client *c, const struct abk_restore_opts *opts,
 	}
 	if ((rc = restore_scope_init(&j, err)) != ABK_OK)
 		goto out;
-	abk_put_cstr(&c->out, opts->source);
-	abk_put_cstr(&c->out, opts->snapshot ? opts->snapshot : "");
-	abk_put_u8(&c->out, opts->dry_run ? RESTORE_FLAG_LIST_ONLY : 0);	/* stored data */
-	abk_put_u32(&c->out, (uint32_t)j.n_scope);
-	for (size_t i = 0; i < j.n_scope; i++)
-		abk_put_cstr(&c->out, j.scope[i]);
+	(void)msg_restore_put(&c->out, opts->source, opts->snapshot,
+	    opts->dry_run ? RESTORE_FLAG_LIST_ONLY : 0,	/* stored data */
+	    (const char *const *)j.scope, (uint32_t)j.n_scope);
 	if ((rc = client_send(c, PT_RESTORE, err)) != ABK_OK ||
 	    (rc = client_recv(c, PT_RESTORE_BEGIN, NULL, err)) != ABK_OK)
 		goto out;
 	began = 1;	/* from here on the server streams: an error ends the connection */
 	abk_rd_init(&r, c->in.data, c->in.len);
-	abk_get_cstr(&r, res->snapshot, sizeof(res->snapshot));
-	abk_get_cstr(&r, origin, sizeof(origin));
-	abk_get_u8(&r, &single);
-	abk_get_u64(&r, &n_entries);
-	abk_get_u64(&r, &n_bytes);
-	if (r.failed || !origins_valid(origin)) {
-		rc = abk_err_set(err, ABK_E_PROTO, r.failed ? "malformed RESTORE_BEGIN" :
+	if ((rc = msg_restore_begin_get(&r, &begin, err)) != ABK_OK)
+		goto out;
+	if (!origins_valid(begin.origin)) {
+		rc = abk_err_set(err, ABK_E_PROTO,
 		    "the server sent an origin that is not an absolute, normalised path");
 		goto out;
 	}
-	snprintf(res->server_origin, sizeof(res->server_origin), "%s", origin);
-	j.single = single != 0;
+	memcpy(res->snapshot, begin.snapshot, sizeof(begin.snapshot));
+	snprintf(res->server_origin, sizeof(res->server_origin), "%s", begin.origin);
+	j.single = begin.single_file != 0;
 	if ((rc = restore_read_list(&j, err)) != ABK_OK)
 		goto out;
 	if (j.single && (j.n != 1 || j.v[0].type != MF_FILE)) {
@@ -472,7 +422,7 @@ abk_restore(abk_client *c, const struct abk_restore_opts *opts,
 		if (rc != ABK_OK)
 			goto out;
 	} else {
-		if ((rc = restore_pick_target(&j, origin, err)) != ABK_OK)
+		if ((rc = restore_pick_target(&j, begin.origin, err)) != ABK_OK)
 			goto out;
 		j.rootfd = restore_open_target(res->target, opts->dry_run, err);
 		rc = j.rootfd < 0 ? j.rootfd : ABK_OK;
@@ -532,6 +482,9 @@ out:
 	 * between leaves the connection out of step */
 	if (began && !streamed && rc != ABK_OK)
 		c->broken = 1;
+	if (began && !opts->dry_run && j.zw == NULL && (abk_code_is_disconnect(rc) ||
+	    rc == ABK_E_CANCELED))
+		client_resume_hint(err, rc, "(files already restored are skipped)");
 	restore_drop_current(&j);
 	restore_drop_pending(&j);
 	free(j.pend);

@@ -168,3 +168,90 @@ abk_read_secret_tty(const char *prompt, char *out, size_t outsz, abk_err *err)
 		abk_wipe(out, outsz);
 	return rc;
 }
+
+/* Length of the well-formed UTF-8 sequence at s[0..left) (2..4), or 0 when
+ * it is invalid, overlong, a surrogate, above U+10FFFF, cut short, or a C1
+ * control (U+0080..U+009F, which some terminals obey). */
+static size_t
+utf8_len(const unsigned char *s, size_t left)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1fu;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0fu;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07u;
+	} else {
+		return 0;
+	}
+	if (n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0u) != 0x80u)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3fu);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0)
+		return 0;
+	return n;
+}
+
+const char *
+abk_escape_name(const char *s, size_t len, char *out, size_t outsz, unsigned flags)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t o = 0, keep = 0;	/* keep: last piece boundary with room for "..." */
+
+	if (outsz == 0)
+		return out;
+	for (size_t i = 0; i < len;) {
+		unsigned char c = u[i];
+		size_t n = 1, w;
+		int esc;
+
+		if (c >= 0x80)
+			n = utf8_len(u + i, len - i);
+		esc = n == 0 || c < 0x20 || c == 0x7f || c == '\\' ||
+		    (c == ' ' && (flags & ABK_ESC_SPACE)) ||
+		    (c == '"' && (flags & ABK_ESC_QUOTE));
+		if (n == 0)
+			n = 1;
+		w = esc ? 4 : n;
+		if (o + w + 1 > outsz) {
+			/* does not fit: go back to where "..." fits, never
+			 * inside an escape or a multibyte character */
+			o = keep;
+			if (o + 3 + 1 <= outsz) {
+				memcpy(out + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		if (esc)
+			snprintf(out + o, outsz - o, "\\x%02x", c);
+		else
+			memcpy(out + o, u + i, n);
+		o += w;
+		i += n;
+		if (o + 3 + 1 <= outsz)
+			keep = o;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+const char *
+abk_base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash && slash[1] ? slash + 1 : path;
+}

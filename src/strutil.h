@@ -1,7 +1,7 @@
 /*
  * strutil.h - small parsing and formatting helpers shared by both programs:
  * sizes with units ("10G"), unsigned numbers, human-readable byte counts,
- * reading a secret from a file.
+ * reading a secret from a file, the one escaper for untrusted names, base names.
  */
 #ifndef ABK_STRUTIL_H
 #define ABK_STRUTIL_H
@@ -32,5 +32,25 @@ int abk_read_secret_tty(const char *prompt, char *out, size_t outsz, abk_err *er
 
 /* Overwrite a secret buffer in a way the compiler cannot drop. */
 void abk_wipe(void *p, size_t n);
+
+/*
+ * The one printable form of an untrusted name (file names, user names, peer
+ * messages) for terminals, messages and logs.  Printable ASCII and well-formed
+ * UTF-8 (except the C1 controls U+0080..U+009F) are copied; control bytes,
+ * DEL, backslash and every byte of an invalid or truncated UTF-8 sequence
+ * become \xNN, so the output is unambiguous and cannot move a cursor.
+ * ABK_ESC_SPACE also escapes ' ' (space-separated log fields), ABK_ESC_QUOTE
+ * also escapes '"' (names shown inside quotes).  When out is too small the
+ * output ends with "..." and is never cut inside an escape or a multibyte
+ * character.  out is always NUL-terminated (when outsz > 0).  Returns out.
+ */
+#define ABK_ESC_SPACE 0x1u
+#define ABK_ESC_QUOTE 0x2u
+const char *abk_escape_name(const char *s, size_t len, char *out, size_t outsz,
+    unsigned flags);
+
+/* Last component of a path ("a/b" -> "b"); path itself when it has no slash
+ * or ends with one. */
+const char *abk_base_name(const char *path);
 
 #endif

@@ -11,6 +11,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/openssl/x509v3.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,10 +36,12 @@ static const char tls_cipher_list[] =
 struct tls_ctx {
 	WOLFSSL_CTX *wctx;
 	int is_server;
+	char ca_file[4096];	/* client: the CA file trusted, named in errors */
 };
 
 struct tls_conn {
 	WOLFSSL *ssl;
+	const tls_ctx *ctx;
 	int fd;
 	int timeout_ms;
 	long long deadline;	/* absolute (net_now_ms), 0 = none */
@@ -144,6 +147,7 @@ tls_client_ctx_new(const char *ca_file, tls_ctx **out, abk_err *err)
 		    "cannot load CA certificate '%s' (missing or not PEM)", ca_file);
 	}
 	wolfSSL_CTX_set_verify(ctx->wctx, WOLFSSL_VERIFY_PEER, NULL);
+	snprintf(ctx->ca_file, sizeof(ctx->ca_file), "%s", ca_file);
 	*out = ctx;
 	return ABK_OK;
 }
@@ -160,7 +164,7 @@ tls_ctx_free(tls_ctx *ctx)
 
 /*
  * Wait until fd is ready for events or the timeout passes.  Returns ABK_OK,
- * ABK_E_NET (timeout, poll error) or ABK_E_CANCELED (wake fd readable).
+ * ABK_E_TIMEOUT, ABK_E_NET (poll error) or ABK_E_CANCELED (wake fd readable).
  */
 static int
 tls_wait(tls_conn *c, short events, long long deadline, abk_err *err)
@@ -177,7 +181,8 @@ tls_wait(tls_conn *c, short events, long long deadline, abk_err *err)
 			long long left = deadline - net_now_ms();
 
 			if (left <= 0)
-				return abk_err_set(err, ABK_E_NET, "timed out waiting for the peer");
+				return abk_err_set(err, ABK_E_TIMEOUT,
+				    "timed out waiting for the peer");
 			timeout = (int)left;
 		}
 		/* The connection's absolute deadline (a whole frame, a whole
@@ -186,7 +191,7 @@ tls_wait(tls_conn *c, short events, long long deadline, abk_err *err)
 			long long left = c->deadline - net_now_ms();
 
 			if (left <= 0)
-				return abk_err_set(err, ABK_E_NET,
+				return abk_err_set(err, ABK_E_TIMEOUT,
 				    "deadline passed waiting for the peer");
 			if (timeout < 0 || left < timeout)
 				timeout = (int)left;
@@ -199,7 +204,8 @@ tls_wait(tls_conn *c, short events, long long deadline, abk_err *err)
 		if (n == 0)
 			continue;	/* deadline check at the top */
 		if (nfds == 2 && (pfd[1].revents & POLLIN))
-			return abk_err_set(err, ABK_E_CANCELED, "server is shutting down");
+			return abk_err_set(err, ABK_E_CANCELED, c->ctx != NULL &&
+			    !c->ctx->is_server ? "canceled" : "server is shutting down");
 		return ABK_OK;
 	}
 }
@@ -208,6 +214,59 @@ static long long
 tls_deadline(int timeout_ms)
 {
 	return timeout_ms > 0 ? net_now_ms() + timeout_ms : 0;
+}
+
+/*
+ * The DNS and IP names (subjectAltName) the peer's certificate carries, as
+ * "a, b, c" for an error message; "none" when there are none or no
+ * certificate.  The names come from the peer: bytes other than printable
+ * ASCII are shown as '?' (the message reaches terminals).
+ */
+static void
+tls_peer_names(WOLFSSL *ssl, char *buf, size_t bufsz)
+{
+	WOLFSSL_X509 *x = wolfSSL_get_peer_certificate(ssl);
+	WOLFSSL_STACK *sk = NULL;
+	size_t len = 0;
+	int n;
+
+	buf[0] = '\0';
+	if (x != NULL)
+		sk = wolfSSL_X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	n = sk != NULL ? wolfSSL_sk_GENERAL_NAME_num(sk) : 0;
+	for (int i = 0; i < n && len + 1 < bufsz; i++) {
+		WOLFSSL_GENERAL_NAME *g = wolfSSL_sk_GENERAL_NAME_value(sk, i);
+		char name[INET6_ADDRSTRLEN + 256];
+
+		name[0] = '\0';
+		if (g != NULL && g->type == GEN_DNS && g->d.dNSName != NULL) {
+			const unsigned char *d = wolfSSL_ASN1_STRING_data(g->d.dNSName);
+			int dl = wolfSSL_ASN1_STRING_length(g->d.dNSName);
+			size_t k;
+
+			for (k = 0; d != NULL && k < (size_t)dl && k + 1 < sizeof(name); k++)
+				name[k] = d[k] >= 0x20 && d[k] < 0x7f ? (char)d[k] : '?';
+			name[k] = '\0';
+		} else if (g != NULL && g->type == GEN_IPADD && g->d.iPAddress != NULL) {
+			const unsigned char *d = wolfSSL_ASN1_STRING_data(g->d.iPAddress);
+			int dl = wolfSSL_ASN1_STRING_length(g->d.iPAddress);
+
+			if (d != NULL && (dl == 4 || dl == 16) &&
+			    inet_ntop(dl == 4 ? AF_INET : AF_INET6, d, name, sizeof(name)) == NULL)
+				name[0] = '\0';
+		}
+		if (name[0] != '\0')
+			len += (size_t)snprintf(buf + len, bufsz - len, "%s%s", len ? ", " : "",
+			    name);
+	}
+	if (len >= bufsz && bufsz > 4)
+		memcpy(buf + bufsz - 4, "...", 4);
+	if (buf[0] == '\0')
+		snprintf(buf, bufsz, "none");
+	if (sk != NULL)
+		wolfSSL_sk_GENERAL_NAME_pop_free(sk, wolfSSL_GENERAL_NAME_free);
+	if (x != NULL)
+		wolfSSL_X509_free(x);
 }
 
 /* Turn a failed wolfSSL call into: retry after a wait, or an error. */
@@ -227,12 +286,19 @@ tls_retry_or_fail(tls_conn *c, int ret, long long deadline, const char *what, ab
 		return -1;
 	}
 	tls_error_text(e, text, sizeof(text));
-	if (e == DOMAIN_NAME_MISMATCH || e == ASN_NO_SIGNER_E || e == ASN_AFTER_DATE_E ||
-	    e == ASN_BEFORE_DATE_E || e == ASN_SIG_CONFIRM_E || e == IPADDR_MISMATCH)
+	if (e == DOMAIN_NAME_MISMATCH || e == IPADDR_MISMATCH) {
+		char names[600];
+
+		tls_peer_names(c->ssl, names, sizeof(names));
+		abk_err_set(err, ABK_E_TLS, "%s: the host name is not in the server "
+		    "certificate, which carries: %s (connect with one of those names)",
+		    what, names);
+	} else if (e == ASN_NO_SIGNER_E || e == ASN_AFTER_DATE_E ||
+	    e == ASN_BEFORE_DATE_E || e == ASN_SIG_CONFIRM_E) {
 		abk_err_set(err, ABK_E_TLS,
-		    "%s: server certificate not trusted: %s (check --ca and the host name)",
-		    what, text);
-	else
+		    "%s: server certificate not trusted: %s (CA file used: %s)", what, text,
+		    c->ctx != NULL && c->ctx->ca_file[0] ? c->ctx->ca_file : "none");
+	} else
 		abk_err_set(err, ABK_E_TLS, "%s: %s", what, text);
 	return -1;
 }
@@ -248,6 +314,7 @@ tls_conn_new(tls_ctx *ctx, int fd, tls_conn **out, abk_err *err)
 	}
 	c->fd = fd;
 	c->wake_fd = -1;
+	c->ctx = ctx;
 	c->ssl = wolfSSL_new(ctx->wctx);
 	if (c->ssl == NULL || wolfSSL_set_fd(c->ssl, fd) != WOLFSSL_SUCCESS) {
 		tls_conn_free(c);
@@ -302,14 +369,15 @@ tls_is_ip_literal(const char *host)
 }
 
 int
-tls_connect(tls_ctx *ctx, int fd, const char *host, int timeout_ms, tls_conn **out,
-    abk_err *err)
+tls_connect(tls_ctx *ctx, int fd, const char *host, int timeout_ms, int wake_fd,
+    tls_conn **out, abk_err *err)
 {
 	tls_conn *c = NULL;
 	int rc = tls_conn_new(ctx, fd, &c, err);
 
 	if (rc != ABK_OK)
 		return rc;
+	c->wake_fd = wake_fd;
 	if (tls_is_ip_literal(host)) {
 		/* IP SANs are matched after the handshake (see below). */
 	} else {
@@ -324,9 +392,14 @@ tls_connect(tls_ctx *ctx, int fd, const char *host, int timeout_ms, tls_conn **o
 	if (rc == ABK_OK && tls_is_ip_literal(host)) {
 		WOLFSSL_X509 *peer = wolfSSL_get_peer_certificate(c->ssl);
 
-		if (peer == NULL || wolfSSL_X509_check_ip_asc(peer, host, 0) != WOLFSSL_SUCCESS)
-			rc = abk_err_set(err, ABK_E_TLS,
-			    "server certificate not valid for address %s", host);
+		if (peer == NULL || wolfSSL_X509_check_ip_asc(peer, host, 0) != WOLFSSL_SUCCESS) {
+			char names[600];
+
+			tls_peer_names(c->ssl, names, sizeof(names));
+			rc = abk_err_set(err, ABK_E_TLS, "the address %s is not in the server "
+			    "certificate, which carries: %s (connect with one of those names)",
+			    host, names);
+		}
 		if (peer != NULL)
 			wolfSSL_X509_free(peer);
 	}

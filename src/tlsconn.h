@@ -39,7 +39,9 @@ void tls_ctx_free(tls_ctx *ctx);
  * *out is owned by the caller, freed with tls_conn_free.
  */
 int tls_accept(tls_ctx *ctx, int fd, int timeout_ms, tls_conn **out, abk_err *err);
-int tls_connect(tls_ctx *ctx, int fd, const char *host, int timeout_ms,
+/* The client's waits also end (ABK_E_CANCELED) while wake_fd is readable
+ * (-1: none); the connection keeps wake_fd until tls_conn_set_wake_fd. */
+int tls_connect(tls_ctx *ctx, int fd, const char *host, int timeout_ms, int wake_fd,
     tls_conn **out, abk_err *err);
 
 /* Per-wait timeout for reads and writes (ms; <= 0: wait forever). */
@@ -47,8 +49,8 @@ void tls_conn_set_timeout(tls_conn *c, int timeout_ms);
 /*
  * Absolute deadline on the net_now_ms() clock (0: none) that bounds every
  * wait, however much the peer trickles: the server uses it for a whole
- * login and for each whole frame.  Past it, waits fail with ABK_E_NET
- * "deadline passed".
+ * login and for each whole frame.  Past it, waits fail with ABK_E_TIMEOUT
+ * "deadline passed" (as a per-wait timeout does: the caller knows which it set).
  */
 void tls_conn_set_deadline(tls_conn *c, long long deadline_ms);
 /* While wake_fd is readable, waits end with ABK_E_CANCELED (-1: none). */

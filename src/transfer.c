@@ -31,52 +31,6 @@ transfer_batch_digest(const uint8_t *zip, size_t len, uint8_t out[ABK_DIGEST_LEN
 	return ABK_OK;
 }
 
-void
-transfer_put_units(abk_buf *b, const struct transfer_unit *u, uint32_t n)
-{
-	abk_put_u32(b, n);
-	for (uint32_t i = 0; i < n; i++) {
-		abk_put_u32(b, u[i].index);
-		abk_put_u64(b, u[i].offset);
-		abk_put_u64(b, u[i].len);
-		abk_put_u8(b, u[i].flags);
-	}
-}
-
-int
-transfer_get_units(abk_rd *r, struct transfer_unit *u, uint32_t max, uint32_t *n,
-    abk_err *err)
-{
-	uint32_t count = 0;
-
-	abk_get_u32(r, &count);
-	if (r->failed || count == 0 || count > max)
-		return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN with %u entries (1 to %u allowed)",
-		    count, max);
-	for (uint32_t i = 0; i < count; i++) {
-		abk_get_u32(r, &u[i].index);
-		abk_get_u64(r, &u[i].offset);
-		abk_get_u64(r, &u[i].len);
-		abk_get_u8(r, &u[i].flags);
-		if (r->failed)
-			return abk_err_set(err, ABK_E_PROTO, "truncated ZIP_BEGIN");
-		if (u[i].flags & ~TRANSFER_REUSE)
-			return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN: unknown flags 0x%x",
-			    u[i].flags);
-		if ((u[i].flags & TRANSFER_REUSE) && (u[i].offset % PROTO_PIECE != 0 ||
-		    u[i].len > PROTO_PIECE))
-			return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN: a reused piece that is "
-			    "not a whole piece");
-		if (u[i].len == 0 || u[i].len > PROTO_CHUNK_MAX)
-			return abk_err_set(err, ABK_E_LIMIT, "ZIP_BEGIN: a piece of %llu bytes",
-			    (unsigned long long)u[i].len);
-	}
-	if (r->left != 0)
-		return abk_err_set(err, ABK_E_PROTO, "trailing bytes in ZIP_BEGIN");
-	*n = count;
-	return ABK_OK;
-}
-
 static int
 unpack_view(zipio_reader *zr, const struct transfer_sink *sink, const struct transfer_unit *u,
     uint32_t crc, uint64_t *pos, abk_err *err)

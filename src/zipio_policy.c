@@ -13,6 +13,7 @@
 
 #include "zipio.h"
 #include "zipio_int.h"
+#include "strutil.h"
 
 /*
  * 1 if s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms, no
@@ -80,8 +81,7 @@ ext_is_stored(const char *name)
 
 	if (name == NULL)
 		return 0;
-	base = strrchr(name, '/');
-	base = base ? base + 1 : name;
+	base = abk_base_name(name);
 	dot = strrchr(base, '.');
 	if (dot == NULL || dot == base || dot[1] == '\0')
 		return 0;

@@ -137,7 +137,7 @@ serve_restore(const struct proto_io *io, const char *scenario, abk_err *err)
 		nu++;
 	}
 	if (rc == ABK_OK && nu > 0) {
-		transfer_put_units(&b, units, nu);
+		msg_zip_begin_put(&b, units, nu);
 		rc = send_buf(io, PT_ZIP_BEGIN, &b, err);
 		if (rc == ABK_OK)
 			rc = zipio_writer_finish(zw, &zdata, &zlen, err);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -93,6 +94,18 @@ app_draw(struct app *a)
 	}
 	if (a->dlg.kind != DLG_NONE)
 		dlg_draw(a);
+	if (a->reconnecting.tv_sec != 0) {
+		struct timespec now;
+		int w = a->cols - 8 < 70 ? a->cols - 8 : 70;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ui_box(a->rows / 2 - 2, (a->cols - w) / 2, 4, w, "Reconnecting");
+		ui_printf(a->rows / 2 - 1, (a->cols - w) / 2 + 2, R_DIALOG, w - 4,
+		    "The server closed the idle connection: connecting again... %ld s",
+		    (long)(now.tv_sec - a->reconnecting.tv_sec));
+		ui_printf(a->rows / 2, (a->cols - w) / 2 + 2, R_DIM, w - 4, "%s",
+		    a->reconnect_canceled ? "canceling..." : "Esc cancels");
+	}
 	if (a->help)
 		keys_help_draw(a, a->screen);
 	if (a->help || !dlg_cursor(a, &cy, &cx)) {
@@ -106,12 +119,6 @@ app_draw(struct app *a)
 		}
 	}
 	ui_end_frame(cy, cx);
-}
-
-void
-app_paint(struct app *a)
-{
-	app_draw(a);
 }
 
 static int
@@ -173,18 +180,49 @@ app_act_switch(struct app *a)
 
 /* ---- connection -------------------------------------------------------- */
 
+/*
+ * Connect again with the session's profile on a connector thread (as the
+ * login does), the screen redrawn meanwhile with a "Reconnecting" box: a
+ * resize is followed and Esc cancels.  Other keys wait.
+ */
 static int
 app_reconnect(struct app *a, abk_err *err)
 {
+	struct connector *k;
+	abk_err kerr = ABK_ERR_INIT;
+	int rc;
+
 	abk_disconnect(a->client);
 	a->client = NULL;
-	return abk_connect(&a->prof, &a->client, err);
+	k = connector_start(&a->prof, a->wake[1]);
+	if (k == NULL)
+		return abk_connect(&a->prof, &a->client, err);
+	clock_gettime(CLOCK_MONOTONIC, &a->reconnecting);
+	a->reconnect_canceled = 0;
+	while (!connector_done(k)) {
+		int key;
+
+		app_draw(a);
+		key = ui_getkey(a->wake[0], 100);
+		if ((key == UK_ESC || ui_quit_requested()) && !a->reconnect_canceled) {
+			a->reconnect_canceled = 1;
+			connector_cancel(k);
+		}
+	}
+	rc = connector_finish(k, &a->client, &kerr);
+	memset(&a->reconnecting, 0, sizeof(a->reconnecting));
+	if (rc != ABK_OK) {
+		abk_disconnect(a->client);
+		a->client = NULL;
+		abk_err_set(err, rc, "%s", kerr.msg);
+	}
+	return rc;
 }
 
 /* Run call; when the server had closed the connection, connect again once. */
 #define APP_RETRY(a, err, call) do { \
 	rc = (a)->client != NULL ? (call) : ABK_E_NET; \
-	if (rc == ABK_E_NET) { \
+	if (abk_code_is_disconnect(rc)) { \
 		abk_err_clear(err); \
 		rc = app_reconnect((a), (err)); \
 		if (rc == ABK_OK) \
@@ -442,9 +480,11 @@ tui_run(struct tui_opts *o)
 			app_draw(a);
 			a->dirty = 0;
 		}
-		key = ui_getkey(a->wake[0], a->worker ? 100 : 250);
+		key = ui_getkey(a->wake[0], a->worker || a->login.conn ? 100 : 250);
 		if (a->worker != NULL)
 			progress_tick(a);
+		if (a->login.conn != NULL)
+			(void)login_tick(a);
 		if (key == UK_NONE) {
 			/* a wake-up (sizes, progress) or a timeout: cheap to redraw */
 			a->dirty = 1;
@@ -463,6 +503,7 @@ tui_run(struct tui_opts *o)
 		a->worker = NULL;
 		rc = 8;
 	}
+	login_stop(a);
 	sizes_stop(a->sizes);
 	ui_end();
 	abk_disconnect(a->client);

@@ -112,7 +112,9 @@ struct login_state {
 	int token;			/* the secret is a token */
 	char error[700];
 	int tried_stored;		/* a configured secret was tried once */
-	int failures;			/* refused logins this session */
+	struct connector *conn;		/* the connect running on its thread */
+	struct timespec conn_start;
+	int conn_canceled;		/* Esc asked it to stop */
 };
 
 /* ---- dialogs (dlg.c) ---- */
@@ -187,6 +189,9 @@ struct app {
 	    const struct abk_restore_result *rres);
 	char job_title[128];
 
+	struct timespec reconnecting;	/* since when a reconnect runs (0: none) */
+	int reconnect_canceled;
+
 	struct sizes *sizes;
 	struct worker *worker;
 	int wake[2];			/* worker / sizes -> UI */
@@ -196,8 +201,6 @@ struct app {
 int tui_run(struct tui_opts *o);
 void app_error(struct app *a, const char *title, const char *msg);
 void app_after_login(struct app *a);
-/* Draw a frame now (before a blocking call such as connecting). */
-void app_paint(struct app *a);
 /* Connection wrappers: reconnect once when the server closed an idle one. */
 int app_load_sources(struct app *a, abk_err *err);
 int app_load_snapshots(struct app *a, const char *source, abk_err *err);
@@ -207,7 +210,11 @@ int app_load_files(struct app *a, abk_err *err);
 void login_init(struct app *a);
 void login_draw(struct app *a);
 int login_key(struct app *a, int key);
-int login_try(struct app *a);
+/* A connect is running: see whether it ended; 1 when the screen changed. */
+int login_tick(struct app *a);
+/* At exit: stop a running connect and wait for its thread. */
+void login_stop(struct app *a);
+int login_act_escape(struct app *a);
 void login_cursor(struct app *a, int *cy, int *cx);
 int login_act_submit(struct app *a);
 int login_act_next(struct app *a);
@@ -236,8 +243,6 @@ int browse_act_home_dir(struct app *a);
 int browse_act_list_marks(struct app *a);
 int browse_act_push(struct app *a);
 int browse_act_refresh(struct app *a);
-/* The backup status of an absolute local path ("backed up 2 h ago"). */
-const char *browse_status(struct app *a, const char *abspath, char *buf, size_t bufsz);
 
 /* scr_server.c */
 void server_draw(struct app *a);

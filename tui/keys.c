@@ -30,7 +30,8 @@ static const struct key_entry key_table[] = {
 	{ ON(SCR_LOGIN), UK_F2, 0, 0, "password/token", "the secret is a password or a token",
 	    login_act_token },
 	{ ON(SCR_LOGIN), UK_F1, 0, 0, "help", "this help", app_act_help },
-	{ ON(SCR_LOGIN), UK_ESC, UK_F10, 0, "quit", "quit", app_act_quit },
+	{ ON(SCR_LOGIN), UK_ESC, UK_F10, 0, "quit", "quit (while connecting: cancel the "
+	    "connection)", login_act_escape },
 
 	{ ON(SCR_PROGRESS), UK_ESC, 'q', UK_F10, "cancel", "ask to cancel the job",
 	    progress_act_cancel },
@@ -78,6 +79,8 @@ static const struct key_entry key_table[] = {
 	{ ON(SCR_SNAP), UK_ENTER, 'l', UK_RIGHT, "open", "open the snapshot or folder",
 	    snap_act_enter },
 	{ ON(SCR_SNAP), UK_BACKSPACE, 'h', UK_LEFT, "back", "back up one level",
+	    snap_act_back },
+	{ ON(SCR_SNAP), UK_ESC, 0, 0, NULL, "back up one level (to the sources from the top)",
 	    snap_act_back },
 	{ ON(SCR_SNAP), ' ', 0, 0, "mark", "mark a file or folder to restore", snap_act_mark },
 	{ ON(SCR_SNAP), 'r', UK_F6, 0, "restore", "restore the marked items (or everything)",

@@ -161,7 +161,8 @@ browse_open(struct app *a, const char *dir)
 	return 0;
 }
 
-const char *
+/* The backup status of an absolute local path ("backed up 2 h ago"). */
+static const char *
 browse_status(struct app *a, const char *path, char *buf, size_t bufsz)
 {
 	size_t plen = strlen(path);

@@ -9,12 +9,15 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
 #include "keys.h"
 #include "strutil.h"
 #include "ui.h"
+
+static int login_try(struct app *a);
 
 static const char *const login_labels[LF_COUNT] = {
 	"Server (HOST[:PORT])", "CA file", "User", "Password",
@@ -50,9 +53,6 @@ login_init(struct app *a)
 	}
 	if (l->field[LF_SECRET][0] != '\0' && l->field[LF_SERVER][0] != '\0') {
 		l->tried_stored = 1;
-		snprintf(l->error, sizeof(l->error), "Connecting to %.500s ...",
-		    l->field[LF_SERVER]);
-		app_paint(a);
 		(void)login_try(a);
 	}
 }
@@ -97,7 +97,16 @@ login_draw(struct app *a)
 	}
 	ui_printf(LOGIN_Y + 11, 2, R_DIM, a->cols - 4, "Secret kind: %s (F2 switches)",
 	    l->token ? "API token" : "password");
-	if (l->error[0] != '\0') {
+	if (l->conn != NULL) {
+		struct timespec now;
+		long secs;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		secs = (long)(now.tv_sec - l->conn_start.tv_sec);
+		ui_printf(LOGIN_Y + 13, 2, R_NORMAL, a->cols - 4, "%s %.500s... %ld s  %s",
+		    l->conn_canceled ? "Canceling the connection to" : "Connecting to",
+		    a->prof.server, secs, l->conn_canceled ? "" : "(Esc cancels)");
+	} else if (l->error[0] != '\0') {
 		const char *p = l->error;
 
 		/* the error, wrapped at spaces onto the lines below */
@@ -133,7 +142,8 @@ login_focus_for(const struct login_state *l, int code)
 		return LF_USER;
 	switch (code) {
 	case ABK_E_TLS:
-		return LF_CA;
+		return strstr(l->error, "not in the server certificate") != NULL ?
+		    LF_SERVER : LF_CA;
 	case ABK_E_AUTH:
 	case ABK_E_LIMIT:
 		return LF_SECRET;
@@ -143,19 +153,20 @@ login_focus_for(const struct login_state *l, int code)
 }
 
 /*
- * The connect runs on the UI thread (the screen says "Connecting" first and
- * waits at most the connect timeout): wolfSSL (FP_ECC) keeps a per-thread
- * ECC cache that only that thread can free, so a handshake on a worker
- * thread that then exits leaks about 3 MB per login.  Reconnects run here
- * too.  Moving it needs an engine call that frees a thread's cache.
+ * The connect runs on its own thread (connector_*, worker.c) so that the
+ * screen keeps drawing, resizing and answering Esc while a slow server
+ * takes up to the connect timeout; login_tick collects the result.  The
+ * thread frees the TLS library's per-thread cache before it ends
+ * (abk_engine_thread_done).  Reconnects of an idle connection still run on
+ * the UI thread (app_load_*): they are quick or fail quickly.
  */
-int
+static int
 login_try(struct app *a)
 {
 	struct login_state *l = &a->login;
-	abk_err err = ABK_ERR_INIT;
-	int rc;
 
+	if (l->conn != NULL)
+		return K_STAY;
 	memset(&a->prof, 0, sizeof(a->prof));
 	snprintf(a->prof.server, sizeof(a->prof.server), "%.511s", l->field[LF_SERVER]);
 	snprintf(a->prof.ca_file, sizeof(a->prof.ca_file), "%.4095s", l->field[LF_CA]);
@@ -167,41 +178,66 @@ login_try(struct app *a)
 		snprintf(l->error, sizeof(l->error), "The CA file %.600s cannot be read: give the "
 		    "server's certs/ca.pem.", l->field[LF_CA]);
 		l->focus = LF_CA;
+		abk_wipe(a->prof.secret, sizeof(a->prof.secret));
 		return K_REDRAW;
 	}
-	rc = abk_connect(&a->prof, &a->client, &err);
+	l->conn_canceled = 0;
+	clock_gettime(CLOCK_MONOTONIC, &l->conn_start);
+	l->conn = connector_start(&a->prof, a->wake[1]);
+	if (l->conn == NULL) {
+		snprintf(l->error, sizeof(l->error), "Cannot start connecting: out of resources.");
+		abk_wipe(a->prof.secret, sizeof(a->prof.secret));
+	}
+	return K_REDRAW;
+}
+
+/* The connect ended: the main screen, or the failure in words. */
+static void
+login_result(struct app *a, int rc, const abk_err *errp)
+{
+	struct login_state *l = &a->login;
+	abk_err e = *errp;
+	const abk_err *err = &e;
+
 	if (rc == ABK_OK) {
 		l->error[0] = '\0';
 		abk_wipe(l->field[LF_SECRET], sizeof(l->field[LF_SECRET]));
+		l->cur[LF_SECRET] = 0;
 		app_after_login(a);
-		return K_REDRAW;
+		return;
 	}
 	a->client = NULL;
 	abk_wipe(a->prof.secret, sizeof(a->prof.secret));
 	switch (rc) {
+	case ABK_E_CANCELED:
+		snprintf(l->error, sizeof(l->error), "Connection canceled. Change what you need "
+		    "and press Enter to try again.");
+		return;		/* the focus stays where it was */
 	case ABK_E_TLS:
-		snprintf(l->error, sizeof(l->error), "%.400s. CA file used: %.200s", err.msg,
-		    l->field[LF_CA]);
+		/* the engine's sentence names the CA file used, or the names
+		 * the certificate carries (then the server field is to fix) */
+		snprintf(l->error, sizeof(l->error), "%.600s.", err->msg);
 		break;
 	case ABK_E_AUTH:
-		/* the server answers later after each failure (README: from the
-		 * 4th, 250 ms doubling to 8 s): say so, a slow answer is expected */
-		l->failures++;
+		/* from the 4th failure the server's sentence says how long the
+		 * next try waits ("too many failed attempts ...: wait N s") */
 		snprintf(l->error, sizeof(l->error), "Login refused: %.400s. Check the user and "
-		    "the %s.%s", err.msg, l->token ? "token" : "password", l->failures >= 3 ?
-		    " After repeated failures the server waits longer before each answer "
-		    "(up to 8 s)." : "");
+		    "the %s.", err->msg, l->token ? "token" : "password");
+		break;
+	case ABK_E_TIMEOUT:
+		snprintf(l->error, sizeof(l->error), "The server did not answer in time: %.400s. "
+		    "Check the address and port, and the network.", err->msg);
 		break;
 	case ABK_E_NET:
 		snprintf(l->error, sizeof(l->error), "Cannot reach the server: %.400s. Check the "
-		    "address and port, and that autobackupd runs.", err.msg);
+		    "address and port, and that autobackupd runs.", err->msg);
 		break;
 	case ABK_E_BUSY:
 		snprintf(l->error, sizeof(l->error), "The server is busy: %.400s. Try again in a "
-		    "moment.", err.msg);
+		    "moment.", err->msg);
 		break;
 	default:
-		snprintf(l->error, sizeof(l->error), "%.600s", err.msg[0] ? err.msg :
+		snprintf(l->error, sizeof(l->error), "%.600s", err->msg[0] ? err->msg :
 		    abk_strerror(rc));
 		break;
 	}
@@ -209,6 +245,57 @@ login_try(struct app *a)
 	if (l->focus == LF_SECRET) {
 		abk_wipe(l->field[LF_SECRET], sizeof(l->field[LF_SECRET]));
 		l->cur[LF_SECRET] = 0;
+	}
+}
+
+int
+login_tick(struct app *a)
+{
+	struct login_state *l = &a->login;
+	abk_err err = ABK_ERR_INIT;
+	abk_client *c = NULL;
+	int rc;
+
+	if (l->conn == NULL || !connector_done(l->conn))
+		return 0;
+	rc = connector_finish(l->conn, &c, &err);
+	l->conn = NULL;
+	if (l->conn_canceled && rc == ABK_OK) {
+		/* it succeeded just as Esc was pressed: the user said no */
+		abk_disconnect(c);
+		c = NULL;
+		rc = ABK_E_CANCELED;
+	}
+	a->client = c;
+	login_result(a, rc, &err);
+	return 1;
+}
+
+void
+login_stop(struct app *a)
+{
+	struct login_state *l = &a->login;
+	abk_err err = ABK_ERR_INIT;
+	abk_client *c = NULL;
+
+	if (l->conn == NULL)
+		return;
+	connector_cancel(l->conn);
+	(void)connector_finish(l->conn, &c, &err);
+	l->conn = NULL;
+	abk_disconnect(c);
+}
+
+int
+login_act_escape(struct app *a)
+{
+	struct login_state *l = &a->login;
+
+	if (l->conn == NULL)
+		return app_act_quit(a);
+	if (!l->conn_canceled) {
+		l->conn_canceled = 1;
+		connector_cancel(l->conn);
 	}
 	return K_REDRAW;
 }
@@ -243,8 +330,6 @@ login_act_submit(struct app *a)
 		l->focus++;
 		return K_REDRAW;
 	}
-	snprintf(l->error, sizeof(l->error), "Connecting to %.500s ...", l->field[LF_SERVER]);
-	app_paint(a);
 	return login_try(a);
 }
 
@@ -254,6 +339,10 @@ login_key(struct app *a, int key)
 	struct login_state *l = &a->login;
 	int rc;
 
+	/* while connecting only Esc/F10 (cancel) and help do something */
+	if (l->conn != NULL)
+		return key == UK_ESC || key == UK_F10 || key == UK_F1 ?
+		    keys_dispatch(a, SCR_LOGIN, key) : K_STAY;
 	/* printable keys are text; the rest goes through the key table first */
 	if (key < 0x20 || key >= UK_UP) {
 		rc = keys_dispatch(a, SCR_LOGIN, key);

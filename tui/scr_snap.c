@@ -266,7 +266,5 @@ snap_act_verify(struct app *a)
 int
 snap_key(struct app *a, int key)
 {
-	if (key == UK_ESC)
-		return snap_act_back(a);
 	return keys_dispatch(a, SCR_SNAP, key);
 }

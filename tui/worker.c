@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,7 +183,7 @@ record_origin(struct worker *w, const char *path, const char *name)
 static void
 run_push(struct worker *w)
 {
-	for (int i = 0; i < w->job.n && !w->cancel; i++) {
+	for (int i = 0; i < w->job.n && !abk_cancel_requested(&w->cancel); i++) {
 		struct abk_push_opts po;
 		struct abk_push_result res;
 		abk_err err = ABK_ERR_INIT;
@@ -230,7 +231,7 @@ run_push(struct worker *w)
 			add_line(w, "  failed: %s", err.msg[0] ? err.msg : abk_strerror(rc));
 		}
 		pthread_mutex_unlock(&w->lock);
-		if (rc == ABK_E_NET || rc == ABK_E_TLS || rc == ABK_E_PROTO ||
+		if (abk_code_is_disconnect(rc) || rc == ABK_E_TLS || rc == ABK_E_PROTO ||
 		    rc == ABK_E_CANCELED)
 			break;
 	}
@@ -325,6 +326,7 @@ worker_main(void *arg)
 		run_verify(w);
 		break;
 	}
+	abk_engine_thread_done();
 	pthread_mutex_lock(&w->lock);
 	w->v.running = 0;
 	w->v.done = 1;
@@ -364,18 +366,13 @@ worker_snapshot(struct worker *w, struct worker_view *v)
 	*v = w->v;
 	pthread_mutex_unlock(&w->lock);
 	v->elapsed = now_s() - ((double)w->start.tv_sec + (double)w->start.tv_nsec / 1e9);
-	v->cancel_asked = __atomic_load_n(&w->cancel, __ATOMIC_SEQ_CST) != 0;
+	v->cancel_asked = abk_cancel_requested(&w->cancel);
 }
 
 void
 worker_cancel(struct worker *w)
 {
-	/*
-	 * engine.h takes a volatile sig_atomic_t flag (made for signal
-	 * handlers) and reads it with plain loads on the worker; this store
-	 * from the UI thread is atomic on our side, but ThreadSanitizer still
-	 * reports the pair until the engine reads the flag atomically.
-	 */
+	/* the engine reads the flag with abk_cancel_requested (an atomic load) */
 	__atomic_store_n(&w->cancel, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -393,4 +390,101 @@ worker_finish(struct worker *w, struct abk_restore_result *rres)
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 	return text;
+}
+
+/* ---- the login's connect ------------------------------------------------ */
+
+struct connector {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	struct abk_profile prof;	/* the thread's copy; secret wiped once used */
+	int cancel[2];			/* UI -> engine: readable = stop */
+	int wake_fd;
+	/* under lock */
+	int done, rc;
+	abk_client *c;
+	abk_err err;
+};
+
+static void *
+connector_main(void *arg)
+{
+	struct connector *k = arg;
+	abk_err err = ABK_ERR_INIT;
+	abk_client *c = NULL;
+	int rc = abk_connect_cancelable(&k->prof, k->cancel[0], &c, &err);
+	char b = 1;
+
+	abk_wipe(k->prof.secret, sizeof(k->prof.secret));
+	abk_engine_thread_done();	/* wolfSSL's per-thread ECC cache */
+	pthread_mutex_lock(&k->lock);
+	k->rc = rc;
+	k->c = c;
+	k->err = err;
+	k->done = 1;
+	pthread_mutex_unlock(&k->lock);
+	(void)!write(k->wake_fd, &b, 1);
+	return NULL;
+}
+
+struct connector *
+connector_start(const struct abk_profile *p, int wake_fd)
+{
+	struct connector *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return NULL;
+	if (pipe(k->cancel) != 0) {
+		free(k);
+		return NULL;
+	}
+	for (int i = 0; i < 2; i++)
+		fcntl(k->cancel[i], F_SETFD, FD_CLOEXEC);
+	pthread_mutex_init(&k->lock, NULL);
+	k->prof = *p;
+	k->wake_fd = wake_fd;
+	if (pthread_create(&k->thread, NULL, connector_main, k) != 0) {
+		abk_wipe(k->prof.secret, sizeof(k->prof.secret));
+		pthread_mutex_destroy(&k->lock);
+		close(k->cancel[0]);
+		close(k->cancel[1]);
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
+int
+connector_done(struct connector *k)
+{
+	int done;
+
+	pthread_mutex_lock(&k->lock);
+	done = k->done;
+	pthread_mutex_unlock(&k->lock);
+	return done;
+}
+
+void
+connector_cancel(struct connector *k)
+{
+	char b = 1;
+
+	(void)!write(k->cancel[1], &b, 1);
+}
+
+int
+connector_finish(struct connector *k, abk_client **out, abk_err *err)
+{
+	int rc;
+
+	pthread_join(k->thread, NULL);
+	rc = k->rc;
+	*out = k->c;
+	*err = k->err;
+	pthread_mutex_destroy(&k->lock);
+	close(k->cancel[0]);
+	close(k->cancel[1]);
+	free(k);
+	return rc;
 }

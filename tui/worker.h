@@ -63,4 +63,21 @@ void worker_cancel(struct worker *w);
 /* Once done: join; the summary text (caller frees) and the results. */
 char *worker_finish(struct worker *w, struct abk_restore_result *rres);
 
+/*
+ * The login's connect on its own thread, so the screen keeps drawing: the
+ * thread works on a copy of the profile (its secret wiped once used), calls
+ * abk_engine_thread_done before it ends (the TLS library's per-thread
+ * cache) and writes a byte to wake_fd when done.  connector_cancel makes
+ * the engine's waits end at once (a host name being resolved still takes
+ * its time).  connector_finish joins: call it once connector_done says so,
+ * or after connector_cancel; it returns the abk_code and hands over the
+ * client (NULL on failure) and the error.
+ */
+struct connector;
+
+struct connector *connector_start(const struct abk_profile *p, int wake_fd);
+int connector_done(struct connector *k);
+void connector_cancel(struct connector *k);
+int connector_finish(struct connector *k, abk_client **out, abk_err *err);
+
 #endif

@@ -8,9 +8,10 @@
         the seconds until the server closes the connection.
   expect HOST PORT          TLS + HELLO; prints the first frame's type and text.
   many HOST PORT USER SECRET N READY SECONDS   N logged-in idle sessions.
-  restore HOST PORT USER SECRET SOURCE READY SECONDS   log in, ask for a
-        restore of SOURCE and read nothing for SECONDS (READY written once
-        asked), then read to the end; prints the ERROR that ended it, if any.
+  restore HOST PORT USER SECRET SOURCE READY SECONDS [SNAPSHOT]   log in,
+        ask for a restore of SOURCE (its SNAPSHOT, default the latest) and read
+        nothing for SECONDS (READY written once asked), then read to the end;
+        prints the ERROR that ended it, if any, or "restore complete".
   idle HOST PORT USER SECRET READY   log in (SECRET "abk_..." is a token, else
         a password), write READY, stay idle; prints the first frame the
         server sends then (type, error code, text) and the seconds waited.
@@ -103,11 +104,11 @@ def many(host, port, user, secret, n, ready, seconds):
     time.sleep(seconds)
 
 
-def restore(host, port, user, secret, source, ready, seconds):
+def restore(host, port, user, secret, source, ready, seconds, snapshot=""):
     s = login(host, port, user, secret)
     if s is None:
         return
-    body = cstr(source.encode()) + cstr(b"") + b"\0" + struct.pack(">I", 0)
+    body = cstr(source.encode()) + cstr(snapshot.encode()) + b"\0" + struct.pack(">I", 0)
     s.sendall(struct.pack(">IB", len(body), 0x40) + body)
     time.sleep(0.5)
     with open(ready, "w") as f:
@@ -171,7 +172,7 @@ if __name__ == "__main__":
              float(sys.argv[8]))
     elif m == "restore":
         restore(host, port, sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7],
-                float(sys.argv[8]))
+                float(sys.argv[8]), sys.argv[9] if len(sys.argv) > 9 else "")
     elif m == "idle":
         idle(host, port, sys.argv[4], sys.argv[5], sys.argv[6])
     else:

@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "exitcodes.h"
 #include "proto.h"
+#include "proto_msg.h"
 #include "transfer.h"
 #include "fdio.h"
 
@@ -174,7 +175,7 @@ START_TEST(test_error_frame)
 	ck_assert_int_eq(type, PT_ERROR);
 	ck_assert_int_eq(proto_decode_error(in.data, in.len, &got), ABK_E_QUOTA);
 	/* the escape sequence from the peer is neutralised */
-	ck_assert_str_eq(got.msg, "server: over by 5 bytes?[2J");
+	ck_assert_str_eq(got.msg, "server: over by 5 bytes\\x1b[2J");
 	abk_buf_free(&in);
 }
 END_TEST
@@ -187,14 +188,22 @@ START_TEST(test_error_codes_round_trip)
 	ck_assert_int_eq(proto_code_from_error(proto_error_from_code(ABK_E_NOTFOUND)),
 	    ABK_E_NOTFOUND);
 	ck_assert_int_eq(proto_error_from_code(ABK_E_PATH), PE_INVALID);
-	/* A malformed or unexpected frame is the peer's error (issue 11). */
+	/* a malformed frame is PROTOCOL on the wire, not INTERNAL (it was 11) */
 	ck_assert_int_eq(proto_error_from_code(ABK_E_PROTO), PE_PROTOCOL);
+	ck_assert_int_eq(proto_error_from_code(ABK_E_LIMIT), PE_LIMIT);
 	ck_assert_int_eq(proto_code_from_error(999), ABK_E_REFUSED);
 	/* issue 8 item 10: what the server reports is not a lost connection */
 	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_PROTOCOL)), ABK_EXIT_REFUSED);
 	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_VERSION)), ABK_EXIT_REFUSED);
 	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_INTERNAL)), ABK_EXIT_REFUSED);
 	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_LIMIT)), ABK_EXIT_REFUSED);
+	/* issue 13 item 4: a timeout has its own code, not a message text */
+	ck_assert_int_eq(proto_error_from_code(ABK_E_TIMEOUT), PE_TIMEOUT);
+	ck_assert_int_eq(proto_code_from_error(PE_TIMEOUT), ABK_E_TIMEOUT);
+	ck_assert_int_eq(abk_exit_for(ABK_E_TIMEOUT), ABK_EXIT_NETWORK);
+	ck_assert(abk_code_is_disconnect(ABK_E_TIMEOUT));
+	ck_assert(abk_code_is_disconnect(ABK_E_NET));
+	ck_assert(!abk_code_is_disconnect(ABK_E_PROTO));
 	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_INTEGRITY)), ABK_EXIT_INTEGRITY);
 	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_INVALID)), ABK_EXIT_USAGE);
 	ck_assert_int_eq(abk_exit_for(proto_code_from_error(PE_TIMEOUT)), ABK_EXIT_NETWORK);
@@ -423,6 +432,158 @@ START_TEST(test_rd_error_codes)
 }
 END_TEST
 
+/* proto_msg.c: what one peer encodes, the other decodes, field for field. */
+/* LOGIN_OK's optional usage (issue 10): read when present, absent from the
+ * old encoding, and an old reader's fields unchanged either way. */
+START_TEST(test_login_ok_usage)
+{
+	struct msg_login_ok a, b;
+	abk_buf buf;
+	abk_rd r;
+	abk_err err = ABK_ERR_INIT;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.user, sizeof(a.user), "alice");
+	a.quota = 3ULL << 30;
+	a.append_only = 1;
+	abk_buf_init(&buf, 256);
+	ck_assert_int_eq(msg_login_ok_put(&buf, &a), 0);	/* old encoding */
+	ck_assert_uint_eq(buf.len, 4 + 5 + 8 + 1);
+	abk_rd_init(&r, buf.data, buf.len);
+	ck_assert_int_eq(msg_login_ok_get(&r, &b, &err), ABK_OK);
+	ck_assert_int_eq(b.has_used, 0);
+	ck_assert_uint_eq(b.quota, a.quota);
+	abk_buf_reset(&buf);
+	a.has_used = 1;
+	a.used = 123456789;
+	ck_assert_int_eq(msg_login_ok_put(&buf, &a), 0);
+	abk_rd_init(&r, buf.data, buf.len);
+	ck_assert_int_eq(msg_login_ok_get(&r, &b, &err), ABK_OK);
+	ck_assert_int_eq(b.has_used, 1);
+	ck_assert_uint_eq(b.used, 123456789);
+	ck_assert_uint_eq(b.quota, a.quota);
+	ck_assert_int_eq(b.append_only, 1);
+	abk_buf_free(&buf);
+}
+END_TEST
+
+START_TEST(test_msg_round_trips)
+{
+	abk_buf b;
+	abk_rd r;
+	abk_err err = ABK_ERR_INIT;
+	const char *paths[] = { "a", "", "b/c" };
+	char path[ABK_PATH_MAX + 1];
+	uint8_t d[ABK_DIGEST_LEN];
+	struct msg_push_begin pb;
+	struct msg_restore rq;
+	struct msg_push_verdict v = { "20260101T000000.000Z", 1, 2, 3, 4, 5, 6, 7 }, v2;
+	struct msg_login lg;
+
+	abk_buf_init(&b, PROTO_FRAME_MAX);
+	ck_assert_int_eq(msg_push_begin_put(&b, "src", "/home/x", 3, 10, 20), 0);
+	abk_rd_init(&r, b.data, b.len);
+	ck_assert_int_eq(msg_push_begin_get(&r, &pb, &err), ABK_OK);
+	ck_assert_str_eq(pb.source, "src");
+	ck_assert_str_eq(pb.origin, "/home/x");
+	ck_assert_uint_eq(pb.flags, 3);
+	ck_assert_uint_eq(pb.entries, 10);
+	ck_assert_uint_eq(pb.bytes, 20);
+
+	abk_buf_reset(&b);
+	ck_assert_int_eq(msg_push_verdict_put(&b, &v), 0);
+	abk_rd_init(&r, b.data, b.len);
+	ck_assert_int_eq(msg_push_verdict_get(&r, &v2, &err), ABK_OK);
+	ck_assert_str_eq(v2.snapshot, v.snapshot);
+	ck_assert_uint_eq(v2.added, 1);
+	ck_assert_uint_eq(v2.unchanged, 4);
+	ck_assert_uint_eq(v2.kept, 7);
+
+	abk_buf_reset(&b);
+	ck_assert_int_eq(msg_restore_put(&b, "src", NULL, 2, paths, 3), 0);
+	abk_rd_init(&r, b.data, b.len);
+	ck_assert_int_eq(msg_restore_get(&r, &rq, &err), ABK_OK);
+	ck_assert_str_eq(rq.source, "src");
+	ck_assert_str_eq(rq.snapshot, "");
+	ck_assert_uint_eq(rq.n_paths, 3);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(msg_restore_next_path(&rq, path), 0);
+		ck_assert_str_eq(path, paths[i]);
+	}
+	ck_assert_int_eq(msg_restore_next_path(&rq, path), -1);
+
+	abk_buf_reset(&b);
+	ck_assert_int_eq(msg_login_put(&b, "alice", "pw", 2), 0);
+	abk_rd_init(&r, b.data, b.len);
+	ck_assert_int_eq(msg_login_get(&r, PT_LOGIN_PASSWORD, &lg, &err), ABK_OK);
+	ck_assert_str_eq(lg.user, "alice");
+	ck_assert_uint_eq(lg.secret_len, 2);
+
+	/* a digest cut short is malformed, not a mismatch */
+	abk_buf_reset(&b);
+	memset(d, 7, sizeof(d));
+	ck_assert_int_eq(msg_digest_put(&b, d), 0);
+	abk_rd_init(&r, b.data, b.len - 1);
+	ck_assert_int_eq(msg_digest_get(&r, PT_PUSH_END, d, &err), ABK_E_PROTO);
+	ck_assert_str_eq(err.msg, "malformed PUSH_END");
+	abk_buf_free(&b);
+}
+END_TEST
+
+/* Issue 8 item 11: every limit is LIMIT naming it, in every decoder. */
+START_TEST(test_msg_limits)
+{
+	static char big[ABK_PATH_MAX + 2];
+	abk_buf b;
+	abk_rd r;
+	abk_err err = ABK_ERR_INIT;
+	struct manifest_entry e;
+	struct msg_restore rq;
+	struct msg_hello h;
+	const char *one[1] = { big };
+
+	abk_buf_init(&b, PROTO_FRAME_MAX);
+	memset(big, 'p', ABK_PATH_MAX + 1);	/* a complete 4096-byte path */
+	abk_put_str(&b, big, ABK_PATH_MAX + 1);
+	abk_put_u8(&b, MF_DIR);
+	abk_put_u32(&b, 0755);
+	abk_put_i64(&b, 0);
+	abk_put_u64(&b, 0);
+	abk_put_u8(&b, 0);
+	abk_rd_init(&r, b.data, b.len);
+	ck_assert_int_eq(manifest_entry_decode(&r, &e, &err), ABK_E_LIMIT);
+	ck_assert_str_eq(err.msg, "file-list entry: path longer than 4095 bytes");
+
+	abk_buf_reset(&b);
+	abk_err_clear(&err);
+	ck_assert_int_eq(msg_restore_put(&b, "src", "", 0, one, 1), 0);
+	abk_rd_init(&r, b.data, b.len);
+	ck_assert_int_eq(msg_restore_get(&r, &rq, &err), ABK_E_LIMIT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "4095 bytes"));
+
+	abk_buf_reset(&b);
+	abk_err_clear(&err);
+	abk_put_cstr(&b, "src");
+	abk_put_cstr(&b, "");
+	abk_put_u8(&b, 0);
+	abk_put_u32(&b, PROTO_RESTORE_PATHS_MAX + 1);
+	abk_rd_init(&r, b.data, b.len);
+	ck_assert_int_eq(msg_restore_get(&r, &rq, &err), ABK_E_LIMIT);
+	ck_assert_str_eq(err.msg, "RESTORE: more than 1024 paths");
+
+	abk_buf_reset(&b);
+	abk_err_clear(&err);
+	big[PROTO_SOFTWARE_MAX + 1] = '\0';
+	ck_assert_int_eq(msg_hello_put(&b, &(struct msg_hello){ PROTO_MAGIC, 2, 2, "" }), 0);
+	b.len -= 4;	/* replace the empty software string by an over-long one */
+	abk_put_cstr(&b, big);
+	abk_rd_init(&r, b.data, b.len);
+	ck_assert_int_eq(msg_hello_get(&r, &h, &err), ABK_E_LIMIT);
+	abk_buf_free(&b);
+}
+END_TEST
+
+
 static Suite *
 proto_suite(void)
 {
@@ -445,6 +606,9 @@ proto_suite(void)
 	tcase_add_test(tc, test_entry_hostile);
 	tcase_add_test(tc, test_buf_cap);
 	tcase_add_test(tc, test_rd_error_codes);
+	tcase_add_test(tc, test_msg_round_trips);
+	tcase_add_test(tc, test_login_ok_usage);
+	tcase_add_test(tc, test_msg_limits);
 	tcase_add_test(tc, test_piece_hashes_threads);
 	suite_add_tcase(s, tc);
 	return s;

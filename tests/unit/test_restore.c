@@ -131,7 +131,7 @@ fake_server_run(void *arg)
 		nunits++;
 	}
 	if (nunits > 0) {
-		transfer_put_units(&b, units, nunits);
+		msg_zip_begin_put(&b, units, nunits);
 		send_frame(&io, PT_ZIP_BEGIN, &b);
 		zipio_writer_finish(zw, &zdata, &zlen, &err);
 		abk_put_bytes(&b, zdata, zlen);
