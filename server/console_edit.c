@@ -47,6 +47,12 @@ static int ce_int_pipe[2] = { -1, -1 };
  */
 static EditLine *ce_el;
 
+int
+console_edit_int_fd(void)
+{
+	return ce_el != NULL ? ce_int_pipe[0] : -1;
+}
+
 static void
 console_log_display(const char *line, size_t len)
 {
