@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ enum serve_kind {
 	SO_COUNT,	/* unsigned field, min..max */
 	SO_SECONDS,	/* int field in ms, given in seconds min..max */
 	SO_SIZE,	/* uint64_t field, a size of at least 1M */
+	SO_AGE,		/* unsigned field in seconds, given as N[smhd] min..max s */
 	SO_SET,		/* int field set to min */
 	SO_RETAIN,	/* a rule of the default retention policy (retention_parse_opt) */
 	SO_HELP,
@@ -64,12 +66,17 @@ static const struct serve_opt serve_opts[] = {
 	{ "login-timeout", "[--login-timeout S]", SO_SECONDS, FIELD(login_timeout_ms), 1, 600 },
 	{ "frame-timeout", "[--frame-timeout S]", SO_SECONDS, FIELD(frame_timeout_ms), 1,
 	  86400 },
+	{ "shutdown-grace", "[--shutdown-grace S]", SO_SECONDS, FIELD(shutdown_grace_ms), 1,
+	  3600 },
+	{ "min-rate", "[--min-rate BYTES]", SO_COUNT, FIELD(min_rate), 0, 1u << 30 },
 	{ "login-workers", "[--login-workers N]", SO_COUNT, FIELD(unauth_workers), 1, 4096 },
 	{ "logins-per-address", "[--logins-per-address N]", SO_COUNT, FIELD(unauth_per_addr),
 	  1, 65536 },
 	{ "list-memory", "[--list-memory SIZE]", SO_SIZE, FIELD(list_memory), 0, 0 },
 	{ "list-memory-per-user", "[--list-memory-per-user SIZE]", SO_SIZE,
 	  FIELD(list_memory_user), 0, 0 },
+	{ "staging-ttl", "[--staging-ttl AGE]", SO_AGE, FIELD(staging_max_age_s), 1,
+	  3650u * 24 * 3600 },
 	{ "console", "[--console|--no-console]", SO_SET, FIELD(console), 1, 0 },
 	{ "no-console", NULL, SO_SET, FIELD(console), 0, 0 },
 	{ "syslog", "[--syslog]", SO_SET, FIELD(use_syslog), 1, 0 },
@@ -144,6 +151,29 @@ serve_set(struct srv_config *cfg, const struct serve_opt *o, const char *arg)
 		}
 		memcpy(field, &v, sizeof(v));
 		return ABK_EXIT_OK;
+	case SO_AGE: {
+		char *end = NULL;
+		unsigned long long n;
+		uint64_t mult = 1;
+
+		errno = 0;
+		n = strtoull(arg, &end, 10);
+		if (end != arg && *end != '\0' && end[1] == '\0')
+			mult = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 :
+			    *end == 'd' ? 86400 : 0;
+		else if (end == arg || *end != '\0')
+			mult = 0;
+		if (arg[0] == '-' || errno != 0 || mult == 0 || n > o->max / mult ||
+		    n * mult < o->min) {
+			fprintf(stderr, "autobackupd: %s needs an age like 7d, 12h, 30m or "
+			    "90s (at least %llu s, at most %llu s), not '%s'\n", name,
+			    (unsigned long long)o->min, (unsigned long long)o->max, arg);
+			return ABK_EXIT_USAGE;
+		}
+		u = (unsigned)(n * mult);
+		memcpy(field, &u, sizeof(u));
+		return ABK_EXIT_OK;
+	}
 	case SO_SET:
 		i = (int)o->min;
 		memcpy(field, &i, sizeof(i));

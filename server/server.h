@@ -41,6 +41,8 @@ struct srv_config {
 	int login_timeout_ms;		/* accept to LOGIN_OK, whole */
 	int frame_timeout_ms;		/* first byte to last of one frame */
 	int idle_timeout_ms;
+	unsigned min_rate;		/* bytes/s a push's data must keep up, over
+					 * each frame_timeout_ms; 0 = none */
 	unsigned unauth_workers;	/* workers for not-logged-in sessions */
 	unsigned unauth_per_addr;	/* queued + pre-login per address */
 	uint64_t list_memory;		/* file lists of all pushes; 0 = default */
@@ -100,6 +102,8 @@ struct srv {
 	struct tls_ctx *tls;		/* read-only */
 	struct accounts *acc;		/* thread-safe on its own */
 	struct throttle *thr;		/* thread-safe on its own */
+	struct throttle *known_good;	/* thread-safe on its own: "user|address"
+					 * pairs that logged in recently */
 	struct budget *list_mem;	/* thread-safe on its own: push file lists */
 	struct budget *quota_flight;	/* thread-safe on its own: bytes reserved by
 					 * running pushes, per user (quota) */

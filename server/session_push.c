@@ -54,7 +54,10 @@ struct push_mail {
 struct piece_crcs {
 	uint32_t index;			/* entry (ascending, as offered) */
 	uint32_t n;
-	uint64_t size;			/* of the previous version */
+	uint32_t staged;		/* pieces [0, staged) are kept in staging from an
+					 * interrupted push; the rest come from the
+					 * previous version */
+	uint64_t size;			/* of the previous version, or staged pieces */
 	uint32_t *crc;			/* n, owned */
 };
 
@@ -180,8 +183,8 @@ static int
 push_send_pieces(struct srv_push *sp, abk_err *err)
 {
 	struct session *s = sp->s;
-	uint8_t (*h)[ABK_DIGEST_LEN] = NULL;
-	uint32_t *crc = NULL;
+	uint8_t (*h)[ABK_DIGEST_LEN] = NULL, (*sh)[ABK_DIGEST_LEN] = NULL;
+	uint32_t *crc = NULL, *scrc = NULL;
 	abk_buf items;
 	uint32_t count = 0;
 	int rc = ABK_OK;
@@ -193,25 +196,48 @@ push_send_pieces(struct srv_push *sp, abk_err *err)
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
 		goto out;
 	}
+	sh = malloc(PIECES_FILE_MAX * sizeof(*sh));
+	scrc = malloc(PIECES_FILE_MAX * sizeof(*scrc));
+	if (sh == NULL || scrc == NULL) {
+		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; rc == ABK_OK && i < sp->n_need; i++) {
 		const struct manifest_entry *e = storage_push_get_entry(sp->p, sp->need[i]);
 		abk_err ignored = ABK_ERR_INIT;
-		uint64_t prev_size;
-		uint32_t n;
-		int fd;
+		uint64_t prev_size = 0;
+		uint32_t n = 0, ns = 0;
+		int fd = -1;
 
-		if (e->size <= PROTO_PIECE ||
-		    storage_push_open_previous(sp->p, sp->need[i], &fd, &prev_size, &ignored) != ABK_OK)
+		if (e->size <= PROTO_PIECE)
 			continue;
-		n = (uint32_t)((prev_size + PROTO_PIECE - 1) / PROTO_PIECE);
+		/* pieces an interrupted push left in staging come first (resume) */
+		rc = storage_push_staged_pieces(sp->p, sp->need[i], sh, scrc, PIECES_FILE_MAX,
+		    PIECES_HASH_THREADS, &ns, err);
+		if (rc != ABK_OK)
+			break;
+		if (storage_push_open_previous(sp->p, sp->need[i], &fd, &prev_size, &ignored) == ABK_OK)
+			n = (uint32_t)((prev_size + PROTO_PIECE - 1) / PROTO_PIECE);
+		if (n <= ns) {
+			n = ns;
+			prev_size = (uint64_t)ns * PROTO_PIECE;
+		}
 		crc = n == 0 || n > PIECES_FILE_MAX ? NULL : malloc((size_t)n * sizeof(*crc));
-		if (crc == NULL || transfer_piece_hashes(fd, prev_size, h, crc, PIECES_HASH_THREADS, &ignored) != ABK_OK) {
+		if (crc != NULL && fd >= 0 && n > ns && transfer_piece_hashes(fd, prev_size, h, crc,
+		    PIECES_HASH_THREADS, &ignored) != ABK_OK) {
+			/* the previous version cannot be read: the staged pieces alone */
+			n = ns;
+			prev_size = (uint64_t)ns * PROTO_PIECE;
+		}
+		if (fd >= 0)
 			close(fd);
+		if (crc == NULL || n == 0) {
 			free(crc);
 			continue;	/* no reuse for this one: it travels whole */
 		}
-		close(fd);
-		sp->pcrc[sp->n_pcrc++] = (struct piece_crcs){ sp->need[i], n, prev_size, crc };
+		memcpy(h, sh, (size_t)ns * sizeof(*h));
+		memcpy(crc, scrc, (size_t)ns * sizeof(*crc));
+		sp->pcrc[sp->n_pcrc++] = (struct piece_crcs){ sp->need[i], n, ns, prev_size, crc };
 		if (items.len + 16 + (size_t)n * ABK_DIGEST_LEN > PROTO_FRAME_MAX / 2 && count > 0) {
 			abk_buf_reset(&s->out);
 			msg_list_head_put(&s->out, 0, count);
@@ -232,6 +258,8 @@ push_send_pieces(struct srv_push *sp, abk_err *err)
 	}
 out:
 	free(h);
+	free(sh);
+	free(scrc);
 	abk_buf_free(&items);
 	return rc;
 }
@@ -322,6 +350,8 @@ push_sink_reuse(void *ctx, const struct transfer_unit *u, abk_err *err)
 	const struct piece_crcs *pc = push_piece_crcs(sp, u->index);
 	uint64_t k = u->offset / PROTO_PIECE;
 
+	if (pc != NULL && k < pc->staged && u->offset % PROTO_PIECE == 0 && u->len == PROTO_PIECE)
+		return storage_push_file_keep(sp->p, u->index, u->offset, u->len, pc->crc[k], err);
 	if (sp->reuse_fd < 0 || sp->reuse_index != u->index) {
 		if (sp->reuse_fd >= 0)
 			close(sp->reuse_fd);
@@ -424,6 +454,10 @@ push_receive(struct srv_push *sp, abk_err *err)
 
 		if (rc != ABK_OK)
 			return rc;
+		/* From the first batch on (not while the client hashes pieces),
+		 * the data must keep up --min-rate. */
+		if (type == PT_ZIP_BEGIN && !s->rate_on)
+			session_rate(s, 1);
 		rc = batchrecv_frame(&sp->br, type, s->in.data, s->in.len, &done, err);
 		if (rc < 0)
 			return rc;
@@ -535,7 +569,7 @@ push_reserve(struct srv_push *sp, abk_err *err)
 	if (rc != ABK_OK)
 		return rc;
 	storage_push_get_counts(sp->p, &c);
-	return session_quota_reserve(sp->s, c.needed_bytes, err);
+	return session_quota_reserve(sp->s, sp->source, c.needed_bytes, err);
 }
 
 /* Everything arrived: publish the snapshot and send PUSH_VERDICT. */
@@ -601,21 +635,26 @@ session_push(struct session *s, abk_err *err)
 	rc = handoff_start(&sp.ho, push_unpack_mail, push_unpacked, &sp, err);
 	if (rc == ABK_OK)
 		rc = push_receive(&sp, err);
+	session_rate(s, 0);
 	rc = handoff_finish(&sp.ho, rc, err);
 	if (rc == ABK_OK)
 		rc = push_publish(&sp, err);
 out:
-	if (abk_code_is_disconnect(rc))
-		log_event(LOG_LVL_WARN, s->peer, s->user, "push", "connection lost: %s "
-		    "(what arrived stays in staging for a resume)", err->msg);
-	else if (rc != ABK_OK)
+	/* Sync what arrived and release the source's lock before the client
+	 * hears the answer: a push run again at once must not find it busy. */
+	storage_push_free(sp.p);	/* aborts (keeps staging) unless committed */
+	sp.p = NULL;
+	if (abk_code_is_disconnect(rc)) {
+		if (!session_deadline_passed(s, rc, err))
+			log_event(LOG_LVL_WARN, s->peer, s->user, "push", "connection lost: "
+			    "%s (what arrived stays in staging for a resume)", err->msg);
+	} else if (rc != ABK_OK)
 		(void)session_fail(s, "push", err);
 	if (sp.reuse_fd >= 0)
 		close(sp.reuse_fd);
 	for (size_t i = 0; i < sp.n_pcrc; i++)
 		free(sp.pcrc[i].crc);
 	free(sp.pcrc);
-	storage_push_free(sp.p);	/* aborts (keeps staging) unless committed */
 	budget_release(s->srv->list_mem, s->user, sp.list_mem);
 	session_quota_release(s);
 	batchrecv_free(&sp.br);

@@ -46,6 +46,7 @@
 #include <stdint.h>
 
 #include "abkerr.h"
+#include "crypto.h"
 #include "manifest.h"
 #include "proto.h"
 #include "retention.h"
@@ -250,6 +251,29 @@ const struct manifest_entry *storage_push_get_entry(const storage_push *p, uint3
  * path was not a regular file in the previous snapshot.  Not concurrent with
  * other calls on p.
  */
+/*
+ * Resume of a big file (issue 10 item 5): if an interrupted push left a
+ * synced prefix of file index's same client version in staging (a partial
+ * journal record), read it again, and when its CRC-32 is the recorded one
+ * fill h and crc with the BLAKE2b-256 and CRC-32 of its *n whole pieces
+ * (*n <= max; 0: nothing to offer).  Those pieces may then be kept by
+ * storage_push_file_keep instead of being sent.  Errors other than a
+ * journal write are not errors: the file then travels whole.
+ */
+int storage_push_staged_pieces(storage_push *p, uint32_t index, uint8_t (*h)[ABK_DIGEST_LEN],
+    uint32_t *crc, uint32_t max, unsigned threads, uint32_t *n, abk_err *err);
+
+/*
+ * Like storage_push_file_write for piece [offset, offset+len) of a staged
+ * prefix offered by storage_push_staged_pieces, whose CRC-32 crc was
+ * verified then: the bytes stay where they are; crc joins the file's CRC-32,
+ * so the whole file is still checked against the client's when it is done.
+ * Not counted in bytes_received.  ABK_E_INTEGRITY if that piece was not
+ * offered or is gone.
+ */
+int storage_push_file_keep(storage_push *p, uint32_t index, uint64_t offset, uint64_t len,
+    uint32_t crc, abk_err *err);
+
 int storage_push_open_previous(storage_push *p, uint32_t index, int *fd, uint64_t *size,
     abk_err *err);
 
@@ -370,6 +394,16 @@ int storage_cleanup_staging(const char *datadir, unsigned max_age_seconds,
  */
 int storage_usage(storage_user *u, uint64_t *bytes, abk_err *err);
 /* Walk everything again and rewrite the cache. */
+/*
+ * Bytes in the staging areas of u's sources (files not yet published; a
+ * file also linked elsewhere is counted by storage_usage), for the quota.
+ * Sources with a push running are left out (their lock is held: the push's
+ * bytes are reserved in flight), except own_source (may be NULL), the
+ * caller's own push.  Walks the staging trees: call once per push.
+ */
+int storage_staged_bytes(storage_user *u, const char *own_source, uint64_t *bytes,
+    abk_err *err);
+
 int storage_usage_recompute(storage_user *u, uint64_t *bytes, abk_err *err);
 
 struct storage_verify_counts {

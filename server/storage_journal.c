@@ -4,10 +4,16 @@
  *
  * Format: "ABKJ" u32 version, then records
  *   u32 len | payload | u32 CRC-32(payload)
- *   payload: u8 kind (1 complete, 2 withdrawn) | str path | u64 size
+ *   payload: u8 kind (1 complete, 2 withdrawn, 3 partial) | str path | u64 size
  *            | i64 mtime | u32 crc | u8 has_sha | [32 bytes sha256]
  *            | u8 flags (MF_HAS_STAT, MF_RACY of the listed entry)
  *            | [u32 mtime_nsec | i64 ctime | u32 ctime_nsec | u64 inode]
+ *            | [u64 prefix]      (kind 3 only)
+ * A partial record (issue 10 item 5) says that the first `prefix` bytes of
+ * the staged file (whole 4 MiB pieces) are on disk, synced (fdatasync before
+ * the record is made), with CRC-32 crc; the next push of the same client
+ * file (same size and stat fields) verifies them against crc and offers
+ * them to the client in PUSH_PIECES (storage_push_staged_pieces).
  * A journal of another version (1: no stat fields) is started afresh: its
  * files travel again rather than resume on a weaker comparison.
  * The last record of a path wins.  Records are gathered in memory and
@@ -94,8 +100,10 @@ journal_parse(abk_rd *r, struct jrec *j)
 		abk_get_u32(r, &j->st.ctime_nsec);
 		abk_get_u64(r, &j->st.inode);
 	}
-	if (r->failed || r->left != 0 || (kind != JOURNAL_COMPLETE && kind != JOURNAL_WITHDRAWN)
-	    || j->has_sha > 1 || (j->st.flags & ~(MF_HAS_STAT | MF_RACY)) != 0 ||
+	if (kind == JOURNAL_PARTIAL)
+		abk_get_u64(r, &j->part_len);
+	if (r->failed || r->left != 0 || (kind != JOURNAL_COMPLETE && kind != JOURNAL_WITHDRAWN &&
+	    kind != JOURNAL_PARTIAL) || j->part_len > j->st.size || j->has_sha > 1 || (j->st.flags & ~(MF_HAS_STAT | MF_RACY)) != 0 ||
 	    pathsafe_check(j->path, j->path_len) != PATHSAFE_OK)
 		return -1;
 	j->st.type = MF_FILE;
@@ -202,11 +210,17 @@ push_journal_flush(struct storage_push *p, abk_err *err)
 int
 storage_push_journal_flush(storage_push *p, abk_err *err)
 {
-	return p == NULL ? ABK_OK : push_journal_flush(p, err);
+	int rc;
+
+	if (p == NULL)
+		return ABK_OK;
+	rc = push_part_sync(p, 0, err);
+	return rc == ABK_OK ? push_journal_flush(p, err) : rc;
 }
 
-int
-push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind, abk_err *err)
+static int
+journal_put(struct storage_push *p, const struct push_ent *pe, int kind, uint32_t crc32v,
+    uint64_t part_len, abk_err *err)
 {
 	abk_buf *b = &p->jbuf;
 	size_t at = b->len;
@@ -219,7 +233,7 @@ push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind,
 	abk_put_str(b, pe->e.path, pe->e.path_len);
 	abk_put_u64(b, pe->e.size);
 	abk_put_i64(b, pe->e.mtime);
-	abk_put_u32(b, pe->crc);
+	abk_put_u32(b, crc32v);
 	abk_put_u8(b, (pe->e.flags & MF_HAS_SHA256) ? 1 : 0);
 	if (pe->e.flags & MF_HAS_SHA256)
 		abk_put_bytes(b, pe->e.sha256, sizeof(pe->e.sha256));
@@ -230,6 +244,8 @@ push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind,
 		abk_put_u32(b, pe->e.ctime_nsec);
 		abk_put_u64(b, pe->e.inode);
 	}
+	if (kind == JOURNAL_PARTIAL)
+		abk_put_u64(b, part_len);
 	if (b->failed) {
 		b->len = at;
 		b->failed = 0;
@@ -253,10 +269,24 @@ push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind,
 	j.st.path_len = 0;
 	j.st.target = NULL;
 	j.st.target_len = 0;
-	j.crc = pe->crc;
+	j.crc = crc32v;
+	j.part_len = kind == JOURNAL_PARTIAL ? part_len : 0;
 	j.complete = kind == JOURNAL_COMPLETE;
 	j.has_sha = (pe->e.flags & MF_HAS_SHA256) ? 1 : 0;
 	if (j.has_sha)
 		memcpy(j.sha, pe->e.sha256, sizeof(j.sha));
 	return journal_apply(p, &j, err);
+}
+
+int
+push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind, abk_err *err)
+{
+	return journal_put(p, pe, kind, pe->crc, 0, err);
+}
+
+int
+push_journal_partial(struct storage_push *p, const struct push_ent *pe, uint64_t len,
+    uint32_t crc, abk_err *err)
+{
+	return journal_put(p, pe, len > 0 ? JOURNAL_PARTIAL : JOURNAL_WITHDRAWN, crc, len, err);
 }

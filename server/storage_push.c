@@ -324,13 +324,34 @@ open_current(struct storage_push *p, uint32_t index, abk_err *err)
 	if (rc != ABK_OK)
 		return rc;
 	if (pe->written == 0) {
+		p->part_at = 0;
+		p->part_crc = (uint32_t)crc32(0, Z_NULL, 0);
+		p->part_synced = 0;
+		if (pe->staged > 0) {
+			/* A verified prefix from an interrupted push: written in
+			 * place, its pieces kept (storage_push_file_keep). */
+			struct stat st;
+
+			p->cur_fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			if (p->cur_fd >= 0 && fstat(p->cur_fd, &st) == 0 && S_ISREG(st.st_mode) &&
+			    st.st_nlink == 1 && (uint64_t)st.st_size >= pe->staged)
+				p->part_synced = pe->staged;
+			else {
+				if (p->cur_fd >= 0)
+					close(p->cur_fd);
+				p->cur_fd = -1;
+				pe->staged = 0;	/* a kept piece will be refused */
+			}
+		}
 		/* An older journal record for this path no longer holds. */
-		if (pathtab_find(&p->jtab, pe->e.path, pe->e.path_len, &j) && p->jr[j].complete) {
+		if (p->cur_fd < 0 && pathtab_find(&p->jtab, pe->e.path, pe->e.path_len, &j) &&
+		    (p->jr[j].complete || p->jr[j].part_len > 0)) {
 			rc = push_journal_append(p, pe, JOURNAL_WITHDRAWN, err);
 			if (rc != ABK_OK)
 				return rc;
 		}
-		p->cur_fd = fsops_create_file(dfd, name, err);
+		if (p->cur_fd < 0)
+			p->cur_fd = fsops_create_file(dfd, name, err);
 		if (p->cur_fd < 0)
 			return p->cur_fd;
 		if (pe->e.flags & MF_HAS_SHA256) {
@@ -399,6 +420,50 @@ data_pwrite(struct storage_push *p, const struct push_ent *pe, const uint8_t *d,
 	return ABK_OK;
 }
 
+/* After cur advanced: remember the CRC at each piece boundary, where a
+ * partial journal record may later be made (push_part_sync). */
+static void
+part_advance(struct storage_push *p, const struct push_ent *pe)
+{
+	if (pe->written % PROTO_PIECE == 0 || pe->written == pe->e.size) {
+		p->part_at = pe->written;
+		p->part_crc = pe->crc;
+	}
+}
+
+/* Bytes at offset are about to be rewritten in place: the journal's partial
+ * record must not claim them any more (what is before offset still holds). */
+static int
+part_overwrite(struct storage_push *p, const struct push_ent *pe, uint64_t offset,
+    abk_err *err)
+{
+	if (offset >= p->part_synced)
+		return ABK_OK;
+	p->part_synced = offset - offset % PROTO_PIECE;
+	if (p->part_synced != offset)
+		p->part_synced = 0;	/* not at a boundary: its CRC is unknown */
+	return push_journal_partial(p, pe, p->part_synced, pe->crc, err);
+}
+
+int
+push_part_sync(struct storage_push *p, int force, abk_err *err)
+{
+	struct push_ent *pe;
+
+	if (p->cur_fd < 0 || p->cur >= p->n)
+		return ABK_OK;
+	pe = &p->ents[p->cur];
+	if (pe->state != ST_NEED || p->part_at <= p->part_synced ||
+	    p->part_at % PROTO_PIECE != 0 ||
+	    (!force && p->part_at - p->part_synced < PART_SYNC_EVERY))
+		return ABK_OK;
+	/* the data first: a record never claims bytes a crash can lose */
+	if (fdatasync(p->cur_fd) != 0)
+		return abk_err_set(err, ABK_E_IO, "sync a staged file: %s", strerror(errno));
+	p->part_synced = p->part_at;
+	return push_journal_partial(p, pe, p->part_at, p->part_crc, err);
+}
+
 static int
 file_write(struct storage_push *p, uint32_t index, uint64_t offset, const void *data,
     size_t len, const uint32_t *known_crc, abk_err *err)
@@ -407,6 +472,8 @@ file_write(struct storage_push *p, uint32_t index, uint64_t offset, const void *
 	int rc;
 
 	rc = data_begin(p, index, offset, len, &pe, err);
+	if (rc == ABK_OK)
+		rc = part_overwrite(p, pe, offset, err);
 	if (rc == ABK_OK)
 		rc = data_pwrite(p, pe, data, len, offset, err);
 	if (rc != ABK_OK)
@@ -419,6 +486,30 @@ file_write(struct storage_push *p, uint32_t index, uint64_t offset, const void *
 		p->cur_sha_ok = 0;
 	pe->written += len;
 	p->bytes_received += len;
+	part_advance(p, pe);
+	return ABK_OK;
+}
+
+int
+storage_push_file_keep(storage_push *p, uint32_t index, uint64_t offset, uint64_t len,
+    uint32_t crc, abk_err *err)
+{
+	char q[FSOPS_QUOTE_MAX];
+	struct push_ent *pe;
+	int rc;
+
+	rc = data_begin(p, index, offset, len, &pe, err);
+	if (rc != ABK_OK)
+		return rc;
+	if (offset % PROTO_PIECE != 0 || offset + len > pe->staged)
+		return abk_err_set(err, ABK_E_INTEGRITY, "\"%s\": the piece at %llu kept from an "
+		    "interrupted push is gone; push again", push_quote(&pe->e, q, sizeof(q)),
+		    (unsigned long long)offset);
+	/* the bytes are in place, verified against the journal when offered */
+	pe->crc = (uint32_t)crc32_combine(pe->crc, crc, (z_off_t)len);
+	p->cur_sha_ok = 0;	/* --checksum: file_done hashes the staged file */
+	pe->written += len;
+	part_advance(p, pe);
 	return ABK_OK;
 }
 
@@ -505,6 +596,8 @@ storage_push_file_copy(storage_push *p, uint32_t index, uint64_t offset, int src
 	int rc;
 
 	rc = data_begin(p, index, offset, len, &pe, err);
+	if (rc == ABK_OK)
+		rc = part_overwrite(p, pe, offset, err);
 	if (rc != ABK_OK)
 		return rc;
 	if (crc != NULL && (rc = copy_in_kernel(p, pe, src_fd, src_off, offset, len, err)) != 0) {
@@ -514,6 +607,7 @@ storage_push_file_copy(storage_push *p, uint32_t index, uint64_t offset, int src
 		p->cur_sha_ok = 0;	/* --checksum: file_done hashes the staged file */
 		pe->written += len;
 		p->bytes_received += len;
+		part_advance(p, pe);
 		return ABK_OK;
 	}
 	return copy_by_hand(p, index, src_fd, src_off, offset, len, err);
@@ -628,6 +722,8 @@ storage_push_abort(storage_push *p)
 {
 	if (p == NULL || p->phase == PH_CLOSED)
 		return;
+	/* what arrived of the file being written counts for the next push */
+	(void)push_part_sync(p, 1, NULL);
 	push_close_current(p);
 	if (p->jfd >= 0) {
 		(void)push_journal_flush(p, NULL);

@@ -19,6 +19,11 @@
 
 #define JOURNAL_COMPLETE 1
 #define JOURNAL_WITHDRAWN 2
+#define JOURNAL_PARTIAL 3	/* a synced prefix of whole pieces (issue 10 item 5) */
+/* A partial record is made (after an fdatasync of the file) at least every
+ * this many bytes of one file, and when a push stops: a server killed with
+ * -9 loses at most this much of a big file. */
+#define PART_SYNC_EVERY ((uint64_t)64 << 20)
 #define JOURNAL_REC_MAX (ABK_PATH_MAX + 128)
 /* Journal records are written in batches of about this many bytes. */
 #define JOURNAL_FLUSH_AT (64u * 1024)
@@ -42,6 +47,8 @@ enum push_phase { PH_LIST, PH_DATA, PH_FAILED, PH_CLOSED };
 struct push_ent {
 	struct manifest_entry e;	/* path and target live in the arena */
 	uint64_t written;
+	uint64_t staged;		/* verified prefix kept in staging from an
+					 * interrupted push (storage_push_staged_pieces) */
 	uint32_t prev;			/* index in the previous manifest */
 	uint32_t crc;
 	uint8_t state;
@@ -53,7 +60,8 @@ struct jrec {
 	size_t path_len;
 	struct manifest_entry st;	/* size, mtime, stat fields and flags (MF_HAS_STAT,
 					 * MF_RACY) of the listed file; no path */
-	uint32_t crc;
+	uint32_t crc;			/* partial: CRC-32 of the prefix */
+	uint64_t part_len;		/* partial: synced prefix (0: not partial) */
 	uint8_t complete;
 	uint8_t has_sha;
 	uint8_t sha[ABK_SHA256_LEN];
@@ -89,6 +97,10 @@ struct storage_push {
 	uint32_t cur;			/* file open for writing, if cur_fd >= 0 */
 	int cur_fd;
 	int cur_sha_ok;			/* sha holds all of cur's bytes so far */
+	/* cur's resume state: the journal holds a partial record of
+	 * [0, part_synced); [0, part_at) (a piece boundary) has CRC part_crc */
+	uint64_t part_synced, part_at;
+	uint32_t part_crc;
 	abk_sha256_ctx sha;
 
 	int single_file;		/* the source is one file (manifest flag) */
@@ -134,6 +146,10 @@ int push_journal_load(struct storage_push *p, abk_err *err);
  * p->jbuf, written when JOURNAL_FLUSH_AT bytes are waiting or at a flush. */
 int push_journal_append(struct storage_push *p, const struct push_ent *pe, int kind,
     abk_err *err);
+/* A partial record for pe: [0, len) is synced with CRC-32 crc (len 0:
+ * withdrawn). */
+int push_journal_partial(struct storage_push *p, const struct push_ent *pe, uint64_t len,
+    uint32_t crc, abk_err *err);
 /* Write the buffered records (one write(2), no fsync). */
 int push_journal_flush(struct storage_push *p, abk_err *err);
 
@@ -147,6 +163,10 @@ int push_keep_previous(struct storage_push *p, struct push_ent *pe);
 
 /* storage_push.c */
 void push_close_current(struct storage_push *p);
+/* Make a partial journal record of the file being written: after an
+ * fdatasync, [0, the last piece boundary reached); only when that is
+ * PART_SYNC_EVERY bytes past the last record, unless force. */
+int push_part_sync(struct storage_push *p, int force, abk_err *err);
 /* ST_SKIPPED entries: carried forward (ST_LINK to the previous version, its
  * manifest entry) where the previous snapshot holds an intact regular file,
  * else dropped from the list (indices change); before commit. */

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +105,8 @@ client_login(abk_client *c, const struct abk_profile *p, abk_err *err)
 		return rc;
 	memcpy(c->user, ok.user, sizeof(c->user));
 	c->quota = ok.quota;
+	c->has_used = ok.has_used;
+	c->used = ok.used;
 	c->append_only = ok.append_only;
 	return ABK_OK;
 }
@@ -206,6 +209,13 @@ uint64_t
 abk_user_quota(const abk_client *c)
 {
 	return c->quota;
+}
+
+int
+abk_user_usage(const abk_client *c, uint64_t *used)
+{
+	*used = c->used;
+	return c->has_used;
 }
 
 /*
@@ -397,4 +407,23 @@ abk_verify(abk_client *c, const char *source, const char *snapshot, abk_problem_
 		    (unsigned long long)res->missing, (unsigned long long)res->corrupted,
 		    (unsigned long long)res->checked);
 	return ABK_OK;
+}
+
+void
+client_resume_hint(abk_err *err, int code, const char *what)
+{
+	char was[ABK_ERR_MSG_MAX];
+
+	if (err == NULL || err->code != code)
+		return;
+	snprintf(was, sizeof(was), "%s", err->msg);
+	abk_err_clear(err);
+	if (code == ABK_E_NET && strstr(was, "closed by peer") != NULL)
+		abk_err_set(err, code, "server closed the connection (it may be restarting); "
+		    "run the same command again to resume %s", what);
+	else if (code == ABK_E_CANCELED)
+		abk_err_set(err, code, "%s; run the same command again to resume %s", was, what);
+	else
+		abk_err_set(err, code, "%s; the connection is gone: run the same command again "
+		    "to resume %s", was, what);
 }

@@ -19,6 +19,8 @@ struct abk_client {
 	char server_software[PROTO_SOFTWARE_MAX + 1];
 	char user[PROTO_USER_MAX + 1];
 	uint64_t quota;
+	uint64_t used;			/* LOGIN_OK's usage, when has_used */
+	int has_used;
 	int append_only;
 	int broken;			/* the stream is out of sync: only close */
 };
@@ -32,5 +34,14 @@ int client_send(abk_client *c, uint8_t type, abk_err *err);
  * is a protocol error.
  */
 int client_recv(abk_client *c, uint8_t want, uint8_t *type, abk_err *err);
+
+/*
+ * If err holds code (ABK_E_NET: the connection dropped; ABK_E_TIMEOUT;
+ * ABK_E_CANCELED; ABK_E_BUSY: the server is stopping),
+ * reword it for a user who should know that running the command again
+ * resumes (issue 10 item 5): "server closed the connection (it may be
+ * restarting); run the same command again to resume <what>".
+ */
+void client_resume_hint(abk_err *err, int code, const char *what);
 
 #endif

@@ -90,6 +90,8 @@ msg_login_ok_put(abk_buf *b, const struct msg_login_ok *m)
 	abk_put_cstr(b, m->user);
 	abk_put_u64(b, m->quota);
 	abk_put_u8(b, m->append_only);
+	if (m->has_used)
+		abk_put_u64(b, m->used);
 	return msg_put_done(b);
 }
 
@@ -100,6 +102,8 @@ msg_login_ok_get(abk_rd *r, struct msg_login_ok *m, abk_err *err)
 	abk_get_cstr(r, m->user, sizeof(m->user));
 	abk_get_u64(r, &m->quota);
 	abk_get_u8(r, &m->append_only);
+	if (!r->failed && r->left >= 8 && abk_get_u64(r, &m->used) == 0)
+		m->has_used = 1;
 	return msg_done(r, err, "LOGIN_OK");
 }
 

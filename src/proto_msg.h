@@ -59,6 +59,10 @@ struct msg_login_ok {
 	char user[PROTO_USER_MAX + 1];
 	uint64_t quota;
 	uint8_t append_only;
+	/* optional trailing field (older servers end before it, older clients
+	 * stop reading before it): the bytes the user's backups take */
+	uint8_t has_used;
+	uint64_t used;
 };
 int msg_login_ok_put(abk_buf *b, const struct msg_login_ok *m);
 int msg_login_ok_get(abk_rd *r, struct msg_login_ok *m, abk_err *err);

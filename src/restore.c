@@ -482,6 +482,9 @@ out:
 	 * between leaves the connection out of step */
 	if (began && !streamed && rc != ABK_OK)
 		c->broken = 1;
+	if (began && !opts->dry_run && j.zw == NULL && (abk_code_is_disconnect(rc) ||
+	    rc == ABK_E_CANCELED))
+		client_resume_hint(err, rc, "(files already restored are skipped)");
 	restore_drop_current(&j);
 	restore_drop_pending(&j);
 	free(j.pend);

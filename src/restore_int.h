@@ -28,6 +28,8 @@ enum rentry_state {
 	RENTRY_DONE,
 	RENTRY_FAILED,		/* could not be created: why says it */
 	RENTRY_DAMAGED,		/* CRC-32 differs from the list: not put in place */
+	RENTRY_PRESENT,		/* already at the target, identical: left alone,
+				 * its data (the server sends it) dropped */
 };
 
 struct rentry {

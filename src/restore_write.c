@@ -132,6 +132,54 @@ restore_place(struct rjob *j, int dirfd, const char *tmp, const char *name, cons
 	}
 }
 
+/*
+ * Issue 10 item 5: a restore run again after it was stopped (or over a
+ * folder that still holds the files) leaves alone a file that is already
+ * there, a regular file with the listed size, mode and mtime (to the
+ * nanosecond, as a restore sets it) whose CRC-32 is the list's.  Reading it
+ * locally costs far less than writing it again.  Anything else, or any
+ * error, and the file is restored as usual.
+ */
+static void
+restore_check_present(struct rjob *j, struct rentry *e)
+{
+	char name[ABK_NAME_MAX + 1];
+	uint8_t *buf = NULL;
+	uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
+	uint64_t left = e->size;
+	struct stat st;
+	int dirfd, fd;
+
+	if (!e->has_crc || j->opts->dry_run ||
+	    fsops_dircache_parent(&j->dc, e->path, e->path_len, &dirfd, name, NULL) != ABK_OK)
+		return;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size ||
+	    (st.st_mode & 07777) != e->mode || st.st_mtim.tv_sec != (time_t)e->mtime ||
+	    st.st_mtim.tv_nsec != (long)e->mtime_nsec || (buf = malloc(256 * 1024)) == NULL)
+		goto out;
+	while (left > 0) {
+		ssize_t n = read(fd, buf, left > 256 * 1024 ? 256 * 1024 : (size_t)left);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		crc = (uint32_t)crc32_z(crc, buf, (size_t)n);
+		left -= (uint64_t)n;
+	}
+	if (crc == e->crc) {
+		e->state = RENTRY_PRESENT;
+		j->res->identical++;
+		j->res->identical_bytes += e->size;
+	}
+out:
+	free(buf);
+	close(fd);
+}
+
 /* Entries that need no data: folders, symlinks, empty files. */
 int
 restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
@@ -155,8 +203,10 @@ restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
 		}
 		return ABK_OK;
 	}
-	if (e->type == MF_FILE && e->size > 0)
+	if (e->type == MF_FILE && e->size > 0) {
+		restore_check_present(j, e);
 		return ABK_OK;
+	}
 	rc = fsops_dircache_parent(&j->dc, e->path, e->path_len, &dirfd, name, err);
 	if (rc != ABK_OK)
 		return rc;
@@ -240,6 +290,8 @@ restore_sink_begin(void *ctx, const struct transfer_unit *u, abk_err *err)
 	if (j->zw != NULL)
 		return zipio_begin_file(j->zw, e->path, e->mode, e->mtime, 1, e->size, err);
 	restore_drop_current(j);
+	if (e->state == RENTRY_PRESENT)
+		return ABK_OK;	/* already there: its data is dropped */
 	/* A file whose folder cannot be made is reported, the rest goes on. */
 	rc = fsops_dircache_parent(&j->dc, e->path, e->path_len, &dirfd, j->cur_name, &local);
 	if (rc == ABK_E_NOMEM)
@@ -325,6 +377,13 @@ restore_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
 			e->state = e->has_crc && e->crc_got != e->crc ? RENTRY_DAMAGED : RENTRY_DONE;
 		}
 		return rc;
+	}
+	/* left alone as identical, but what the server sent is still checked:
+	 * damage on the server is reported, never dropped silently */
+	if (e->state == RENTRY_PRESENT && e->crc_got != e->crc) {
+		e->state = RENTRY_DAMAGED;
+		j->res->identical--;
+		j->res->identical_bytes -= e->size;
 	}
 	if (e->state != RENTRY_PENDING)
 		return ABK_OK;

@@ -910,6 +910,125 @@ END_TEST
  * to the previous snapshot's inode; resuming it must not fchmod/futimens
  * that inode (it would change the published snapshot).
  */
+/*
+ * Issue 10 item 5: the whole pieces of a big file that arrived before a push
+ * stopped are synced and journaled; the next push of the same file gets
+ * them offered (verified against the recorded CRC-32), keeps them in place,
+ * and the file is still checked whole.  A staged piece damaged meanwhile is
+ * not offered; a piece never offered cannot be kept.
+ */
+#define RP_SIZE ((size_t)10 * 1024 * 1024 + 5)
+
+static storage_push *
+rp_begin(storage_user *u, const char *src, const char *buf, int *needed)
+{
+	abk_err err = ABK_ERR_INIT;
+	storage_push *p = NULL;
+	struct tent t = F("big", 0644, "");
+	struct manifest_entry e = mk(&t);
+
+	e.size = RP_SIZE;
+	e.flags |= MF_HAS_CRC;
+	e.crc32 = (uint32_t)crc32(0, (const Bytef *)buf, (uInt)RP_SIZE);
+	ck_assert_msg(storage_push_begin(u, src, "/o", 0, &p, &err) == ABK_OK, "%s", err.msg);
+	ck_assert_msg(storage_push_entry(p, &e, needed, &err) == ABK_OK, "%s", err.msg);
+	ck_assert_int_eq(storage_push_plan(p, 0, &err), ABK_OK);
+	return p;
+}
+
+START_TEST(test_resume_pieces)
+{
+	const size_t piece = PROTO_PIECE;
+	abk_err err = ABK_ERR_INIT;
+	storage_user *u = user("alice");
+	struct storage_verdict v;
+	storage_push *p;
+	uint8_t (*h)[ABK_DIGEST_LEN] = malloc(16 * sizeof(*h));
+	uint32_t crc[16], n = 99;
+	char *buf = malloc(RP_SIZE), path[PATH_MAX];
+	int needed = 0, fd;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_ptr_nonnull(h);
+	for (size_t i = 0; i < RP_SIZE; i++)
+		buf[i] = (char)('a' + (i * 7 + i / 4093) % 26);
+	/* 9 MiB arrive (two whole pieces and a part), then the push stops */
+	p = rp_begin(u, "rp", buf, &needed);
+	ck_assert_int_eq(needed, 1);
+	ck_assert_int_eq(storage_push_file_write(p, 0, 0, buf, 2 * piece, &err), ABK_OK);
+	ck_assert_int_eq(storage_push_file_write(p, 0, 2 * piece, buf + 2 * piece, 1 << 20, &err),
+	    ABK_OK);
+	storage_push_abort(p);
+	storage_push_free(p);
+
+	/* the next push: the two whole pieces are offered */
+	p = rp_begin(u, "rp", buf, &needed);
+	ck_assert_int_eq(needed, 1);
+	ck_assert_int_eq(storage_push_staged_pieces(p, 0, h, crc, 16, 1, &n, &err), ABK_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(crc[1], (uint32_t)crc32(0, (const Bytef *)buf + piece, (uInt)piece));
+	/* a piece not offered cannot be kept */
+	ck_assert_int_eq(storage_push_file_keep(p, 0, 0, piece, crc[0], &err), ABK_OK);
+	ck_assert_int_eq(storage_push_file_keep(p, 0, piece, piece, crc[1], &err), ABK_OK);
+	ck_assert_int_eq(storage_push_file_keep(p, 0, 2 * piece, RP_SIZE - 2 * piece, 0, &err),
+	    ABK_E_INTEGRITY);
+	abk_err_clear(&err);
+	ck_assert_int_eq(storage_push_file_write(p, 0, 2 * piece, buf + 2 * piece,
+	    RP_SIZE - 2 * piece, &err), ABK_OK);
+	ck_assert_msg(storage_push_file_done(p, 0, &err) == ABK_OK, "%s", err.msg);
+	ck_assert_msg(storage_push_commit(p, 0, KEEP(3), &v, &err) == ABK_OK, "%s", err.msg);
+	storage_push_free(p);
+	ck_assert_uint_eq(v.bytes_received, RP_SIZE - 2 * piece);	/* kept: not received */
+	spath(path, sizeof(path), "alice", "rp", v.id, "big");
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	{
+		char *got = malloc(RP_SIZE + 1);
+
+		ck_assert_int_eq(read(fd, got, RP_SIZE + 1), (ssize_t)RP_SIZE);
+		ck_assert(memcmp(got, buf, RP_SIZE) == 0);
+		free(got);
+	}
+	close(fd);
+
+	/* a staged piece damaged after it was synced is not offered */
+	p = rp_begin(u, "dmg", buf, &needed);
+	ck_assert_int_eq(storage_push_file_write(p, 0, 0, buf, 2 * piece, &err), ABK_OK);
+	storage_push_abort(p);
+	storage_push_free(p);
+	snprintf(path, sizeof(path), "%s/users/alice/dmg/.staging/tree/big", data);
+	fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, "#", 1, 5 << 20), 1);
+	close(fd);
+	p = rp_begin(u, "dmg", buf, &needed);
+	ck_assert_int_eq(storage_push_staged_pieces(p, 0, h, crc, 16, 1, &n, &err), ABK_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(storage_push_file_keep(p, 0, 0, piece, crc[0], &err), ABK_E_INTEGRITY);
+	abk_err_clear(&err);
+	storage_push_free(p);
+	/* another version of the file (new stat fields): nothing offered either */
+	p = rp_begin(u, "rp2", buf, &needed);
+	ck_assert_int_eq(storage_push_file_write(p, 0, 0, buf, 2 * piece, &err), ABK_OK);
+	storage_push_free(p);
+	{
+		struct tent t = F("big", 0644, "");
+		struct manifest_entry e = mk(&t);
+
+		e.size = RP_SIZE;
+		e.mtime_nsec = 5;	/* written again since */
+		ck_assert_int_eq(storage_push_begin(u, "rp2", "/o", 0, &p, &err), ABK_OK);
+		ck_assert_int_eq(storage_push_entry(p, &e, &needed, &err), ABK_OK);
+		ck_assert_int_eq(storage_push_plan(p, 0, &err), ABK_OK);
+		ck_assert_int_eq(storage_push_staged_pieces(p, 0, h, crc, 16, 1, &n, &err), ABK_OK);
+		ck_assert_uint_eq(n, 0);
+		storage_push_free(p);
+	}
+	free(h);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_resumed_shared_inode)
 {
 	static const struct tent t1 = F("f", 0644, "hello");
@@ -1789,6 +1908,7 @@ storage_suite(void)
 	tcase_add_test(tc, test_retention);
 	tcase_add_test(tc, test_busy);
 	tcase_add_test(tc, test_resume);
+	tcase_add_test(tc, test_resume_pieces);
 	tcase_add_test(tc, test_change_detection);
 	tcase_add_test(tc, test_old_manifest_version);
 	tcase_add_test(tc, test_resumed_shared_inode);
