@@ -23,27 +23,39 @@
 
 #define CONSOLE_ARGS_MAX 48
 
-/* Read one line from stdin; 0 on success, -1 at EOF, error or server stop. */
+/*
+ * Read one line from stdin; 0 on success, -1 at EOF, error, server stop or
+ * (interactive console) Ctrl-C, which cancels a password prompt or question.
+ */
 static int
 console_read_line(struct srv *srv, char *buf, size_t bufsz)
 {
 	size_t n = 0;
 
 	for (;;) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = STDIN_FILENO, .events = POLLIN },
 			{ .fd = srv->wake_pipe[0], .events = POLLIN },
+			{ .fd = console_edit_int_fd(), .events = POLLIN },
 		};
 		char c;
 		ssize_t r;
 
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, pfd[2].fd >= 0 ? 3 : 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
 		if (pfd[1].revents & POLLIN)
 			return -1;
+		if (pfd[2].fd >= 0 && (pfd[2].revents & POLLIN)) {
+			char junk[16];
+
+			while (read(pfd[2].fd, junk, sizeof(junk)) > 0)
+				;
+			fputs("^C", stdout);
+			return -1;
+		}
 		if (!(pfd[0].revents & (POLLIN | POLLHUP)))
 			continue;
 		r = read(STDIN_FILENO, &c, 1);
@@ -82,7 +94,7 @@ console_read_secret(struct admin_ctx *ctx, const char *prompt, char *buf, size_t
 		fputc('\n', ctx->out);
 	}
 	if (rc != 0)
-		return abk_err_set(err, ABK_E_CANCELED, "input ended");
+		return abk_err_set(err, ABK_E_CANCELED, "canceled; nothing changed");
 	if (buf[0] == '\0')
 		return abk_err_set(err, ABK_E_USAGE, "empty password; nothing changed");
 	return ABK_OK;
@@ -96,8 +108,10 @@ console_confirm(struct admin_ctx *ctx, const char *question)
 
 	fputs(question, ctx->out);
 	fflush(ctx->out);
-	if (console_read_line(ctx->srv, answer, sizeof(answer)) != 0)
+	if (console_read_line(ctx->srv, answer, sizeof(answer)) != 0) {
+		fputc('\n', ctx->out);
 		return 0;
+	}
 	return strcmp(answer, "y") == 0 || strcmp(answer, "yes") == 0 ||
 	    strcmp(answer, "Y") == 0 || strcmp(answer, "YES") == 0;
 }

@@ -34,6 +34,9 @@ int console_run_line(struct admin_ctx *ctx, char *line);
 /* What the console says when it closes and the server keeps running. */
 void console_closed_note(struct admin_ctx *ctx);
 
+/* The interactive console's Ctrl-C pipe (read end), -1 when it is not open. */
+int console_edit_int_fd(void);
+
 /* The interactive console (console_edit.c); returns when it closes. */
 void console_edit_run(struct admin_ctx *ctx);
 
