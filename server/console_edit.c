@@ -40,12 +40,6 @@
  * (a thread may still hold the display hook while the console ends). */
 static int ce_log_pipe[2] = { -1, -1 };
 static int ce_int_pipe[2] = { -1, -1 };
-/*
- * The editor lives as long as the process: el_end frees its key map but not
- * the names given to EL_ADDFN (libedit 3.1), which leak sanitizers then
- * report; kept here they stay reachable.  The console runs once a process.
- */
-static EditLine *ce_el;
 
 int
 console_edit_int_fd(void)
@@ -256,15 +250,16 @@ void
 console_edit_run(struct admin_ctx *ctx)
 {
 	struct srv *srv = ctx->srv;
-	EditLine *e = ce_el;
+	EditLine *e = NULL;
 	History *hist = NULL;
 	HistEvent ev;
 	int closed = 0;
 
-	if (ce_pipes() != 0 ||
-	    (e == NULL && (e = ce_el = el_init("autobackupd", stdin, stdout, stderr)) == NULL) ||
+	if (ce_pipes() != 0 || (e = el_init("autobackupd", stdin, stdout, stderr)) == NULL ||
 	    (hist = history_init()) == NULL) {
 		fprintf(stdout, "console: cannot start line editing: %s\n", strerror(errno));
+		if (e != NULL)
+			el_end(e);
 		return;
 	}
 	ce_ctx = ctx;
@@ -371,6 +366,6 @@ console_edit_run(struct admin_ctx *ctx)
 	else
 		fputc('\n', stdout);
 	fflush(stdout);
-	el_set(e, EL_HIST, NULL, NULL);
 	history_end(hist);
+	el_end(e);
 }
