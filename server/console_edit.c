@@ -40,6 +40,8 @@
  * (a thread may still hold the display hook while the console ends). */
 static int ce_log_pipe[2] = { -1, -1 };
 static int ce_int_pipe[2] = { -1, -1 };
+/* The editor while the console runs (console thread only; NULL otherwise). */
+static EditLine *ce_el;
 
 int
 console_edit_int_fd(void)
@@ -263,6 +265,7 @@ console_edit_run(struct admin_ctx *ctx)
 		return;
 	}
 	ce_ctx = ctx;
+	ce_el = e;
 	history(hist, &ev, H_SETSIZE, CE_HISTORY);
 	history(hist, &ev, H_SETUNIQUE, 1);
 	el_set(e, EL_EDITOR, "emacs");
@@ -366,6 +369,7 @@ console_edit_run(struct admin_ctx *ctx)
 	else
 		fputc('\n', stdout);
 	fflush(stdout);
+	ce_el = NULL;
 	history_end(hist);
 	el_end(e);
 }
