@@ -1024,6 +1024,7 @@ START_TEST(test_resume_pieces)
 	}
 	free(h);
 	free(buf);
+	storage_user_close(u);
 }
 END_TEST
 
