@@ -289,6 +289,9 @@ txn_user_del(accounts *a, DB_TXN *txn, void *arg, abk_err *err)
 		return abk_err_set(err, ABK_E_NOTFOUND, "no user \"%s\"", name);
 	if (ret != 0)
 		return accounts_db_fail(err, ret, "delete user");
+	ret = accounts_policies_delete_of(a, txn, name, err);
+	if (ret != ABK_OK)
+		return ret;
 	return accounts_tokens_delete_of(a, txn, name, err);
 }
 

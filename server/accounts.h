@@ -55,6 +55,7 @@
 #include <stdint.h>
 
 #include "abkerr.h"
+#include "retention.h"
 
 #define ACCOUNTS_NAME_MAX 32		/* bytes in a user name */
 #define ACCOUNTS_DEFAULT_ITERATIONS 600000u
@@ -238,5 +239,29 @@ int accounts_token_revoke(accounts *a, const char *id, abk_err *err);
  */
 int accounts_verify_token(accounts *a, const char *token, char *user_out,
     size_t usersz, enum accounts_reason *reason, abk_err *err);
+
+/*
+ * Retention policies (accounts_policy.c, policies.db): one per user (source
+ * NULL) and one per user and source, set by the administrator.  The user
+ * must exist; deleting the user deletes its policies.  A policy must keep
+ * something (retention_check).  Errors: ABK_E_NOTFOUND (no such user; for
+ * get and clear also "no policy set": get then fills no message),
+ * ABK_E_USAGE, ABK_E_DB.
+ */
+#define ACCOUNTS_POLICY_KEY_MAX (ACCOUNTS_NAME_MAX + 1 + 255)
+int accounts_policy_set(accounts *a, const char *user, const char *source,
+    const struct retention_policy *p, abk_err *err);
+int accounts_policy_get(accounts *a, const char *user, const char *source,
+    struct retention_policy *out, abk_err *err);
+int accounts_policy_clear(accounts *a, const char *user, const char *source, abk_err *err);
+
+/*
+ * The policy that applies to user's source (NULL: to the user): the
+ * source's, else the user's, else *dflt.  *from (may be NULL) says which:
+ * "source", "user" or "server default".
+ */
+int accounts_policy_resolve(accounts *a, const char *user, const char *source,
+    const struct retention_policy *dflt, struct retention_policy *out, const char **from,
+    abk_err *err);
 
 #endif

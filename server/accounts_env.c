@@ -298,7 +298,8 @@ env_start(accounts *a, abk_err *err)
 		goto fail;
 	}
 	if ((rc = open_db(a, &a->a_users, "users.db", err)) != ABK_OK ||
-	    (rc = open_db(a, &a->a_tokens, "tokens.db", err)) != ABK_OK)
+	    (rc = open_db(a, &a->a_tokens, "tokens.db", err)) != ABK_OK ||
+	    (rc = open_db(a, &a->a_policies, "policies.db", err)) != ABK_OK)
 		goto fail;
 	return ABK_OK;
 fail:
@@ -318,6 +319,9 @@ env_stop(accounts *a, abk_err *err)
 	if (a->a_tokens != NULL && (ret = a->a_tokens->close(a->a_tokens, 0)) != 0)
 		rc = abk_err_set(err, ABK_E_DB, "accounts: close tokens: %s",
 		    db_strerror(ret));
+	if (a->a_policies != NULL && (ret = a->a_policies->close(a->a_policies, 0)) != 0)
+		rc = abk_err_set(err, ABK_E_DB, "accounts: close policies: %s",
+		    db_strerror(ret));
 	if (a->a_env != NULL) {
 		/* A checkpoint lets the next open skip log replay. */
 		if (a->a_users != NULL && a->a_tokens != NULL && rc == ABK_OK)
@@ -329,6 +333,7 @@ env_stop(accounts *a, abk_err *err)
 	}
 	a->a_users = NULL;
 	a->a_tokens = NULL;
+	a->a_policies = NULL;
 	a->a_env = NULL;
 	return rc;
 }

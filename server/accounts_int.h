@@ -48,6 +48,7 @@ struct accounts {
 	DB_ENV *a_env;
 	DB *a_users;			/* users.db: name -> user record */
 	DB *a_tokens;			/* tokens.db: id -> token record */
+	DB *a_policies;			/* policies.db: USER[/SOURCE] -> policy */
 	pthread_mutex_t a_msg_lock;
 	char a_msg[256];		/* last BDB diagnostic (errcall) */
 	dev_t a_dev;			/* the environment directory */
@@ -150,6 +151,9 @@ int accounts_user_read(accounts *a, DB_TXN *txn, const char *name,
 /* Run list passes until done; deliver(lp) after each, outside any txn. */
 int accounts_list_run(accounts *a, struct list_pass *lp,
     int (*deliver)(struct list_pass *lp), abk_err *err);
+
+/* Delete every policy of user inside txn (accounts_policy.c). */
+int accounts_policies_delete_of(accounts *a, DB_TXN *txn, const char *user, abk_err *err);
 
 /* Delete every token of user inside txn (accounts_tokens.c). */
 int accounts_tokens_delete_of(accounts *a, DB_TXN *txn, const char *user,

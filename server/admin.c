@@ -11,7 +11,9 @@
 
 #include "accounts.h"
 #include "admin.h"
+#include "admin_int.h"
 #include "exitcodes.h"
+#include "log.h"
 #include "server.h"
 #include "storage.h"
 #include "strutil.h"
@@ -26,10 +28,10 @@ static int adm_enable(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_quota(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_append_only(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_token(struct admin_ctx *ctx, int argc, char **argv);
-static int adm_prune(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_sessions(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_stats(struct admin_ctx *ctx, int argc, char **argv);
 static int adm_shutdown(struct admin_ctx *ctx, int argc, char **argv);
+static int adm_log(struct admin_ctx *ctx, int argc, char **argv);
 
 /* One row per command: the console, the subcommands and help read it. */
 struct admin_command {
@@ -59,23 +61,28 @@ static const struct admin_command admin_table[] = {
 	  adm_append_only },
 	{ "token", "token add NAME [LABEL] | token list [NAME] | token revoke ID",
 	  "manage API tokens for --batch clients", 1, 3, adm_token },
-	{ "prune", "prune USER [SOURCE] --keep N",
-	  "delete the oldest snapshots, keeping N per source", 3, 4, adm_prune },
+	{ "policy", ADM_POLICY_USAGE,
+	  "show, set or clear the retention policy of a user or of one of its sources",
+	  1, 18, adm_policy },
+	{ "prune", ADM_PRUNE_USAGE,
+	  "remove the snapshots the retention policy does not keep, saying why each stays",
+	  1, 18, adm_prune },
 	{ "sessions", "sessions", "who is connected, from where, doing what", 0, 0,
 	  adm_sessions },
-	{ "stats", "stats", "server counters", 0, 0, adm_stats },
-	{ "shutdown", "shutdown", "stop the server (sessions get a grace period)", 0, 0,
-	  adm_shutdown },
+	{ "stats", "stats", "server counters, bytes in and out", 0, 0, adm_stats },
+	{ "log", "log [N]", "the last N log lines (default 20)", 0, 1, adm_log },
+	{ "shutdown", "shutdown", "stop the server (asks first; sessions get a grace period)",
+	  0, 0, adm_shutdown },
 };
 
-static int
+int
 adm_fail(struct admin_ctx *ctx, const abk_err *err)
 {
 	fprintf(ctx->errout, "error: %s\n", err->msg[0] ? err->msg : abk_strerror(err->code));
 	return err->code == ABK_E_USAGE ? ABK_EXIT_USAGE : ABK_EXIT_FAILURE;
 }
 
-static int
+int
 adm_usage(struct admin_ctx *ctx, const char *usage)
 {
 	fprintf(ctx->errout, "usage: %s\n", usage);
@@ -143,8 +150,10 @@ adm_new_password(struct admin_ctx *ctx, const char *name, char *pw, size_t pwsz,
 	char prompt[96];
 	int rc;
 
-	if (ctx->password_file != NULL)
-		return abk_read_secret_file(ctx->password_file, pw, pwsz, err);
+	if (ctx->password_file != NULL) {
+		rc = abk_read_secret_file(ctx->password_file, pw, pwsz, err);
+		goto check;
+	}
 	if (ctx->read_secret == NULL)
 		return abk_err_set(err, ABK_E_USAGE, "no way to ask for a password: use --password-file");
 	snprintf(prompt, sizeof(prompt), "New password for %s: ", name);
@@ -155,6 +164,13 @@ adm_new_password(struct admin_ctx *ctx, const char *name, char *pw, size_t pwsz,
 	if (rc == ABK_OK && strcmp(pw, again) != 0)
 		rc = abk_err_set(err, ABK_E_USAGE, "the two passwords differ; nothing changed");
 	abk_wipe(again, sizeof(again));
+check:
+	/* The policy is the administrator's tool's, not the store's: accounts.c
+	 * accepts any length, so old short passwords keep working. */
+	if (rc == ABK_OK && strlen(pw) < ADMIN_PASSWORD_MIN)
+		rc = abk_err_set(err, ABK_E_USAGE, "the password needs at least %d characters "
+		    "(a few words are easy to type and hard to guess); nothing changed",
+		    ADMIN_PASSWORD_MIN);
 	if (rc != ABK_OK)
 		abk_wipe(pw, pwsz);
 	return rc;
@@ -246,6 +262,16 @@ adm_userdel(struct admin_ctx *ctx, int argc, char **argv)
 		if (strcmp(argv[2], "--purge") != 0)
 			return adm_usage(ctx, "userdel NAME [--purge]");
 		purge = 1;
+	}
+	if (purge && ctx->confirm != NULL) {
+		char q[160];
+
+		snprintf(q, sizeof(q), "Delete %.40s and remove all of their backups? This cannot "
+		    "be undone. [y/N] ", argv[1]);
+		if (!ctx->confirm(ctx, q)) {
+			fprintf(ctx->out, "nothing deleted\n");
+			return ABK_EXIT_OK;
+		}
 	}
 	if (accounts_user_del(ctx->acc, argv[1], &err) == ABK_OK) {
 		fprintf(ctx->out, "user %s deleted\n", argv[1]);
@@ -351,12 +377,21 @@ adm_token(struct admin_ctx *ctx, int argc, char **argv)
 		if (accounts_token_add(ctx->acc, argv[2], argc == 4 ? argv[3] : NULL, token,
 		    sizeof(token), id, sizeof(id), &err) != ABK_OK)
 			return adm_fail(ctx, &err);
-		fprintf(ctx->out, "token %s for %s (shown once; store it in a file "
-		    "readable only by you):\n%s\n", id, argv[2], token);
+		/* The token alone on out, so `token add alice cron > f` makes a
+		 * usable token file; the explanation on errout. */
+		fprintf(ctx->errout, "token %s for %s (shown once; store it in a file "
+		    "readable only by you, e.g. 'autobackupd token add %s LABEL > FILE'):\n",
+		    id, argv[2], argv[2]);
+		fflush(ctx->errout);
+		fprintf(ctx->out, "%s\n", token);
 		abk_wipe(token, sizeof(token));
 		return ABK_EXIT_OK;
 	}
 	if (strcmp(argv[1], "list") == 0 && argc <= 3) {
+		struct account_user u;
+
+		if (argc == 3 && accounts_user_get(ctx->acc, argv[2], &u, &err) != ABK_OK)
+			return adm_fail(ctx, &err);	/* unknown user: not an empty table */
 		fprintf(ctx->out, "%-16s %-32s %-21s %-21s %s\n", "ID", "USER", "CREATED",
 		    "LAST USED", "LABEL");
 		if (accounts_token_list(ctx->acc, argc == 3 ? argv[2] : NULL, adm_token_row, ctx,
@@ -371,48 +406,6 @@ adm_token(struct admin_ctx *ctx, int argc, char **argv)
 		return ABK_EXIT_OK;
 	}
 	return adm_usage(ctx, usage);
-}
-
-static int
-adm_prune(struct admin_ctx *ctx, int argc, char **argv)
-{
-	const char *usage = "prune USER [SOURCE] --keep N";
-	const char *source = NULL;
-	abk_err err = ABK_ERR_INIT;
-	struct account_user u;
-	struct storage_user *su = NULL;
-	struct retention_policy pol;
-	uint64_t keep = 0;
-	unsigned removed = 0;
-	int have_keep = 0, rc;
-
-	retention_policy_default(&pol);
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--keep") == 0 && i + 1 < argc) {
-			if (abk_parse_uint(argv[++i], 1, RETENTION_KEEP_LAST_MAX, &keep) != ABK_OK) {
-				fprintf(ctx->errout, "error: --keep needs a number >= 1\n");
-				return ABK_EXIT_USAGE;
-			}
-			pol.keep_last = (unsigned)keep;
-			have_keep = 1;
-		} else if (source == NULL && argv[i][0] != '-') {
-			source = argv[i];
-		} else {
-			return adm_usage(ctx, usage);
-		}
-	}
-	if (!have_keep)
-		return adm_usage(ctx, usage);
-	if (accounts_user_get(ctx->acc, argv[1], &u, &err) != ABK_OK)
-		return adm_fail(ctx, &err);
-	rc = storage_user_open(ctx->data_dir, argv[1], &su, &err);
-	if (rc == ABK_OK)
-		rc = storage_prune(su, source, &pol, &removed, &err);
-	storage_user_close(su);
-	if (rc != ABK_OK)
-		return adm_fail(ctx, &err);
-	fprintf(ctx->out, "%u snapshot(s) removed\n", removed);
-	return ABK_EXIT_OK;
 }
 
 static int
@@ -442,15 +435,17 @@ adm_sessions(struct admin_ctx *ctx, int argc, char **argv)
 		fprintf(ctx->errout, "error: out of memory\n");
 		return ABK_EXIT_FAILURE;
 	}
-	fprintf(ctx->out, "%-6s %-20s %-40s %-9s %s\n", "ID", "USER", "PEER", "FOR", "DOING");
+	fprintf(ctx->out, "%-6s %-20s %-30s %-9s %-10s %-10s %s\n", "ID", "USER", "PEER", "FOR",
+	    "IN", "OUT", "DOING");
 	for (size_t i = 0; i < n; i++) {
-		char dur[40];
+		char dur[40], in[32], out[32];
 		long secs = (long)(now - rows[i].since);
 
 		snprintf(dur, sizeof(dur), "%ldm%02lds", secs / 60, secs % 60);
-		fprintf(ctx->out, "%-6llu %-20s %-40s %-9s %s\n",
+		fprintf(ctx->out, "%-6llu %-20s %-30s %-9s %-10s %-10s %s\n",
 		    (unsigned long long)rows[i].id, rows[i].user[0] ? rows[i].user : "-",
-		    rows[i].peer, dur, rows[i].action);
+		    rows[i].peer, dur, abk_format_size(rows[i].bytes_in, in, sizeof(in)),
+		    abk_format_size(rows[i].bytes_out, out, sizeof(out)), rows[i].action);
 	}
 	fprintf(ctx->out, "%zu session(s)\n", n);
 	free(rows);
@@ -484,11 +479,48 @@ adm_stats(struct admin_ctx *ctx, int argc, char **argv)
 static int
 adm_shutdown(struct admin_ctx *ctx, int argc, char **argv)
 {
+	struct srv_stats st;
+	unsigned active, queued;
+
 	if (adm_need_server(ctx, "shutdown") != 0)
 		return ABK_EXIT_USAGE;
+	if (ctx->confirm != NULL) {
+		char q[128];
+
+		srv_stats_get(ctx->srv, &st, &active, &queued);
+		snprintf(q, sizeof(q), "Stop the server (%u session%s active)? [y/N] ", active,
+		    active == 1 ? "" : "s");
+		if (!ctx->confirm(ctx, q)) {
+			fprintf(ctx->out, "not stopped\n");
+			return ABK_EXIT_OK;
+		}
+	}
 	fprintf(ctx->out, "shutting down\n");
 	srv_request_stop(ctx->srv);
 	return ABK_EXIT_OK;
+}
+
+static int
+adm_log(struct admin_ctx *ctx, int argc, char **argv)
+{
+	static char buf[LOG_RECENT_MAX * 520];	/* the console thread only */
+	uint64_t n = 20;
+
+	if (adm_need_server(ctx, "log") != 0)
+		return ABK_EXIT_USAGE;
+	if (argc == 2 && abk_parse_uint(argv[1], 1, LOG_RECENT_MAX, &n) != ABK_OK) {
+		fprintf(ctx->errout, "error: log needs a number of lines from 1 to %d\n",
+		    LOG_RECENT_MAX);
+		return ABK_EXIT_USAGE;
+	}
+	fputs(log_recent((unsigned)n, buf, sizeof(buf)), ctx->out);
+	return ABK_EXIT_OK;
+}
+
+const char *
+admin_command_name(size_t i)
+{
+	return i < sizeof(admin_table) / sizeof(admin_table[0]) ? admin_table[i].name : NULL;
 }
 
 int

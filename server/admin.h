@@ -15,6 +15,9 @@
 
 #include "abkerr.h"
 
+/* Shortest password useradd and passwd accept (doc/autobackupd.8). */
+#define ADMIN_PASSWORD_MIN 10
+
 struct accounts;
 struct srv;
 
@@ -29,7 +32,13 @@ struct admin_ctx {
 	/* Ask for a secret without echo; returns ABK_OK or an error. */
 	int (*read_secret)(struct admin_ctx *ctx, const char *prompt, char *buf,
 	    size_t bufsz, abk_err *err);
+	/* The console asks before shutdown and userdel --purge: 1 = yes.
+	 * NULL (subcommands, scripts): no question. */
+	int (*confirm)(struct admin_ctx *ctx, const char *question);
 };
+
+/* The name of command i of the table (Tab completion), NULL past the end. */
+const char *admin_command_name(size_t i);
 
 /*
  * Run one command line already split into words (argv[0] is the command).

@@ -634,3 +634,117 @@ certgen_make_server(const char *dir, const char *const *hostnames, size_t nhost,
 {
 	return cg_run(dir, hostnames, nhost, 0, err);
 }
+
+/* One DER header at *p (< end): tag and length; advances *p past it. */
+static int
+cg_der_hdr(const uint8_t **p, const uint8_t *end, uint8_t *tag, size_t *len)
+{
+	const uint8_t *q = *p;
+	size_t n;
+
+	if (end - q < 2)
+		return -1;
+	*tag = *q++;
+	n = *q++;
+	if (n & 0x80) {
+		size_t k = n & 0x7f;
+
+		if (k == 0 || k > 3 || (size_t)(end - q) < k)
+			return -1;
+		for (n = 0; k > 0; k--)
+			n = n << 8 | *q++;
+	}
+	if ((size_t)(end - q) < n)
+		return -1;
+	*p = q;
+	*len = n;
+	return 0;
+}
+
+/*
+ * The SubjectAltName entries of a certificate in DER: the extension is
+ * found by its OID (2.5.29.17) and walked here, because wolfCrypt's decoded
+ * certificate does not expose iPAddress entries in every build.
+ */
+static int
+cg_san_names(const uint8_t *der, size_t len, char (*out)[CERTGEN_NAME_MAX + 1], size_t max,
+    size_t *n)
+{
+	static const uint8_t oid[] = { 0x06, 0x03, 0x55, 0x1d, 0x11 };
+	const uint8_t *p = NULL, *end = der + len;
+	uint8_t tag;
+	size_t l;
+
+	*n = 0;
+	for (size_t i = 0; i + sizeof(oid) <= len; i++)
+		if (memcmp(der + i, oid, sizeof(oid)) == 0) {
+			p = der + i + sizeof(oid);
+			break;
+		}
+	if (p == NULL)
+		return 0;	/* no SAN: no names */
+	if (cg_der_hdr(&p, end, &tag, &l) != 0)
+		return -1;
+	if (tag == 0x01) {	/* critical BOOLEAN */
+		p += l;
+		if (cg_der_hdr(&p, end, &tag, &l) != 0)
+			return -1;
+	}
+	if (tag != 0x04 || cg_der_hdr(&p, p + l, &tag, &l) != 0 || tag != 0x30)
+		return -1;
+	end = p + l;
+	while (p < end) {
+		char buf[CERTGEN_NAME_MAX + 1];
+
+		if (cg_der_hdr(&p, end, &tag, &l) != 0)
+			return -1;
+		buf[0] = '\0';
+		if (tag == 0x82 && l <= CERTGEN_NAME_MAX) {
+			memcpy(buf, p, l);
+			buf[l] = '\0';
+		} else if (tag == 0x87 && (l == 4 || l == 16)) {
+			if (inet_ntop(l == 4 ? AF_INET : AF_INET6, p, buf, sizeof(buf)) == NULL)
+				buf[0] = '\0';
+		}
+		p += l;
+		/* The defaults come back by themselves (cg_build_names). */
+		if (buf[0] == '\0' || strcmp(buf, "localhost") == 0 ||
+		    strcmp(buf, "127.0.0.1") == 0 || strcmp(buf, "::1") == 0 ||
+		    certgen_check_name(buf, NULL) != ABK_OK)
+			continue;
+		if (*n < max)
+			memcpy(out[(*n)++], buf, sizeof(buf));
+	}
+	return 0;
+}
+
+int
+certgen_server_names(const char *dir, char (*names)[CERTGEN_NAME_MAX + 1], size_t max,
+    size_t *n, abk_err *err)
+{
+	struct cg_work *w;
+	size_t len;
+	int dirfd, rc;
+
+	*n = 0;
+	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return abk_err_set(err, ABK_E_IO, "certificate directory %s: %s", dir,
+		    strerror(errno));
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		close(dirfd);
+		return abk_err_set(err, ABK_E_NOMEM, "certgen: out of memory");
+	}
+	rc = cg_read(w, dirfd, dir, CERTGEN_SERVER_CERT, &len, err);
+	if (rc == ABK_OK) {
+		int der_len = wc_CertPemToDer(w->file, (int)len, w->srv_der, CG_DER_MAX, CERT_TYPE);
+		if (der_len <= 0)
+			rc = abk_err_set(err, ABK_E_CRYPTO, "%s/%s is not a PEM certificate: %s",
+			    dir, CERTGEN_SERVER_CERT, wc_GetErrorString(der_len));
+		else if (cg_san_names(w->srv_der, (size_t)der_len, names, max, n) != 0)
+			rc = abk_err_set(err, ABK_E_CRYPTO, "%s/%s: malformed host names",
+			    dir, CERTGEN_SERVER_CERT);
+	}
+	free(w);
+	close(dirfd);
+	return rc;
+}

@@ -79,4 +79,13 @@ int certgen_make_all(const char *dir, const char *const *hostnames,
 int certgen_make_server(const char *dir, const char *const *hostnames,
     size_t nhost, abk_err *err);
 
+/*
+ * The extra host names the server certificate in dir carries (its
+ * SubjectAltName entries but the defaults localhost, 127.0.0.1, ::1), at
+ * most max of them, into names[0..*n).  `init --renew-server` keeps them.
+ * Errors: ABK_E_NOTFOUND, ABK_E_IO, ABK_E_CRYPTO (not a certificate).
+ */
+int certgen_server_names(const char *dir, char (*names)[CERTGEN_NAME_MAX + 1], size_t max,
+    size_t *n, abk_err *err);
+
 #endif

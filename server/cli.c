@@ -31,7 +31,8 @@ struct cli_command {
 static int cli_init(int argc, char **argv);
 
 static const struct cli_command cli_commands[] = {
-	{ "init", "init [--data DIR] [--hostname NAME]... [--force | --renew-server]",
+	{ "init", "init [--data DIR] [--hostname NAME]... [--force | --renew-server "
+	  "[--replace-names]]",
 	  "create the data directory, account database and certificates", cli_init },
 	/* serve's options and usage: serve_opts in cli_serve.c */
 	{ "serve", "serve [OPTIONS]", "run the TLS server", cli_serve },
@@ -39,8 +40,8 @@ static const struct cli_command cli_commands[] = {
 	  "manage accounts (works while the server runs)", cli_admin },
 	{ "token", "token add|list|revoke ...",
 	  "manage API tokens for --batch clients", cli_admin },
-	{ "prune", "prune USER [SOURCE] --keep N",
-	  "delete old snapshots beyond a retention count", cli_admin },
+	{ "prune", "prune USER [SOURCE] [--dry-run] [--keep-last N ...]",
+	  "remove the snapshots the retention policy does not keep", cli_admin },
 };
 
 static void
@@ -120,8 +121,9 @@ cli_init_help(FILE *out)
 	    "                   server certificate (accounts and backups are kept;\n"
 	    "                   every client needs the new ca.pem)\n"
 	    "  --renew-server   new server key and certificate from the existing CA\n"
-	    "                   (clients keep their ca.pem); give the --hostname\n"
-	    "                   names again\n",
+	    "                   (clients keep their ca.pem); it keeps the names the\n"
+	    "                   certificate carries and adds the --hostname ones\n"
+	    "  --replace-names  with --renew-server: only the --hostname names\n",
 	    cli_find("init")->usage, DATADIR_ENV, DATADIR_SYSTEM);
 }
 
@@ -167,14 +169,16 @@ cli_init(int argc, char **argv)
 		{ "hostname", required_argument, NULL, 'n' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "renew-server", no_argument, NULL, 'r' },
+		{ "replace-names", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *names[CERTGEN_MAX_NAMES];
-	char defdata[PATH_MAX], host[256];
+	char defdata[PATH_MAX], host[256], certs[PATH_MAX];
+	static char old[CERTGEN_MAX_NAMES][CERTGEN_NAME_MAX + 1];
 	const char *data = NULL;
-	size_t nnames = 0;
-	int ch, force = 0, renew = 0, rc;
+	size_t nnames = 0, nold = 0;
+	int ch, force = 0, renew = 0, replace = 0, rc;
 	abk_err err = ABK_ERR_INIT;
 
 	optind = 0;
@@ -198,6 +202,9 @@ cli_init(int argc, char **argv)
 		case 'r':
 			renew = 1;
 			break;
+		case 'R':
+			replace = 1;
+			break;
 		case 'h':
 			cli_init_help(stdout);
 			return ABK_EXIT_OK;
@@ -205,8 +212,9 @@ cli_init(int argc, char **argv)
 			return cli_getopt_fail("init", ch, argv);
 		}
 	}
-	if (optind < argc || (force && renew))
+	if (optind < argc || (force && renew) || (replace && !renew))
 		return cli_bad_option("init", "%s", optind < argc ? "unexpected argument" :
+		    replace && !renew ? "--replace-names goes with --renew-server" :
 		    "--force and --renew-server cannot be combined");
 	if (data == NULL) {
 		if (datadir_default(defdata, sizeof(defdata), &err) != ABK_OK) {
@@ -215,6 +223,38 @@ cli_init(int argc, char **argv)
 		}
 		data = defdata;
 	}
+	if (renew && snprintf(certs, sizeof(certs), "%s/%s", data, DATADIR_CERTS) >=
+	    (int)sizeof(certs)) {
+		fprintf(stderr, "autobackupd init: data directory path too long\n");
+		return ABK_EXIT_USAGE;
+	}
+	/* A renewal keeps the names clients already use (issue 10 item 7). */
+	if (renew && !replace) {
+		if (datadir_check(data, &err) != ABK_OK) {
+			fprintf(stderr, "autobackupd init: %s\n", err.msg);
+			return ABK_EXIT_FAILURE;
+		}
+		if (certgen_server_names(certs, old, CERTGEN_MAX_NAMES, &nold, &err) != ABK_OK) {
+			fprintf(stderr, "autobackupd init: %s (give --replace-names to set the "
+			    "names afresh)\n", err.msg);
+			return ABK_EXIT_FAILURE;
+		}
+		for (size_t i = 0; i < nold; i++) {
+			int dup = 0;
+
+			for (size_t j = 0; j < nnames; j++)
+				dup |= strcmp(names[j], old[i]) == 0;
+			if (dup)
+				continue;
+			if (nnames == CERTGEN_MAX_NAMES) {
+				fprintf(stderr, "autobackupd init: the certificate's names and the "
+				    "--hostname ones are more than %d; use --replace-names\n",
+				    CERTGEN_MAX_NAMES);
+				return ABK_EXIT_USAGE;
+			}
+			names[nnames++] = old[i];
+		}
+	}
 	/* By default the certificate also names this machine, when it can. */
 	if (nnames == 0 && gethostname(host, sizeof(host)) == 0) {
 		host[sizeof(host) - 1] = '\0';
@@ -222,12 +262,7 @@ cli_init(int argc, char **argv)
 			names[nnames++] = host;
 	}
 	if (renew) {
-		char certs[PATH_MAX];
-
 		rc = datadir_check(data, &err);
-		if (rc == ABK_OK && snprintf(certs, sizeof(certs), "%s/%s", data,
-		    DATADIR_CERTS) >= (int)sizeof(certs))
-			rc = abk_err_set(&err, ABK_E_LIMIT, "data directory path too long");
 		if (rc == ABK_OK)
 			rc = certgen_make_server(certs, names, nnames, &err);
 	} else

@@ -4,9 +4,11 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "accounts.h"
 #include "admin.h"
@@ -19,6 +21,13 @@ static int
 cli_tty_secret(struct admin_ctx *ctx, const char *prompt, char *buf, size_t bufsz,
     abk_err *err)
 {
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+
+	/* Scripts and cron have no terminal: say which option they need. */
+	if (fd < 0)
+		return abk_err_set(err, ABK_E_USAGE, "no terminal to ask for the password: "
+		    "give --password-file FILE (the password is its first line)");
+	close(fd);
 	return abk_read_secret_tty(prompt, buf, bufsz, err);
 }
 
@@ -36,6 +45,7 @@ static const struct {
 	{ "user", "append-only", "appendonly" },
 	{ "user", "enable", "enable" },
 	{ "user", "quota", "quota" },
+	{ "user", "policy", "policy" },
 	{ "token", "add", "token" },
 	{ "token", "list", "token" },
 	{ "token", "revoke", "token" },
@@ -53,7 +63,10 @@ cli_admin_usage(FILE *out)
 	    "       autobackupd user list | disable NAME | enable NAME | quota NAME SIZE\n"
 	    "       autobackupd user append-only NAME on|off\n"
 	    "       autobackupd token add NAME [LABEL] | token list [NAME] | token revoke ID\n"
-	    "       autobackupd prune USER [SOURCE] --keep N\n"
+	    "       autobackupd user policy NAME [SOURCE] [--keep-last N] [--keep-hourly N]\n"
+	    "                            [--keep-daily N] [--keep-weekly N] [--keep-monthly N]\n"
+	    "                            [--keep-yearly N] [--keep-within DURATION] | --clear\n"
+	    "       autobackupd prune USER [SOURCE] [--dry-run] [--keep-last N ...]\n"
 	    "common options: --data DIR, --iterations N (PBKDF2, default %u)\n",
 	    ACCOUNTS_DEFAULT_ITERATIONS);
 }
@@ -63,7 +76,7 @@ int
 cli_admin(int argc, char **argv)
 {
 	char data_dir[4096], dbdir[4200];
-	char *args[16];
+	char *args[48];
 	int nargs = 0, rc;
 	const char *command = NULL;
 	struct admin_ctx ctx;
@@ -93,8 +106,8 @@ cli_admin(int argc, char **argv)
 			ctx.iterations = (uint32_t)it;
 		} else if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i], "--quota") != 0 &&
 		    strcmp(argv[i], "--append-only") != 0 && strcmp(argv[i], "--purge") != 0 &&
-		    strcmp(argv[i], "--keep-data") != 0 &&
-		    strcmp(argv[i], "--keep") != 0) {
+		    strncmp(argv[i], "--keep", 6) != 0 && strcmp(argv[i], "--dry-run") != 0 &&
+		    strcmp(argv[i], "--clear") != 0) {
 			return cli_bad_option(argv[0], "unknown option '%s'", argv[i]);
 		} else {
 			if (nargs >= (int)(sizeof(args) / sizeof(args[0])) - 1) {

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -27,7 +28,9 @@ enum serve_kind {
 	SO_COUNT,	/* unsigned field, min..max */
 	SO_SECONDS,	/* int field in ms, given in seconds min..max */
 	SO_SIZE,	/* uint64_t field, a size of at least 1M */
+	SO_AGE,		/* unsigned field in seconds, given as N[smhd] min..max s */
 	SO_SET,		/* int field set to min */
+	SO_RETAIN,	/* a rule of the default retention policy (retention_parse_opt) */
 	SO_HELP,
 };
 
@@ -49,8 +52,14 @@ static const struct serve_opt serve_opts[] = {
 	{ "key", NULL, SO_PATH, FIELD(key_file), 0, 0 },
 	{ "threads", "[--threads N]", SO_COUNT, FIELD(threads), 1, 4096 },
 	{ "max-sessions", "[--max-sessions N]", SO_COUNT, FIELD(max_sessions), 1, 65536 },
-	{ "keep", "[--keep N]", SO_COUNT, FIELD(retention.keep_last), 1,
-	  RETENTION_KEEP_LAST_MAX },
+	{ "keep-last", "[--keep-last N]", SO_RETAIN, 0, 0, 0, 0 },
+	{ "keep", NULL, SO_RETAIN, 0, 0, 0, 0 },	/* = --keep-last */
+	{ "keep-hourly", "[--keep-hourly N]", SO_RETAIN, 0, 0, 0, 0 },
+	{ "keep-daily", "[--keep-daily N]", SO_RETAIN, 0, 0, 0, 0 },
+	{ "keep-weekly", "[--keep-weekly N]", SO_RETAIN, 0, 0, 0, 0 },
+	{ "keep-monthly", "[--keep-monthly N]", SO_RETAIN, 0, 0, 0, 0 },
+	{ "keep-yearly", "[--keep-yearly N]", SO_RETAIN, 0, 0, 0, 0 },
+	{ "keep-within", "[--keep-within DURATION]", SO_RETAIN, 0, 0, 0, 0 },
 	{ "idle-timeout", "[--idle-timeout S]", SO_SECONDS, FIELD(idle_timeout_ms), 1, 86400 },
 	{ "handshake-timeout", "[--handshake-timeout S]", SO_SECONDS,
 	  FIELD(handshake_timeout_ms), 1, 600 },
@@ -59,12 +68,15 @@ static const struct serve_opt serve_opts[] = {
 	  86400 },
 	{ "shutdown-grace", "[--shutdown-grace S]", SO_SECONDS, FIELD(shutdown_grace_ms), 1,
 	  3600 },
+	{ "min-rate", "[--min-rate BYTES]", SO_COUNT, FIELD(min_rate), 0, 1u << 30 },
 	{ "login-workers", "[--login-workers N]", SO_COUNT, FIELD(unauth_workers), 1, 4096 },
 	{ "logins-per-address", "[--logins-per-address N]", SO_COUNT, FIELD(unauth_per_addr),
 	  1, 65536 },
 	{ "list-memory", "[--list-memory SIZE]", SO_SIZE, FIELD(list_memory), 0, 0 },
 	{ "list-memory-per-user", "[--list-memory-per-user SIZE]", SO_SIZE,
 	  FIELD(list_memory_user), 0, 0 },
+	{ "staging-ttl", "[--staging-ttl AGE]", SO_AGE, FIELD(staging_max_age_s), 1,
+	  3650u * 24 * 3600 },
 	{ "console", "[--console|--no-console]", SO_SET, FIELD(console), 1, 0 },
 	{ "no-console", NULL, SO_SET, FIELD(console), 0, 0 },
 	{ "syslog", "[--syslog]", SO_SET, FIELD(use_syslog), 1, 0 },
@@ -139,9 +151,38 @@ serve_set(struct srv_config *cfg, const struct serve_opt *o, const char *arg)
 		}
 		memcpy(field, &v, sizeof(v));
 		return ABK_EXIT_OK;
+	case SO_AGE: {
+		char *end = NULL;
+		unsigned long long n;
+		uint64_t mult = 1;
+
+		errno = 0;
+		n = strtoull(arg, &end, 10);
+		if (end != arg && *end != '\0' && end[1] == '\0')
+			mult = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 :
+			    *end == 'd' ? 86400 : 0;
+		else if (end == arg || *end != '\0')
+			mult = 0;
+		if (arg[0] == '-' || errno != 0 || mult == 0 || n > o->max / mult ||
+		    n * mult < o->min) {
+			fprintf(stderr, "autobackupd: %s needs an age like 7d, 12h, 30m or "
+			    "90s (at least %llu s, at most %llu s), not '%s'\n", name,
+			    (unsigned long long)o->min, (unsigned long long)o->max, arg);
+			return ABK_EXIT_USAGE;
+		}
+		u = (unsigned)(n * mult);
+		memcpy(field, &u, sizeof(u));
+		return ABK_EXIT_OK;
+	}
 	case SO_SET:
 		i = (int)o->min;
 		memcpy(field, &i, sizeof(i));
+		return ABK_EXIT_OK;
+	case SO_RETAIN:
+		if (retention_parse_opt(&cfg->retention, o->name, arg, &err) != ABK_OK) {
+			fprintf(stderr, "autobackupd: %s\n", err.msg);
+			return ABK_EXIT_USAGE;
+		}
 		return ABK_EXIT_OK;
 	case SO_HELP:
 		break;
@@ -157,7 +198,7 @@ static int
 serve_parse(int argc, char **argv, struct srv_config *cfg, unsigned char *seen)
 {
 	struct option longopts[SERVE_NOPTS + 1];
-	int ch;
+	int ch, retain_given = 0;
 
 	for (size_t i = 0; i < SERVE_NOPTS; i++) {
 		longopts[i].name = serve_opts[i].name;
@@ -179,6 +220,12 @@ serve_parse(int argc, char **argv, struct srv_config *cfg, unsigned char *seen)
 		if (o->kind == SO_HELP) {
 			serve_usage(stdout);
 			return ABK_EXIT_OK;
+		}
+		/* Any --keep-* replaces the whole default policy: --keep 7 alone
+		 * still means "the last 7", as it did before the time rules. */
+		if (o->kind == SO_RETAIN && !retain_given) {
+			memset(&cfg->retention, 0, sizeof(cfg->retention));
+			retain_given = 1;
 		}
 		rc = serve_set(cfg, o, optarg);
 		if (rc != ABK_EXIT_OK)

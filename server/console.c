@@ -1,5 +1,8 @@
 /*
- * console.c - line input on stdin for the admin console.
+ * console.c - the admin console's thread: the plain line reader (stdin not
+ * a terminal: a script or a pipe) and what both readers share: running a
+ * line, quit/exit, password prompts and yes/no questions.  The interactive
+ * reader with line editing is console_edit.c, the only file using libedit.
  *
  * Input is read with poll() on stdin and the server's wake pipe, so the
  * thread ends promptly at shutdown instead of sitting in a blocking read.
@@ -18,8 +21,7 @@
 #include "server.h"
 #include "strutil.h"
 
-#define CONSOLE_LINE_MAX 4096
-#define CONSOLE_ARGS_MAX 16
+#define CONSOLE_ARGS_MAX 48
 
 /* Read one line from stdin; 0 on success, -1 at EOF, error or server stop. */
 static int
@@ -71,6 +73,7 @@ console_read_secret(struct admin_ctx *ctx, const char *prompt, char *buf, size_t
 	if (tty) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		quiet.c_lflag |= ICANON;
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 	}
 	rc = console_read_line(ctx->srv, buf, bufsz);
@@ -83,6 +86,46 @@ console_read_secret(struct admin_ctx *ctx, const char *prompt, char *buf, size_t
 	if (buf[0] == '\0')
 		return abk_err_set(err, ABK_E_USAGE, "empty password; nothing changed");
 	return ABK_OK;
+}
+
+/* A yes/no question; only "y" or "yes" is a yes. */
+static int
+console_confirm(struct admin_ctx *ctx, const char *question)
+{
+	char answer[16];
+
+	fputs(question, ctx->out);
+	fflush(ctx->out);
+	if (console_read_line(ctx->srv, answer, sizeof(answer)) != 0)
+		return 0;
+	return strcmp(answer, "y") == 0 || strcmp(answer, "yes") == 0 ||
+	    strcmp(answer, "Y") == 0 || strcmp(answer, "YES") == 0;
+}
+
+void
+console_closed_note(struct admin_ctx *ctx)
+{
+	fprintf(ctx->out, "\nconsole closed; the server keeps running. Stop it with "
+	    "'kill -TERM %ld' (or Ctrl-C here now).\n", (long)getpid());
+	fflush(ctx->out);
+}
+
+int
+console_run_line(struct admin_ctx *ctx, char *line)
+{
+	char *argv[CONSOLE_ARGS_MAX];
+	int argc = admin_split(line, argv, CONSOLE_ARGS_MAX);
+	int quit = 0;
+
+	if (argc < 0)
+		fprintf(ctx->out, "error: unbalanced quotes or too many words\n");
+	else if (argc > 0 && (strcmp(argv[0], "quit") == 0 || strcmp(argv[0], "exit") == 0))
+		quit = 1;
+	else if (argc > 0)
+		(void)admin_exec(ctx, argc, argv);
+	fflush(ctx->out);
+	abk_wipe(line, strlen(line));
+	return quit;
 }
 
 void *
@@ -99,25 +142,22 @@ console_thread(void *arg)
 	ctx.out = stdout;
 	ctx.errout = stdout;
 	ctx.read_secret = console_read_secret;
-	fprintf(stdout, "autobackupd console: type 'help' for commands\n");
+	ctx.confirm = console_confirm;
+	fprintf(stdout, "autobackupd console: type 'help' for commands, 'quit' to close "
+	    "the console\n");
+	if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+		console_edit_run(&ctx);
+		return NULL;
+	}
 	for (;;) {
-		char *argv[CONSOLE_ARGS_MAX];
-		int argc;
-
-		fputs("autobackupd> ", stdout);
+		fputs(CONSOLE_PROMPT, stdout);
 		fflush(stdout);
 		if (console_read_line(srv, line, sizeof(line)) != 0)
 			break;
-		argc = admin_split(line, argv, CONSOLE_ARGS_MAX);
-		if (argc < 0) {
-			fprintf(stdout, "error: unbalanced quotes or too many words\n");
-			continue;
+		if (console_run_line(&ctx, line)) {
+			console_closed_note(&ctx);
+			return NULL;
 		}
-		if (argc == 0)
-			continue;
-		(void)admin_exec(&ctx, argc, argv);
-		fflush(stdout);
-		abk_wipe(line, sizeof(line));
 	}
 	fputc('\n', stdout);
 	fflush(stdout);

@@ -25,6 +25,23 @@ void log_init(int use_syslog, int verbose);
 void log_event(enum log_level level, const char *peer, const char *user,
     const char *action, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/*
+ * The interactive console (console_edit.c) takes the lines that would go to
+ * stderr, so they never land in the middle of what the admin types: fn gets
+ * each line (with its newline) instead of stderr; NULL gives them back to
+ * stderr.  fn runs on the logging thread and must not block or log.
+ */
+typedef void (*log_display_fn)(const char *line, size_t len);
+void log_set_display(log_display_fn fn);
+
+/*
+ * The newest n (at most LOG_RECENT_MAX) lines logged, oldest first, each
+ * ending in a newline, into out (cut to outsz - 1 bytes, NUL-terminated);
+ * for the console's `log [N]`.  Returns out.
+ */
+#define LOG_RECENT_MAX 200
+char *log_recent(unsigned n, char *out, size_t outsz);
+
 /* abk_escape_name (src/strutil.h) with spaces escaped too: one log field. */
 void log_escape(const char *s, size_t len, char *out, size_t outsz);
 

@@ -9,9 +9,8 @@
  * short leaves only a .trash-* folder, which the next cleanup deletes
  * (storage_usage.c).  The usage cache is lowered by what a removal freed.
  *
- * A new rule (keep-daily, keep-within...) is a field of struct
- * retention_policy, checked in retention_check and applied in
- * retention_select; nothing else changes (doc/ARCHITECTURE.md section 7).
+ * Which snapshots a policy keeps is decided in retention_policy.c alone
+ * (retention_explain); a new rule is a field there, nothing here changes.
  */
 #include "config.h"
 
@@ -27,37 +26,6 @@
 #include "fsops.h"
 #include "retention.h"
 #include "storage_int.h"
-
-void
-retention_policy_default(struct retention_policy *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->keep_last = RETENTION_DEFAULT_KEEP_LAST;
-}
-
-int
-retention_check(const struct retention_policy *p, const char *what, abk_err *err)
-{
-	if (p == NULL || p->keep_last == 0)
-		return abk_err_set(err, ABK_E_USAGE, "%s must keep at least one snapshot", what);
-	return ABK_OK;
-}
-
-size_t
-retention_select(const struct retention_policy *p, char *const *ids, size_t nids,
-    unsigned char *drop)
-{
-	size_t n = 0;
-
-	(void)ids;	/* the time-based rules will read the time from the IDs */
-	/* ids are oldest first: all but the newest keep_last go. */
-	for (size_t i = 0; i < nids; i++) {
-		drop[i] = nids - i > p->keep_last;
-		n += drop[i];
-	}
-	return n;
-}
-
 
 /*
  * Pins (issue 8 item 7): a reader holds a shared flock on the snapshot's
@@ -119,47 +87,93 @@ remove_snapshot(storage_user *u, int srcfd, const char *id, abk_err *err)
 	return rc;
 }
 
+void
+storage_user_set_policy(storage_user *u, storage_policy_fn fn, void *ctx)
+{
+	u->policy_fn = fn;
+	u->policy_ctx = ctx;
+}
+
 int
-stg_retain(storage_user *u, int srcfd, const struct retention_policy *pol, unsigned *removed,
+stg_policy_for(storage_user *u, const char *source, const struct retention_policy *dflt,
+    struct retention_policy *out, abk_err *err)
+{
+	if (u->policy_fn != NULL)
+		return u->policy_fn(u->policy_ctx, u->name, source, out, err);
+	if (dflt == NULL)
+		return abk_err_set(err, ABK_E_USAGE, "no retention policy");
+	*out = *dflt;
+	return ABK_OK;
+}
+
+/* stg_retain reporting each snapshot (o->report), removing nothing on a dry run. */
+static int
+stg_retain_ex(storage_user *u, int srcfd, const char *source,
+    const struct retention_policy *pol, const struct storage_prune_opts *o, unsigned *removed,
     abk_err *err)
 {
-	char **ids = NULL;
-	unsigned char *drop = NULL;
+	char **ids = NULL, polbuf[128];
+	unsigned *why = NULL;
 	size_t nids = 0;
 	int rc;
 
 	rc = retention_check(pol, "retention", err);
 	if (rc != ABK_OK)
 		return rc;
+	retention_format(pol, polbuf, sizeof(polbuf));
 	rc = stg_list_ids(srcfd, &ids, &nids, err);
-	if (rc == ABK_OK && nids > 0 && (drop = calloc(nids, 1)) == NULL)
+	if (rc == ABK_OK && nids > 0 && (why = calloc(nids, sizeof(*why))) == NULL)
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory applying retention");
 	if (rc == ABK_OK)
-		retention_select(pol, ids, nids, drop);
+		retention_explain(pol, ids, nids, why);
 	/* What the policy drops goes, except those being read: they stay (a
 	 * newer one is not removed in their place) until a later run. */
-	for (size_t i = 0; rc == ABK_OK && i < nids; i++) {
-		int pinfd;
+	for (size_t i = nids; rc == ABK_OK && i-- > 0;) {
+		enum storage_prune_state st = PRUNE_KEPT;
+		int pinfd = -1;
 
-		if (!drop[i] || !snapshot_unpinned(srcfd, ids[i], &pinfd))
-			continue;
-		rc = remove_snapshot(u, srcfd, ids[i], err);
-		if (pinfd >= 0)
-			close(pinfd);	/* held through the removal */
-		if (rc == ABK_OK && removed != NULL)
+		if (why[i] != 0)
+			st = PRUNE_KEPT;
+		else if (o != NULL && o->dry_run)
+			st = PRUNE_REMOVED;
+		else if (!snapshot_unpinned(srcfd, ids[i], &pinfd))
+			st = PRUNE_PINNED;
+		else {
+			rc = remove_snapshot(u, srcfd, ids[i], err);
+			if (pinfd >= 0)
+				close(pinfd);	/* held through the removal */
+			if (rc != ABK_OK)
+				break;
+			st = PRUNE_REMOVED;
+		}
+		if (st == PRUNE_REMOVED && removed != NULL)
 			(*removed)++;
+		if (o != NULL && o->report != NULL)
+			o->report(o->ctx, source, polbuf, ids[i], why[i], st);
 	}
-	free(drop);
+	free(why);
 	fsops_names_free(ids, nids);
 	return rc;
 }
 
-static int
-prune_source(storage_user *u, const char *source, const struct retention_policy *pol, unsigned *removed,
+int
+stg_retain(storage_user *u, int srcfd, const struct retention_policy *pol, unsigned *removed,
     abk_err *err)
 {
+	return stg_retain_ex(u, srcfd, NULL, pol, NULL, removed, err);
+}
+
+static int
+prune_source(storage_user *u, const char *source, const struct storage_prune_opts *o,
+    unsigned *removed, abk_err *err)
+{
+	struct retention_policy pol;
 	int srcfd, lockfd, rc;
 
+	if (o->pol != NULL)
+		pol = *o->pol;
+	else if ((rc = stg_policy_for(u, source, NULL, &pol, err)) != ABK_OK)
+		return rc;
 	srcfd = stg_open_source(u, source, 0, err);
 	if (srcfd < 0)
 		return srcfd;
@@ -168,15 +182,15 @@ prune_source(storage_user *u, const char *source, const struct retention_policy 
 		close(srcfd);
 		return lockfd;
 	}
-	rc = stg_retain(u, srcfd, pol, removed, err);
+	rc = stg_retain_ex(u, srcfd, source, &pol, o, removed, err);
 	close(lockfd);
 	close(srcfd);
 	return rc;
 }
 
 int
-storage_prune(storage_user *u, const char *source, const struct retention_policy *pol, unsigned *removed,
-    abk_err *err)
+storage_prune_ex(storage_user *u, const char *source, const struct storage_prune_opts *o,
+    unsigned *removed, abk_err *err)
 {
 	char **names = NULL;
 	size_t count = 0;
@@ -186,11 +200,10 @@ storage_prune(storage_user *u, const char *source, const struct retention_policy
 	if (removed == NULL)
 		removed = &dummy;
 	*removed = 0;
-	rc = retention_check(pol, "prune", err);
-	if (rc != ABK_OK)
+	if (o->pol != NULL && (rc = retention_check(o->pol, "prune", err)) != ABK_OK)
 		return rc;
 	if (source != NULL)
-		return prune_source(u, source, pol, removed, err);
+		return prune_source(u, source, o, removed, err);
 	rc = fsops_list_names(u->dirfd, &names, &count, err);
 	if (rc != ABK_OK)
 		return rc;
@@ -202,7 +215,7 @@ storage_prune(storage_user *u, const char *source, const struct retention_policy
 		    !S_ISDIR(st.st_mode))
 			continue;
 		/* A busy source does not stop the others; the first error is kept. */
-		rc = prune_source(u, names[i], pol, removed, err);
+		rc = prune_source(u, names[i], o, removed, err);
 		if (rc != ABK_OK && first == ABK_OK)
 			first = rc;
 	}
@@ -210,3 +223,13 @@ storage_prune(storage_user *u, const char *source, const struct retention_policy
 	return first;
 }
 
+int
+storage_prune(storage_user *u, const char *source, const struct retention_policy *pol,
+    unsigned *removed, abk_err *err)
+{
+	struct storage_prune_opts o = { .pol = pol };
+
+	if (pol == NULL)
+		return retention_check(pol, "prune", err);
+	return storage_prune_ex(u, source, &o, removed, err);
+}

@@ -43,16 +43,34 @@
 #define SRV_REJECTERS_MAX 4
 #define SRV_BUSY_HANDSHAKE_MS 3000
 #define SRV_THROTTLE_KEYS 4096
+/* An address a user logged in from stays "known good" this long: failures
+ * under the user's name from elsewhere do not slow logins from it. */
+#define SRV_KNOWN_GOOD_MS (30LL * 24 * 3600 * 1000)
 
 /* The signal handler may touch only these two (STYLE: shutdown by flag). */
 static volatile sig_atomic_t srv_signalled;
 static int srv_signal_fd = -1;
+/* While the interactive console reads a line, Ctrl-C (SIGINT) only clears
+ * it: the handler writes a byte here instead of stopping the server. */
+static volatile sig_atomic_t srv_console_int_fd = -1;
+
+void
+srv_console_take_sigint(int fd)
+{
+	srv_console_int_fd = fd;
+}
 
 static void
 srv_on_signal(int sig)
 {
 	int saved = errno;
+	int cfd = srv_console_int_fd;
 
+	if (sig == SIGINT && cfd >= 0) {
+		(void)!write(cfd, "i", 1);
+		errno = saved;
+		return;
+	}
 	srv_signalled = sig;
 	if (srv_signal_fd >= 0)
 		(void)!write(srv_signal_fd, "s", 1);
@@ -72,6 +90,7 @@ srv_config_defaults(struct srv_config *cfg)
 	cfg->login_timeout_ms = 15000;
 	cfg->frame_timeout_ms = 120000;
 	cfg->idle_timeout_ms = 300000;
+	cfg->min_rate = 1024;
 	cfg->unauth_workers = 0;	/* 0: half the workers, at least one */
 	cfg->unauth_per_addr = 8;
 	cfg->shutdown_grace_ms = 10000;
@@ -99,6 +118,10 @@ srv_stats_get(struct srv *srv, struct srv_stats *st, unsigned *active, unsigned 
 {
 	pthread_mutex_lock(&srv->lock);
 	*st = srv->stats;
+	for (struct srv_session_info *s = srv->sessions; s != NULL; s = s->next) {
+		st->bytes_in += __atomic_load_n(&s->bytes_in, __ATOMIC_RELAXED);
+		st->bytes_out += __atomic_load_n(&s->bytes_out, __ATOMIC_RELAXED);
+	}
 	*active = srv->active;
 	*queued = srv->queue_len;
 	pthread_mutex_unlock(&srv->lock);
@@ -117,8 +140,18 @@ srv_sessions_copy(struct srv *srv, struct srv_session_info **rows, size_t *n)
 	if (cap > 0 && (*rows = calloc(cap, sizeof(**rows))) != NULL)
 		for (struct srv_session_info *s = srv->sessions; s != NULL && *n < cap;
 		    s = s->next) {
-			(*rows)[*n] = *s;
-			(*rows)[(*n)++].next = NULL;
+			struct srv_session_info *r = &(*rows)[(*n)++];
+
+			/* Field by field: the byte counters move under our feet. */
+			r->id = s->id;
+			memcpy(r->peer, s->peer, sizeof(r->peer));
+			memcpy(r->user, s->user, sizeof(r->user));
+			memcpy(r->action, s->action, sizeof(r->action));
+			r->since = s->since;
+			r->fd = s->fd;
+			r->bytes_in = __atomic_load_n(&s->bytes_in, __ATOMIC_RELAXED);
+			r->bytes_out = __atomic_load_n(&s->bytes_out, __ATOMIC_RELAXED);
+			r->next = NULL;
 		}
 	pthread_mutex_unlock(&srv->lock);
 	return cap > 0 && *rows == NULL ? ABK_E_NOMEM : ABK_OK;
@@ -242,6 +275,8 @@ srv_session_unregister(struct srv *srv, struct srv_session_info *info)
 			break;
 		}
 	}
+	srv->stats.bytes_in += __atomic_load_n(&info->bytes_in, __ATOMIC_RELAXED);
+	srv->stats.bytes_out += __atomic_load_n(&info->bytes_out, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&srv->lock);
 }
 
@@ -530,13 +565,46 @@ srv_new(const struct srv_config *cfg, struct srv **out, abk_err *err)
 	srv->queue = calloc(srv->queue_cap, sizeof(*srv->queue));
 	srv->unauth_addrs = calloc(srv->unauth_addrs_cap, sizeof(*srv->unauth_addrs));
 	srv->thr = throttle_new(SRV_THROTTLE_KEYS);
+	srv->known_good = throttle_new(SRV_THROTTLE_KEYS);
+	throttle_set_expire(srv->known_good, SRV_KNOWN_GOOD_MS);
 	srv->list_mem = budget_new("file-list memory", "--list-memory", srv->cfg.list_memory,
 	    srv->cfg.list_memory_user);
 	srv->quota_flight = budget_new("bytes in flight", "quota", 0, 0);
-	if (srv->queue == NULL || srv->thr == NULL || srv->unauth_addrs == NULL ||
+	if (srv->queue == NULL || srv->thr == NULL || srv->known_good == NULL ||
+	    srv->unauth_addrs == NULL ||
 	    srv->list_mem == NULL || srv->quota_flight == NULL)
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
 	return ABK_OK;
+}
+
+/*
+ * Remove staging areas untouched for --staging-ttl (and leftovers of cut
+ * removals): at start, then every srv_sweep_period_ms from the accept loop,
+ * so that abandoned pushes stop counting against a quota (issue 11).
+ * Sources with a push running are skipped (their lock is held).
+ */
+static void
+srv_sweep_staging(struct srv *srv, const char *when)
+{
+	abk_err err = ABK_ERR_INIT;
+	unsigned removed = 0;
+
+	if (storage_cleanup_staging(srv->cfg.data_dir, srv->cfg.staging_max_age_s, &removed,
+	    &err) != ABK_OK)
+		log_event(LOG_LVL_WARN, NULL, NULL, when, "staging cleanup: %s", err.msg);
+	else if (removed > 0)
+		log_event(LOG_LVL_INFO, NULL, NULL, when,
+		    "removed %u abandoned staging area(s) older than %u s", removed,
+		    srv->cfg.staging_max_age_s);
+}
+
+/* A quarter of the TTL, between 1 s and an hour. */
+static int
+srv_sweep_period_ms(const struct srv *srv)
+{
+	unsigned q = srv->cfg.staging_max_age_s / 4;
+
+	return (int)(q < 1 ? 1000 : q > 3600 ? 3600000 : q * 1000);
 }
 
 /* TLS context, account store, staging cleanup, listening socket. */
@@ -545,7 +613,6 @@ srv_open(struct srv *srv, abk_err *err)
 {
 	const struct srv_config *cfg = &srv->cfg;
 	char dbdir[PATH_MAX + 8];
-	unsigned removed = 0;
 	int rc;
 
 	if ((rc = tls_global_init(err)) != ABK_OK ||
@@ -554,13 +621,7 @@ srv_open(struct srv *srv, abk_err *err)
 	snprintf(dbdir, sizeof(dbdir), "%s/db", cfg->data_dir);
 	if ((rc = accounts_open(dbdir, &srv->acc, err)) != ABK_OK)
 		return rc;
-	if (storage_cleanup_staging(cfg->data_dir, cfg->staging_max_age_s, &removed, err) != ABK_OK) {
-		log_event(LOG_LVL_WARN, NULL, NULL, "startup", "staging cleanup: %s", err->msg);
-		abk_err_clear(err);
-	} else if (removed > 0) {
-		log_event(LOG_LVL_INFO, NULL, NULL, "startup",
-		    "removed %u abandoned staging area(s)", removed);
-	}
+	srv_sweep_staging(srv, "startup");
 	return net_listen(cfg->listen_host, cfg->listen_port, 128, &srv->listen_fd, err);
 }
 
@@ -621,12 +682,21 @@ srv_start_threads(struct srv *srv, struct srv_threads *t, abk_err *err)
 static int
 srv_accept_loop(struct srv *srv, abk_err *err)
 {
+	int period = srv_sweep_period_ms(srv);
+	long long next_sweep = net_now_ms() + period;
+
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = srv->listen_fd, .events = POLLIN },
 			{ .fd = srv->wake_pipe[0], .events = POLLIN },
 		};
-		int n = poll(pfd, 2, -1);
+		long long left = next_sweep - net_now_ms();
+		int n = poll(pfd, 2, left <= 0 ? 0 : (int)left);
+
+		if (net_now_ms() >= next_sweep) {
+			srv_sweep_staging(srv, "sweep");
+			next_sweep = net_now_ms() + period;
+		}
 
 		if (n < 0 && errno != EINTR)
 			return abk_err_set(err, ABK_E_INTERNAL, "poll: %s", strerror(errno));
@@ -680,6 +750,7 @@ srv_free(struct srv *srv)
 	tls_ctx_free(srv->tls);
 	tls_global_cleanup();
 	throttle_free(srv->thr);
+	throttle_free(srv->known_good);
 	budget_free(srv->list_mem);
 	budget_free(srv->quota_flight);
 	free(srv->queue);
@@ -694,10 +765,21 @@ srv_free(struct srv *srv)
 }
 
 int
+srv_policy_for(void *ctx, const char *user, const char *source, struct retention_policy *out,
+    abk_err *err)
+{
+	struct srv *srv = ctx;
+
+	return accounts_policy_resolve(srv->acc, user, source, &srv->cfg.retention, out, NULL,
+	    err);
+}
+
+int
 srv_run(const struct srv_config *cfg, abk_err *err)
 {
 	struct srv *srv = NULL;
 	struct srv_threads t = { NULL, 0, 0, 0 };
+	char polbuf[128];
 	int rc;
 
 	log_init(cfg->use_syslog, 0);
@@ -712,9 +794,10 @@ srv_run(const struct srv_config *cfg, abk_err *err)
 	if (rc == ABK_OK)
 		log_event(LOG_LVL_INFO, NULL, NULL, "startup",
 		    "listening on %s port %d (%u workers, %u of them for logins, %u sessions "
-		    "max, keep %u, file lists %llu MiB, %llu MiB per user)", cfg->listen_host,
+		    "max, default retention %s, file lists %llu MiB, %llu MiB per user)",
+		    cfg->listen_host,
 		    net_local_port(srv->listen_fd), cfg->threads, srv->cfg.unauth_workers,
-		    cfg->max_sessions, cfg->retention.keep_last,
+		    cfg->max_sessions, retention_format(&cfg->retention, polbuf, sizeof(polbuf)),
 		    (unsigned long long)(srv->cfg.list_memory >> 20),
 		    (unsigned long long)(srv->cfg.list_memory_user >> 20));
 	if (rc == ABK_OK && cfg->port_file[0] != '\0')

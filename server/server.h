@@ -41,6 +41,8 @@ struct srv_config {
 	int login_timeout_ms;		/* accept to LOGIN_OK, whole */
 	int frame_timeout_ms;		/* first byte to last of one frame */
 	int idle_timeout_ms;
+	unsigned min_rate;		/* bytes/s a push's data must keep up, over
+					 * each frame_timeout_ms; 0 = none */
 	unsigned unauth_workers;	/* workers for not-logged-in sessions */
 	unsigned unauth_per_addr;	/* queued + pre-login per address */
 	uint64_t list_memory;		/* file lists of all pushes; 0 = default */
@@ -63,6 +65,10 @@ struct srv_session_info {
 	char action[96];
 	time_t since;
 	int fd;				/* socket, for forced shutdown */
+	/* Bytes read and written on the connection (TLS payload: every frame
+	 * and all data); updated with __atomic builtins by the session's
+	 * threads, read under srv->lock by the copies below. */
+	uint64_t bytes_in, bytes_out;
 	struct srv_session_info *next;
 };
 
@@ -73,7 +79,7 @@ struct srv_stats {
 	uint64_t logins_failed;
 	uint64_t pushes;
 	uint64_t restores;
-	uint64_t bytes_in;
+	uint64_t bytes_in;		/* of ended sessions; srv_stats_get adds live ones */
 	uint64_t bytes_out;
 	time_t started;
 };
@@ -96,6 +102,8 @@ struct srv {
 	struct tls_ctx *tls;		/* read-only */
 	struct accounts *acc;		/* thread-safe on its own */
 	struct throttle *thr;		/* thread-safe on its own */
+	struct throttle *known_good;	/* thread-safe on its own: "user|address"
+					 * pairs that logged in recently */
 	struct budget *list_mem;	/* thread-safe on its own: push file lists */
 	struct budget *quota_flight;	/* thread-safe on its own: bytes reserved by
 					 * running pushes, per user (quota) */
@@ -130,6 +138,17 @@ struct srv {
 
 /* Run `serve` with cfg until SIGINT/SIGTERM or console shutdown. */
 int srv_run(const struct srv_config *cfg, abk_err *err);
+
+/* A storage_policy_fn (storage.h): the accounts store's policy for
+ * user/source, else the server's default; ctx is the struct srv. */
+int srv_policy_for(void *ctx, const char *user, const char *source, struct retention_policy *out,
+    abk_err *err);
+
+/*
+ * fd >= 0: SIGINT writes a byte to fd instead of stopping the server (the
+ * interactive console clears its line); -1: SIGINT stops the server again.
+ */
+void srv_console_take_sigint(int fd);
 
 /* Ask the server to stop (console `shutdown`); async-signal-unsafe. */
 void srv_request_stop(struct srv *srv);

@@ -60,8 +60,6 @@ session_send_out(struct session *s, uint8_t type, abk_err *err)
 	if (s->out.failed)
 		return abk_err_set(err, ABK_E_INTERNAL, "reply frame too large");
 	rc = proto_send(&s->io, type, s->out.data, s->out.len, err);
-	if (rc == ABK_OK)
-		srv_stat_add(s->srv, &s->srv->stats.bytes_out, s->out.len + PROTO_HEADER_LEN);
 	abk_buf_reset(&s->out);
 	return rc;
 }
@@ -120,16 +118,51 @@ session_unauth_release(struct session *s)
 	tls_conn_set_deadline(s->conn, 0);
 }
 
-/* Sleep for the throttle delay of this user and this address. */
+/*
+ * Throttle keys of one login try (invariant 5): the address ("a:ADDR"), the
+ * user at that address ("p:USER ADDR") and the user name alone ("u:USER").
+ * The name alone is what slows guessing from many addresses, but it is also
+ * a lever against the user (anyone can fail logins under bob's name), so it
+ * is not applied to a token login (a 256-bit secret is not guessed) nor from
+ * an address the user logged in from recently (srv->known_good).
+ */
+struct login_keys {
+	char addr[THROTTLE_KEY_MAX + 72];
+	char pair[THROTTLE_KEY_MAX + 72];
+	char user[THROTTLE_KEY_MAX + 72];
+	char good[THROTTLE_KEY_MAX + 72];
+};
+
 static void
-session_throttle_wait(struct session *s, const char *ukey, const char *akey)
+login_keys_make(struct login_keys *k, const struct session *s, const char *user)
+{
+	snprintf(k->addr, sizeof(k->addr), "a:%s", s->peer);
+	/* The user name comes first: a long address is cut, never the name. */
+	snprintf(k->pair, sizeof(k->pair), "p:%s %s", user, s->peer);
+	snprintf(k->user, sizeof(k->user), "u:%s", user);
+	snprintf(k->good, sizeof(k->good), "%s %s", user, s->peer);
+	if (user[0] == '\0')
+		k->pair[0] = k->user[0] = k->good[0] = '\0';	/* ignored keys */
+}
+
+/* Sleep for the throttle delay of this login try's keys. */
+static void
+session_throttle_wait(struct session *s, const struct login_keys *k, int token)
 {
 	long long now = net_now_ms();
-	unsigned du = throttle_delay_ms(s->srv->thr, ukey, now);
-	unsigned da = throttle_delay_ms(s->srv->thr, akey, now);
-	unsigned d = du > da ? du : da;
-	struct timespec ts = { .tv_sec = d / 1000, .tv_nsec = (long)(d % 1000) * 1000000 };
+	unsigned d = throttle_delay_ms(s->srv->thr, k->addr, now);
+	unsigned dp = throttle_delay_ms(s->srv->thr, k->pair, now);
+	unsigned du = 0;
+	struct timespec ts;
 
+	if (!token && throttle_failures(s->srv->known_good, k->good, now) == 0)
+		du = throttle_delay_ms(s->srv->thr, k->user, now);
+	if (dp > d)
+		d = dp;
+	if (du > d)
+		d = du;
+	ts.tv_sec = d / 1000;
+	ts.tv_nsec = (long)(d % 1000) * 1000000;
 	while (d > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
@@ -138,15 +171,14 @@ static int
 session_login_finish(struct session *s, const char *user, const char *token, int rc,
     enum accounts_reason reason, const char *how, abk_err *err)
 {
-	char ukey[THROTTLE_KEY_MAX + 72], akey[THROTTLE_KEY_MAX + 72];
+	struct login_keys k = { "", "", "", "" };
 	char safe_user[4 * PROTO_USER_MAX + 1];
 	struct account_user rec;
 	struct msg_login_ok ok;
 	abk_err e2 = ABK_ERR_INIT;
 
 	log_escape(user, strlen(user), safe_user, sizeof(safe_user));
-	snprintf(ukey, sizeof(ukey), "u:%s", user);
-	snprintf(akey, sizeof(akey), "a:%s", s->peer);
+	login_keys_make(&k, s, user);
 	if (rc != ABK_OK) {
 		if (rc != ABK_E_AUTH) {
 			log_event(LOG_LVL_ERROR, s->peer, safe_user, how, "error: %s", err->msg);
@@ -154,8 +186,9 @@ session_login_finish(struct session *s, const char *user, const char *token, int
 			    "login could not be checked (server error)");
 			return rc;
 		}
-		throttle_fail(s->srv->thr, ukey, net_now_ms());
-		throttle_fail(s->srv->thr, akey, net_now_ms());
+		throttle_fail(s->srv->thr, k.addr, net_now_ms());
+		throttle_fail(s->srv->thr, k.pair, net_now_ms());
+		throttle_fail(s->srv->thr, k.user, net_now_ms());
 		(void)accounts_record_failure(s->srv->acc, user, &e2);
 		srv_stat_add(s->srv, &s->srv->stats.logins_failed, 1);
 		log_event(LOG_LVL_SECURITY, s->peer, safe_user, how, "refused: %s",
@@ -163,7 +196,7 @@ session_login_finish(struct session *s, const char *user, const char *token, int
 		abk_err_clear(&e2);
 		/* the wait is the address's, the same whoever the name: it
 		 * tells nothing about the account (invariant 5) */
-		unsigned wait_ms = throttle_delay_ms(s->srv->thr, akey, net_now_ms());
+		unsigned wait_ms = throttle_delay_ms(s->srv->thr, k.addr, net_now_ms());
 		char wait[80] = "";
 
 		if (wait_ms > 0)
@@ -173,9 +206,12 @@ session_login_finish(struct session *s, const char *user, const char *token, int
 		    "login failed: unknown user, wrong credentials or account disabled%s", wait);
 		return ABK_E_AUTH;
 	}
-	/* Only the name's count is reset: resetting the address would let one
-	 * valid account clear the count of guesses at other accounts. */
-	throttle_success(s->srv->thr, ukey);
+	/* Only the name's counts are reset: resetting the address would let one
+	 * valid account clear the count of guesses at other accounts.  The
+	 * address becomes known good for this user. */
+	throttle_success(s->srv->thr, k.user);
+	throttle_success(s->srv->thr, k.pair);
+	throttle_fail(s->srv->known_good, k.good, net_now_ms());
 	(void)accounts_record_success(s->srv->acc, user, &e2);
 	abk_err_clear(&e2);
 	if (accounts_user_get(s->srv->acc, user, &rec, &e2) != ABK_OK ||
@@ -186,6 +222,9 @@ session_login_finish(struct session *s, const char *user, const char *token, int
 		    "cannot open your storage on the server");
 		return ABK_E_INTERNAL;
 	}
+	/* Retention after a push: the policy the admin set for this user or
+	 * source, else the server's default. */
+	storage_user_set_policy(s->store, srv_policy_for, s->srv);
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	s->logged_in = 1;
 	session_unauth_release(s);
@@ -201,6 +240,10 @@ session_login_finish(struct session *s, const char *user, const char *token, int
 	snprintf(ok.user, sizeof(ok.user), "%s", user);
 	ok.quota = rec.quota;
 	ok.append_only = rec.append_only ? 1 : 0;
+	/* the usage for `list` (a cached figure; left out if it cannot be had) */
+	abk_err_clear(&e2);
+	if (storage_usage(s->store, &ok.used, &e2) == ABK_OK)
+		ok.has_used = 1;
 	(void)msg_login_ok_put(&s->out, &ok);
 	return session_send_out(s, PT_LOGIN_OK, err);
 }
@@ -209,7 +252,7 @@ static int
 session_login_password(struct session *s, abk_err *err)
 {
 	struct msg_login m;
-	char ukey[THROTTLE_KEY_MAX + 72], akey[THROTTLE_KEY_MAX + 72];
+	struct login_keys k = { "", "", "", "" };
 	enum accounts_reason reason = ACCOUNTS_AUTH_OK;
 	abk_rd r;
 	int rc;
@@ -217,9 +260,8 @@ session_login_password(struct session *s, abk_err *err)
 	abk_rd_init(&r, s->in.data, s->in.len);
 	if (msg_login_get(&r, PT_LOGIN_PASSWORD, &m, err) != ABK_OK)
 		return session_fail(s, "login", err);
-	snprintf(ukey, sizeof(ukey), "u:%s", m.user);
-	snprintf(akey, sizeof(akey), "a:%s", s->peer);
-	session_throttle_wait(s, ukey, akey);
+	login_keys_make(&k, s, m.user);
+	session_throttle_wait(s, &k, 0);
 	srv_auth_enter(s->srv);
 	rc = accounts_verify_password(s->srv->acc, m.user, m.secret, m.secret_len, &reason,
 	    err);
@@ -232,7 +274,7 @@ session_login_token(struct session *s, abk_err *err)
 {
 	char user[PROTO_USER_MAX + 1], token[PROTO_TOKEN_MAX + 1];
 	char found[ACCOUNTS_NAME_MAX + 1] = "";
-	char ukey[THROTTLE_KEY_MAX + 72], akey[THROTTLE_KEY_MAX + 72];
+	struct login_keys k = { "", "", "", "" };
 	enum accounts_reason reason = ACCOUNTS_AUTH_OK;
 	struct msg_login m;
 	abk_rd r;
@@ -244,9 +286,8 @@ session_login_token(struct session *s, abk_err *err)
 	memcpy(user, m.user, sizeof(user));
 	memcpy(token, m.secret, m.secret_len);	/* at most PROTO_TOKEN_MAX, no NUL */
 	token[m.secret_len] = '\0';
-	snprintf(ukey, sizeof(ukey), "u:%s", user);
-	snprintf(akey, sizeof(akey), "a:%s", s->peer);
-	session_throttle_wait(s, ukey, akey);
+	login_keys_make(&k, s, user);
+	session_throttle_wait(s, &k, 1);
 	srv_auth_enter(s->srv);
 	rc = accounts_verify_token(s->srv->acc, token, found, sizeof(found), &reason, err);
 	srv_auth_leave(s->srv);
@@ -322,13 +363,34 @@ session_lister_free(struct session_lister *l)
 	abk_buf_free(&l->items);
 }
 
+/* The retention policy of a source in words, for `list` (issue 10 item 1). */
+static void
+source_policy_words(struct session *s, const char *source, char *out, size_t outsz)
+{
+	struct retention_policy pol;
+	const char *from = "server default";
+	abk_err err = ABK_ERR_INIT;
+	char words[160];
+
+	if (accounts_policy_resolve(s->srv->acc, s->user, source, &s->srv->cfg.retention, &pol,
+	    &from, &err) != ABK_OK) {
+		snprintf(out, outsz, "unknown (%s)", err.msg);
+		return;
+	}
+	snprintf(out, outsz, "%s%s (%s%s)", s->append_only ? "append-only, prune keeps " : "",
+	    retention_format(&pol, words, sizeof(words)), from,
+	    strcmp(from, "server default") == 0 ? "" : " policy");
+}
+
 static int
 list_source_cb(void *ctx, const struct storage_source_info *si)
 {
 	struct session_lister *l = ctx;
+	char policy[PROTO_POLICY_MAX + 1];
 
+	source_policy_words(l->s, si->name, policy, sizeof(policy));
 	(void)msg_source_put(&l->items, si->name, si->origin, si->snapshots, si->latest_id,
-	    si->latest_time, si->latest_files, si->latest_bytes);
+	    si->latest_time, si->latest_files, si->latest_bytes, policy);
 	return session_lister_added(l);
 }
 
@@ -503,7 +565,6 @@ session_loop(struct session *s)
 				(void)session_fail(s, "frame", &err);
 			return;
 		}
-		srv_stat_add(s->srv, &s->srv->stats.bytes_in, s->in.len + PROTO_HEADER_LEN);
 		if (type == PT_BYE)
 			return;
 		/* Between commands: the account as it is now (another process may

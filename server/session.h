@@ -35,6 +35,10 @@ struct session {
 	long long login_deadline;	/* net_now_ms() by which LOGIN_OK must be sent */
 	long long frame_deadline;	/* of the frame being read, 0 = none */
 	int in_frame;			/* header read, payload not yet */
+	int rate_on;			/* a push's data phase: --min-rate applies */
+	int rate_failed;		/* it ended the session */
+	long long rate_wait_ms;		/* time waited for the client in this window */
+	uint64_t rate_bytes;		/* bytes read in that window */
 	uint64_t quota;			/* of the logged-in user, kept current */
 	int append_only;		/* kept current (session_account.c) */
 	int64_t acct_created;		/* the account logged into (not a namesake) */
@@ -67,6 +71,10 @@ void session_io_init(struct session *s);
 /* 1 (after logging it and telling the peer) if rc/err say a login or frame
  * deadline passed, else 0. */
 int session_deadline_passed(struct session *s, int rc, const abk_err *err);
+/* A push's data phase begins (on = 1) or ends: while on, the client must
+ * send at least --min-rate bytes/s, measured over each --frame-timeout of
+ * time spent waiting for it. */
+void session_rate(struct session *s, int on);
 /* After an ERROR that ends a logged-in session mid-stream: drop what the
  * peer still sends for a while, so that it reads the ERROR, not a reset. */
 void session_linger(struct session *s);
@@ -83,7 +91,8 @@ void session_account_logged_in(struct session *s, const struct account_user *rec
  */
 int session_account_check(struct session *s, int force, abk_err *err);
 /* Reserve a push's needed bytes against the quota (0 bytes: always OK). */
-int session_quota_reserve(struct session *s, uint64_t needed, abk_err *err);
+int session_quota_reserve(struct session *s, const char *source, uint64_t needed,
+    abk_err *err);
 void session_quota_release(struct session *s);
 
 /*

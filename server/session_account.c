@@ -55,17 +55,27 @@ session_account_logged_in(struct session *s, const struct account_user *rec,
 	}
 }
 
-/* Stored + in flight (all this user's pushes, this one's reservation too). */
+/*
+ * Stored + staged + in flight (all this user's pushes, this one's
+ * reservation too).  Staged: bytes left in the staging areas of pushes that
+ * were not published (issue 11: abandoned pushes to many sources must not
+ * pass the quota together), of sources with no push running, plus
+ * own_source's (NULL: none) when a push of it is being planned.
+ */
 static int
-session_quota_over(struct session *s, uint64_t extra, uint64_t *used, uint64_t *flight,
-    abk_err *err)
+session_quota_over(struct session *s, const char *own_source, uint64_t extra,
+    uint64_t *used, uint64_t *flight, abk_err *err)
 {
+	uint64_t staged = 0;
 	int rc;
 
 	*flight = budget_user_used(s->srv->quota_flight, s->user);
 	rc = storage_usage(s->store, used, err);
+	if (rc == ABK_OK)
+		rc = storage_staged_bytes(s->store, own_source, &staged, err);
 	if (rc != ABK_OK)
 		return rc;
+	*used = *used > UINT64_MAX - staged ? UINT64_MAX : *used + staged;
 	return (*used > s->quota || *flight > s->quota - *used ||
 	    extra > s->quota - *used - *flight) ? 1 : 0;
 }
@@ -117,11 +127,11 @@ session_account_check(struct session *s, int force, abk_err *err)
 		uint64_t used = 0, flight = 0;
 
 		abk_err_clear(&e);
-		rc = session_quota_over(s, 0, &used, &flight, &e);
+		rc = session_quota_over(s, NULL, 0, &used, &flight, &e);
 		if (rc == 1) {
 			s->acct_failed = 1;
 			return abk_err_set(err, ABK_E_QUOTA, "quota exceeded: the quota is now %llu "
-			    "bytes, and you store %llu with %llu more on the way",
+			    "bytes, and you store %llu (staging included) with %llu more on the way",
 			    (unsigned long long)s->quota, (unsigned long long)used,
 			    (unsigned long long)flight);
 		}
@@ -130,7 +140,7 @@ session_account_check(struct session *s, int force, abk_err *err)
 }
 
 int
-session_quota_reserve(struct session *s, uint64_t needed, abk_err *err)
+session_quota_reserve(struct session *s, const char *source, uint64_t needed, abk_err *err)
 {
 	uint64_t used = 0, flight = 0;
 	int rc;
@@ -139,12 +149,12 @@ session_quota_reserve(struct session *s, uint64_t needed, abk_err *err)
 	if (needed == 0)
 		return ABK_OK;
 	if (s->quota > 0) {
-		rc = session_quota_over(s, needed, &used, &flight, err);
+		rc = session_quota_over(s, source, needed, &used, &flight, err);
 		if (rc < 0)
 			return rc;
 		if (rc == 1)
 			return abk_err_set(err, ABK_E_QUOTA, "quota exceeded: user %s stores %llu "
-			    "bytes, other pushes running bring %llu more and this push needs "
+			    "bytes (with unfinished pushes in staging), other pushes running bring %llu more and this push needs "
 			    "%llu more, over the quota of %llu bytes", s->user,
 			    (unsigned long long)used, (unsigned long long)flight,
 			    (unsigned long long)needed, (unsigned long long)s->quota);

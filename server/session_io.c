@@ -24,6 +24,59 @@ session_base_deadline(const struct session *s)
 	return s->logged_in ? 0 : s->login_deadline;
 }
 
+void
+session_rate(struct session *s, int on)
+{
+	s->rate_on = on && s->srv->cfg.min_rate > 0;
+	s->rate_wait_ms = 0;
+	s->rate_bytes = 0;
+}
+
+/* Bytes a window (frame_timeout_ms of waiting for the client) must bring. */
+static uint64_t
+session_rate_need(const struct session *s)
+{
+	return (uint64_t)s->srv->cfg.min_rate * (uint64_t)s->srv->cfg.frame_timeout_ms / 1000;
+}
+
+/*
+ * The minimum rate of a push's data (issue 11: a peer sending a byte now and
+ * then, each frame well inside its deadline, held a worker for as long as it
+ * liked).  Time counts only while the session waits for the client (in its
+ * reads), so a server busy writing to a slow disk does not blame the
+ * client.  Called after each read: a window of waiting that brought fewer
+ * bytes than it must ends the session as a deadline does
+ * (session_deadline_passed).
+ */
+static int
+session_rate_account(struct session *s, long long waited, size_t got, abk_err *err)
+{
+	if (!s->rate_on)
+		return ABK_OK;
+	s->rate_wait_ms += waited > 0 ? waited : 0;
+	s->rate_bytes += got;
+	if (s->rate_wait_ms < s->srv->cfg.frame_timeout_ms)
+		return ABK_OK;
+	if (s->rate_bytes >= session_rate_need(s)) {
+		s->rate_wait_ms = 0;
+		s->rate_bytes = 0;
+		return ABK_OK;
+	}
+	s->rate_failed = 1;
+	return abk_err_set(err, ABK_E_TIMEOUT, "minimum transfer rate deadline passed");
+}
+
+/* How long a wait for the next byte may last before the window fails
+ * (-1: no bound). */
+static long long
+session_rate_left(const struct session *s)
+{
+	if (!s->rate_on || s->rate_bytes >= session_rate_need(s))
+		return -1;
+	return s->srv->cfg.frame_timeout_ms > s->rate_wait_ms ?
+	    s->srv->cfg.frame_timeout_ms - s->rate_wait_ms : 0;
+}
+
 /*
  * Wait for the first byte of a frame.  A logged-in session waits in slices
  * and re-reads its account between them (session_account.c), so that an
@@ -33,7 +86,7 @@ session_base_deadline(const struct session *s)
 static int
 session_first_byte(struct session *s, void *buf, abk_err *err)
 {
-	long long idle_end;
+	long long idle_end, rate_end;
 	int rc;
 
 	if (!s->logged_in)
@@ -41,6 +94,9 @@ session_first_byte(struct session *s, void *buf, abk_err *err)
 	if ((rc = session_account_check(s, 0, err)) != ABK_OK)
 		return rc;
 	idle_end = net_now_ms() + s->srv->cfg.idle_timeout_ms;
+	rate_end = session_rate_left(s) < 0 ? 0 : net_now_ms() + session_rate_left(s);
+	if (rate_end != 0 && rate_end < idle_end)
+		idle_end = rate_end;
 	for (;;) {
 		abk_err tmp = ABK_ERR_INIT;
 		long long left = idle_end - net_now_ms();
@@ -51,6 +107,10 @@ session_first_byte(struct session *s, void *buf, abk_err *err)
 		tls_conn_set_timeout(s->conn, s->srv->cfg.idle_timeout_ms);
 		if (rc == ABK_OK)
 			return ABK_OK;
+		if (rc == ABK_E_TIMEOUT && rate_end != 0 && net_now_ms() >= rate_end) {
+			s->rate_failed = 1;
+			return abk_err_set(err, ABK_E_TIMEOUT, "minimum transfer rate deadline passed");
+		}
 		if (rc != ABK_E_TIMEOUT || net_now_ms() >= idle_end)
 			return abk_err_set(err, rc, "%s", tmp.msg);
 		if ((rc = session_account_check(s, 0, err)) != ABK_OK)
@@ -64,12 +124,12 @@ session_first_byte(struct session *s, void *buf, abk_err *err)
  * from it on, the rest of the header and the whole payload must arrive
  * within frame_timeout_ms, however the peer trickles them; and before login
  * everything must happen before the login deadline.  proto_recv reads a
- * header, then a payload when the header announces one.
+ * header, then a payload when the header announces one.  Without the rate
+ * accounting of a push (session_read_full).
  */
 static int
-session_read_full(void *ctx, void *buf, size_t len, abk_err *err)
+session_read_frames(struct session *s, void *buf, size_t len, abk_err *err)
 {
-	struct session *s = ctx;
 	long long frame_deadline;
 	uint8_t type;
 	uint32_t flen;
@@ -108,6 +168,26 @@ session_read_full(void *ctx, void *buf, size_t len, abk_err *err)
 }
 
 /*
+ * Every byte of the protocol, frames and pushed or restored data alike, goes
+ * through these two: the console's bytes in/out count here (issue 10 item
+ * 6; before, only command frames were counted: "in 128 B" after a 1 GiB
+ * push).  Atomic: a push's receiver and unpacker threads share the session.
+ */
+static int
+session_read_full(void *ctx, void *buf, size_t len, abk_err *err)
+{
+	struct session *s = ctx;
+	long long t0 = net_now_ms();
+	int rc = session_read_frames(s, buf, len, err);
+
+	if (rc == ABK_OK)
+		__atomic_fetch_add(&s->info.bytes_in, (uint64_t)len, __ATOMIC_RELAXED);
+	if (rc == ABK_OK && s->rate_on)
+		rc = session_rate_account(s, net_now_ms() - t0, len, err);
+	return rc;
+}
+
+/*
  * If rc/err say the login or frame deadline passed: log it as a security
  * event, tell the peer (best effort, within a second) and return 1.
  */
@@ -120,9 +200,22 @@ session_deadline_passed(struct session *s, int rc, const abk_err *err)
 	long long deadline = frame ? s->frame_deadline : s->logged_in ? 0 : s->login_deadline;
 
 	(void)err;
+	if (rc != ABK_E_TIMEOUT)
+		return 0;
+	if (s->rate_failed) {
+		log_event(LOG_LVL_SECURITY, s->peer, s->user, "deadline", "closed: push data "
+		    "slower than %u bytes/s over %d s", s->srv->cfg.min_rate,
+		    s->srv->cfg.frame_timeout_ms / 1000);
+		tls_conn_set_deadline(s->conn, 0);
+		tls_conn_set_timeout(s->conn, 1000);
+		(void)proto_send_error(&s->io, PE_TIMEOUT, NULL, "push data slower than %u "
+		    "bytes/s (the server's --min-rate): closing the connection",
+		    s->srv->cfg.min_rate);
+		return 1;
+	}
 	/* A timeout at or past the deadline in force is that deadline; an
 	 * earlier one is the idle timeout (the caller's). */
-	if (rc != ABK_E_TIMEOUT || deadline == 0 || net_now_ms() < deadline)
+	if (deadline == 0 || net_now_ms() < deadline)
 		return 0;
 	log_event(LOG_LVL_SECURITY, s->peer, s->user[0] ? s->user : NULL, "deadline",
 	    "closed: %s not complete in %d s", frame ? "frame" : "login",
@@ -147,7 +240,10 @@ session_write_all(void *ctx, const void *buf, size_t len, abk_err *err)
 
 	if (!s->acct_failed && (rc = session_account_check(s, 0, err)) != ABK_OK)
 		return rc;
-	return tls_write_all(s->conn, buf, len, err);
+	rc = tls_write_all(s->conn, buf, len, err);
+	if (rc == ABK_OK)
+		__atomic_fetch_add(&s->info.bytes_out, (uint64_t)len, __ATOMIC_RELAXED);
+	return rc;
 }
 
 /*

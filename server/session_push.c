@@ -454,6 +454,10 @@ push_receive(struct srv_push *sp, abk_err *err)
 
 		if (rc != ABK_OK)
 			return rc;
+		/* From the first batch on (not while the client hashes pieces),
+		 * the data must keep up --min-rate. */
+		if (type == PT_ZIP_BEGIN && !s->rate_on)
+			session_rate(s, 1);
 		rc = batchrecv_frame(&sp->br, type, s->in.data, s->in.len, &done, err);
 		if (rc < 0)
 			return rc;
@@ -565,7 +569,7 @@ push_reserve(struct srv_push *sp, abk_err *err)
 	if (rc != ABK_OK)
 		return rc;
 	storage_push_get_counts(sp->p, &c);
-	return session_quota_reserve(sp->s, c.needed_bytes, err);
+	return session_quota_reserve(sp->s, sp->source, c.needed_bytes, err);
 }
 
 /* Everything arrived: publish the snapshot and send PUSH_VERDICT. */
@@ -631,6 +635,7 @@ session_push(struct session *s, abk_err *err)
 	rc = handoff_start(&sp.ho, push_unpack_mail, push_unpacked, &sp, err);
 	if (rc == ABK_OK)
 		rc = push_receive(&sp, err);
+	session_rate(s, 0);
 	rc = handoff_finish(&sp.ho, rc, err);
 	if (rc == ABK_OK)
 		rc = push_publish(&sp, err);
@@ -639,10 +644,11 @@ out:
 	 * hears the answer: a push run again at once must not find it busy. */
 	storage_push_free(sp.p);	/* aborts (keeps staging) unless committed */
 	sp.p = NULL;
-	if (abk_code_is_disconnect(rc))
-		log_event(LOG_LVL_WARN, s->peer, s->user, "push", "connection lost: %s "
-		    "(what arrived stays in staging for a resume)", err->msg);
-	else if (rc != ABK_OK)
+	if (abk_code_is_disconnect(rc)) {
+		if (!session_deadline_passed(s, rc, err))
+			log_event(LOG_LVL_WARN, s->peer, s->user, "push", "connection lost: "
+			    "%s (what arrived stays in staging for a resume)", err->msg);
+	} else if (rc != ABK_OK)
 		(void)session_fail(s, "push", err);
 	if (sp.reuse_fd >= 0)
 		close(sp.reuse_fd);

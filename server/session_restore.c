@@ -340,7 +340,6 @@ restore_send_slot(struct srv_restore *sr, const struct restore_slot *sl, uint8_t
 		rc = proto_send_split(&s->io, PT_ZIP_DATA, sl->data, sl->len, frame, NULL, NULL,
 		    err);
 	if (rc == ABK_OK) {
-		srv_stat_add(s->srv, &s->srv->stats.bytes_out, sl->len);
 		abk_buf_reset(&s->out);
 		msg_zip_end_put(&s->out, sl->len, sl->digest);
 		rc = session_send_out(s, PT_ZIP_END, err);

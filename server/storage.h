@@ -350,6 +350,35 @@ int storage_prune(storage_user *u, const char *source, const struct retention_po
     unsigned *removed, abk_err *err);
 
 /*
+ * Where a user's policy comes from (the accounts store, per user and per
+ * source, else the server's default): fills *out for user/source, ABK_OK or
+ * an error.  Set on a storage_user with storage_user_set_policy; then a
+ * push's commit and a prune given no policy ask it.
+ */
+typedef int (*storage_policy_fn)(void *ctx, const char *user, const char *source,
+    struct retention_policy *out, abk_err *err);
+void storage_user_set_policy(storage_user *u, storage_policy_fn fn, void *ctx);
+
+/* How prune reports each snapshot it judged: what the rules said (why, a
+ * mask of 1 << enum retention_rule; 0: not kept) and what happened. */
+enum storage_prune_state {
+	PRUNE_KEPT,		/* a rule keeps it */
+	PRUNE_REMOVED,		/* removed (dry run: would be) */
+	PRUNE_PINNED,		/* not kept, but being read: left for later */
+};
+struct storage_prune_opts {
+	const struct retention_policy *pol;	/* NULL: the user's policy (above) */
+	int dry_run;				/* judge and report, remove nothing */
+	void (*report)(void *ctx, const char *source, const char *policy, const char *id,
+	    unsigned why, enum storage_prune_state state);	/* may be NULL */
+	void *ctx;
+};
+
+/* storage_prune with reports, a dry run, and per-source policies. */
+int storage_prune_ex(storage_user *u, const char *source, const struct storage_prune_opts *o,
+    unsigned *removed, abk_err *err);
+
+/*
  * At server start: for every user and source, remove a staging folder whose
  * newest change is older than max_age_seconds and whose source is not
  * locked, and any leftover of an interrupted snapshot removal.  *removed
@@ -365,6 +394,16 @@ int storage_cleanup_staging(const char *datadir, unsigned max_age_seconds,
  */
 int storage_usage(storage_user *u, uint64_t *bytes, abk_err *err);
 /* Walk everything again and rewrite the cache. */
+/*
+ * Bytes in the staging areas of u's sources (files not yet published; a
+ * file also linked elsewhere is counted by storage_usage), for the quota.
+ * Sources with a push running are left out (their lock is held: the push's
+ * bytes are reserved in flight), except own_source (may be NULL), the
+ * caller's own push.  Walks the staging trees: call once per push.
+ */
+int storage_staged_bytes(storage_user *u, const char *own_source, uint64_t *bytes,
+    abk_err *err);
+
 int storage_usage_recompute(storage_user *u, uint64_t *bytes, abk_err *err);
 
 struct storage_verify_counts {

@@ -29,6 +29,8 @@ struct fsops_dircache;
 struct storage_user {
 	int dirfd;		/* DATA/users/USER */
 	char *name;
+	storage_policy_fn policy_fn;	/* NULL: the policy given by the caller */
+	void *policy_ctx;
 };
 
 /* ---- storage_snapfile.c: the manifest file and snapshot IDs ------------------------- */
@@ -140,6 +142,9 @@ int stg_pin_snapshot(int srcfd, const char *id, int snapfd, abk_err *err);
  * ones (being read) are skipped, and removed by a later run. */
 int stg_retain(storage_user *u, int srcfd, const struct retention_policy *pol, unsigned *removed,
     abk_err *err);
+/* The policy for source: u's resolver when set, else dflt (may be NULL). */
+int stg_policy_for(storage_user *u, const char *source, const struct retention_policy *dflt,
+    struct retention_policy *out, abk_err *err);
 
 /* ---- storage_usage.c: the usage cache ----------------------------------------------- */
 /* flock(LOCK_EX) on USER/.usage: the fd to pass below, or a negative code. */

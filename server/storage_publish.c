@@ -318,6 +318,32 @@ write_manifest(struct storage_push *p, int64_t time_ms, uint64_t *size, abk_err 
 	return rc;
 }
 
+/*
+ * TEST ONLY: AUTOBACKUPD_TEST_CLOCK names a file holding a UTC time as Unix
+ * seconds; each publication takes its ID from it instead of the clock, so a
+ * test can push through a simulated month in seconds (doc/autobackupd.8,
+ * ENVIRONMENT).  Unset, empty or unreadable: the real clock.
+ */
+static int64_t
+test_clock_ms(int64_t real_ms)
+{
+	const char *f = getenv("AUTOBACKUPD_TEST_CLOCK");
+	char buf[32];
+	long long secs;
+	FILE *fp;
+	char *end;
+
+	if (f == NULL || *f == '\0' || (fp = fopen(f, "re")) == NULL)
+		return real_ms;
+	if (fgets(buf, sizeof(buf), fp) == NULL)
+		buf[0] = '\0';
+	fclose(fp);
+	secs = strtoll(buf, &end, 10);
+	if (end == buf || secs <= 0)
+		return real_ms;
+	return (int64_t)secs * 1000;
+}
+
 /* A new ID: the server's clock, after the latest existing one. */
 static int
 choose_id(struct storage_push *p, char id[STORAGE_ID_LEN + 1], int64_t *time_ms,
@@ -335,6 +361,7 @@ choose_id(struct storage_push *p, char id[STORAGE_ID_LEN + 1], int64_t *time_ms,
 		return rc;
 	clock_gettime(CLOCK_REALTIME, &now);
 	ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	ms = test_clock_ms(ms);
 	if (nids > 0 && snapfile_id_parse(ids[nids - 1], &last) == ABK_OK && ms <= last)
 		ms = last + 1;
 	fsops_names_free(ids, nids);
@@ -398,6 +425,7 @@ storage_push_commit(storage_push *p, int append_only, const struct retention_pol
 {
 	char id[STORAGE_ID_LEN + 1], *path = NULL;
 	struct storage_verdict local;
+	struct retention_policy eff;
 	abk_err rerr = ABK_ERR_INIT;
 	uint64_t msize = 0, missing, used;
 	int64_t time_ms = 0;
@@ -408,7 +436,10 @@ storage_push_commit(storage_push *p, int append_only, const struct retention_pol
 	memset(v, 0, sizeof(*v));
 	if (p->phase != PH_DATA)
 		return abk_err_set(err, ABK_E_PROTO, "commit of a push that is not receiving data");
-	if (!append_only && (rc = retention_check(pol, "retention", err)) != ABK_OK)
+	/* The user's policy for this source (accounts store, else the server's
+	 * default pol), read before anything is published. */
+	if (!append_only && ((rc = stg_policy_for(p->u, p->source, pol, &eff, err)) != ABK_OK ||
+	    (rc = retention_check(&eff, "retention", err)) != ABK_OK))
 		return rc;
 	missing = p->counts.needed - p->done;
 	if (missing > 0)
@@ -464,7 +495,7 @@ storage_push_commit(storage_push *p, int append_only, const struct retention_pol
 	memcpy(v->id, id, sizeof(v->id));
 	fill_verdict(p, v, err);
 	if (!append_only) {
-		rc = stg_retain(p->u, p->srcfd, pol, &v->pruned, &rerr);
+		rc = stg_retain(p->u, p->srcfd, &eff, &v->pruned, &rerr);
 		if (rc != ABK_OK)
 			rc = abk_err_set(err, rc, "snapshot %s was published, but removing old "
 			    "snapshots failed: %s", id, rerr.msg);

@@ -8,6 +8,9 @@
  * a publish stored and subtracting what a removal (retention.c) freed (files
  * whose last link went), all under flock on that file.  A removal cut short
  * leaves a .trash-* folder: cleanup deletes it and resets the cache.
+ * Staged bytes (of pushes not published yet) are measured apart, on demand
+ * (storage_staged_bytes), and count against the quota too (issue 11); the
+ * cleanup removes staging areas older than the server's --staging-ttl.
  */
 #include "config.h"
 
@@ -95,7 +98,10 @@ walk_tree(int dirfd, struct inode_set *seen, uint64_t *total, unsigned depth, ab
 		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;	/* vanished: nothing to count */
 		if (S_ISREG(st.st_mode)) {
-			added = st.st_nlink > 1 ? inode_set_add(seen, st.st_dev, st.st_ino) : 1;
+			/* seen NULL: staging, where a file linked more than
+			 * once is a published one (counted in usage). */
+			added = st.st_nlink == 1 ? 1 : seen != NULL ?
+			    inode_set_add(seen, st.st_dev, st.st_ino) : 0;
 			if (added < 0)
 				rc = abk_err_set(err, ABK_E_NOMEM, "out of memory measuring usage");
 			else if (added)
@@ -265,6 +271,56 @@ storage_usage_recompute(storage_user *u, uint64_t *bytes, abk_err *err)
 	if (rc == ABK_OK)
 		rc = usage_write(lk, *bytes, err);
 	stg_usage_unlock(lk);
+	return rc;
+}
+
+/* ---- staged bytes ------------------------------------------------------------------ */
+
+/* Bytes in SOURCE/.staging of srcfd (files linked once); 0 if there is none. */
+static int
+staged_in_source(int srcfd, uint64_t *total, abk_err *err)
+{
+	int fd, rc;
+
+	fd = openat(srcfd, STG_STAGING, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ABK_OK;	/* no staging, or it vanished */
+	rc = walk_tree(fd, NULL, total, 0, err);
+	close(fd);
+	return rc;
+}
+
+int
+storage_staged_bytes(storage_user *u, const char *own_source, uint64_t *bytes, abk_err *err)
+{
+	char **srcs = NULL;
+	size_t nsrc = 0;
+	uint64_t total = 0;
+	int rc;
+
+	rc = fsops_list_names(u->dirfd, &srcs, &nsrc, err);
+	for (size_t i = 0; rc == ABK_OK && i < nsrc; i++) {
+		int own = own_source != NULL && strcmp(srcs[i], own_source) == 0;
+		int srcfd, lk = -1;
+
+		if (storage_check_source_name(srcs[i], NULL) != ABK_OK)
+			continue;
+		srcfd = openat(u->dirfd, srcs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (srcfd < 0)
+			continue;
+		if (faccessat(srcfd, STG_STAGING, F_OK, AT_SYMLINK_NOFOLLOW) == 0 && !own)
+			lk = stg_lock_source(srcfd, srcs[i], NULL);
+		/* A locked source has a push running: its bytes are in flight. */
+		if (own || lk >= 0)
+			rc = staged_in_source(srcfd, &total, err);
+		if (lk >= 0)
+			close(lk);
+		close(srcfd);
+	}
+	fsops_names_free(srcs, nsrc);
+	if (rc == ABK_OK)
+		*bytes = total;
 	return rc;
 }
 

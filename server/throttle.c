@@ -21,6 +21,7 @@ struct throttle {
 	pthread_mutex_t t_lock;
 	size_t t_capacity;
 	size_t t_count;				/* slots in use */
+	int64_t t_expire_ms;			/* forget a key this long after its last failure */
 	struct throttle_entry *t_entries;
 };
 
@@ -59,6 +60,7 @@ throttle_new(size_t capacity)
 		return NULL;
 	}
 	t->t_capacity = capacity;
+	t->t_expire_ms = THROTTLE_EXPIRE_MS;
 	return t;
 }
 
@@ -82,11 +84,18 @@ key_copy(char dst[THROTTLE_KEY_MAX + 1], const char *key)
 	dst[n] = '\0';
 }
 
+void
+throttle_set_expire(struct throttle *t, int64_t expire_ms)
+{
+	if (t != NULL && expire_ms > 0)
+		t->t_expire_ms = expire_ms;
+}
+
 static int
-expired(const struct throttle_entry *e, int64_t now_ms)
+expired(const struct throttle *t, const struct throttle_entry *e, int64_t now_ms)
 {
 	/* A clock that went backwards counts as no time passed. */
-	return now_ms > e->te_last_ms && now_ms - e->te_last_ms >= THROTTLE_EXPIRE_MS;
+	return now_ms > e->te_last_ms && now_ms - e->te_last_ms >= t->t_expire_ms;
 }
 
 static void
@@ -110,7 +119,7 @@ lookup(struct throttle *t, const char *key, int64_t now_ms)
 
 		if (e->te_key[0] == '\0' || strcmp(e->te_key, k) != 0)
 			continue;
-		if (expired(e, now_ms)) {
+		if (expired(t, e, now_ms)) {
 			entry_clear(t, e);
 			return NULL;
 		}
@@ -130,7 +139,7 @@ slot_for_new(struct throttle *t, int64_t now_ms)
 
 		if (e->te_key[0] == '\0')
 			return e;
-		if (expired(e, now_ms)) {
+		if (expired(t, e, now_ms)) {
 			entry_clear(t, e);
 			return e;
 		}

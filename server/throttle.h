@@ -61,6 +61,15 @@ void throttle_free(struct throttle *t);
  */
 unsigned throttle_delay_ms(struct throttle *t, const char *key, int64_t now_ms);
 
+/*
+ * Forget keys expire_ms after their last failure instead of
+ * THROTTLE_EXPIRE_MS (expire_ms > 0; call before other threads use t).  The
+ * server also uses a table as a bounded set of recent events (the addresses
+ * a user logged in from): throttle_fail records one, throttle_failures > 0
+ * says it is still there.
+ */
+void throttle_set_expire(struct throttle *t, int64_t expire_ms);
+
 /* Record one failure of key at now_ms (adds the key, evicting if full). */
 void throttle_fail(struct throttle *t, const char *key, int64_t now_ms);
 

@@ -105,6 +105,8 @@ client_login(abk_client *c, const struct abk_profile *p, abk_err *err)
 		return rc;
 	memcpy(c->user, ok.user, sizeof(c->user));
 	c->quota = ok.quota;
+	c->has_used = ok.has_used;
+	c->used = ok.used;
 	c->append_only = ok.append_only;
 	return ABK_OK;
 }
@@ -209,6 +211,13 @@ abk_user_quota(const abk_client *c)
 	return c->quota;
 }
 
+int
+abk_user_usage(const abk_client *c, uint64_t *used)
+{
+	*used = c->used;
+	return c->has_used;
+}
+
 /*
  * Run a listing: send the request in c->out as type req, then read frames
  * of type resp (u8 last, u32 count, items) and hand each item to decode.
@@ -276,6 +285,7 @@ source_item(abk_rd *r, void *vctx, abk_err *err)
 	si.latest_time = m.latest_time;
 	si.latest_files = m.latest_files;
 	si.latest_bytes = m.latest_bytes;
+	si.policy = m.policy;
 	return sc->cb(sc->ctx, &si);
 }
 

@@ -19,6 +19,8 @@ struct abk_client {
 	char server_software[PROTO_SOFTWARE_MAX + 1];
 	char user[PROTO_USER_MAX + 1];
 	uint64_t quota;
+	uint64_t used;			/* LOGIN_OK's usage, when has_used */
+	int has_used;
 	int append_only;
 	int broken;			/* the stream is out of sync: only close */
 };

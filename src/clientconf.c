@@ -66,7 +66,8 @@ abk_config_load(const char *path, const char *profile, struct abk_config *out,
 	}
 	f = fopen(path, "r");
 	if (f == NULL) {
-		if (errno == ENOENT && profile == NULL)
+		/* only the default file may be missing: a named one is a typo */
+		if (errno == ENOENT && profile == NULL && path == defpath)
 			return ABK_OK;
 		return abk_err_set(err, ABK_E_USAGE, "cannot read %s: %s", path, strerror(errno));
 	}
@@ -153,6 +154,9 @@ abk_config_resolve(const struct abk_conn_flags *o, int flags, struct abk_profile
 	PICK(p->ca_file, o->ca, cfg.ca);
 	PICK(p->user, o->user, cfg.user);
 #undef PICK
+#define FROM(field, s) do { if (cfg_out != NULL) cfg_out->field = (s); } while (0)
+	FROM(server_from, o->server ? "--server" : cfg.server[0] ? "the config file" : "none");
+	FROM(user_from, o->user ? "--user" : cfg.user[0] ? "the config file" : "none");
 	if (p->ca_file[0] == '\0') {
 		char def[4200];
 
@@ -166,34 +170,44 @@ abk_config_resolve(const struct abk_conn_flags *o, int flags, struct abk_profile
 		}
 	}
 	if (o->token_file != NULL) {
+		FROM(secret_from, "--token-file");
 		p->secret_is_token = 1;
 		return abk_read_secret_file(o->token_file, p->secret, sizeof(p->secret), err);
 	}
-	if (o->password_file != NULL)
+	if (o->password_file != NULL) {
+		FROM(secret_from, "--password-file");
 		return abk_read_secret_file(o->password_file, p->secret, sizeof(p->secret), err);
+	}
 	if ((env = getenv("AUTOBACKUP_TOKEN")) != NULL && env[0] != '\0') {
+		FROM(secret_from, "AUTOBACKUP_TOKEN");
 		p->secret_is_token = 1;
 		snprintf(p->secret, sizeof(p->secret), "%s", env);
 		return ABK_OK;
 	}
 	if ((env = getenv("AUTOBACKUP_PASSWORD")) != NULL && env[0] != '\0') {
+		FROM(secret_from, "AUTOBACKUP_PASSWORD");
 		snprintf(p->secret, sizeof(p->secret), "%s", env);
 		return ABK_OK;
 	}
 	if (cfg.token_file[0] != '\0') {
+		FROM(secret_from, "the config file's token-file");
 		p->secret_is_token = 1;
 		return abk_read_secret_file(cfg.token_file, p->secret, sizeof(p->secret), err);
 	}
-	if (cfg.password_file[0] != '\0')
+	if (cfg.password_file[0] != '\0') {
+		FROM(secret_from, "the config file's password-file");
 		return abk_read_secret_file(cfg.password_file, p->secret, sizeof(p->secret), err);
+	}
 	if (flags & ABK_RESOLVE_SECRET_OPTIONAL)
 		return ABK_OK;
 	if ((flags & ABK_RESOLVE_PROMPT) && isatty(STDIN_FILENO)) {
 		char prompt[700];
 
+		FROM(secret_from, "the terminal");
 		snprintf(prompt, sizeof(prompt), "Password for %.64s@%.512s: ", p->user, p->server);
 		return abk_read_secret_tty(prompt, p->secret, sizeof(p->secret), err);
 	}
+#undef FROM
 	return abk_err_set(err, ABK_E_USAGE, "no credentials: use --password-file, "
 	    "--token-file, AUTOBACKUP_PASSWORD or AUTOBACKUP_TOKEN");
 }

@@ -20,6 +20,9 @@ struct abk_config {
 	char password_file[ABK_CONFIG_VALUE_MAX];
 	char token_file[ABK_CONFIG_VALUE_MAX];
 	char path[ABK_CONFIG_VALUE_MAX];	/* file that was read, "" if none */
+	/* abk_config_resolve: where each came from ("--server", "the config
+	 * file", "AUTOBACKUP_TOKEN", ...), static strings; for --verbose */
+	const char *server_from, *user_from, *secret_from;
 };
 
 /* Default location of the config file into buf. */

@@ -69,6 +69,8 @@ void abk_disconnect(abk_client *c);
 /* The server's software string and the user's quota (0 = none). */
 const char *abk_server_software(const abk_client *c);
 uint64_t abk_user_quota(const abk_client *c);
+/* The bytes the user's backups took at login; 0 = the server did not say. */
+int abk_user_usage(const abk_client *c, uint64_t *used);
 
 struct abk_source_info {
 	const char *name;
@@ -78,6 +80,7 @@ struct abk_source_info {
 	int64_t latest_time;
 	uint64_t latest_files;
 	uint64_t latest_bytes;
+	const char *policy;		/* the server's retention policy for it, in words */
 };
 
 struct abk_snapshot_info {
@@ -132,6 +135,7 @@ struct abk_push_opts {
 	const char *name;		/* source name; NULL = base name of path */
 	const char *const *excludes;	/* fnmatch patterns, NULL-terminated */
 	int checksum;			/* compare by SHA-256, not size+mtime */
+	int one_file_system;		/* leave out folders on other file systems */
 	int threads;			/* zip builders; 0 = number of cores */
 	uint64_t bwlimit;		/* bytes per second on the wire; 0 = none */
 	enum abk_compress compress;
@@ -147,7 +151,8 @@ struct abk_push_result {
 	uint64_t bytes_sent;		/* zip bytes on the wire */
 	uint64_t bytes_received;	/* file bytes the server wrote */
 	uint64_t bytes_stored;
-	uint64_t skipped;		/* unreadable or special files */
+	uint64_t skipped;		/* unreadable files, refused names: not backed up */
+	uint64_t special;		/* FIFOs, sockets, devices: skipped by design */
 	uint64_t kept;			/* of the unreadable, how many the server kept
 					 * in their previous version */
 };
@@ -199,6 +204,8 @@ struct abk_restore_result {
 	char server_origin[4096];	/* where the server says the source came from */
 	uint64_t files, dirs, symlinks, bytes, deleted;
 	uint64_t created, overwritten;	/* dry run */
+	uint64_t modified;		/* dry run: of overwritten, those that differ
+					 * from the snapshot (type, size, mtime) */
 	uint64_t failed;		/* entries that could not be made */
 	uint64_t damaged;		/* files whose CRC-32 did not match: not put in place */
 	uint64_t identical;		/* already at the target with the same size, mode,

@@ -40,6 +40,7 @@
 #define PROTO_ORIGIN_MAX 4095
 #define PROTO_SNAPSHOT_ID_MAX 64
 #define PROTO_MESSAGE_MAX 1024			/* error sentence */
+#define PROTO_POLICY_MAX 255			/* a source's retention policy, in words */
 #define PROTO_SOFTWARE_MAX 128
 #define PROTO_RESTORE_PATHS_MAX 1024		/* subpaths in one RESTORE */
 #define PROTO_ZIP_RATIO_MAX 1100u		/* deflate cannot exceed ~1032:1 */

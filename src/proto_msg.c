@@ -90,6 +90,8 @@ msg_login_ok_put(abk_buf *b, const struct msg_login_ok *m)
 	abk_put_cstr(b, m->user);
 	abk_put_u64(b, m->quota);
 	abk_put_u8(b, m->append_only);
+	if (m->has_used)
+		abk_put_u64(b, m->used);
 	return msg_put_done(b);
 }
 
@@ -100,6 +102,8 @@ msg_login_ok_get(abk_rd *r, struct msg_login_ok *m, abk_err *err)
 	abk_get_cstr(r, m->user, sizeof(m->user));
 	abk_get_u64(r, &m->quota);
 	abk_get_u8(r, &m->append_only);
+	if (!r->failed && r->left >= 8 && abk_get_u64(r, &m->used) == 0)
+		m->has_used = 1;
 	return msg_done(r, err, "LOGIN_OK");
 }
 
@@ -151,7 +155,7 @@ msg_list_head_get(abk_rd *r, uint8_t type, struct msg_list_head *m, abk_err *err
 int
 msg_source_put(abk_buf *b, const char *name, const char *origin, uint32_t snapshots,
     const char *latest_id, int64_t latest_time, uint64_t latest_files,
-    uint64_t latest_bytes)
+    uint64_t latest_bytes, const char *policy)
 {
 	abk_put_cstr(b, name);
 	abk_put_cstr(b, origin);
@@ -160,6 +164,7 @@ msg_source_put(abk_buf *b, const char *name, const char *origin, uint32_t snapsh
 	abk_put_i64(b, latest_time);
 	abk_put_u64(b, latest_files);
 	abk_put_u64(b, latest_bytes);
+	abk_put_cstr(b, policy);
 	return msg_put_done(b);
 }
 
@@ -174,6 +179,7 @@ msg_source_get(abk_rd *r, struct msg_source *m, abk_err *err)
 	abk_get_i64(r, &m->latest_time);
 	abk_get_u64(r, &m->latest_files);
 	abk_get_u64(r, &m->latest_bytes);
+	abk_get_cstr(r, m->policy, sizeof(m->policy));
 	return msg_done(r, err, "source in SOURCES");
 }
 

@@ -59,6 +59,10 @@ struct msg_login_ok {
 	char user[PROTO_USER_MAX + 1];
 	uint64_t quota;
 	uint8_t append_only;
+	/* optional trailing field (older servers end before it, older clients
+	 * stop reading before it): the bytes the user's backups take */
+	uint8_t has_used;
+	uint64_t used;
 };
 int msg_login_ok_put(abk_buf *b, const struct msg_login_ok *m);
 int msg_login_ok_get(abk_rd *r, struct msg_login_ok *m, abk_err *err);
@@ -97,10 +101,13 @@ struct msg_source {
 	char latest_id[PROTO_SNAPSHOT_ID_MAX + 1];
 	int64_t latest_time;
 	uint64_t latest_files, latest_bytes;
+	/* the retention policy that applies, in words ("last 3, daily 7 (server
+	 * default)"); for people, not parsed */
+	char policy[PROTO_POLICY_MAX + 1];
 };
 int msg_source_put(abk_buf *b, const char *name, const char *origin, uint32_t snapshots,
     const char *latest_id, int64_t latest_time, uint64_t latest_files,
-    uint64_t latest_bytes);
+    uint64_t latest_bytes, const char *policy);
 int msg_source_get(abk_rd *r, struct msg_source *m, abk_err *err);
 
 /* SNAPSHOTS item */

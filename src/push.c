@@ -623,13 +623,16 @@ push_scan(const struct abk_push_opts *opts, struct scan_result *scan, const char
 	memset(&so, 0, sizeof(so));
 	so.excludes = opts->excludes;
 	so.checksum = opts->checksum;
+	so.one_fs = opts->one_file_system;
 	so.note = opts->note;
 	so.ctx = opts->ctx;
 	so.cancel = opts->cancel;
 	rc = scan_source(opts->path, &so, scan, err);
 	if (rc != ABK_OK)
 		return rc;
-	*name = opts->name ? opts->name : abk_base_name(scan->origin);
+	/* a push of / needs a usable source name */
+	*name = opts->name ? opts->name : strcmp(scan->origin, "/") == 0 ? "root" :
+	    abk_base_name(scan->origin);
 	if (scan->n > PROTO_MAX_ENTRIES)
 		return abk_err_set(err, ABK_E_LIMIT, "%s has %zu entries; the limit is %u",
 		    opts->path, scan->n, PROTO_MAX_ENTRIES);
@@ -717,6 +720,7 @@ abk_push(abk_client *c, const struct abk_push_opts *opts, struct abk_push_result
 		prog.files_total = scan.n;
 		res->entries = scan.n;
 		res->skipped = scan.skipped;
+		res->special = scan.special;
 	}
 	if (rc != ABK_OK)
 		goto out;

@@ -261,6 +261,12 @@ restore_plan_dry(struct rjob *j, abk_err *err)
 		}
 		if (e->type == MF_DIR && S_ISDIR(st.st_mode))
 			continue;	/* already there: only its mode and time */
+		/* a local change the restore would replace (front ends ask first) */
+		if (e->type == MF_DIR || (e->type == MF_FILE && (!S_ISREG(st.st_mode) ||
+		    (uint64_t)st.st_size != e->size || (int64_t)st.st_mtime != e->mtime)) ||
+		    (e->type == MF_SYMLINK && (!S_ISLNK(st.st_mode) ||
+		    (uint64_t)st.st_size != e->size)))
+			j->res->modified++;
 		report(j, ABK_CHANGE_OVERWRITE, e->path);
 	}
 	return ABK_OK;

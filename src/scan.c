@@ -34,6 +34,7 @@ struct scan_walk {
 	const struct scan_opts *opts;
 	struct scan_result *res;
 	abk_err *err;
+	dev_t root_dev;			/* --one-file-system: the pushed folder's */
 };
 
 void
@@ -60,6 +61,8 @@ scan_note(struct scan_walk *w, const char *rel, const char *why, int lost)
 {
 	if (lost)
 		w->res->skipped++;
+	else
+		w->res->special++;
 	if (w->opts->note != NULL)
 		w->opts->note(w->opts->ctx, rel, why);
 }
@@ -294,6 +297,11 @@ scan_one(struct scan_walk *w, int dirfd, const char *name, char *rel, size_t rel
 			if (fd >= 0)
 				close(fd);
 		}
+	} else if (S_ISDIR(st.st_mode) && w->opts->one_fs && st.st_dev != w->root_dev) {
+		/* a mount point: left out by request, not lost (no count) */
+		if (w->opts->note != NULL)
+			w->opts->note(w->opts->ctx, rel, "another file system: left out "
+			    "(--one-file-system)");
 	} else if (S_ISDIR(st.st_mode)) {
 		int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
@@ -362,7 +370,7 @@ int
 scan_source(const char *path, const struct scan_opts *opts, struct scan_result *out,
     abk_err *err)
 {
-	struct scan_walk w = { opts, out, err };
+	struct scan_walk w = { opts, out, err, 0 };
 	struct stat st;
 	char *rel = NULL;
 	int fd = -1, rc;
@@ -377,6 +385,7 @@ scan_source(const char *path, const struct scan_opts *opts, struct scan_result *
 	if (rel == NULL)
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
 	rel[0] = '\0';
+	w.root_dev = st.st_dev;
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(out->root, sizeof(out->root), "%s", out->origin);
 		fd = open(out->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -43,13 +43,15 @@ struct scan_result {
 	char root[PATH_MAX];		/* folder the entry paths are relative to */
 	int single_file;		/* origin is a file: the one entry is its name */
 	uint64_t total_bytes;		/* of regular files */
-	uint64_t skipped;
+	uint64_t skipped;		/* lost: unreadable, refused names */
+	uint64_t special;		/* FIFOs, sockets, devices: noted, never stored */
 	struct timespec started;	/* CLOCK_REALTIME when the walk began */
 };
 
 struct scan_opts {
 	const char *const *excludes;	/* NULL-terminated fnmatch patterns */
 	int checksum;			/* compute SHA-256 of every file */
+	int one_fs;			/* do not enter folders on another device */
 	abk_note_cb note;
 	void *ctx;
 	volatile sig_atomic_t *cancel;

@@ -14,14 +14,18 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "batch_int.h"
 #include "clientconf.h"
 #include "engine.h"
 #include "exitcodes.h"
 #include "json.h"
 #include "origins.h"
+#include "progress_line.h"
+#include "schedule.h"
+#include "snapname.h"
 #include "strutil.h"
 
-static volatile sig_atomic_t batch_cancel;
+volatile sig_atomic_t batch_cancel;
 
 static void
 batch_on_sigint(int sig)
@@ -30,18 +34,9 @@ batch_on_sigint(int sig)
 	batch_cancel = 1;
 }
 
-struct batch_ui {
-	struct batch_opts *o;
-	int progress_line;		/* stderr is a terminal and not --quiet */
-	int line_shown;
-	int first_json;
-	char server_key[600];		/* for the origins record */
-	char user[64];
-};
-
 /* Print a name for humans through the one escaper (abk_escape_name):
  * control bytes escaped so they cannot move the cursor. */
-static void
+void
 print_name(FILE *f, const char *s, size_t n)
 {
 	char stackbuf[1024];
@@ -60,10 +55,7 @@ print_name(FILE *f, const char *s, size_t n)
 static void
 clear_line(struct batch_ui *ui)
 {
-	if (ui->line_shown) {
-		fputs("\r\033[K", stderr);
-		ui->line_shown = 0;
-	}
+	progress_line_clear(&ui->pl);
 }
 
 static void
@@ -72,29 +64,10 @@ on_progress(void *ctx, const struct abk_progress *p)
 	static const char *const phases[] = { "scanning", "comparing", "sending", "committing",
 	    "done" };
 	struct batch_ui *ui = ctx;
-	char done[32], total[32], rate[32];
 
-	if (ui->o->verbose && p->phase != ABK_PHASE_TRANSFER && !ui->progress_line)
+	if (ui->o->verbose && p->phase != ABK_PHASE_TRANSFER && !ui->pl.enabled)
 		fprintf(stderr, "%s: %s\n", p->source ? p->source : "", phases[p->phase]);
-	if (!ui->progress_line)
-		return;
-	abk_format_size(p->bytes_done, done, sizeof(done));
-	abk_format_size(p->bytes_total, total, sizeof(total));
-	abk_format_size((uint64_t)p->rate, rate, sizeof(rate));
-	fprintf(stderr, "\r\033[K%s: %s %llu/%llu files, %s/%s, %s/s",
-	    p->source ? p->source : "", phases[p->phase],
-	    (unsigned long long)p->files_done, (unsigned long long)p->files_total,
-	    done, total, rate);
-	if (p->current != NULL && p->phase == ABK_PHASE_TRANSFER) {
-		/* the file's last 40 bytes: the line must not wrap (\r redraws it) */
-		size_t n = strlen(p->current);
-		const char *tail = p->current + (n > 40 ? n - 40 : 0);
-
-		fputs(n > 40 ? " ..." : " ", stderr);
-		print_name(stderr, tail, strlen(tail));
-	}
-	ui->line_shown = 1;
-	fflush(stderr);
+	progress_line_draw(&ui->pl, p);
 }
 
 static void
@@ -108,7 +81,7 @@ on_note(void *ctx, const char *path, const char *why)
 	fprintf(stderr, ": %s\n", why);
 }
 
-static int
+int
 fail(struct batch_ui *ui, const abk_err *err)
 {
 	clear_line(ui);
@@ -125,7 +98,17 @@ batch_profile(struct batch_opts *o, struct abk_profile *p, abk_err *err)
 		.user = o->user, .password_file = o->password_file, .token_file = o->token_file,
 	};
 
-	return abk_config_resolve(&f, ABK_RESOLVE_PROMPT, p, NULL, err);
+	struct abk_config cfg;
+	int rc = abk_config_resolve(&f, ABK_RESOLVE_PROMPT, p, &cfg, err);
+
+	if (rc == ABK_OK && o->verbose)
+		fprintf(stderr, "autobackup: server %s (from %s), user %s (from %s), %s from "
+		    "%s; config file %s%s%s\n", p->server, cfg.server_from ? cfg.server_from : "?",
+		    p->user, cfg.user_from ? cfg.user_from : "?",
+		    p->secret_is_token ? "token" : "password",
+		    cfg.secret_from ? cfg.secret_from : "?", cfg.path[0] ? cfg.path : "(none)",
+		    o->profile ? ", profile " : "", o->profile ? o->profile : "");
+	return rc;
 }
 
 static const char *
@@ -139,6 +122,26 @@ base_name(const char *path, char *buf, size_t bufsz)
 	while (n > 1 && tmp[n - 1] == '/')
 		tmp[--n] = '\0';
 	snprintf(buf, bufsz, "%s", abk_base_name(tmp));
+	return buf;
+}
+
+/*
+ * The source name a push of path gets: --name, else the base name of its
+ * real path ("root" for /, which has none).  The summary and the origins
+ * record use the same name as the engine.
+ */
+static const char *
+source_name(const char *path, const char *name, char *buf, size_t bufsz)
+{
+	char real[4096];
+
+	if (name != NULL)
+		return name;
+	if (realpath(path, real) == NULL)
+		snprintf(real, sizeof(real), "%s", path);
+	base_name(real, buf, bufsz);
+	if (strcmp(buf, "/") == 0 || buf[0] == '\0')
+		snprintf(buf, bufsz, "root");
 	return buf;
 }
 
@@ -175,7 +178,7 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 	struct batch_opts *o = ui->o;
 	int worst = ABK_EXIT_OK;
 
-	if (n == 0) {
+	if (n <= 0) {
 		fprintf(stderr, "autobackup: push needs at least one PATH\nTry 'autobackup --help'.\n");
 		return ABK_EXIT_USAGE;
 	}
@@ -195,19 +198,45 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 			}
 		}
 	}
+	{
+		const char **names = calloc((size_t)n, sizeof(*names));
+		char *nbuf = malloc((size_t)n * 256);
+		int ex = ABK_EXIT_FAILURE;
+
+		if (names != NULL && nbuf != NULL) {
+			for (int i = 0; i < n; i++)
+				names[i] = source_name(paths[i], o->name, nbuf + i * 256, 256);
+			ex = push_precheck(ui, c, paths, names, n);
+		} else {
+			fprintf(stderr, "autobackup: out of memory\n");
+		}
+		free(names);
+		free(nbuf);
+		if (ex != ABK_EXIT_OK)
+			return ex;
+	}
 	if (o->json)
 		fputs("[", stdout);
 	for (int i = 0; i < n; i++) {
+		const char **excl;
+		char *excl_owned;
 		struct abk_push_opts po;
 		struct abk_push_result res;
 		abk_err err = ABK_ERR_INIT;
-		char sent[32], stored[32];
+		char sent[32], stored[32], srcname[256];
+		struct timespec t0, t1;
+		double secs;
 		int rc, ex;
 
 		memset(&po, 0, sizeof(po));
 		po.path = paths[i];
-		po.name = o->name;
-		po.excludes = o->excludes;
+		po.name = source_name(paths[i], o->name, srcname, sizeof(srcname));
+		if ((ex = push_excludes(ui, paths[i], &excl, &excl_owned)) != ABK_EXIT_OK) {
+			worst = ex;
+			break;
+		}
+		po.excludes = excl;
+		po.one_file_system = o->one_file_system;
 		po.checksum = o->checksum;
 		po.threads = o->threads;
 		po.bwlimit = o->bwlimit;
@@ -216,36 +245,50 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 		po.note = on_note;
 		po.ctx = ui;
 		po.cancel = &batch_cancel;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = abk_push(c, &po, &res, &err);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (excl != o->excludes)
+			free(excl);
+		free(excl_owned);
+		secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		clear_line(ui);
 		ex = abk_exit_for(rc);
 		if (rc == ABK_OK || rc == ABK_E_PARTIAL)
-			record_origin(ui, paths[i], o->name);
+			record_origin(ui, paths[i], po.name);
 		if (rc != ABK_OK && rc != ABK_E_PARTIAL) {
 			fail(ui, &err);
 		} else if (o->json) {
 			fputs(i ? ",{" : "{", stdout);
 			json_kv_str(stdout, 1, "path", paths[i]);
+			json_kv_str(stdout, 0, "source", po.name);
 			json_kv_str(stdout, 0, "snapshot", res.snapshot);
 			json_kv_u64(stdout, 0, "entries", res.entries);
 			json_kv_u64(stdout, 0, "added", res.added);
 			json_kv_u64(stdout, 0, "changed", res.changed);
 			json_kv_u64(stdout, 0, "removed", res.removed);
 			json_kv_u64(stdout, 0, "unchanged", res.unchanged);
-			json_kv_u64(stdout, 0, "skipped", res.skipped);
+			/* every entry reported as skipped; "special" of them by design */
+			json_kv_u64(stdout, 0, "skipped", res.skipped + res.special);
+			json_kv_u64(stdout, 0, "special", res.special);
 			json_kv_u64(stdout, 0, "kept", res.kept);
 			json_kv_u64(stdout, 0, "bytes_sent", res.bytes_sent);
 			json_kv_u64(stdout, 0, "bytes_received", res.bytes_received);
 			json_kv_u64(stdout, 0, "bytes_stored", res.bytes_stored);
+			fprintf(stdout, ",\"duration_s\":%.3f", secs);
 			fputs("}", stdout);
 		} else if (!o->quiet) {
-			printf("%s: snapshot %s: %llu added, %llu changed, %llu removed, %llu "
-			    "unchanged; %s sent, %s stored%s", paths[i], res.snapshot,
+			print_name(stdout, po.name, strlen(po.name));
+			printf(": snapshot %s: %llu added, %llu changed, %llu removed, %llu "
+			    "unchanged; %s sent, %s stored in %.1f s%s", res.snapshot,
 			    (unsigned long long)res.added, (unsigned long long)res.changed,
 			    (unsigned long long)res.removed, (unsigned long long)res.unchanged,
 			    abk_format_size(res.bytes_sent, sent, sizeof(sent)),
-			    abk_format_size(res.bytes_stored, stored, sizeof(stored)),
+			    abk_format_size(res.bytes_stored, stored, sizeof(stored)), secs,
 			    rc == ABK_E_PARTIAL ? " (some entries skipped)" : "");
+			if (res.special > 0)
+				printf("; %llu special file%s (FIFO, socket, device) skipped",
+				    (unsigned long long)res.special, res.special == 1 ? "" : "s");
 			if (res.kept > 0)	/* unreadable now: the last good copy stays */
 				printf("; unreadable: kept previous version of %llu file%s",
 				    (unsigned long long)res.kept, res.kept == 1 ? "" : "s");
@@ -262,121 +305,20 @@ cmd_push(struct batch_ui *ui, abk_client *c, char **paths, int n)
 	return worst;
 }
 
-static int
-list_source_row(void *ctx, const struct abk_source_info *s)
+int
+resolve_snapshot(struct batch_ui *ui, abk_client *c, const char *source)
 {
-	struct batch_ui *ui = ctx;
-	char size[32];
-
-	if (ui->o->json) {
-		fputs(ui->first_json ? "{" : ",{", stdout);
-		ui->first_json = 0;
-		json_kv_str(stdout, 1, "name", s->name);
-		json_kv_str(stdout, 0, "origin", s->origin);
-		json_kv_u64(stdout, 0, "snapshots", s->snapshots);
-		json_kv_str(stdout, 0, "latest", s->latest_id);
-		json_kv_i64(stdout, 0, "latest_time", s->latest_time);
-		json_kv_u64(stdout, 0, "files", s->latest_files);
-		json_kv_u64(stdout, 0, "bytes", s->latest_bytes);
-		fputs("}", stdout);
-		return 0;
-	}
-	print_name(stdout, s->name, strlen(s->name));
-	printf("\t%u snapshot(s)\tlatest %s\t%llu files\t%s\t", s->snapshots, s->latest_id,
-	    (unsigned long long)s->latest_files,
-	    abk_format_size(s->latest_bytes, size, sizeof(size)));
-	print_name(stdout, s->origin, strlen(s->origin));
-	fputc('\n', stdout);
-	return 0;
-}
-
-static int
-list_snapshot_row(void *ctx, const struct abk_snapshot_info *s)
-{
-	struct batch_ui *ui = ctx;
-	char size[32], when[32];
-	time_t t = (time_t)s->time;
-	struct tm tm;
-
-	if (ui->o->json) {
-		fputs(ui->first_json ? "{" : ",{", stdout);
-		ui->first_json = 0;
-		json_kv_str(stdout, 1, "id", s->id);
-		json_kv_i64(stdout, 0, "time", s->time);
-		json_kv_u64(stdout, 0, "files", s->files);
-		json_kv_u64(stdout, 0, "bytes", s->bytes);
-		fputs("}", stdout);
-		return 0;
-	}
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
-	printf("%s\t%s\t%llu files\t%s\n", s->id, when, (unsigned long long)s->files,
-	    abk_format_size(s->bytes, size, sizeof(size)));
-	return 0;
-}
-
-static int
-list_file_row(void *ctx, const struct manifest_entry *e)
-{
-	struct batch_ui *ui = ctx;
-
-	if (ui->o->json) {
-		fputs(ui->first_json ? "{" : ",{", stdout);
-		ui->first_json = 0;
-		fputs("\"path\":", stdout);
-		json_string_n(stdout, e->path, e->path_len);
-		json_kv_str(stdout, 0, "type", manifest_type_name(e->type));
-		json_kv_u64(stdout, 0, "mode", e->mode);
-		json_kv_i64(stdout, 0, "mtime", e->mtime);
-		json_kv_u64(stdout, 0, "size", e->size);
-		if (e->type == MF_SYMLINK) {
-			fputs(",\"target\":", stdout);
-			json_string_n(stdout, e->target, e->target_len);
-		}
-		fputs("}", stdout);
-		return 0;
-	}
-	printf("%c%04o %12llu ", e->type == MF_DIR ? 'd' : e->type == MF_SYMLINK ? 'l' : '-',
-	    e->mode, (unsigned long long)e->size);
-	print_name(stdout, e->path, e->path_len);
-	if (e->type == MF_DIR)
-		fputc('/', stdout);
-	if (e->type == MF_SYMLINK) {
-		fputs(" -> ", stdout);
-		print_name(stdout, e->target, e->target_len);
-	}
-	fputc('\n', stdout);
-	return 0;
-}
-
-static int
-cmd_list(struct batch_ui *ui, abk_client *c, char **args, int n)
-{
-	struct batch_opts *o = ui->o;
 	abk_err err = ABK_ERR_INIT;
-	int rc;
 
-	if (n > 1) {
-		fprintf(stderr, "autobackup: list takes at most one SOURCE\n");
-		return ABK_EXIT_USAGE;
-	}
-	if ((o->snapshot || o->path) && n == 0) {
-		fprintf(stderr, "autobackup: --snapshot and --path need a SOURCE\n");
-		return ABK_EXIT_USAGE;
-	}
-	ui->first_json = 1;
-	if (o->json)
-		fputs("[", stdout);
-	if (n == 0)
-		rc = abk_list_sources(c, list_source_row, ui, &err);
-	else if (o->snapshot == NULL && o->path == NULL)
-		rc = abk_list_snapshots(c, args[0], list_snapshot_row, ui, &err);
-	else
-		rc = abk_list_files(c, args[0], o->snapshot, o->path ? o->path : "",
-		    list_file_row, ui, &err);
-	if (o->json)
-		fputs("]\n", stdout);
-	return rc == ABK_OK ? ABK_EXIT_OK : fail(ui, &err);
+	if (ui->o->snapshot == NULL)
+		return ABK_EXIT_OK;
+	if (abk_snapshot_resolve(c, source, ui->o->snapshot, ui->snap_id, sizeof(ui->snap_id),
+	    &err) != ABK_OK)
+		return fail(ui, &err);
+	if (ui->o->verbose && strcmp(ui->snap_id, ui->o->snapshot) != 0)
+		fprintf(stderr, "autobackup: snapshot %s is %s\n", ui->o->snapshot, ui->snap_id);
+	ui->o->snapshot = ui->snap_id;
+	return ABK_EXIT_OK;
 }
 
 /* Paths a restore reports, kept for --json (printed at the end). */
@@ -485,6 +427,11 @@ cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
 		    "--dry-run\n");
 		return ABK_EXIT_USAGE;
 	}
+	if ((ex = restore_zip_check(ui)) != ABK_EXIT_OK)
+		return ex;
+	if ((ex = resolve_snapshot(ui, c, args[0])) != ABK_EXIT_OK)
+		return ex;
+	ui->pl.transfer_word = "receiving";
 	memset(&ru, 0, sizeof(ru));
 	ru.ui = ui;
 	memset(&ro, 0, sizeof(ro));
@@ -511,6 +458,9 @@ cmd_restore(struct batch_ui *ui, abk_client *c, char **args, int n)
 	ro.change = on_change;
 	ro.ctx = &ru;
 	ro.cancel = &batch_cancel;
+	if ((ex = restore_overwrite_check(ui, c, &ro)) != ABK_EXIT_OK)
+		goto out;
+	ro.snapshot = o->snapshot;
 	rc = abk_restore(c, &ro, &res, &err);
 	clear_line(ui);
 	ex = abk_exit_for(rc);
@@ -596,6 +546,8 @@ cmd_verify(struct batch_ui *ui, abk_client *c, char **args, int n)
 		fprintf(stderr, "autobackup: verify needs exactly one SOURCE\n");
 		return ABK_EXIT_USAGE;
 	}
+	if ((rc = resolve_snapshot(ui, c, args[0])) != ABK_EXIT_OK)
+		return rc;
 	rc = abk_verify(c, args[0], ui->o->snapshot, on_problem, ui, &res, &err);
 	if (rc != ABK_OK && rc != ABK_E_INTEGRITY)
 		return fail(ui, &err);
@@ -623,10 +575,26 @@ static const struct {
 	{ "list", cmd_list },
 	{ "restore", cmd_restore },
 	{ "verify", cmd_verify },
+	{ "find", cmd_find },
 };
+
+static int batch_command(struct batch_opts *o);
 
 int
 batch_run(struct batch_opts *o)
+{
+	int ex;
+
+	if (strcmp(o->args[0], "schedule") == 0)
+		return schedule_run(o);	/* local files only: no server */
+	ex = batch_command(o);
+	if (o->record_status != NULL)	/* a scheduled run: schedule list shows it */
+		schedule_record_status(o->record_status, ex);
+	return ex;
+}
+
+static int
+batch_command(struct batch_opts *o)
 {
 	struct batch_ui ui;
 	struct abk_profile prof;
@@ -638,12 +606,12 @@ batch_run(struct batch_opts *o)
 
 	memset(&ui, 0, sizeof(ui));
 	ui.o = o;
-	ui.progress_line = !o->quiet && !o->json && isatty(STDERR_FILENO);
+	progress_line_init(&ui.pl, o->progress, o->quiet, o->json);
 	for (k = 0; k < sizeof(batch_commands) / sizeof(batch_commands[0]); k++)
 		if (strcmp(o->args[0], batch_commands[k].name) == 0)
 			break;
 	if (k == sizeof(batch_commands) / sizeof(batch_commands[0])) {
-		fprintf(stderr, "autobackup: unknown command '%s' (push, list, restore, verify)\n"
+		fprintf(stderr, "autobackup: unknown command '%s' (push, list, find, restore, verify, schedule)\n"
 		    "Try 'autobackup --help'.\n", o->args[0]);
 		return ABK_EXIT_USAGE;
 	}

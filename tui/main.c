@@ -22,14 +22,18 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: autobackup [FOLDER]          (interactive: browse, push, restore)\n"
 	    "       autobackup --batch push PATH... [--name NAME] [--exclude PATTERN]... [--checksum]\n"
-	    "       autobackup --batch list [SOURCE [--snapshot ID [--path SUB]]]\n"
+	    "                               [--one-file-system] [--force]\n"
+	    "       autobackup --batch list [SOURCE [--snapshot ID] [--path SUB] [--recursive]]\n"
+	    "       autobackup --batch find PATTERN [SOURCE [--snapshot ID]]\n"
 	    "       autobackup --batch restore SOURCE [--snapshot ID] [--path SUB]... [--to DIR]\n"
-	    "                                  [--delete] [--dry-run] [--zip FILE]\n"
+	    "                                  [--delete] [--dry-run] [--zip FILE] [--force]\n"
 	    "       autobackup --batch verify SOURCE [--snapshot ID]\n"
+	    "       autobackup --batch schedule add PATH... --every 1h|daily|weekly [--name N]\n"
+	    "       autobackup --batch schedule list | schedule remove NAME\n"
 	    "connection: [--server HOST:PORT] [--ca FILE] [--user NAME] [--profile NAME]\n"
 	    "            [--password-file F | --token-file F]  (or AUTOBACKUP_PASSWORD,\n"
 	    "            AUTOBACKUP_TOKEN, the config file, or a prompt)\n"
-	    "output:     [--json] [--quiet] [--verbose]\n"
+	    "output:     [--json] [--quiet] [--verbose] [--progress]\n"
 	    "See autobackup(1).\n");
 }
 
@@ -49,6 +53,7 @@ main(int argc, char **argv)
 		OPT_SERVER = 256, OPT_CA, OPT_USER, OPT_PASSWORD_FILE, OPT_TOKEN_FILE,
 		OPT_PROFILE, OPT_CONFIG, OPT_NAME, OPT_SNAPSHOT, OPT_PATH, OPT_TO, OPT_ZIP,
 		OPT_EXCLUDE, OPT_JSON, OPT_CHECKSUM, OPT_DELETE, OPT_DRY_RUN, OPT_THREADS, OPT_BWLIMIT, OPT_COMPRESS,
+		OPT_PROGRESS, OPT_RECURSIVE, OPT_FORCE, OPT_ONE_FS, OPT_EVERY, OPT_RECORD_STATUS,
 	};
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -76,6 +81,12 @@ main(int argc, char **argv)
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "bwlimit", required_argument, NULL, OPT_BWLIMIT },
 		{ "compress", required_argument, NULL, OPT_COMPRESS },
+		{ "progress", no_argument, NULL, OPT_PROGRESS },
+		{ "recursive", no_argument, NULL, OPT_RECURSIVE },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "every", required_argument, NULL, OPT_EVERY },
+		{ "record-status", required_argument, NULL, OPT_RECORD_STATUS },
+		{ "one-file-system", no_argument, NULL, OPT_ONE_FS },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct batch_opts o;
@@ -140,6 +151,24 @@ main(int argc, char **argv)
 				return bad_usage("too many --exclude patterns");
 			o.excludes[o.n_excludes++] = optarg;
 			break;
+		case OPT_EVERY:
+			o.every = optarg;
+			break;
+		case OPT_RECORD_STATUS:
+			o.record_status = optarg;
+			break;
+		case OPT_FORCE:
+			o.force = 1;
+			break;
+		case OPT_ONE_FS:
+			o.one_file_system = 1;
+			break;
+		case OPT_RECURSIVE:
+			o.recursive = 1;
+			break;
+		case OPT_PROGRESS:
+			o.progress = 1;
+			break;
 		case OPT_JSON:
 			o.json = 1;
 			break;
@@ -203,7 +232,7 @@ main(int argc, char **argv)
 		return tui_run(&t);
 	}
 	if (optind >= argc)
-		return bad_usage("--batch needs a command: push, list, restore or verify");
+		return bad_usage("--batch needs a command: push, list, find, restore, verify or schedule");
 	o.args = argv + optind;
 	o.n_args = argc - optind;
 	return batch_run(&o);

@@ -61,11 +61,11 @@ stop_tmux() {
 }
 
 tui_server() {
-	# a data dir, alice (password 'alice pw'), a server on port 0 (with
+	# a data dir, alice (password 'alice password'), a server on port 0 (with
 	# $TUI_SERVE_OPTS), $T/work
 	D=$T/data
 	ab_init "$D" || exit 1
-	ab_user "$D" alice 'alice pw'
+	ab_user "$D" alice 'alice password'
 	ab_serve "$D" ${TUI_SERVE_OPTS:-} || exit 1
 	mkdir -p "$T/work" "$T/home" "$T/cfg"
 }
@@ -73,7 +73,7 @@ tui_server() {
 login_alice() {
 	# at the login screen: type the password; wait for the main screen
 	wait_screen "Password" || return 1
-	tm send-keys -t tui -l 'alice pw'
+	tm send-keys -t tui -l 'alice password'
 	tm send-keys -t tui Enter
 	wait_screen "Backup status"
 }

@@ -117,6 +117,62 @@ verify(accounts *a, const char *name, const char *pw, enum accounts_reason *why,
 	return accounts_verify_password(a, name, pw, pw ? strlen(pw) : 0, why, err);
 }
 
+/* ---- retention policies (accounts_policy.c) -------------------------------- */
+
+/* Set, get, resolve (source > user > default), clear, and deletion with the
+ * user only: "al" must not take "al-x" or "al.y"'s policies along. */
+START_TEST(test_policies)
+{
+	accounts *a = open_ok(fresh_env());
+	struct retention_policy p, got, dflt;
+	abk_err err = ABK_ERR_INIT;
+	const char *from = NULL;
+
+	add_ok(a, "al", "password al");
+	add_ok(a, "al-x", "password al-x");
+	add_ok(a, "al.y", "password al.y");
+	retention_policy_default(&dflt);
+	memset(&p, 0, sizeof(p));
+	p.keep[RET_DAILY] = 9;
+	p.within_months = 2;
+	ck_assert_int_eq(accounts_policy_get(a, "al", NULL, &got, &err), ABK_E_NOTFOUND);
+	ck_assert_int_eq(accounts_policy_set(a, "al", NULL, &p, &err), ABK_OK);
+	ck_assert_int_eq(accounts_policy_get(a, "al", NULL, &got, &err), ABK_OK);
+	ck_assert_int_eq(memcmp(&got, &p, sizeof(p)), 0);
+	p.keep[RET_LAST] = 1;
+	ck_assert_int_eq(accounts_policy_set(a, "al", "docs", &p, &err), ABK_OK);
+	ck_assert_int_eq(accounts_policy_set(a, "al-x", "docs", &p, &err), ABK_OK);
+	ck_assert_int_eq(accounts_policy_set(a, "al.y", NULL, &p, &err), ABK_OK);
+	ck_assert_int_eq(accounts_policy_resolve(a, "al", "docs", &dflt, &got, &from, &err),
+	    ABK_OK);
+	ck_assert_str_eq(from, "source");
+	ck_assert_uint_eq(got.keep[RET_LAST], 1);
+	ck_assert_int_eq(accounts_policy_resolve(a, "al", "other", &dflt, &got, &from, &err),
+	    ABK_OK);
+	ck_assert_str_eq(from, "user");
+	ck_assert_uint_eq(got.keep[RET_LAST], 0);
+	ck_assert_int_eq(accounts_policy_resolve(a, "al-x", "other", &dflt, &got, &from, &err),
+	    ABK_OK);
+	ck_assert_str_eq(from, "server default");
+	/* Refusals: an unknown user, a policy keeping nothing. */
+	ck_assert_int_eq(accounts_policy_set(a, "nobody", NULL, &p, &err), ABK_E_NOTFOUND);
+	abk_err_clear(&err);
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(accounts_policy_set(a, "al", NULL, &p, &err), ABK_E_USAGE);
+	abk_err_clear(&err);
+	/* Deleting al takes its two policies, and no one else's. */
+	ck_assert_int_eq(accounts_user_del(a, "al", &err), ABK_OK);
+	add_ok(a, "al", "password al");
+	ck_assert_int_eq(accounts_policy_get(a, "al", NULL, &got, &err), ABK_E_NOTFOUND);
+	ck_assert_int_eq(accounts_policy_get(a, "al", "docs", &got, &err), ABK_E_NOTFOUND);
+	ck_assert_int_eq(accounts_policy_get(a, "al-x", "docs", &got, &err), ABK_OK);
+	ck_assert_int_eq(accounts_policy_get(a, "al.y", NULL, &got, &err), ABK_OK);
+	ck_assert_int_eq(accounts_policy_clear(a, "al.y", NULL, &err), ABK_OK);
+	ck_assert_int_eq(accounts_policy_clear(a, "al.y", NULL, &err), ABK_E_NOTFOUND);
+	close_ok(a);
+}
+END_TEST
+
 /* ---- user names ----------------------------------------------------------- */
 
 static const struct {
@@ -1217,6 +1273,7 @@ accounts_suite(void)
 	tcase_add_test(users, test_persist_across_reopen);
 	tcase_add_test(users, test_user_list);
 	tcase_add_test(users, test_user_list_empty);
+	tcase_add_test(users, test_policies);
 	suite_add_tcase(s, users);
 
 	tcase_add_unchecked_fixture(tokens, base_setup, base_teardown);

@@ -433,6 +433,40 @@ START_TEST(test_rd_error_codes)
 END_TEST
 
 /* proto_msg.c: what one peer encodes, the other decodes, field for field. */
+/* LOGIN_OK's optional usage (issue 10): read when present, absent from the
+ * old encoding, and an old reader's fields unchanged either way. */
+START_TEST(test_login_ok_usage)
+{
+	struct msg_login_ok a, b;
+	abk_buf buf;
+	abk_rd r;
+	abk_err err = ABK_ERR_INIT;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.user, sizeof(a.user), "alice");
+	a.quota = 3ULL << 30;
+	a.append_only = 1;
+	abk_buf_init(&buf, 256);
+	ck_assert_int_eq(msg_login_ok_put(&buf, &a), 0);	/* old encoding */
+	ck_assert_uint_eq(buf.len, 4 + 5 + 8 + 1);
+	abk_rd_init(&r, buf.data, buf.len);
+	ck_assert_int_eq(msg_login_ok_get(&r, &b, &err), ABK_OK);
+	ck_assert_int_eq(b.has_used, 0);
+	ck_assert_uint_eq(b.quota, a.quota);
+	abk_buf_reset(&buf);
+	a.has_used = 1;
+	a.used = 123456789;
+	ck_assert_int_eq(msg_login_ok_put(&buf, &a), 0);
+	abk_rd_init(&r, buf.data, buf.len);
+	ck_assert_int_eq(msg_login_ok_get(&r, &b, &err), ABK_OK);
+	ck_assert_int_eq(b.has_used, 1);
+	ck_assert_uint_eq(b.used, 123456789);
+	ck_assert_uint_eq(b.quota, a.quota);
+	ck_assert_int_eq(b.append_only, 1);
+	abk_buf_free(&buf);
+}
+END_TEST
+
 START_TEST(test_msg_round_trips)
 {
 	abk_buf b;
@@ -573,6 +607,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_buf_cap);
 	tcase_add_test(tc, test_rd_error_codes);
 	tcase_add_test(tc, test_msg_round_trips);
+	tcase_add_test(tc, test_login_ok_usage);
 	tcase_add_test(tc, test_msg_limits);
 	tcase_add_test(tc, test_piece_hashes_threads);
 	suite_add_tcase(s, tc);

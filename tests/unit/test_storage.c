@@ -26,7 +26,7 @@
 #include "storage.h"
 
 /* A count-only retention policy (retention.h), as --keep N gives. */
-#define KEEP(n) (&(struct retention_policy){ .keep_last = (n) })
+#define KEEP(n) (&(struct retention_policy){ .keep = { [RET_LAST] = (n) } })
 
 static char top[256];
 static char data[300];
@@ -543,13 +543,15 @@ START_TEST(test_retention_select)
 	abk_err err = ABK_ERR_INIT;
 
 	retention_policy_default(&pol);
-	ck_assert_uint_eq(pol.keep_last, 7);
+	ck_assert_uint_eq(pol.keep[RET_LAST], 3);
+	ck_assert_uint_eq(pol.keep[RET_DAILY], 7);
 	ck_assert_uint_eq(retention_select(&pol, ids, 4, drop), 0);
-	pol.keep_last = 2;
+	memset(&pol, 0, sizeof(pol));
+	pol.keep[RET_LAST] = 2;
 	ck_assert_int_eq(retention_check(&pol, "prune", &err), ABK_OK);
 	ck_assert_uint_eq(retention_select(&pol, ids, 4, drop), 2);
 	ck_assert(drop[0] && drop[1] && !drop[2] && !drop[3]);
-	pol.keep_last = 0;
+	pol.keep[RET_LAST] = 0;
 	ck_assert_int_eq(retention_check(&pol, "prune", &err), ABK_E_USAGE);
 	ck_assert_int_eq(retention_check(NULL, "prune", NULL), ABK_E_USAGE);
 }
