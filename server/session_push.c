@@ -76,6 +76,7 @@ struct srv_push {
 	struct push_mail mails[2];	/* alternate: one may be in the unpacker */
 	int mail_next;
 	uint64_t files_done;		/* published by push_unpacked, under ho.lock */
+	uint64_t files_shown;		/* receiver's copy of files_done */
 	uint64_t files_unpacked;	/* unpacker only */
 	/* unpacker only */
 	uint8_t *buf;
@@ -409,6 +410,15 @@ push_unpacked(void *ctx)
 	sp->files_done = sp->files_unpacked;
 }
 
+/* Called under the mailbox lock: the receiver's copy of the count. */
+static void
+push_read_done(void *ctx)
+{
+	struct srv_push *sp = ctx;
+
+	sp->files_shown = sp->files_done;
+}
+
 /* Give a mail to the unpacker (m NULL: wait until all is unpacked). */
 static int
 push_post(struct srv_push *sp, const struct push_mail *m, abk_err *err)
@@ -466,10 +476,9 @@ push_receive(struct srv_push *sp, abk_err *err)
 				continue;	/* ZIP_BEGIN, ZIP_DATA */
 			if ((rc = push_batch_done(sp, &done, err)) != ABK_OK)
 				return rc;
-			pthread_mutex_lock(&sp->ho.lock);
+			handoff_locked(&sp->ho, push_read_done, sp);
 			snprintf(action, sizeof(action), "push %.40s: %llu/%zu files", sp->source,
-			    (unsigned long long)sp->files_done, sp->n_need);
-			pthread_mutex_unlock(&sp->ho.lock);
+			    (unsigned long long)sp->files_shown, sp->n_need);
 			srv_session_set_action(s->srv, &s->info, NULL, action);
 			continue;
 		}

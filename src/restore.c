@@ -421,14 +421,139 @@ restore_account(struct rjob *j, abk_err *err)
 	return ABK_OK;
 }
 
+/* Ask for the restore, read RESTORE_BEGIN and the list; *began once the
+ * server streams (from then on an error leaves the connection out of step). */
+static int
+restore_begin(struct rjob *j, struct msg_restore_begin *begin, int *began, abk_err *err)
+{
+	abk_client *c = j->c;
+	const struct abk_restore_opts *opts = j->opts;
+	abk_rd r;
+	int rc;
+
+	j->have = restore_target_has_files(opts);
+	(void)msg_restore_put(&c->out, opts->source, opts->snapshot,
+	    opts->dry_run ? RESTORE_FLAG_LIST_ONLY : j->have ? RESTORE_FLAG_HAVE : 0,	/* stored */
+	    (const char *const *)j->scope, (uint32_t)j->n_scope);
+	if ((rc = client_send(c, PT_RESTORE, err)) != ABK_OK ||
+	    (rc = client_recv(c, PT_RESTORE_BEGIN, NULL, err)) != ABK_OK)
+		return rc;
+	*began = 1;
+	abk_rd_init(&r, c->in.data, c->in.len);
+	if ((rc = msg_restore_begin_get(&r, begin, err)) != ABK_OK)
+		return rc;
+	if (!origins_valid(begin->origin))
+		return abk_err_set(err, ABK_E_PROTO,
+		    "the server sent an origin that is not an absolute, normalised path");
+	memcpy(j->res->snapshot, begin->snapshot, sizeof(begin->snapshot));
+	snprintf(j->res->server_origin, sizeof(j->res->server_origin), "%s", begin->origin);
+	j->single = begin->single_file != 0;
+	if ((rc = restore_read_list(j, err)) != ABK_OK)
+		return rc;
+	if (j->single && (j->n != 1 || j->v[0].type != MF_FILE))
+		return abk_err_set(err, ABK_E_PROTO, "the server calls the source a single file "
+		    "but lists %zu entries", j->n);
+	j->prog.files_total = j->n;
+	j->prog.phase = ABK_PHASE_TRANSFER;
+	return ABK_OK;
+}
+
+/* Open where the restore goes: the zip file, or the target folder (which a
+ * dry run does not create). */
+static int
+restore_open_output(struct rjob *j, const char *server_origin, abk_err *err)
+{
+	const struct abk_restore_opts *opts = j->opts;
+	int rc;
+
+	if (opts->zip_file != NULL) {
+		snprintf(j->res->target, sizeof(j->res->target), "%s", opts->zip_file);
+		return zipio_writer_open_file(opts->zip_file, &j->zw, err);
+	}
+	if ((rc = restore_pick_target(j, server_origin, err)) != ABK_OK)
+		return rc;
+	j->rootfd = restore_open_target(j->res->target, opts->dry_run, err);
+	rc = j->rootfd < 0 ? j->rootfd : ABK_OK;
+	if (rc == ABK_E_NOTFOUND && opts->dry_run) {
+		abk_err_clear(err);	/* everything would be created */
+		rc = ABK_OK;
+	}
+	if (rc == ABK_OK && j->rootfd >= 0)
+		fsops_dircache_init(&j->dc, j->rootfd, !opts->dry_run);
+	return rc;
+}
+
+/* A dry run: the plan, what --delete would remove, the end of the stream. */
+static int
+restore_dry(struct rjob *j, int *streamed, abk_err *err)
+{
+	int rc = restore_plan_dry(j, err);
+
+	if (rc == ABK_OK && j->opts->delete_extra)
+		rc = restore_delete_extra(j, err);
+	if (rc == ABK_OK)
+		rc = restore_receive_end(j, err);
+	*streamed = rc == ABK_OK;
+	return rc;
+}
+
+/* The real restore: entries without data, the data, --delete, folder modes,
+ * the zip's end, one sync. */
+static int
+restore_write(struct rjob *j, int *streamed, int *zip_done, abk_err *err)
+{
+	int rc = ABK_OK;
+
+	for (size_t i = 0; i < j->n && rc == ABK_OK; i++) {
+		rc = restore_entry_now(j, &j->v[i], err);
+		if (rc != ABK_OK && rc != ABK_E_NOMEM && j->zw == NULL) {
+			/* one entry that cannot be made is reported, not fatal */
+			restore_fail_entry(j, &j->v[i], err->msg);
+			abk_err_clear(err);
+			rc = ABK_OK;
+		}
+	}
+	if (j->have) {	/* those files get no data */
+		j->prog.bytes_total -= j->res->identical_bytes;
+		j->prog.files_done += j->res->identical;
+	}
+	restore_progress(j, 1);
+	if (rc == ABK_OK && j->have)
+		rc = restore_send_have(j, err);
+	if (rc == ABK_OK)
+		rc = restore_receive(j, err);
+	*streamed = rc == ABK_OK;
+	if (rc == ABK_OK && j->zw == NULL) {
+		if (j->opts->delete_extra)
+			rc = restore_delete_extra(j, err);
+		restore_finish_dirs(j);
+	}
+	if (rc == ABK_OK && j->zw != NULL) {
+		rc = zipio_writer_finish(j->zw, NULL, NULL, err);
+		*zip_done = rc == ABK_OK;
+	}
+	/* new files were not synced one by one: once for the whole restore */
+#ifdef HAVE_SYNCFS
+	if (rc == ABK_OK && j->rootfd >= 0 && syncfs(j->rootfd) != 0)
+		rc = abk_err_set(err, ABK_E_IO, "syncing %s: %s", j->res->target, strerror(errno));
+#else
+	sync();
+#endif
+	if (rc == ABK_OK) {
+		j->prog.phase = ABK_PHASE_DONE;
+		restore_progress(j, 1);
+		rc = restore_account(j, err);
+	}
+	return rc;
+}
+
 int
 abk_restore(abk_client *c, const struct abk_restore_opts *opts,
     struct abk_restore_result *res, abk_err *err)
 {
 	struct rjob j;
 	struct msg_restore_begin begin;
-	abk_rd r;
-	int rc, began = 0, streamed = 0, zip_done = 0, have = 0;
+	int rc, began = 0, streamed = 0, zip_done = 0;
 
 	memset(res, 0, sizeof(*res));
 	memset(&j, 0, sizeof(j));
@@ -446,104 +571,14 @@ abk_restore(abk_client *c, const struct abk_restore_opts *opts,
 		rc = abk_err_set(err, ABK_E_USAGE, "a dry run cannot write a zip file");
 		goto out;
 	}
-	if ((rc = restore_scope_init(&j, err)) != ABK_OK)
+	if ((rc = restore_scope_init(&j, err)) != ABK_OK ||
+	    (rc = restore_begin(&j, &begin, &began, err)) != ABK_OK ||
+	    (rc = restore_open_output(&j, begin.origin, err)) != ABK_OK)
 		goto out;
-	have = restore_target_has_files(opts);
-	(void)msg_restore_put(&c->out, opts->source, opts->snapshot,
-	    opts->dry_run ? RESTORE_FLAG_LIST_ONLY : have ? RESTORE_FLAG_HAVE : 0,	/* stored */
-	    (const char *const *)j.scope, (uint32_t)j.n_scope);
-	if ((rc = client_send(c, PT_RESTORE, err)) != ABK_OK ||
-	    (rc = client_recv(c, PT_RESTORE_BEGIN, NULL, err)) != ABK_OK)
-		goto out;
-	began = 1;	/* from here on the server streams: an error ends the connection */
-	abk_rd_init(&r, c->in.data, c->in.len);
-	if ((rc = msg_restore_begin_get(&r, &begin, err)) != ABK_OK)
-		goto out;
-	if (!origins_valid(begin.origin)) {
-		rc = abk_err_set(err, ABK_E_PROTO,
-		    "the server sent an origin that is not an absolute, normalised path");
-		goto out;
-	}
-	memcpy(res->snapshot, begin.snapshot, sizeof(begin.snapshot));
-	snprintf(res->server_origin, sizeof(res->server_origin), "%s", begin.origin);
-	j.single = begin.single_file != 0;
-	if ((rc = restore_read_list(&j, err)) != ABK_OK)
-		goto out;
-	if (j.single && (j.n != 1 || j.v[0].type != MF_FILE)) {
-		rc = abk_err_set(err, ABK_E_PROTO, "the server calls the source a single file "
-		    "but lists %zu entries", j.n);
-		goto out;
-	}
-	j.prog.files_total = j.n;
-	j.prog.phase = ABK_PHASE_TRANSFER;
-
-	if (opts->zip_file != NULL) {
-		snprintf(res->target, sizeof(res->target), "%s", opts->zip_file);
-		rc = zipio_writer_open_file(opts->zip_file, &j.zw, err);
-		if (rc != ABK_OK)
-			goto out;
-	} else {
-		if ((rc = restore_pick_target(&j, begin.origin, err)) != ABK_OK)
-			goto out;
-		j.rootfd = restore_open_target(res->target, opts->dry_run, err);
-		rc = j.rootfd < 0 ? j.rootfd : ABK_OK;
-		if (rc == ABK_E_NOTFOUND && opts->dry_run) {
-			abk_err_clear(err);	/* everything would be created */
-			rc = ABK_OK;
-		}
-		if (rc != ABK_OK)
-			goto out;
-		if (j.rootfd >= 0)
-			fsops_dircache_init(&j.dc, j.rootfd, !opts->dry_run);
-	}
-	if (opts->dry_run) {
-		if ((rc = restore_plan_dry(&j, err)) == ABK_OK && opts->delete_extra)
-			rc = restore_delete_extra(&j, err);
-		if (rc == ABK_OK)
-			rc = restore_receive_end(&j, err);
-		streamed = rc == ABK_OK;
-		goto out;
-	}
-	for (size_t i = 0; i < j.n && rc == ABK_OK; i++) {
-		rc = restore_entry_now(&j, &j.v[i], err);
-		if (rc != ABK_OK && rc != ABK_E_NOMEM && j.zw == NULL) {
-			/* one entry that cannot be made is reported, not fatal */
-			restore_fail_entry(&j, &j.v[i], err->msg);
-			abk_err_clear(err);
-			rc = ABK_OK;
-		}
-	}
-	if (have) {	/* those files get no data */
-		j.prog.bytes_total -= res->identical_bytes;
-		j.prog.files_done += res->identical;
-	}
-	restore_progress(&j, 1);
-	if (rc == ABK_OK && have)
-		rc = restore_send_have(&j, err);
-	if (rc == ABK_OK)
-		rc = restore_receive(&j, err);
-	streamed = rc == ABK_OK;
-	if (rc == ABK_OK && j.zw == NULL) {
-		if (opts->delete_extra)
-			rc = restore_delete_extra(&j, err);
-		restore_finish_dirs(&j);
-	}
-	if (rc == ABK_OK && j.zw != NULL) {
-		rc = zipio_writer_finish(j.zw, NULL, NULL, err);
-		zip_done = rc == ABK_OK;
-	}
-	/* new files were not synced one by one: once for the whole restore */
-#ifdef HAVE_SYNCFS
-	if (rc == ABK_OK && j.rootfd >= 0 && syncfs(j.rootfd) != 0)
-		rc = abk_err_set(err, ABK_E_IO, "syncing %s: %s", res->target, strerror(errno));
-#else
-	sync();
-#endif
-	if (rc == ABK_OK) {
-		j.prog.phase = ABK_PHASE_DONE;
-		restore_progress(&j, 1);
-		rc = restore_account(&j, err);
-	}
+	if (opts->dry_run)
+		rc = restore_dry(&j, &streamed, err);
+	else
+		rc = restore_write(&j, &streamed, &zip_done, err);
 out:
 	/* the server streams from RESTORE_BEGIN to RESTORE_END: stopping in
 	 * between leaves the connection out of step */

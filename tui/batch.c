@@ -25,7 +25,13 @@
 #include "snapname.h"
 #include "strutil.h"
 
-volatile sig_atomic_t batch_cancel;
+static volatile sig_atomic_t batch_cancel;
+
+int
+batch_canceled(void)
+{
+	return batch_cancel != 0;
+}
 
 static void
 batch_on_sigint(int sig)

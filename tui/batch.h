@@ -20,12 +20,12 @@ struct batch_opts {
 	int json, quiet, verbose, checksum, delete_extra, dry_run, threads;
 	uint64_t bwlimit;		/* bytes per second, 0 = none */
 	int compress;			/* enum abk_compress */
-	int progress;
+	int progress;			/* --progress: status line even without a tty */
 	int recursive;			/* list --path: everything below */
 	int force;			/* push: another origin; restore: overwrite */
 	int one_file_system;		/* push: stay on each PATH's file system */
 	const char *every;		/* schedule add --every */
-	const char *record_status;	/* write this schedule's status file at the end */			/* --progress: status line even without a tty */
+	const char *record_status;	/* write this schedule's status file at the end */
 	char **args;			/* command and its operands */
 	int n_args;
 };

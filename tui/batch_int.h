@@ -24,8 +24,9 @@ struct batch_ui {
 	char snap_id[ABK_SNAPSHOT_ID_MAX];	/* --snapshot resolved (snapname.h) */
 };
 
-/* Set by SIGINT/SIGTERM during a batch command. */
-extern volatile sig_atomic_t batch_cancel;
+/* 1 once SIGINT/SIGTERM arrived during a batch command (a function, not
+ * the flag itself: no exported variables, see tests/check_exports.sh). */
+int batch_canceled(void);
 
 /* A name for humans: control bytes escaped so they cannot move the cursor. */
 void print_name(FILE *f, const char *s, size_t n);

@@ -146,9 +146,9 @@ source_row(void *ctx, const struct abk_source_info *s)
 	printf("\t%u snapshot(s)\tlatest %s\t%llu files\t%s\t", s->snapshots, s->latest_id,
 	    (unsigned long long)s->latest_files, size);
 	print_name(stdout, s->origin, strlen(s->origin));
-	if (s->policy != NULL && s->policy[0] != '\0')
-		printf("\tkeeps %s", s->policy);
-	fputc('\n', stdout);
+	/* always the same number of fields for scripts; empty from an old server */
+	printf("\t%s%s\n", s->policy != NULL && s->policy[0] != '\0' ? "keeps " : "",
+	    s->policy != NULL ? s->policy : "");
 	return 0;
 }
 
@@ -251,7 +251,7 @@ collect_files(abk_client *c, const char *source, const char *snapshot, const cha
 			rc = abk_list_files(c, source, snapshot, sub, collect_entry, fc, err);
 			free(sub);
 		}
-		if (batch_cancel)
+		if (batch_canceled())
 			return abk_err_set(err, ABK_E_CANCELED, "canceled");
 		next++;
 	}

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,193 +47,185 @@ bad_usage(const char *msg)
 	return ABK_EXIT_USAGE;
 }
 
+/*
+ * The options, one row each (the table feeds getopt_long and the parser):
+ * a string kept as given, a flag set to 1, or one that needs its own check
+ * (OPT_OWN, handled in opt_own by the row's code).
+ */
+enum opt_kind { OPT_STRING, OPT_FLAG, OPT_OWN };
+enum opt_own { OWN_NONE, OWN_HELP, OWN_VERSION, OWN_BATCH, OWN_EXCLUDE, OWN_THREADS,
+	OWN_COMPRESS, OWN_BWLIMIT };
+
+struct opt_row {
+	const char *name;
+	char short_name;		/* 0: long only */
+	enum opt_kind kind;
+	size_t field;			/* offsetof in struct batch_opts (STRING, FLAG) */
+	enum opt_own own;		/* OPT_OWN */
+};
+
+#define STR(n, f) { n, 0, OPT_STRING, offsetof(struct batch_opts, f), OWN_NONE }
+#define FLAG(n, s, f) { n, s, OPT_FLAG, offsetof(struct batch_opts, f), OWN_NONE }
+#define OWN(n, s, w) { n, s, OPT_OWN, 0, w }
+
+static const struct opt_row opt_rows[] = {
+	OWN("help", 'h', OWN_HELP), OWN("version", 'V', OWN_VERSION),
+	OWN("batch", 'b', OWN_BATCH),
+	FLAG("quiet", 'q', quiet), FLAG("verbose", 'v', verbose),
+	STR("server", server), STR("ca", ca), STR("user", user),
+	STR("password-file", password_file), STR("token-file", token_file),
+	STR("profile", profile), STR("config", config),
+	STR("name", name), STR("snapshot", snapshot), STR("path", path), STR("to", to),
+	STR("zip", zip), STR("every", every), STR("record-status", record_status),
+	OWN("exclude", 0, OWN_EXCLUDE), OWN("threads", 0, OWN_THREADS),
+	OWN("compress", 0, OWN_COMPRESS), OWN("bwlimit", 0, OWN_BWLIMIT),
+	FLAG("json", 0, json), FLAG("checksum", 0, checksum), FLAG("delete", 0, delete_extra),
+	FLAG("dry-run", 0, dry_run), FLAG("progress", 0, progress),
+	FLAG("recursive", 0, recursive), FLAG("force", 0, force),
+	FLAG("one-file-system", 0, one_file_system),
+};
+#define OPT_ROWS (sizeof(opt_rows) / sizeof(opt_rows[0]))
+#define OPT_LONG_BASE 256	/* getopt value of row i without a short name */
+
+/* The options that need more than a copy; -1 to go on, else an exit status. */
+static int
+opt_own(enum opt_own own, const char *arg, struct batch_opts *o, int *batch)
+{
+	uint64_t v;
+
+	switch (own) {
+	case OWN_HELP:
+		usage(stdout);
+		return ABK_EXIT_OK;
+	case OWN_VERSION:
+		printf("autobackup %s\n", PACKAGE_VERSION);
+		return ABK_EXIT_OK;
+	case OWN_BATCH:
+		*batch = 1;
+		return -1;
+	case OWN_EXCLUDE:
+		if (o->n_excludes >= BATCH_EXCLUDES_MAX)
+			return bad_usage("too many --exclude patterns");
+		o->excludes[o->n_excludes++] = arg;
+		return -1;
+	case OWN_THREADS:
+		if (abk_parse_uint(arg, 1, 64, &v) != ABK_OK)
+			return bad_usage("--threads needs a number from 1 to 64");
+		o->threads = (int)v;
+		return -1;
+	case OWN_COMPRESS:
+		if (strcmp(arg, "auto") == 0)
+			o->compress = ABK_COMPRESS_AUTO;
+		else if (strcmp(arg, "always") == 0)
+			o->compress = ABK_COMPRESS_ALWAYS;
+		else if (strcmp(arg, "never") == 0)
+			o->compress = ABK_COMPRESS_NEVER;
+		else
+			return bad_usage("--compress takes auto, always or never");
+		return -1;
+	case OWN_BWLIMIT:
+		if (abk_parse_size(arg, &o->bwlimit) != ABK_OK || o->bwlimit == 0)
+			return bad_usage("--bwlimit needs a rate in bytes per second, like 500K "
+			    "or 2M");
+		return -1;
+	case OWN_NONE:
+		break;
+	}
+	return -1;
+}
+
+/* The row getopt_long answered with ch, or NULL. */
+static const struct opt_row *
+opt_find(int ch)
+{
+	if (ch >= OPT_LONG_BASE && (size_t)(ch - OPT_LONG_BASE) < OPT_ROWS)
+		return &opt_rows[ch - OPT_LONG_BASE];
+	for (size_t i = 0; i < OPT_ROWS; i++)
+		if (opt_rows[i].short_name != 0 && opt_rows[i].short_name == ch)
+			return &opt_rows[i];
+	return NULL;
+}
+
+/* Parse argv into o; -1 to go on, else the exit status to end with. */
+static int
+parse_options(int argc, char **argv, struct batch_opts *o, int *batch)
+{
+	struct option longopts[OPT_ROWS + 1];
+	char shorts[2 * OPT_ROWS + 1];
+	size_t ns = 0;
+	int ch;
+
+	for (size_t i = 0; i < OPT_ROWS; i++) {
+		const struct opt_row *r = &opt_rows[i];
+
+		longopts[i].name = r->name;
+		longopts[i].has_arg = r->kind == OPT_FLAG || r->own == OWN_HELP ||
+		    r->own == OWN_VERSION || r->own == OWN_BATCH ? no_argument : required_argument;
+		longopts[i].flag = NULL;
+		longopts[i].val = r->short_name != 0 ? r->short_name : OPT_LONG_BASE + (int)i;
+		if (r->short_name != 0)
+			shorts[ns++] = r->short_name;
+	}
+	longopts[OPT_ROWS] = (struct option){ NULL, 0, NULL, 0 };	/* the end mark */
+	shorts[ns] = '\0';
+	while ((ch = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
+		const struct opt_row *r = opt_find(ch);
+		int rc;
+
+		if (r == NULL)
+			return bad_usage(NULL);
+		if (r->kind == OPT_STRING) {
+			*(const char **)(void *)((char *)o + r->field) = optarg;
+		} else if (r->kind == OPT_FLAG) {
+			*(int *)(void *)((char *)o + r->field) = 1;
+		} else if ((rc = opt_own(r->own, optarg, o, batch)) >= 0) {
+			return rc;
+		}
+	}
+	if (o->password_file != NULL && o->token_file != NULL)
+		return bad_usage("give --password-file or --token-file, not both");
+	return -1;
+}
+
+/* Without --batch: the TUI on FOLDER (or the current directory). */
+static int
+run_interactive(const struct batch_opts *o, int argc, char **argv)
+{
+	struct tui_opts t;
+
+	if (argc - optind > 1)
+		return bad_usage("commands need --batch (the interactive interface takes one "
+		    "FOLDER at most)");
+	memset(&t, 0, sizeof(t));
+	t.conn.config = o->config;
+	t.conn.profile = o->profile;
+	t.conn.server = o->server;
+	t.conn.ca = o->ca;
+	t.conn.user = o->user;
+	t.conn.password_file = o->password_file;
+	t.conn.token_file = o->token_file;
+	t.start_dir = optind < argc ? argv[optind] : NULL;
+	t.checksum = o->checksum;
+	t.threads = o->threads;
+	t.compress = o->compress;
+	t.bwlimit = o->bwlimit;
+	return tui_run(&t);
+}
+
 int
 main(int argc, char **argv)
 {
-	enum {
-		OPT_SERVER = 256, OPT_CA, OPT_USER, OPT_PASSWORD_FILE, OPT_TOKEN_FILE,
-		OPT_PROFILE, OPT_CONFIG, OPT_NAME, OPT_SNAPSHOT, OPT_PATH, OPT_TO, OPT_ZIP,
-		OPT_EXCLUDE, OPT_JSON, OPT_CHECKSUM, OPT_DELETE, OPT_DRY_RUN, OPT_THREADS, OPT_BWLIMIT, OPT_COMPRESS,
-		OPT_PROGRESS, OPT_RECURSIVE, OPT_FORCE, OPT_ONE_FS, OPT_EVERY, OPT_RECORD_STATUS,
-	};
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "batch", no_argument, NULL, 'b' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "server", required_argument, NULL, OPT_SERVER },
-		{ "ca", required_argument, NULL, OPT_CA },
-		{ "user", required_argument, NULL, OPT_USER },
-		{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
-		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
-		{ "profile", required_argument, NULL, OPT_PROFILE },
-		{ "config", required_argument, NULL, OPT_CONFIG },
-		{ "name", required_argument, NULL, OPT_NAME },
-		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
-		{ "path", required_argument, NULL, OPT_PATH },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "zip", required_argument, NULL, OPT_ZIP },
-		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "checksum", no_argument, NULL, OPT_CHECKSUM },
-		{ "delete", no_argument, NULL, OPT_DELETE },
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "threads", required_argument, NULL, OPT_THREADS },
-		{ "bwlimit", required_argument, NULL, OPT_BWLIMIT },
-		{ "compress", required_argument, NULL, OPT_COMPRESS },
-		{ "progress", no_argument, NULL, OPT_PROGRESS },
-		{ "recursive", no_argument, NULL, OPT_RECURSIVE },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "every", required_argument, NULL, OPT_EVERY },
-		{ "record-status", required_argument, NULL, OPT_RECORD_STATUS },
-		{ "one-file-system", no_argument, NULL, OPT_ONE_FS },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct batch_opts o;
-	int ch, batch = 0;
+	int batch = 0, rc;
 
 	memset(&o, 0, sizeof(o));
-	while ((ch = getopt_long(argc, argv, "hVbqv", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			usage(stdout);
-			return ABK_EXIT_OK;
-		case 'V':
-			printf("autobackup %s\n", PACKAGE_VERSION);
-			return ABK_EXIT_OK;
-		case 'b':
-			batch = 1;
-			break;
-		case 'q':
-			o.quiet = 1;
-			break;
-		case 'v':
-			o.verbose = 1;
-			break;
-		case OPT_SERVER:
-			o.server = optarg;
-			break;
-		case OPT_CA:
-			o.ca = optarg;
-			break;
-		case OPT_USER:
-			o.user = optarg;
-			break;
-		case OPT_PASSWORD_FILE:
-			o.password_file = optarg;
-			break;
-		case OPT_TOKEN_FILE:
-			o.token_file = optarg;
-			break;
-		case OPT_PROFILE:
-			o.profile = optarg;
-			break;
-		case OPT_CONFIG:
-			o.config = optarg;
-			break;
-		case OPT_NAME:
-			o.name = optarg;
-			break;
-		case OPT_SNAPSHOT:
-			o.snapshot = optarg;
-			break;
-		case OPT_PATH:
-			o.path = optarg;
-			break;
-		case OPT_TO:
-			o.to = optarg;
-			break;
-		case OPT_ZIP:
-			o.zip = optarg;
-			break;
-		case OPT_EXCLUDE:
-			if (o.n_excludes >= BATCH_EXCLUDES_MAX)
-				return bad_usage("too many --exclude patterns");
-			o.excludes[o.n_excludes++] = optarg;
-			break;
-		case OPT_EVERY:
-			o.every = optarg;
-			break;
-		case OPT_RECORD_STATUS:
-			o.record_status = optarg;
-			break;
-		case OPT_FORCE:
-			o.force = 1;
-			break;
-		case OPT_ONE_FS:
-			o.one_file_system = 1;
-			break;
-		case OPT_RECURSIVE:
-			o.recursive = 1;
-			break;
-		case OPT_PROGRESS:
-			o.progress = 1;
-			break;
-		case OPT_JSON:
-			o.json = 1;
-			break;
-		case OPT_CHECKSUM:
-			o.checksum = 1;
-			break;
-		case OPT_DELETE:
-			o.delete_extra = 1;
-			break;
-		case OPT_DRY_RUN:
-			o.dry_run = 1;
-			break;
-		case OPT_THREADS: {
-			uint64_t v;
-
-			if (abk_parse_uint(optarg, 1, 64, &v) != ABK_OK)
-				return bad_usage("--threads needs a number from 1 to 64");
-			o.threads = (int)v;
-			break;
-		}
-		case OPT_COMPRESS:
-			if (strcmp(optarg, "auto") == 0)
-				o.compress = ABK_COMPRESS_AUTO;
-			else if (strcmp(optarg, "always") == 0)
-				o.compress = ABK_COMPRESS_ALWAYS;
-			else if (strcmp(optarg, "never") == 0)
-				o.compress = ABK_COMPRESS_NEVER;
-			else
-				return bad_usage("--compress takes auto, always or never");
-			break;
-		case OPT_BWLIMIT:
-			if (abk_parse_size(optarg, &o.bwlimit) != ABK_OK || o.bwlimit == 0)
-				return bad_usage("--bwlimit needs a rate in bytes per second, "
-				    "like 500K or 2M");
-			break;
-		default:
-			return bad_usage(NULL);
-		}
-	}
-	if (o.password_file != NULL && o.token_file != NULL)
-		return bad_usage("give --password-file or --token-file, not both");
-	if (!batch) {
-		struct tui_opts t;
-
-		if (argc - optind > 1)
-			return bad_usage("commands need --batch (the interactive interface takes "
-			    "one FOLDER at most)");
-		memset(&t, 0, sizeof(t));
-		t.conn.config = o.config;
-		t.conn.profile = o.profile;
-		t.conn.server = o.server;
-		t.conn.ca = o.ca;
-		t.conn.user = o.user;
-		t.conn.password_file = o.password_file;
-		t.conn.token_file = o.token_file;
-		t.start_dir = optind < argc ? argv[optind] : NULL;
-		t.checksum = o.checksum;
-		t.threads = o.threads;
-		t.compress = o.compress;
-		t.bwlimit = o.bwlimit;
-		return tui_run(&t);
-	}
+	if ((rc = parse_options(argc, argv, &o, &batch)) >= 0)
+		return rc;
+	if (!batch)
+		return run_interactive(&o, argc, argv);
 	if (optind >= argc)
-		return bad_usage("--batch needs a command: push, list, find, restore, verify or schedule");
+		return bad_usage("--batch needs a command: push, list, find, restore, verify or "
+		    "schedule");
 	o.args = argv + optind;
 	o.n_args = argc - optind;
 	return batch_run(&o);

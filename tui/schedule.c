@@ -16,12 +16,10 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,151 +28,8 @@
 #include "exitcodes.h"
 #include "json.h"
 #include "schedule.h"
+#include "schedule_int.h"
 #include "text.h"
-
-extern char **environ;
-
-#define NAME_MAX_LEN 64
-
-/* $XDG_<kind>_HOME or ~/<fallback>, plus sub; 0 or -1 (message printed). */
-static int
-xdg_path(const char *env, const char *fallback, const char *sub, char *out, size_t outsz)
-{
-	const char *base = getenv(env), *home = getenv("HOME");
-	int n;
-
-	if (base != NULL && base[0] == '/')
-		n = snprintf(out, outsz, "%s/%s", base, sub);
-	else if (home != NULL && home[0] == '/')
-		n = snprintf(out, outsz, "%s/%s/%s", home, fallback, sub);
-	else {
-		fprintf(stderr, "autobackup: neither %s nor HOME is set\n", env);
-		return -1;
-	}
-	if (n < 0 || (size_t)n >= outsz) {
-		fprintf(stderr, "autobackup: path too long under %s\n", env);
-		return -1;
-	}
-	return 0;
-}
-
-/* mkdir -p of path's folders (not of path itself when file). */
-static int
-mkdirs(const char *path, int file)
-{
-	char tmp[4200];
-	char *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	if (file && (p = strrchr(tmp, '/')) != NULL)
-		*p = '\0';
-	for (p = tmp + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-				return -1;
-			*p = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	return 0;
-}
-
-/* Write text to path through a temporary file and a rename. */
-static int
-write_file(const char *path, const char *text, mode_t mode)
-{
-	char tmp[4300];
-	FILE *f;
-	int ok;
-
-	if (mkdirs(path, 1) != 0)
-		return -1;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (f == NULL)
-		return -1;
-	ok = fputs(text, f) >= 0;
-	ok = fflush(f) == 0 && ok;
-	ok = fsync(fileno(f)) == 0 && ok;
-	ok = fclose(f) == 0 && ok;
-	if (ok && chmod(tmp, mode) == 0 && rename(tmp, path) == 0)
-		return 0;
-	unlink(tmp);
-	return -1;
-}
-
-/*
- * Run argv (PATH lookup), stdin from in (may be NULL), stdout into out (may
- * be NULL, up to outsz - 1 bytes); the exit status, or -1.
- */
-static int
-run(const char *const words[], const char *in, char *out, size_t outsz)
-{
-	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, st = -1;
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	size_t got = 0, nw = 0;
-	char *argv[8] = { NULL };
-
-	/* posix_spawnp takes char *const[]: private copies of the words */
-	for (; nw < 7 && words[nw] != NULL; nw++)
-		if ((argv[nw] = strdup(words[nw])) == NULL)
-			goto out;
-
-	if (pipe(pin) != 0 || pipe(pout) != 0)
-		goto out;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-	posix_spawn_file_actions_addclose(&fa, pin[1]);
-	posix_spawn_file_actions_addclose(&fa, pout[0]);
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		goto out;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(pin[0]);
-	pin[0] = -1;
-	close(pout[1]);
-	pout[1] = -1;
-	if (in != NULL && write(pin[1], in, strlen(in)) < 0)
-		(void)0;	/* the child's status tells */
-	close(pin[1]);
-	pin[1] = -1;
-	for (;;) {
-		char buf[4096];
-		ssize_t r = read(pout[0], buf, sizeof(buf));
-
-		if (r <= 0)
-			break;
-		if (out != NULL && got + 1 < outsz) {
-			size_t k = (size_t)r < outsz - 1 - got ? (size_t)r : outsz - 1 - got;
-
-			memcpy(out + got, buf, k);
-			got += k;
-		}
-	}
-	if (out != NULL && outsz > 0)
-		out[got] = '\0';
-	if (waitpid(pid, &st, 0) < 0)
-		st = -1;
-	else
-		st = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-out:
-	for (size_t i = 0; i < nw; i++)
-		free(argv[i]);
-	for (int i = 0; i < 2; i++) {
-		if (pin[i] >= 0)
-			close(pin[i]);
-		if (pout[i] >= 0)
-			close(pout[i]);
-	}
-	return st;
-}
 
 /* ---- what --every means --------------------------------------------------- */
 
@@ -343,20 +198,6 @@ command_line(struct batch_opts *o, const char *name, const char *token_file,
 
 /* ---- add / list / remove -------------------------------------------------- */
 
-static int
-valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > NAME_MAX_LEN)
-		return 0;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
-			return 0;
-	return 1;
-}
-
-/* The schedule's name: --name, else the first PATH's base name made safe. */
 static void
 schedule_name(struct batch_opts *o, char *out, size_t outsz)
 {
@@ -374,54 +215,6 @@ schedule_name(struct batch_opts *o, char *out, size_t outsz)
 	for (const char *s = base; *s && k + 1 < outsz && k < NAME_MAX_LEN; s++)
 		out[k++] = isalnum((unsigned char)*s) || *s == '-' || *s == '_' ? *s : '_';
 	out[k] = '\0';
-}
-
-static int
-user_systemd_works(void)
-{
-	const char *argv[] = { "systemctl", "--user", "show-environment", NULL };
-
-	return run(argv, NULL, NULL, 0) == 0;
-}
-
-static int
-crontab_read(char *buf, size_t bufsz)
-{
-	const char *argv[] = { "crontab", "-l", NULL };
-
-	buf[0] = '\0';
-	/* "no crontab for USER" is a non-zero exit: an empty table */
-	return run(argv, NULL, buf, bufsz) < 0 ? -1 : 0;
-}
-
-static int
-crontab_write(const char *text)
-{
-	const char *argv[] = { "crontab", "-", NULL };
-
-	return run(argv, text, NULL, 0) == 0 ? 0 : -1;
-}
-
-/* Remove the lines that end with marker from tab (in place). */
-static void
-crontab_drop(char *tab, const char *marker)
-{
-	char *r = tab, *w = tab;
-
-	while (*r) {
-		char *nl = strchr(r, '\n');
-		size_t len = nl ? (size_t)(nl - r) : strlen(r);
-		size_t ml = strlen(marker);
-		int drop = len >= ml && memcmp(r + len - ml, marker, ml) == 0;
-
-		if (!drop) {
-			memmove(w, r, len);
-			w += len;
-			*w++ = '\n';
-		}
-		r += len + (nl ? 1 : 0);
-	}
-	*w = '\0';
 }
 
 static int
@@ -476,14 +269,14 @@ sched_add(struct batch_opts *o)
 		}
 	}
 	schedule_name(o, name, sizeof(name));
-	if (!valid_name(name)) {
+	if (!sched_valid_name(name)) {
 		fprintf(stderr, "autobackup: schedule name '%s': use letters, digits, - _ . "
 		    "(--name)\n", name);
 		return ABK_EXIT_USAGE;
 	}
-	if (xdg_path("XDG_CONFIG_HOME", ".config", "autobackup/schedules", reg, sizeof(reg)) ||
-	    xdg_path("XDG_CONFIG_HOME", ".config", "systemd/user", unitdir, sizeof(unitdir)) ||
-	    xdg_path("XDG_STATE_HOME", ".local/state", "autobackup/schedule", statedir,
+	if (sched_xdg_path("XDG_CONFIG_HOME", ".config", "autobackup/schedules", reg, sizeof(reg)) ||
+	    sched_xdg_path("XDG_CONFIG_HOME", ".config", "systemd/user", unitdir, sizeof(unitdir)) ||
+	    sched_xdg_path("XDG_STATE_HOME", ".local/state", "autobackup/schedule", statedir,
 	    sizeof(statedir)))
 		return ABK_EXIT_FAILURE;
 	snprintf(path, sizeof(path), "%s/%s", reg, name);
@@ -492,12 +285,12 @@ sched_add(struct batch_opts *o)
 		    "(schedule remove %s) or choose --name\n", name, name);
 		return ABK_EXIT_USAGE;
 	}
-	mkdirs(statedir, 0);
+	sched_mkdirs(statedir, 0);
 	/* a custom state folder must be the runs' too: list reads it there */
 	env[0] = '\0';
 	if (getenv("XDG_STATE_HOME") != NULL && getenv("XDG_STATE_HOME")[0] == '/')
 		snprintf(env, sizeof(env), "%s", getenv("XDG_STATE_HOME"));
-	systemd = user_systemd_works();
+	systemd = sched_user_systemd_works();
 	if (systemd) {
 		command_line(o, name, o->token_file, q_systemd, cmd, sizeof(cmd));
 		if (env[0]) {
@@ -515,7 +308,7 @@ sched_add(struct batch_opts *o)
 		    "[Service]\nType=oneshot\n%s%s%sExecStart=%s\nNice=10\nIOSchedulingClass=idle\n",
 		    name, name, env[0] ? "Environment=" : "", env, env[0] ? "\n" : "", cmd + 1);
 		snprintf(path, sizeof(path), "%s/autobackup-%s.service", unitdir, name);
-		if (write_file(path, text, 0644) != 0)
+		if (sched_write_file(path, text, 0644) != 0)
 			goto io_fail;
 		snprintf(text, sizeof(text),
 		    "# Installed by 'autobackup --batch schedule add'.\n"
@@ -523,7 +316,7 @@ sched_add(struct batch_opts *o)
 		    "[Timer]\nOnCalendar=%s\nPersistent=true\nRandomizedDelaySec=60\n\n"
 		    "[Install]\nWantedBy=timers.target\n", name, o->every, ev.oncalendar);
 		snprintf(path, sizeof(path), "%s/autobackup-%s.timer", unitdir, name);
-		if (write_file(path, text, 0644) != 0)
+		if (sched_write_file(path, text, 0644) != 0)
 			goto io_fail;
 		{
 			char unit[NAME_MAX_LEN + 32];
@@ -531,7 +324,7 @@ sched_add(struct batch_opts *o)
 			const char *enable[] = { "systemctl", "--user", "enable", "--now", unit, NULL };
 
 			snprintf(unit, sizeof(unit), "autobackup-%s.timer", name);
-			if (run(reload, NULL, NULL, 0) != 0 || run(enable, NULL, NULL, 0) != 0) {
+			if (sched_run(reload, NULL, NULL, 0) != 0 || sched_run(enable, NULL, NULL, 0) != 0) {
 				fprintf(stderr, "autobackup: systemctl --user enable --now %s failed; "
 				    "the unit files are in %s\n", unit, unitdir);
 				return ABK_EXIT_FAILURE;
@@ -541,7 +334,7 @@ sched_add(struct batch_opts *o)
 		size_t len;
 
 		command_line(o, name, o->token_file, q_cron, cmd, sizeof(cmd));
-		if (crontab_read(tab, sizeof(tab) - sizeof(cmd) - 600) != 0) {
+		if (sched_crontab_read(tab, sizeof(tab) - sizeof(cmd) - 600) != 0) {
 			fprintf(stderr, "autobackup: no user systemd and no crontab command: "
 			    "nothing was installed\n");
 			return ABK_EXIT_FAILURE;
@@ -550,7 +343,7 @@ sched_add(struct batch_opts *o)
 			char marker[NAME_MAX_LEN + 32];
 
 			snprintf(marker, sizeof(marker), "# autobackup-schedule %s", name);
-			crontab_drop(tab, marker);
+			sched_crontab_drop(tab, marker);
 		}
 		len = strlen(tab);
 		if (len > 0 && tab[len - 1] != '\n')
@@ -569,7 +362,7 @@ sched_add(struct batch_opts *o)
 		q_cron(tab, sizeof(tab), path);
 		len = strlen(tab);
 		snprintf(tab + len, sizeof(tab) - len, " 2>&1 # autobackup-schedule %s\n", name);
-		if (crontab_write(tab) != 0) {
+		if (sched_crontab_write(tab) != 0) {
 			fprintf(stderr, "autobackup: crontab - failed: nothing was installed\n");
 			return ABK_EXIT_FAILURE;
 		}
@@ -585,7 +378,7 @@ sched_add(struct batch_opts *o)
 			len += (size_t)snprintf(text + len, sizeof(text) - len, "path=%s\n", a);
 		}
 		snprintf(path, sizeof(path), "%s/%s", reg, name);
-		if (write_file(path, text, 0600) != 0)
+		if (sched_write_file(path, text, 0600) != 0)
 			goto io_fail;
 	}
 	if (!o->quiet)
@@ -646,15 +439,15 @@ sched_list(struct batch_opts *o)
 	size_t n = 0;
 	DIR *d;
 
-	if (xdg_path("XDG_CONFIG_HOME", ".config", "autobackup/schedules", reg, sizeof(reg)) ||
-	    xdg_path("XDG_STATE_HOME", ".local/state", "autobackup/schedule", statedir,
+	if (sched_xdg_path("XDG_CONFIG_HOME", ".config", "autobackup/schedules", reg, sizeof(reg)) ||
+	    sched_xdg_path("XDG_STATE_HOME", ".local/state", "autobackup/schedule", statedir,
 	    sizeof(statedir)))
 		return ABK_EXIT_FAILURE;
 	if ((d = opendir(reg)) != NULL) {
 		struct dirent *de;
 
 		while ((de = readdir(d)) != NULL && n < 512)
-			if (valid_name(de->d_name) && de->d_name[0] != '.' &&
+			if (sched_valid_name(de->d_name) && de->d_name[0] != '.' &&
 			    strstr(de->d_name, ".tmp") == NULL &&
 			    (names[n] = strdup(de->d_name)) != NULL)
 				n++;
@@ -720,13 +513,13 @@ sched_remove(struct batch_opts *o)
 	const char *name;
 	FILE *f;
 
-	if (o->n_args != 3 || !valid_name(o->args[2])) {
+	if (o->n_args != 3 || !sched_valid_name(o->args[2])) {
 		fprintf(stderr, "autobackup: schedule remove needs one NAME (see schedule list)\n");
 		return ABK_EXIT_USAGE;
 	}
 	name = o->args[2];
-	if (xdg_path("XDG_CONFIG_HOME", ".config", "autobackup/schedules", reg, sizeof(reg)) ||
-	    xdg_path("XDG_CONFIG_HOME", ".config", "systemd/user", unitdir, sizeof(unitdir)))
+	if (sched_xdg_path("XDG_CONFIG_HOME", ".config", "autobackup/schedules", reg, sizeof(reg)) ||
+	    sched_xdg_path("XDG_CONFIG_HOME", ".config", "systemd/user", unitdir, sizeof(unitdir)))
 		return ABK_EXIT_FAILURE;
 	snprintf(path, sizeof(path), "%s/%s", reg, name);
 	if ((f = fopen(path, "r")) == NULL) {
@@ -743,23 +536,23 @@ sched_remove(struct batch_opts *o)
 		const char *reload[] = { "systemctl", "--user", "daemon-reload", NULL };
 
 		snprintf(unit, sizeof(unit), "autobackup-%s.timer", name);
-		(void)run(disable, NULL, NULL, 0);	/* gone already is fine */
+		(void)sched_run(disable, NULL, NULL, 0);	/* gone already is fine */
 		snprintf(path, sizeof(path), "%s/autobackup-%s.timer", unitdir, name);
 		unlink(path);
 		snprintf(path, sizeof(path), "%s/autobackup-%s.service", unitdir, name);
 		unlink(path);
-		(void)run(reload, NULL, NULL, 0);
+		(void)sched_run(reload, NULL, NULL, 0);
 	} else {
 		static char tab[65536];
 		char marker[NAME_MAX_LEN + 32];
 
-		if (crontab_read(tab, sizeof(tab)) != 0) {
+		if (sched_crontab_read(tab, sizeof(tab)) != 0) {
 			fprintf(stderr, "autobackup: crontab -l failed: nothing was removed\n");
 			return ABK_EXIT_FAILURE;
 		}
 		snprintf(marker, sizeof(marker), "# autobackup-schedule %s", name);
-		crontab_drop(tab, marker);
-		if (crontab_write(tab) != 0) {
+		sched_crontab_drop(tab, marker);
+		if (sched_crontab_write(tab) != 0) {
 			fprintf(stderr, "autobackup: crontab - failed: nothing was removed\n");
 			return ABK_EXIT_FAILURE;
 		}
@@ -792,12 +585,12 @@ schedule_record_status(const char *name, int ex)
 {
 	char dir[4200], path[4400], text[128];
 
-	if (!valid_name(name) ||
-	    xdg_path("XDG_STATE_HOME", ".local/state", "autobackup/schedule", dir, sizeof(dir)))
+	if (!sched_valid_name(name) ||
+	    sched_xdg_path("XDG_STATE_HOME", ".local/state", "autobackup/schedule", dir, sizeof(dir)))
 		return;
 	snprintf(path, sizeof(path), "%s/%s.status", dir, name);
 	snprintf(text, sizeof(text), "time=%lld\nexit=%d\n", (long long)time(NULL), ex);
-	if (write_file(path, text, 0600) != 0)
+	if (sched_write_file(path, text, 0600) != 0)
 		fprintf(stderr, "autobackup: cannot record the run in %s: %s\n", path,
 		    strerror(errno));
 }
