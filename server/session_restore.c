@@ -28,6 +28,7 @@
 #define RESTORE_CHUNK (4u << 20)
 #define RESTORE_FLAG_DEFLATE 0x01
 #define RESTORE_FLAG_LIST_ONLY 0x02	/* --dry-run: the list, no data */
+#define RESTORE_FLAG_HAVE 0x04		/* RESTORE_HAVE follows the list */
 
 struct srv_restore {
 	struct session *s;
@@ -38,6 +39,8 @@ struct srv_restore {
 	int seen_ready;
 	uint64_t bytes;
 	int level;
+	uint8_t *have;			/* [n]: the client holds this file already */
+	uint64_t n_have;
 };
 
 static const char *
@@ -108,6 +111,54 @@ restore_send_list(struct srv_restore *sr, abk_err *err)
 	return ABK_OK;
 }
 
+/*
+ * Issue 10 item 5: a restore run again names, after the list, the files it
+ * already holds identical (RESTORE_HAVE: ascending indexes of regular files
+ * with data); they get no data.
+ */
+static int
+restore_read_have(struct srv_restore *sr, abk_err *err)
+{
+	struct session *s = sr->s;
+	int64_t prev = -1;
+
+	sr->have = calloc(sr->n ? sr->n : 1, 1);
+	if (sr->have == NULL)
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	for (;;) {
+		struct msg_list_head head;
+		uint8_t type;
+		abk_rd r;
+		int rc = proto_recv(&s->io, &type, &s->in, err);
+
+		if (rc != ABK_OK)
+			return rc;
+		if (type != PT_RESTORE_HAVE)
+			return abk_err_set(err, ABK_E_PROTO, "expected RESTORE_HAVE, got %s",
+			    proto_type_name(type));
+		abk_rd_init(&r, s->in.data, s->in.len);
+		if ((rc = msg_list_head_get(&r, PT_RESTORE_HAVE, &head, err)) != ABK_OK)
+			return rc;
+		if (head.count > r.left / 4)
+			return abk_err_set(err, ABK_E_PROTO, "malformed RESTORE_HAVE");
+		for (uint32_t k = 0; k < head.count; k++) {
+			uint32_t idx = 0;
+
+			(void)msg_need_get(&r, &idx, err);	/* cannot fail: count checked */
+			if ((int64_t)idx <= prev || idx >= sr->n || sr->v[idx]->type != MF_FILE ||
+			    sr->v[idx]->size == 0)
+				return abk_err_set(err, ABK_E_PROTO, "RESTORE_HAVE names entry %u: "
+				    "out of order, out of range or not a file with data", idx);
+			prev = idx;
+			sr->have[idx] = 1;
+			sr->n_have++;
+		}
+		if (r.left != 0)
+			return abk_err_set(err, ABK_E_PROTO, "trailing bytes in RESTORE_HAVE");
+		if (head.last)
+			return ABK_OK;
+	}
+}
 
 /*
  * The data phase runs in two threads: a builder reads stored files into zip
@@ -236,7 +287,7 @@ restore_builder(void *arg)
 		const struct manifest_entry *e = sr->v[i];
 		uint64_t off = 0;
 
-		if (e->type != MF_FILE || e->size == 0)
+		if (e->type != MF_FILE || e->size == 0 || (sr->have != NULL && sr->have[i]))
 			continue;
 		while (rc == ABK_OK && off < e->size) {
 			uint64_t len = e->size - off > RESTORE_CHUNK ? RESTORE_CHUNK : e->size - off;
@@ -436,19 +487,22 @@ session_restore(struct session *s, abk_err *err)
 	started = 1;
 	if ((rc = session_send_out(s, PT_RESTORE_BEGIN, err)) != ABK_OK ||
 	    (rc = restore_send_list(&sr, err)) != ABK_OK ||
+	    ((flags & RESTORE_FLAG_HAVE) && !(flags & RESTORE_FLAG_LIST_ONLY) &&
+	    (rc = restore_read_have(&sr, err)) != ABK_OK) ||
 	    (rc = (flags & RESTORE_FLAG_LIST_ONLY) ? restore_send_no_data(&sr, err) :
 	    restore_send_data(&sr, err)) != ABK_OK)
 		goto out;
 	srv_stat_add(s->srv, &s->srv->stats.restores, 1);
 	log_event(LOG_LVL_INFO, s->peer, s->user, "restore", "ok: %s snapshot %s, %zu entries, "
-	    "%llu bytes", source, storage_snapshot_id(sr.snap), sr.n,
-	    (unsigned long long)sr.bytes);
+	    "%llu bytes; %llu files already at the client", source, storage_snapshot_id(sr.snap),
+	    sr.n, (unsigned long long)sr.bytes, (unsigned long long)sr.n_have);
 out:
 	if (rc != ABK_OK && !abk_code_is_disconnect(rc))
 		(void)session_fail(s, "restore", err);
 	if (sr.seen_ready)
 		pathtab_free(&sr.seen);
 	free(sr.v);
+	free(sr.have);
 	storage_snapshot_close(sr.snap);
 	session_list_mem_release(s, list_mem);
 	/* An error before RESTORE_BEGIN leaves the client in step. */

@@ -420,50 +420,6 @@ data_pwrite(struct storage_push *p, const struct push_ent *pe, const uint8_t *d,
 	return ABK_OK;
 }
 
-/* After cur advanced: remember the CRC at each piece boundary, where a
- * partial journal record may later be made (push_part_sync). */
-static void
-part_advance(struct storage_push *p, const struct push_ent *pe)
-{
-	if (pe->written % PROTO_PIECE == 0 || pe->written == pe->e.size) {
-		p->part_at = pe->written;
-		p->part_crc = pe->crc;
-	}
-}
-
-/* Bytes at offset are about to be rewritten in place: the journal's partial
- * record must not claim them any more (what is before offset still holds). */
-static int
-part_overwrite(struct storage_push *p, const struct push_ent *pe, uint64_t offset,
-    abk_err *err)
-{
-	if (offset >= p->part_synced)
-		return ABK_OK;
-	p->part_synced = offset - offset % PROTO_PIECE;
-	if (p->part_synced != offset)
-		p->part_synced = 0;	/* not at a boundary: its CRC is unknown */
-	return push_journal_partial(p, pe, p->part_synced, pe->crc, err);
-}
-
-int
-push_part_sync(struct storage_push *p, int force, abk_err *err)
-{
-	struct push_ent *pe;
-
-	if (p->cur_fd < 0 || p->cur >= p->n)
-		return ABK_OK;
-	pe = &p->ents[p->cur];
-	if (pe->state != ST_NEED || p->part_at <= p->part_synced ||
-	    p->part_at % PROTO_PIECE != 0 ||
-	    (!force && p->part_at - p->part_synced < PART_SYNC_EVERY))
-		return ABK_OK;
-	/* the data first: a record never claims bytes a crash can lose */
-	if (fdatasync(p->cur_fd) != 0)
-		return abk_err_set(err, ABK_E_IO, "sync a staged file: %s", strerror(errno));
-	p->part_synced = p->part_at;
-	return push_journal_partial(p, pe, p->part_at, p->part_crc, err);
-}
-
 static int
 file_write(struct storage_push *p, uint32_t index, uint64_t offset, const void *data,
     size_t len, const uint32_t *known_crc, abk_err *err)
@@ -473,7 +429,7 @@ file_write(struct storage_push *p, uint32_t index, uint64_t offset, const void *
 
 	rc = data_begin(p, index, offset, len, &pe, err);
 	if (rc == ABK_OK)
-		rc = part_overwrite(p, pe, offset, err);
+		rc = push_part_overwrite(p, pe, offset, err);
 	if (rc == ABK_OK)
 		rc = data_pwrite(p, pe, data, len, offset, err);
 	if (rc != ABK_OK)
@@ -486,7 +442,7 @@ file_write(struct storage_push *p, uint32_t index, uint64_t offset, const void *
 		p->cur_sha_ok = 0;
 	pe->written += len;
 	p->bytes_received += len;
-	part_advance(p, pe);
+	push_part_advance(p, pe);
 	return ABK_OK;
 }
 
@@ -509,7 +465,7 @@ storage_push_file_keep(storage_push *p, uint32_t index, uint64_t offset, uint64_
 	pe->crc = (uint32_t)crc32_combine(pe->crc, crc, (z_off_t)len);
 	p->cur_sha_ok = 0;	/* --checksum: file_done hashes the staged file */
 	pe->written += len;
-	part_advance(p, pe);
+	push_part_advance(p, pe);
 	return ABK_OK;
 }
 
@@ -597,7 +553,7 @@ storage_push_file_copy(storage_push *p, uint32_t index, uint64_t offset, int src
 
 	rc = data_begin(p, index, offset, len, &pe, err);
 	if (rc == ABK_OK)
-		rc = part_overwrite(p, pe, offset, err);
+		rc = push_part_overwrite(p, pe, offset, err);
 	if (rc != ABK_OK)
 		return rc;
 	if (crc != NULL && (rc = copy_in_kernel(p, pe, src_fd, src_off, offset, len, err)) != 0) {
@@ -607,7 +563,7 @@ storage_push_file_copy(storage_push *p, uint32_t index, uint64_t offset, int src
 		p->cur_sha_ok = 0;	/* --checksum: file_done hashes the staged file */
 		pe->written += len;
 		p->bytes_received += len;
-		part_advance(p, pe);
+		push_part_advance(p, pe);
 		return ABK_OK;
 	}
 	return copy_by_hand(p, index, src_fd, src_off, offset, len, err);

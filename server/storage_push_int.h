@@ -1,6 +1,7 @@
 /*
  * storage_push_int.h - the state of one push, shared by storage_push.c (begin, file list,
- * data), storage_journal.c (the staging journal of completed files) and storage_publish.c
+ * data), storage_push_prev.c, storage_push_resume.c (pieces of an unfinished file),
+ * storage_journal.c (the staging journal of completed files) and storage_publish.c
  * (commit: build the rest of the tree, write the manifest, publish).
  * Internal to storage; one thread uses a push at a time.
  */
@@ -163,6 +164,15 @@ int push_keep_previous(struct storage_push *p, struct push_ent *pe);
 
 /* storage_push.c */
 void push_close_current(struct storage_push *p);
+
+/* storage_push_resume.c */
+/* After cur advanced: remember the CRC at each piece boundary, where a
+ * partial journal record may later be made (push_part_sync). */
+void push_part_advance(struct storage_push *p, const struct push_ent *pe);
+/* Bytes at offset of cur are about to be rewritten in place: the journal's
+ * partial record must not claim them any more (what is before still holds). */
+int push_part_overwrite(struct storage_push *p, const struct push_ent *pe, uint64_t offset,
+    abk_err *err);
 /* Make a partial journal record of the file being written: after an
  * fdatasync, [0, the last piece boundary reached); only when that is
  * PART_SYNC_EVERY bytes past the last record, unless force. */

@@ -20,7 +20,6 @@
 #include <zlib.h>
 
 #include "storage_push_int.h"
-#include "transfer.h"
 
 static const char *
 prev_key(void *ctx, uint32_t idx, size_t *len)
@@ -246,58 +245,5 @@ storage_push_open_previous(storage_push *p, uint32_t index, int *fd, uint64_t *s
 		*fd = f;
 		*size = o->size;
 	}
-	return ABK_OK;
-}
-
-/*
- * Issue 10 item 5: what an interrupted push left of a big file.  A partial
- * journal record of the same client file (same size and stat fields, not
- * racy) names a prefix of whole pieces synced before the record was made;
- * it is read again here, and offered only if its CRC-32 is the recorded one
- * and the staged file is ours alone (one link: never a published inode).
- */
-int
-storage_push_staged_pieces(storage_push *p, uint32_t index, uint8_t (*h)[ABK_DIGEST_LEN],
-    uint32_t *crc, uint32_t max, unsigned threads, uint32_t *n, abk_err *err)
-{
-	char name[ABK_NAME_MAX + 1];
-	struct push_ent *pe;
-	const struct jrec *r;
-	struct stat st;
-	uint32_t j, k, all;
-	int dfd, fd = -1;
-
-	*n = 0;
-	if (index >= p->n)
-		return abk_err_set(err, ABK_E_NOTFOUND, "no entry %u", index);
-	pe = &p->ents[index];
-	if (pe->state != ST_NEED || !pathtab_find(&p->jtab, pe->e.path, pe->e.path_len, &j))
-		return ABK_OK;
-	r = &p->jr[j];
-	if (r->complete || r->part_len == 0 || r->part_len % PROTO_PIECE != 0 ||
-	    r->part_len > pe->e.size || r->part_len / PROTO_PIECE > max ||
-	    !manifest_same_stat(&r->st, &pe->e) ||
-	    ((pe->e.flags & MF_HAS_SHA256) &&
-	    (!r->has_sha || memcmp(r->sha, pe->e.sha256, sizeof(r->sha)) != 0)))
-		return ABK_OK;
-	k = (uint32_t)(r->part_len / PROTO_PIECE);
-	if (fsops_dircache_parent(&p->sdc, pe->e.path, pe->e.path_len, &dfd, name, NULL) == ABK_OK)
-		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return ABK_OK;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    (uint64_t)st.st_size < r->part_len ||
-	    transfer_piece_hashes(fd, r->part_len, h, crc, threads, NULL) != ABK_OK) {
-		close(fd);
-		return ABK_OK;
-	}
-	close(fd);
-	all = (uint32_t)crc32(0, Z_NULL, 0);
-	for (uint32_t i = 0; i < k; i++)
-		all = (uint32_t)crc32_combine(all, crc[i], (z_off_t)PROTO_PIECE);
-	if (all != r->crc)	/* not what was synced: it travels again */
-		return push_journal_partial(p, pe, 0, 0, err);
-	pe->staged = r->part_len;
-	*n = k;
 	return ABK_OK;
 }

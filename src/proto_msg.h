@@ -83,7 +83,8 @@ int msg_select_get(abk_rd *r, uint8_t type, struct msg_select *m, abk_err *err);
 
 /*
  * The head of a listing frame (SOURCES, SNAPSHOTS, FILES, VERIFY_PROBLEMS,
- * PUSH_ENTRIES, PUSH_NEED, PUSH_PIECES, RESTORE_ENTRIES): u8 last, u32 count.
+ * PUSH_ENTRIES, PUSH_NEED, PUSH_PIECES, RESTORE_ENTRIES, RESTORE_HAVE):
+ * u8 last, u32 count.
  */
 struct msg_list_head {
 	uint8_t last;
@@ -151,6 +152,7 @@ int msg_push_ready_put(abk_buf *b, uint32_t max_batch);
 int msg_push_ready_get(abk_rd *r, uint32_t *max_batch, abk_err *err);
 
 /* PUSH_NEED item: one u32 index. */
+/* A PUSH_NEED or RESTORE_HAVE item: u32 index. */
 int msg_need_put(abk_buf *b, uint32_t index);
 int msg_need_get(abk_rd *r, uint32_t *index, abk_err *err);
 

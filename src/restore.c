@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +32,64 @@
 
 #define RESTORE_PROGRESS_MS 100
 #define RESTORE_FLAG_LIST_ONLY 0x02	/* PROTOCOL.md: the list, no data */
+#define RESTORE_FLAG_HAVE 0x04		/* we send RESTORE_HAVE after the list */
+
+/*
+ * Issue 10 item 5: a restore into a target that already holds something may
+ * be a restore run again after it was stopped.  Then the files found there
+ * identical (restore_check_present) are named in RESTORE_HAVE and the server
+ * sends no data for them.  Into a new or empty target nothing can be
+ * identical: no RESTORE_HAVE, the data starts at once.
+ */
+static int
+restore_target_has_files(const struct abk_restore_opts *o)
+{
+	const char *t = o->to != NULL ? o->to : o->origin;
+	struct dirent *de;
+	struct stat st;
+	int found = 0;
+	DIR *d;
+
+	if (o->dry_run || o->zip_file != NULL || t == NULL || lstat(t, &st) != 0)
+		return 0;
+	if (S_ISREG(st.st_mode))
+		return 1;	/* a single-file source's origin */
+	if (!S_ISDIR(st.st_mode) || (d = opendir(t)) == NULL)
+		return 0;
+	while (!found && (de = readdir(d)) != NULL)
+		found = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return found;
+}
+
+/* RESTORE_HAVE: the indexes of the files already there, ascending. */
+static int
+restore_send_have(struct rjob *j, abk_err *err)
+{
+	const size_t per_frame = (PROTO_FRAME_MAX - 16) / 4;
+	abk_client *c = j->c;
+	size_t i = 0;
+
+	for (;;) {
+		size_t n = 0, k = i, end;
+		int rc;
+
+		for (; k < j->n && n < per_frame; k++)
+			n += j->v[k].state == RENTRY_PRESENT;
+		for (end = k; end < j->n && j->v[end].state != RENTRY_PRESENT; end++)
+			;
+		abk_buf_reset(&c->out);
+		msg_list_head_put(&c->out, end >= j->n, (uint32_t)n);
+		for (; i < k; i++)
+			if (j->v[i].state == RENTRY_PRESENT)
+				msg_need_put(&c->out, (uint32_t)i);
+		i = end;
+		if ((rc = client_send(c, PT_RESTORE_HAVE, err)) != ABK_OK)
+			return rc;
+		if (i >= j->n)
+			return ABK_OK;
+	}
+}
 
 static void
 restore_progress(struct rjob *j, int force)
@@ -342,7 +401,8 @@ restore_account(struct rjob *j, abk_err *err)
 			    e->crc_got, j->zw != NULL ? "stored in the archive as it came" :
 			    "not restored, the file at the target was left as it was");
 			restore_note(j, e->path, why);
-		} else if (e->type == MF_FILE && e->size > 0 && e->written < e->size) {
+		} else if (e->type == MF_FILE && e->size > 0 && e->written < e->size &&
+		    e->state != RENTRY_PRESENT) {
 			missing++;
 			snprintf(why, sizeof(why), "incomplete: the server sent %llu of %llu bytes; "
 			    "not restored", (unsigned long long)e->written,
@@ -371,8 +431,9 @@ restore_begin(struct rjob *j, struct msg_restore_begin *begin, int *began, abk_e
 	abk_rd r;
 	int rc;
 
+	j->have = restore_target_has_files(opts);
 	(void)msg_restore_put(&c->out, opts->source, opts->snapshot,
-	    opts->dry_run ? RESTORE_FLAG_LIST_ONLY : 0,	/* stored data */
+	    opts->dry_run ? RESTORE_FLAG_LIST_ONLY : j->have ? RESTORE_FLAG_HAVE : 0,	/* stored */
 	    (const char *const *)j->scope, (uint32_t)j->n_scope);
 	if ((rc = client_send(c, PT_RESTORE, err)) != ABK_OK ||
 	    (rc = client_recv(c, PT_RESTORE_BEGIN, NULL, err)) != ABK_OK)
@@ -452,7 +513,13 @@ restore_write(struct rjob *j, int *streamed, int *zip_done, abk_err *err)
 			rc = ABK_OK;
 		}
 	}
+	if (j->have) {	/* those files get no data */
+		j->prog.bytes_total -= j->res->identical_bytes;
+		j->prog.files_done += j->res->identical;
+	}
 	restore_progress(j, 1);
+	if (rc == ABK_OK && j->have)
+		rc = restore_send_have(j, err);
 	if (rc == ABK_OK)
 		rc = restore_receive(j, err);
 	*streamed = rc == ABK_OK;

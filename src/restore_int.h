@@ -83,6 +83,7 @@ struct rjob {
 	long long last_progress;
 	long long t_start;
 	struct abk_progress shown;	/* what the callback was last given */
+	int have;			/* RESTORE_HAVE is sent after the list */
 	char tmp_tag[13];		/* random, per restore: temp names */
 	uint64_t tmp_seq;		/* ... and a counter (no getrandom per file) */
 };

@@ -168,6 +168,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case PT_PUSH_NEED:
 	case PT_PUSH_PIECES:
 	case PT_RESTORE_ENTRIES:
+	case PT_RESTORE_HAVE:
 		listing(&r, type);
 		break;
 	case PT_VERIFY_RESULT: {

@@ -1024,9 +1024,9 @@ START_TEST(test_resume_pieces)
 		ck_assert_uint_eq(n, 0);
 		storage_push_free(p);
 	}
-	storage_user_close(u);
 	free(h);
 	free(buf);
+	storage_user_close(u);
 }
 END_TEST
 
