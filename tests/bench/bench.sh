@@ -80,7 +80,7 @@ measure() { tail -1 "$W/time"; }
 timed() { sync; /usr/bin/time -f "%e %M" -o "$W/time" "$@"; }
 
 # ---- autobackup --------------------------------------------------------------
-printf 'bench\n' >"$W/pw"
+printf 'bench password\n' >"$W/pw"
 ab_round() {
 	rm -rf "$W/abdata" "$W/abrestore" "$W/port"
 	"$ABD" init --data "$W/abdata" >/dev/null
