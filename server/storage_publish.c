@@ -515,14 +515,21 @@ storage_push_commit(storage_push *p, int append_only, const struct retention_pol
 	if (lk < 0)
 		return lk;
 	rc = stg_usage_get_locked(p->u, lk, &used, err);	/* make the cache valid first */
-	if (rc == ABK_OK && renameat(p->srcfd, STG_STAGING, p->srcfd, id) != 0)
+	/* The cache is dropped across the rename: a crash between the rename and
+	 * the new figure leaves no cache (the next reader walks) rather than one
+	 * that misses the new snapshot (publish_crash.test, step "renamed"). */
+	if (rc == ABK_OK)
+		rc = stg_usage_invalidate_locked(lk, err);
+	if (rc == ABK_OK && renameat(p->srcfd, STG_STAGING, p->srcfd, id) != 0) {
 		rc = abk_err_set(err, ABK_E_IO, "publish snapshot %s: %s", id, strerror(errno));
+		(void)stg_usage_set_locked(lk, used, &rerr);	/* nothing published */
+	}
 	if (rc == ABK_OK)
 		crash_point("renamed");
 	if (rc == ABK_OK && fsync(p->srcfd) != 0)
 		rc = abk_err_set(err, ABK_E_IO, "fsync source folder: %s", strerror(errno));
 	if (rc == ABK_OK)
-		rc = stg_usage_add_locked(lk, (int64_t)(p->bytes_stored + msize), err);
+		rc = stg_usage_set_locked(lk, used + p->bytes_stored + msize, err);
 	stg_usage_unlock(lk);
 	if (rc != ABK_OK)
 		return rc;
