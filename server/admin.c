@@ -111,19 +111,39 @@ adm_time(int64_t t, char *buf, size_t bufsz)
 	strftime(buf, bufsz, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
+/* "USED / QUOTA" in human units; the used figure is the storage's cached
+ * usage (what the quota counts), "?" when it cannot be had. */
+static void
+adm_used_quota(struct admin_ctx *ctx, const struct account_user *u, char *buf, size_t bufsz)
+{
+	char used[32] = "0 B", quota[32] = "none";
+	storage_user *su = NULL;
+	abk_err err = ABK_ERR_INIT;
+	uint64_t bytes = 0;
+
+	if (ctx->data_dir != NULL && storage_user_exists(ctx->data_dir, u->name)) {
+		if (storage_user_open(ctx->data_dir, u->name, &su, &err) == ABK_OK &&
+		    storage_usage(su, &bytes, &err) == ABK_OK)
+			abk_format_size(bytes, used, sizeof(used));
+		else
+			snprintf(used, sizeof(used), "?");
+		storage_user_close(su);
+	}
+	if (u->quota)
+		abk_format_size(u->quota, quota, sizeof(quota));
+	snprintf(buf, bufsz, "%s / %s", used, quota);
+}
+
 static int
 adm_user_row(void *vctx, const struct account_user *u)
 {
 	struct admin_ctx *ctx = vctx;
-	char quota[32], created[32], last[32];
+	char quota[72], created[32], last[32];
 
-	if (u->quota)
-		abk_format_size(u->quota, quota, sizeof(quota));
-	else
-		snprintf(quota, sizeof(quota), "none");
+	adm_used_quota(ctx, u, quota, sizeof(quota));
 	adm_time(u->created, created, sizeof(created));
 	adm_time(u->last_login, last, sizeof(last));
-	fprintf(ctx->out, "%-32s %-10s %-8s %-11s %-21s %s\n", u->name, quota,
+	fprintf(ctx->out, "%-32s %-21s %-8s %-11s %-21s %s\n", u->name, quota,
 	    u->disabled ? "disabled" : "enabled", u->append_only ? "append-only" : "-",
 	    created, last);
 	return 0;
@@ -134,7 +154,7 @@ adm_users(struct admin_ctx *ctx, int argc, char **argv)
 {
 	abk_err err = ABK_ERR_INIT;
 
-	fprintf(ctx->out, "%-32s %-10s %-8s %-11s %-21s %s\n", "NAME", "QUOTA", "STATE",
+	fprintf(ctx->out, "%-32s %-21s %-8s %-11s %-21s %s\n", "NAME", "USED / QUOTA", "STATE",
 	    "MODE", "CREATED", "LAST LOGIN");
 	if (accounts_user_list(ctx->acc, adm_user_row, ctx, &err) != ABK_OK)
 		return adm_fail(ctx, &err);

@@ -19,6 +19,7 @@
 #include "budget.h"
 #include "log.h"
 #include "session.h"
+#include "strutil.h"
 #include "storage.h"
 
 #define SESSION_ACCOUNT_CHECK_MS 2000
@@ -130,10 +131,12 @@ session_account_check(struct session *s, int force, abk_err *err)
 		rc = session_quota_over(s, NULL, 0, &used, &flight, &e);
 		if (rc == 1) {
 			s->acct_failed = 1;
-			return abk_err_set(err, ABK_E_QUOTA, "quota exceeded: the quota is now %llu "
-			    "bytes, and you store %llu (staging included) with %llu more on the way",
-			    (unsigned long long)s->quota, (unsigned long long)used,
-			    (unsigned long long)flight);
+			char q[32], u[32], f[32];
+
+			return abk_err_set(err, ABK_E_QUOTA, "quota exceeded: the quota is now %s, "
+			    "and you store %s (staging included) with %s more on the way",
+			    abk_format_size(s->quota, q, sizeof(q)), abk_format_size(used, u, sizeof(u)),
+			    abk_format_size(flight, f, sizeof(f)));
 		}
 	}
 	return ABK_OK;
@@ -152,12 +155,18 @@ session_quota_reserve(struct session *s, const char *source, uint64_t needed, ab
 		rc = session_quota_over(s, source, needed, &used, &flight, err);
 		if (rc < 0)
 			return rc;
-		if (rc == 1)
-			return abk_err_set(err, ABK_E_QUOTA, "quota exceeded: user %s stores %llu "
-			    "bytes (with unfinished pushes in staging), other pushes running bring %llu more and this push needs "
-			    "%llu more, over the quota of %llu bytes", s->user,
-			    (unsigned long long)used, (unsigned long long)flight,
-			    (unsigned long long)needed, (unsigned long long)s->quota);
+		if (rc == 1) {
+			char nd[32], fr[32], q[32], u[32], f[32];
+			uint64_t taken = used + flight;
+
+			return abk_err_set(err, ABK_E_QUOTA, "quota exceeded: the push needs %s "
+			    "more; %s of %s free (%s stored, unfinished pushes included, and "
+			    "other pushes running bring %s more)",
+			    abk_format_size(needed, nd, sizeof(nd)),
+			    abk_format_size(taken < s->quota ? s->quota - taken : 0, fr, sizeof(fr)),
+			    abk_format_size(s->quota, q, sizeof(q)), abk_format_size(used, u, sizeof(u)),
+			    abk_format_size(flight, f, sizeof(f)));
+		}
 	}
 	rc = budget_add(s->srv->quota_flight, s->user, needed, err);
 	if (rc == ABK_OK)

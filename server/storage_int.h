@@ -153,6 +153,11 @@ int stg_usage_lock(storage_user *u, abk_err *err);
 int stg_usage_get_locked(storage_user *u, int lockfd, uint64_t *bytes, abk_err *err);
 /* Add delta (may be negative) to the cache, if it is valid. */
 int stg_usage_add_locked(int lockfd, int64_t delta, abk_err *err);
+/* Drop the cached figure (the next reader walks): done before a change a
+ * crash could leave half-counted, such as the rename that publishes. */
+int stg_usage_invalidate_locked(int lockfd, abk_err *err);
+/* Store bytes as the cached figure. */
+int stg_usage_set_locked(int lockfd, uint64_t bytes, abk_err *err);
 void stg_usage_unlock(int lockfd);
 
 /* crc32 over any length (zlib takes uInt): push data, snapshot files. */

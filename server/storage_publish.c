@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +320,33 @@ write_manifest(struct storage_push *p, int64_t time_ms, uint64_t *size, abk_err 
 }
 
 /*
+ * TEST ONLY: AUTOBACKUPD_TEST_CRASH_AT=STEP makes the server _exit(99) at
+ * that step of publishing, as a power loss there would stop it
+ * (tests/integration/publish_crash.test; doc/ARCHITECTURE.md).  The steps,
+ * in order: tree-built, manifest-written, staging-synced, journal-removed,
+ * renamed, published (source folder synced, usage counted), retained.
+ * Read once, at the first commit; unset or empty: never.  Not for production.
+ */
+static const char *crash_step;
+static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
+
+static void
+crash_read(void)
+{
+	const char *v = getenv("AUTOBACKUPD_TEST_CRASH_AT");
+
+	crash_step = (v != NULL && *v != '\0') ? v : NULL;
+}
+
+static void
+crash_point(const char *step)
+{
+	(void)pthread_once(&crash_once, crash_read);
+	if (crash_step != NULL && strcmp(crash_step, step) == 0)
+		_exit(99);
+}
+
+/*
  * TEST ONLY: AUTOBACKUPD_TEST_CLOCK names a file holding a UTC time as Unix
  * seconds; each publication takes its ID from it instead of the clock, so a
  * test can push through a simulated month in seconds (doc/autobackupd.8,
@@ -461,12 +489,15 @@ storage_push_commit(storage_push *p, int append_only, const struct retention_pol
 		rc = build_entry(p, &p->ents[i], err);
 	if (rc == ABK_OK)
 		rc = finish_dirs(p, err);
-	if (rc == ABK_OK)
+	if (rc == ABK_OK) {
+		crash_point("tree-built");
 		rc = choose_id(p, id, &time_ms, err);
+	}
 	if (rc == ABK_OK)
 		rc = write_manifest(p, time_ms, &msize, err);
 	if (rc != ABK_OK)
 		return rc;
+	crash_point("manifest-written");
 
 	/* One syncfs, then publish (doc/ARCHITECTURE.md, measured facts). */
 #ifdef HAVE_SYNCFS
@@ -475,23 +506,35 @@ storage_push_commit(storage_push *p, int append_only, const struct retention_pol
 #else
 	sync();
 #endif
+	crash_point("staging-synced");
 	if (unlinkat(p->stagefd, STG_JOURNAL, 0) != 0 && errno != ENOENT)
 		return abk_err_set(err, ABK_E_IO, "remove staging journal: %s", strerror(errno));
 	abk_buf_reset(&p->jbuf);	/* nothing more goes to the removed journal */
+	crash_point("journal-removed");
 	lk = stg_usage_lock(p->u, err);
 	if (lk < 0)
 		return lk;
 	rc = stg_usage_get_locked(p->u, lk, &used, err);	/* make the cache valid first */
-	if (rc == ABK_OK && renameat(p->srcfd, STG_STAGING, p->srcfd, id) != 0)
+	/* The cache is dropped across the rename: a crash between the rename and
+	 * the new figure leaves no cache (the next reader walks) rather than one
+	 * that misses the new snapshot (publish_crash.test, step "renamed"). */
+	if (rc == ABK_OK)
+		rc = stg_usage_invalidate_locked(lk, err);
+	if (rc == ABK_OK && renameat(p->srcfd, STG_STAGING, p->srcfd, id) != 0) {
 		rc = abk_err_set(err, ABK_E_IO, "publish snapshot %s: %s", id, strerror(errno));
+		(void)stg_usage_set_locked(lk, used, &rerr);	/* nothing published */
+	}
+	if (rc == ABK_OK)
+		crash_point("renamed");
 	if (rc == ABK_OK && fsync(p->srcfd) != 0)
 		rc = abk_err_set(err, ABK_E_IO, "fsync source folder: %s", strerror(errno));
 	if (rc == ABK_OK)
-		rc = stg_usage_add_locked(lk, (int64_t)(p->bytes_stored + msize), err);
+		rc = stg_usage_set_locked(lk, used + p->bytes_stored + msize, err);
 	stg_usage_unlock(lk);
 	if (rc != ABK_OK)
 		return rc;
 
+	crash_point("published");
 	memcpy(v->id, id, sizeof(v->id));
 	fill_verdict(p, v, err);
 	if (!append_only) {
@@ -500,6 +543,8 @@ storage_push_commit(storage_push *p, int append_only, const struct retention_pol
 			rc = abk_err_set(err, rc, "snapshot %s was published, but removing old "
 			    "snapshots failed: %s", id, rerr.msg);
 	}
+	if (rc == ABK_OK)
+		crash_point("retained");
 	push_release(p);
 	return rc;
 }

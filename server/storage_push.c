@@ -23,6 +23,7 @@
 #include <zlib.h>
 
 #include "storage_push_int.h"
+#include "strutil.h"
 
 static const char *
 ent_key(void *ctx, uint32_t idx, size_t *len)
@@ -267,11 +268,13 @@ storage_push_plan(storage_push *p, uint64_t quota_bytes, abk_err *err)
 			return rc;
 		if (used > quota_bytes || p->counts.needed_bytes > quota_bytes - used) {
 			p->phase = PH_FAILED;
-			return abk_err_set(err, ABK_E_QUOTA,
-			    "quota exceeded: user %s stores %llu bytes and this push needs "
-			    "%llu more, over the quota of %llu bytes", p->u->name,
-			    (unsigned long long)used, (unsigned long long)p->counts.needed_bytes,
-			    (unsigned long long)quota_bytes);
+			char nd[32], fr[32], q[32];
+
+			return abk_err_set(err, ABK_E_QUOTA, "quota exceeded: the push needs %s "
+			    "more; %s of %s free",
+			    abk_format_size(p->counts.needed_bytes, nd, sizeof(nd)),
+			    abk_format_size(used < quota_bytes ? quota_bytes - used : 0, fr, sizeof(fr)),
+			    abk_format_size(quota_bytes, q, sizeof(q)));
 		}
 	}
 	p->phase = PH_DATA;

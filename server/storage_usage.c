@@ -247,6 +247,20 @@ stg_usage_add_locked(int lockfd, int64_t delta, abk_err *err)
 }
 
 int
+stg_usage_invalidate_locked(int lockfd, abk_err *err)
+{
+	if (ftruncate(lockfd, 0) != 0)
+		return abk_err_set(err, ABK_E_IO, "reset usage file: %s", strerror(errno));
+	return ABK_OK;
+}
+
+int
+stg_usage_set_locked(int lockfd, uint64_t bytes, abk_err *err)
+{
+	return usage_write(lockfd, bytes, err);
+}
+
+int
 storage_usage(storage_user *u, uint64_t *bytes, abk_err *err)
 {
 	int lk, rc;

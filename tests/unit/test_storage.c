@@ -1265,7 +1265,7 @@ START_TEST(test_quota_and_usage)
 	e = mk(&big[0]);
 	ck_assert_int_eq(storage_push_entry(p, &e, &needed, &err), ABK_OK);
 	ck_assert_int_eq(storage_push_plan(p, used + 39, &err), ABK_E_QUOTA);
-	ck_assert_msg(strstr(err.msg, "needs 40 more"), "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, "the push needs 40 B more; 39 B of "), "%s", err.msg);
 	abk_err_clear(&err);
 	ck_assert_int_eq(storage_push_commit(p, 0, KEEP(1), NULL, &err), ABK_E_PROTO);
 	abk_err_clear(&err);
