@@ -103,7 +103,8 @@ above_scope(const struct rjob *j, const char *path, size_t len)
 	return 0;
 }
 
-int
+/* Check entry idx against the list so far and add it to j->tab. */
+static int
 restore_list_add(struct rjob *j, uint32_t idx, abk_err *err)
 {
 	const struct rentry *e = &j->v[idx];
