@@ -71,3 +71,5 @@ with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
     zf.writestr("c", b"")
 put("zipio", "small", z.getvalue())
 put("zipio", "truncated", z.getvalue()[:60])
+# regression (d359b63): a comment longer than the old 4 KiB line buffer
+put("clientconf", "long_comment", b"\0# " + b"x" * 4300 + b"server = evil:1\nuser = u\n")
