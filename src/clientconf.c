@@ -55,7 +55,9 @@ int
 abk_config_load(const char *path, const char *profile, struct abk_config *out,
     abk_err *err)
 {
-	char defpath[ABK_CONFIG_VALUE_MAX], line[ABK_CONFIG_VALUE_MAX + 128];
+	char defpath[ABK_CONFIG_VALUE_MAX], *line = NULL;
+	size_t linecap = 0;
+	ssize_t linelen;
 	FILE *f;
 	int lineno = 0, in_wanted = 1, found = profile == NULL, rc = ABK_OK;
 
@@ -72,8 +74,14 @@ abk_config_load(const char *path, const char *profile, struct abk_config *out,
 		return abk_err_set(err, ABK_E_USAGE, "cannot read %s: %s", path, strerror(errno));
 	}
 	snprintf(out->path, sizeof(out->path), "%s", path);
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *s = trim(line), *eq, *key, *value;
+	/*
+	 * getline, not fgets into a fixed buffer: fgets splits a long line,
+	 * and its rest was then read as a line of its own (a long comment
+	 * ending in "server = x" set the server; seen while writing the
+	 * fuzz_clientconf target).
+	 */
+	while ((linelen = getline(&line, &linecap, f)) >= 0) {
+		char *s, *eq, *key, *value;
 		struct {
 			const char *key;
 			char *dst;
@@ -89,6 +97,12 @@ abk_config_load(const char *path, const char *profile, struct abk_config *out,
 		size_t k;
 
 		lineno++;
+		if (memchr(line, '\0', (size_t)linelen) != NULL) {
+			rc = abk_err_set(err, ABK_E_USAGE, "%s:%d: NUL byte in the line", path,
+			    lineno);
+			break;
+		}
+		s = trim(line);
 		if (*s == '\0' || *s == '#' || *s == ';')
 			continue;
 		if (*s == '[') {
@@ -128,6 +142,7 @@ abk_config_load(const char *path, const char *profile, struct abk_config *out,
 			break;
 		}
 	}
+	free(line);
 	fclose(f);
 	if (rc == ABK_OK && !found)
 		rc = abk_err_set(err, ABK_E_USAGE, "%s has no [profile %s]", path, profile);

@@ -279,44 +279,12 @@ restore_read_list(struct rjob *j, abk_err *err)
 			return rc;
 		for (uint32_t i = 0; i < head.count; i++) {
 			struct manifest_entry e;
-			struct rentry *re;
 
 			rc = manifest_entry_decode(&r, &e, err);
 			if (rc != ABK_OK)
 				return rc;
-			if (j->n >= PROTO_MAX_ENTRIES)
-				return abk_err_set(err, ABK_E_LIMIT, "too many entries");
-			if (j->n == j->cap) {
-				size_t ncap = j->cap ? j->cap * 2 : 1024;
-				struct rentry *nv = realloc(j->v, ncap * sizeof(*nv));
-
-				if (nv == NULL)
-					return abk_err_set(err, ABK_E_NOMEM, "out of memory");
-				j->v = nv;
-				j->cap = ncap;
-			}
-			re = &j->v[j->n];
-			memset(re, 0, sizeof(*re));
-			re->path = arena_dup(&j->arena, e.path, e.path_len);
-			re->path_len = e.path_len;
-			re->type = e.type;
-			re->mode = e.mode;
-			re->mtime = e.mtime;
-			if (e.flags & MF_HAS_STAT)
-				re->mtime_nsec = e.mtime_nsec;
-			re->size = e.size;
-			re->has_crc = e.type == MF_FILE && (e.flags & MF_HAS_CRC) != 0;
-			re->crc = e.crc32;
-			if (e.type == MF_SYMLINK)
-				re->target = arena_dup(&j->arena, e.target, e.target_len);
-			if (re->path == NULL || (e.type == MF_SYMLINK && re->target == NULL))
-				return abk_err_set(err, ABK_E_NOMEM, "out of memory");
-			rc = restore_list_add(j, (uint32_t)j->n, err);
-			if (rc != ABK_OK)
+			if ((rc = restore_list_take(j, &e, err)) != ABK_OK)
 				return rc;
-			if (e.type == MF_FILE)
-				j->prog.bytes_total += e.size;
-			j->n++;
 		}
 		if (r.left != 0)
 			return abk_err_set(err, ABK_E_PROTO, "trailing bytes in RESTORE_ENTRIES");

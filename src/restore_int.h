@@ -103,8 +103,9 @@ void restore_sink(struct rjob *j, struct transfer_sink *sink);
 int restore_open_target(const char *path, int dry_run, abk_err *err);
 
 /* restore_plan.c */
-/* Check one received entry against the list so far and add it to j->tab. */
-int restore_list_add(struct rjob *j, uint32_t idx, abk_err *err);
+/* Copy one decoded list entry into the job, check it against the list so
+ * far (duplicates, its folder, the requested scope) and add it to j->tab. */
+int restore_list_take(struct rjob *j, const struct manifest_entry *e, abk_err *err);
 /* Normalise and check the requested paths (opts->paths) into j->scope. */
 int restore_scope_init(struct rjob *j, abk_err *err);
 void restore_scope_free(struct rjob *j);

@@ -103,7 +103,8 @@ above_scope(const struct rjob *j, const char *path, size_t len)
 	return 0;
 }
 
-int
+/* Check entry idx against the list so far and add it to j->tab. */
+static int
 restore_list_add(struct rjob *j, uint32_t idx, abk_err *err)
 {
 	const struct rentry *e = &j->v[idx];
@@ -142,6 +143,53 @@ restore_list_add(struct rjob *j, uint32_t idx, abk_err *err)
 		return ABK_OK;
 	return abk_err_set(err, ABK_E_PROTO, "the server's file list holds \"%s\" before "
 	    "its folder", fsops_quote(e->path, e->path_len, q, sizeof(q)));
+}
+
+/*
+ * Take one decoded entry of the server's list into the job: copied into the
+ * arena, then checked by restore_list_add.  restore_read_list calls it per
+ * entry; tests/fuzz/fuzz_restorelist.c drives it with hostile lists.
+ */
+int
+restore_list_take(struct rjob *j, const struct manifest_entry *e, abk_err *err)
+{
+	struct rentry *re;
+	int rc;
+
+	if (j->n >= PROTO_MAX_ENTRIES)
+		return abk_err_set(err, ABK_E_LIMIT, "too many entries");
+	if (j->n == j->cap) {
+		size_t ncap = j->cap ? j->cap * 2 : 1024;
+		struct rentry *nv = realloc(j->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+		j->v = nv;
+		j->cap = ncap;
+	}
+	re = &j->v[j->n];
+	memset(re, 0, sizeof(*re));
+	re->path = arena_dup(&j->arena, e->path, e->path_len);
+	re->path_len = e->path_len;
+	re->type = e->type;
+	re->mode = e->mode;
+	re->mtime = e->mtime;
+	if (e->flags & MF_HAS_STAT)
+		re->mtime_nsec = e->mtime_nsec;
+	re->size = e->size;
+	re->has_crc = e->type == MF_FILE && (e->flags & MF_HAS_CRC) != 0;
+	re->crc = e->crc32;
+	if (e->type == MF_SYMLINK)
+		re->target = arena_dup(&j->arena, e->target, e->target_len);
+	if (re->path == NULL || (e->type == MF_SYMLINK && re->target == NULL))
+		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
+	rc = restore_list_add(j, (uint32_t)j->n, err);
+	if (rc != ABK_OK)
+		return rc;
+	if (e->type == MF_FILE)
+		j->prog.bytes_total += e->size;
+	j->n++;
+	return ABK_OK;
 }
 
 static void

@@ -269,6 +269,22 @@ tls_peer_names(WOLFSSL *ssl, char *buf, size_t bufsz)
 		wolfSSL_X509_free(x);
 }
 
+/* The peer certificate's notAfter (after) or notBefore into buf, or "unknown". */
+static void
+tls_peer_date(WOLFSSL *ssl, int after, char *buf, size_t bufsz)
+{
+	WOLFSSL_X509 *x = wolfSSL_get_peer_certificate(ssl);
+	WOLFSSL_ASN1_TIME *t = NULL;
+
+	snprintf(buf, bufsz, "unknown");
+	if (x != NULL)
+		t = after ? wolfSSL_X509_get_notAfter(x) : wolfSSL_X509_get_notBefore(x);
+	if (t != NULL && bufsz >= 32 && wolfSSL_ASN1_TIME_to_string(t, buf, (int)bufsz) == NULL)
+		snprintf(buf, bufsz, "unknown");
+	if (x != NULL)
+		wolfSSL_X509_free(x);
+}
+
 /* Turn a failed wolfSSL call into: retry after a wait, or an error. */
 static int
 tls_retry_or_fail(tls_conn *c, int ret, long long deadline, const char *what, abk_err *err)
@@ -293,10 +309,19 @@ tls_retry_or_fail(tls_conn *c, int ret, long long deadline, const char *what, ab
 		abk_err_set(err, ABK_E_TLS, "%s: the host name is not in the server "
 		    "certificate, which carries: %s (connect with one of those names)",
 		    what, names);
-	} else if (e == ASN_NO_SIGNER_E || e == ASN_AFTER_DATE_E ||
-	    e == ASN_BEFORE_DATE_E || e == ASN_SIG_CONFIRM_E) {
-		abk_err_set(err, ABK_E_TLS,
-		    "%s: server certificate not trusted: %s (CA file used: %s)", what, text,
+	} else if (e == ASN_AFTER_DATE_E || e == ASN_BEFORE_DATE_E) {
+		char when[64];
+
+		tls_peer_date(c->ssl, e == ASN_AFTER_DATE_E, when, sizeof(when));
+		abk_err_set(err, ABK_E_TLS, e == ASN_AFTER_DATE_E ?
+		    "%s: server certificate not trusted: it expired (valid until %s; or this "
+		    "machine's clock is wrong) (CA file used: %s)" :
+		    "%s: server certificate not trusted: it is not valid yet (not before %s; "
+		    "or this machine's clock is wrong) (CA file used: %s)", what, when,
+		    c->ctx != NULL && c->ctx->ca_file[0] ? c->ctx->ca_file : "none");
+	} else if (e == ASN_NO_SIGNER_E || e == ASN_SIG_CONFIRM_E) {
+		abk_err_set(err, ABK_E_TLS, "%s: server certificate not trusted: it is not "
+		    "signed by the CA in the CA file used: %s", what,
 		    c->ctx != NULL && c->ctx->ca_file[0] ? c->ctx->ca_file : "none");
 	} else
 		abk_err_set(err, ABK_E_TLS, "%s: %s", what, text);

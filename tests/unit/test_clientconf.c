@@ -114,6 +114,37 @@ START_TEST(test_resolve_no_secret)
 }
 END_TEST
 
+/* A line longer than the old 4 KiB buffer is one line: the tail of a long
+ * comment is not read as "server = evil:1" (fgets split it before). */
+START_TEST(test_long_line_is_one_line)
+{
+	static char text[6000];
+	struct abk_config c;
+	abk_err err = ABK_ERR_INIT;
+	size_t n;
+
+	n = (size_t)snprintf(text, sizeof(text), "server = good:1\n# ");
+	memset(text + n, 'x', 4300);
+	snprintf(text + n + 4300, sizeof(text) - n - 4300, "server = evil:1\nuser = u\n");
+	put(cfg, text);
+	ck_assert_int_eq(abk_config_load(cfg, NULL, &c, &err), ABK_OK);
+	ck_assert_str_eq(c.server, "good:1");
+	ck_assert_str_eq(c.user, "u");
+	/* a NUL byte in a line is refused, not silently cut there */
+	put(cfg, "user = a");
+	{
+		FILE *f = fopen(cfg, "a");
+
+		ck_assert_ptr_nonnull(f);
+		fputc('\0', f);
+		fputs("b\n", f);
+		fclose(f);
+	}
+	ck_assert_int_eq(abk_config_load(cfg, NULL, &c, &err), ABK_E_USAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "NUL byte"));
+}
+END_TEST
+
 START_TEST(test_save_replaces_in_place)
 {
 	struct abk_config c;
@@ -176,6 +207,7 @@ clientconf_suite(void)
 	tcase_add_test(tc, test_resolve_no_secret);
 	tcase_add_test(tc, test_save_replaces_in_place);
 	tcase_add_test(tc, test_save_new_file_and_profile);
+	tcase_add_test(tc, test_long_line_is_one_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
