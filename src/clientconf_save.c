@@ -14,7 +14,58 @@
 
 #include "clientconf.h"
 
-#define SAVE_LINES_MAX 4096
+/*
+ * Every line of the file, whole however long (getline), into *lines (owned
+ * by the caller, each line and the array freed with save_lines_free).  On
+ * any failure nothing is kept and ABK_E_NOMEM / ABK_E_IO is returned: a save
+ * must never write back a file with lines missing or cut.
+ */
+static int
+save_read_lines(const char *path, char ***lines, size_t *n, abk_err *err)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, lcap = 0;
+	int rc = ABK_OK;
+
+	*lines = NULL;
+	*n = 0;
+	if (f == NULL)
+		return errno == ENOENT ? ABK_OK : abk_err_set(err, ABK_E_IO, "cannot read %s: %s",
+		    path, strerror(errno));
+	errno = 0;
+	while (getline(&line, &lcap, f) >= 0) {
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			char **nl = realloc(*lines, ncap * sizeof(*nl));
+
+			if (nl == NULL) {
+				rc = abk_err_set(err, ABK_E_NOMEM, "out of memory reading %s", path);
+				break;
+			}
+			*lines = nl;
+			cap = ncap;
+		}
+		if (((*lines)[*n] = strdup(line)) == NULL) {
+			rc = abk_err_set(err, ABK_E_NOMEM, "out of memory reading %s", path);
+			break;
+		}
+		(*n)++;
+	}
+	if (rc == ABK_OK && ferror(f))
+		rc = abk_err_set(err, ABK_E_IO, "cannot read %s: %s", path, strerror(errno));
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static void
+save_lines_free(char **lines, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+}
 
 /* mkdir -p of the folder holding path. */
 static void
@@ -82,23 +133,18 @@ abk_config_save(const char *path, const char *profile, const char *server,
 	const char *vals[3] = { server, ca, user };
 	int written[3] = { 0, 0, 0 };
 	char defpath[ABK_CONFIG_VALUE_MAX], tmp[ABK_CONFIG_VALUE_MAX + 16];
-	char *lines[SAVE_LINES_MAX];
+	char **lines = NULL;
 	size_t n = 0;
 	int in_mine = profile == NULL, found = profile == NULL, rc = ABK_OK, fd = -1;
-	FILE *f, *out = NULL;
-	char buf[ABK_CONFIG_VALUE_MAX + 128];
+	FILE *out = NULL;
 
 	if (path == NULL) {
 		abk_config_default_path(defpath, sizeof(defpath));
 		path = defpath;
 	}
-	if ((f = fopen(path, "r")) != NULL) {
-		while (n < SAVE_LINES_MAX && fgets(buf, sizeof(buf), f) != NULL)
-			if ((lines[n] = strdup(buf)) != NULL)
-				n++;
-		fclose(f);
-	} else if (errno != ENOENT) {
-		return abk_err_set(err, ABK_E_IO, "cannot read %s: %s", path, strerror(errno));
+	if ((rc = save_read_lines(path, &lines, &n, err)) != ABK_OK) {
+		save_lines_free(lines, n);
+		return rc;
 	}
 	make_parent(path);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -188,7 +234,6 @@ out:
 		fclose(out);
 	if (rc != ABK_OK)
 		(void)unlink(tmp);
-	for (size_t i = 0; i < n; i++)
-		free(lines[i]);
+	save_lines_free(lines, n);
 	return rc;
 }

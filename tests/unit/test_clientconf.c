@@ -169,6 +169,47 @@ START_TEST(test_save_replaces_in_place)
 }
 END_TEST
 
+/* A save keeps every line whole: a comment longer than any fixed buffer
+ * (once split, with a newline added in its middle) and thousands of lines
+ * (once cut at 4096). */
+START_TEST(test_save_keeps_long_and_many_lines)
+{
+	char *text;
+	size_t len = 0;
+	FILE *f;
+	int lines = 0;
+
+	f = fopen(cfg, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("# ", f);
+	for (int i = 0; i < 6000; i++)
+		fputc('a' + i % 26, f);
+	fputs(" server = evil:1\n", f);
+	for (int i = 0; i < 5000; i++)
+		fprintf(f, "# line %d\n", i);
+	fclose(f);
+	ck_assert_int_eq(abk_config_save(cfg, "w", "new:2", NULL, NULL, &(abk_err)ABK_ERR_INIT),
+	    ABK_OK);
+	f = fopen(cfg, "r");
+	ck_assert_ptr_nonnull(f);
+	text = NULL;
+	{
+		size_t cap = 0;
+		ssize_t n;
+
+		while ((n = getline(&text, &cap, f)) >= 0) {
+			if (lines == 0)
+				len = (size_t)n;
+			lines++;
+		}
+	}
+	fclose(f);
+	ck_assert_uint_eq(len, 2 + 6000 + 17);	/* the first line, whole */
+	ck_assert_int_ge(lines, 5001 + 2);	/* nothing dropped, the profile added */
+	free(text);
+}
+END_TEST
+
 START_TEST(test_save_new_file_and_profile)
 {
 	struct abk_config c;
@@ -208,6 +249,7 @@ clientconf_suite(void)
 	tcase_add_test(tc, test_save_replaces_in_place);
 	tcase_add_test(tc, test_save_new_file_and_profile);
 	tcase_add_test(tc, test_long_line_is_one_line);
+	tcase_add_test(tc, test_save_keeps_long_and_many_lines);
 	suite_add_tcase(s, tc);
 	return s;
 }
