@@ -169,39 +169,54 @@ abk_read_secret_tty(const char *prompt, char *out, size_t outsz, abk_err *err)
 	return rc;
 }
 
-/* Length of the well-formed UTF-8 sequence at s[0..left) (2..4), or 0 when
- * it is invalid, overlong, a surrogate, above U+10FFFF, cut short, or a C1
- * control (U+0080..U+009F, which some terminals obey). */
-static size_t
-utf8_len(const unsigned char *s, size_t left)
+size_t
+abk_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t cp;
+	size_t len;
+	uint32_t v;
 
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1fu;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0fu;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07u;
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		v = s[0] & 0x1fu;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		v = s[0] & 0x0fu;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		v = s[0] & 0x07u;
 	} else {
 		return 0;
 	}
-	if (n > left)
+	if (len > n)
 		return 0;
-	for (size_t i = 1; i < n; i++) {
+	for (size_t i = 1; i < len; i++) {
 		if ((s[i] & 0xc0u) != 0x80u)
 			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
+		v = (v << 6) | (s[i] & 0x3fu);
 	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0)
+	if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) || v > 0x10ffff ||
+	    (v >= 0xd800 && v <= 0xdfff))
 		return 0;
-	return n;
+	*cp = v;
+	return len;
+}
+
+/* Length of the well-formed multi-byte UTF-8 sequence at s[0..left) (2..4),
+ * or 0 when it is invalid, ASCII, or a C1 control (U+0080..U+009F, which
+ * some terminals obey). */
+static size_t
+utf8_len(const unsigned char *s, size_t left)
+{
+	uint32_t cp = 0;
+	size_t n = abk_utf8_decode(s, left, &cp);
+
+	return n >= 2 && cp >= 0xa0 ? n : 0;
 }
 
 const char *

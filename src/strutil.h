@@ -53,4 +53,11 @@ const char *abk_escape_name(const char *s, size_t len, char *out, size_t outsz,
  * or ends with one. */
 const char *abk_base_name(const char *path);
 
+/*
+ * Decode one UTF-8 character at s (n bytes left) into *cp: its length (1 to
+ * 4), or 0 when it is malformed, overlong, a surrogate, over U+10FFFF or
+ * cut short (RFC 3629).  The one decoder of the tree.
+ */
+size_t abk_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
 #endif

@@ -64,46 +64,6 @@ progress_line_init(struct progress_line *pl, int force, int quiet, int json)
 	}
 }
 
-/*
- * Decode one UTF-8 character at s (n bytes left): its length, or 0 when
- * malformed; *cp gets the code point.
- */
-static size_t
-utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t v;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		v = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		v = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		v = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10ffff)) ||
-	    (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
 /* Display columns of a code point: combining marks 0, East Asian wide 2. */
 static int
 cp_width(uint32_t c)
@@ -132,7 +92,7 @@ static void
 glyph_at(const char *s, size_t n, struct glyph *g)
 {
 	uint32_t cp;
-	size_t len = utf8_next((const unsigned char *)s, n, &cp);
+	size_t len = abk_utf8_decode((const unsigned char *)s, n, &cp);
 
 	if (len == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
 		g->in_len = len ? len : 1;
