@@ -4,37 +4,13 @@ answer as "TYPE CODE TEXT" (limits.test).  Usage:
   limits.py HOST PORT USER PASSWORD CASE
 Each CASE crosses one limit of doc/PROTOCOL.md ("Limits and their errors").
 """
-import socket, ssl, struct, sys
+import struct, sys
 
 HELLO_BODY = b"ABK1" + struct.pack(">HH", 2, 2) + struct.pack(">I", 0)
 
 
-def tls(host, port):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx.wrap_socket(socket.create_connection((host, port), timeout=30))
-
-
-def send(s, t, body):
-    s.sendall(struct.pack(">IB", len(body), t) + body)
-
-
-def frame(s):
-    def exact(n):
-        b = b""
-        while len(b) < n:
-            c = s.recv(n - len(b))
-            if not c:
-                raise OSError("closed")
-            b += c
-        return b
-    n, t = struct.unpack(">IB", exact(5))
-    return t, exact(n)
-
-
-def cstr(b):
-    return struct.pack(">I", len(b)) + b
+# The frame and TLS helpers of the hostile peer: one copy for every test peer.
+from hostile_peer import tls, send, cstr, recv as frame  # noqa: E402
 
 
 def entry(path, kind=2, mode=0o755):

@@ -22,12 +22,8 @@ HELLO_BODY = b"ABK1" + struct.pack(">HH", 1, 0xFFFF) + struct.pack(">I", 0)
 HELLO = struct.pack(">IB", len(HELLO_BODY), 1) + HELLO_BODY
 
 
-def tls(host, port, timeout=30):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    raw = socket.create_connection((host, port), timeout=timeout)
-    return ctx.wrap_socket(raw)
+# The frame and TLS helpers of the hostile peer: one copy for every test peer.
+from hostile_peer import tls, cstr, recv, Closed  # noqa: E402
 
 
 def hold(host, port, ntls, ntcp, ready, seconds):
@@ -65,20 +61,11 @@ def trickle(host, port, delay):
 
 
 def frame(s):
-    def exact(n):
-        b = b""
-        while len(b) < n:
-            c = s.recv(n - len(b))
-            if not c:
-                raise OSError("closed")
-            b += c
-        return b
-    n, t = struct.unpack(">IB", exact(5))
-    return t, exact(n)
-
-
-def cstr(b):
-    return struct.pack(">I", len(b)) + b
+    # callers here expect a closed connection as an OSError
+    try:
+        return recv(s)
+    except Closed as e:
+        raise OSError(str(e))
 
 
 def login(host, port, user, secret):
