@@ -53,6 +53,22 @@ static const struct session_command session_commands[] = {
 };
 
 int
+session_recv_list(struct session *s, uint8_t type, abk_rd *r, struct msg_list_head *head,
+    abk_err *err)
+{
+	uint8_t got;
+	int rc = proto_recv(&s->io, &got, &s->in, err);
+
+	if (rc != ABK_OK)
+		return rc;
+	if (got != type)
+		return abk_err_set(err, ABK_E_PROTO, "expected %s, got %s", proto_type_name(type),
+		    proto_type_name(got));
+	abk_rd_init(r, s->in.data, s->in.len);
+	return msg_list_head_get(r, type, head, err);
+}
+
+int
 session_send_out(struct session *s, uint8_t type, abk_err *err)
 {
 	int rc;

@@ -16,6 +16,7 @@
 #include "abkerr.h"
 #include "buf.h"
 #include "proto.h"
+#include "proto_msg.h"
 #include "server.h"
 
 struct storage_user;
@@ -61,6 +62,14 @@ void session_run(struct srv *srv, int fd, const char *peer);
  * the error's code.  For handlers that end a command with an error.
  */
 int session_fail(struct session *s, const char *action, const abk_err *err);
+
+/*
+ * Receive the next frame, which must be a list frame (u8 last, u32 count,
+ * items) of the given type: its head into *head, r left on its items.
+ * ABK_E_PROTO naming both types when another frame came.
+ */
+int session_recv_list(struct session *s, uint8_t type, abk_rd *r,
+    struct msg_list_head *head, abk_err *err);
 
 /* Send the payload in s->out as a frame of type; resets s->out. */
 int session_send_out(struct session *s, uint8_t type, abk_err *err);

@@ -96,17 +96,10 @@ push_read_entries(struct srv_push *sp, abk_err *err)
 
 	for (;;) {
 		struct msg_list_head head;
-		uint8_t type;
 		abk_rd r;
-		int rc = proto_recv(&s->io, &type, &s->in, err);
+		int rc = session_recv_list(s, PT_PUSH_ENTRIES, &r, &head, err);
 
 		if (rc != ABK_OK)
-			return rc;
-		if (type != PT_PUSH_ENTRIES)
-			return abk_err_set(err, ABK_E_PROTO, "expected PUSH_ENTRIES, got %s",
-			    proto_type_name(type));
-		abk_rd_init(&r, s->in.data, s->in.len);
-		if ((rc = msg_list_head_get(&r, PT_PUSH_ENTRIES, &head, err)) != ABK_OK)
 			return rc;
 		for (uint32_t i = 0; i < head.count; i++) {
 			struct manifest_entry e;

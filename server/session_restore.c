@@ -127,17 +127,10 @@ restore_read_have(struct srv_restore *sr, abk_err *err)
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory");
 	for (;;) {
 		struct msg_list_head head;
-		uint8_t type;
 		abk_rd r;
-		int rc = proto_recv(&s->io, &type, &s->in, err);
+		int rc = session_recv_list(s, PT_RESTORE_HAVE, &r, &head, err);
 
 		if (rc != ABK_OK)
-			return rc;
-		if (type != PT_RESTORE_HAVE)
-			return abk_err_set(err, ABK_E_PROTO, "expected RESTORE_HAVE, got %s",
-			    proto_type_name(type));
-		abk_rd_init(&r, s->in.data, s->in.len);
-		if ((rc = msg_list_head_get(&r, PT_RESTORE_HAVE, &head, err)) != ABK_OK)
 			return rc;
 		if (head.count > r.left / 4)
 			return abk_err_set(err, ABK_E_PROTO, "malformed RESTORE_HAVE");
