@@ -169,6 +169,43 @@ int zipio_central_directory(const uint8_t *zip, size_t len, const uint8_t **cd,
 
 /* ---- reading ------------------------------------------------------------ */
 
+/*
+ * What the central directory says about one entry: the fields its local
+ * header repeats.  zipio_read.c fills it from minizip; the check below is
+ * pure so that tests and fuzzers can call it on crafted bytes.
+ */
+struct zipio_central {
+	const char *name;	/* name_len bytes, as stored */
+	size_t name_len;
+	uint16_t flags;		/* general purpose bits */
+	uint16_t method;
+	uint32_t crc;
+	uint64_t csize, usize;
+};
+
+/* Bytes of the fixed local header and the most a data descriptor takes. */
+#define ZIPIO_LOCAL_HDR 30
+#define ZIPIO_DESCRIPTOR_MAX 24
+
+/*
+ * The one comparison of an entry's local header with the central directory,
+ * used by every reader path (zipio_next): a zip whose two headers disagree
+ * is refused, since tools that read the local headers (streaming unzips)
+ * would see another archive than the one checked.  lh[0..lhlen) is the local
+ * header: ZIPIO_LOCAL_HDR fixed bytes, then the name and the extra field.
+ * Name, flags, method, CRC-32 and both sizes must be the central's: the
+ * sizes as they are or, when both are 0xFFFFFFFF, in a zip64 extra field.
+ * With flag bit 3 (sizes after the data) the local CRC and sizes may be 0
+ * instead, and the data descriptor dd[0..ddlen) (the bytes right after the
+ * data; ZIPIO_DESCRIPTOR_MAX are enough) must then match the central
+ * values; *dd_used gets its length (0 without bit 3).
+ * Returns ABK_OK, or ABK_E_ZIP with "zip entry NAME: local header ... "
+ * naming the first field that differs and both values.  Pure, thread-safe.
+ */
+int zipio_local_check(const struct zipio_central *c, const uint8_t *lh, size_t lhlen,
+    const uint8_t *dd, size_t ddlen, size_t *dd_used, abk_err *err);
+
+
 /* Bounds checked before an entry's data is touched; 0 means no bound. */
 struct zipio_limits {
 	uint64_t max_entries;		/* entries in the archive */

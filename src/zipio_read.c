@@ -148,6 +148,9 @@ struct zipio_reader {
 	int entry_open;		/* minizip has the current entry open */
 	uint64_t delivered;	/* bytes of it given to the caller */
 	uint64_t next_data;	/* where the next entry's data may start */
+	uint64_t data_pos;	/* where the current entry's data starts */
+	uint16_t flags;		/* its central general purpose bits */
+	uint8_t *local;		/* its local header, for an archive on disk */
 	struct zipio_entry cur;
 	char *name;
 	size_t name_cap;
@@ -305,6 +308,7 @@ zipio_reader_free(zipio_reader *r)
 		close(r->src.fd);
 	free(r->name);
 	free(r->extra);
+	free(r->local);
 	free(r);
 }
 
@@ -456,6 +460,7 @@ entry_describe(zipio_reader *r, abk_err *err)
 	e->crc = (uint32_t)fi.crc;
 	e->method = (int)fi.compression_method;
 	e->utf8 = (fi.flag & ZIPIO_GPBF_UTF8) != 0;
+	r->flags = (uint16_t)fi.flag;
 	e->index = r->index;
 	e->zip64 = e->size >= 0xffffffffu || e->csize >= 0xffffffffu;
 	parse_extra(r->extra, fi.size_file_extra > 0xffff ? 0xffff : fi.size_file_extra,
@@ -481,10 +486,80 @@ entry_describe(zipio_reader *r, abk_err *err)
 	return entry_bounds(r, e, err);
 }
 
+/*
+ * n bytes of the archive at off: in place for an archive in memory, else
+ * read into r->local + at (the caller checked that they lie inside).  NULL when
+ * the file could not be read.  minizip seeks before each read it makes, so
+ * moving the position here is harmless; it is restored anyway.
+ */
+static const uint8_t *
+src_bytes(zipio_reader *r, uint64_t off, size_t n, size_t at)
+{
+	struct zipio_src *s = &r->src;
+	uint64_t keep = s->pos;
+	uLong got;
+
+	if (s->data != NULL)
+		return s->data + off;
+	if (r->local == NULL &&
+	    (r->local = malloc(ZIPIO_LOCAL_HDR + 2 * 0xffffu + ZIPIO_DESCRIPTOR_MAX)) == NULL)
+		return NULL;
+	s->pos = off;
+	got = src_read(s, NULL, r->local + at, (uLong)n);
+	s->pos = keep;
+	return got == n ? r->local + at : NULL;
+}
+
+/*
+ * The current entry's local header (and data descriptor) against the central
+ * directory, through zipio_local_check: the one place every reader path
+ * (zipio_read, zipio_view, zipio_read_all) passes.  pos is where minizip
+ * found the data, after the local header it read: 30 bytes, the name (its
+ * length checked equal by minizip) and the local extra field.  *dd gets the
+ * descriptor's length.
+ */
+static int
+entry_local(zipio_reader *r, uint64_t pos, size_t *dd, abk_err *err)
+{
+	struct zipio_central c = {
+		.name = r->cur.name, .name_len = r->cur.name_len, .flags = r->flags,
+		.method = (uint16_t)r->cur.method, .crc = r->cur.crc,
+		.csize = r->cur.csize, .usize = r->cur.size,
+	};
+	int lextra = unzGetLocalExtrafield(r->uf, NULL, 0);
+	uint64_t lhlen, end = pos + r->cur.csize;
+	size_t ddlen = 0;
+	const uint8_t *lh, *desc = NULL;
+	int rc;
+
+	*dd = 0;
+	lhlen = ZIPIO_LOCAL_HDR + (uint64_t)r->cur.name_len + (uint64_t)(lextra < 0 ? 0 : lextra);
+	if (lextra < 0 || pos < lhlen)
+		return reader_fail(r, abk_err_set(err, ABK_E_ZIP,
+		    "zip entry %s: local header outside the archive", r->cur.name));
+	if (pos - lhlen < r->next_data)
+		return reader_fail(r, abk_err_set(err, ABK_E_ZIP,
+		    "zip entry %s: local header overlaps the previous entry", r->cur.name));
+	if (r->flags & 8) {	/* the data descriptor, after the room for lh */
+		ddlen = r->src.size - end < ZIPIO_DESCRIPTOR_MAX ? (size_t)(r->src.size - end) :
+		    ZIPIO_DESCRIPTOR_MAX;
+		if (ddlen > 0 && (desc = src_bytes(r, end, ddlen,
+		    ZIPIO_LOCAL_HDR + 2 * 0xffffu)) == NULL)
+			return reader_fail(r, abk_err_set(err, ABK_E_IO, "read zip entry %s: %s",
+			    r->cur.name, r->src.err ? strerror(r->src.err) : "short read"));
+	}
+	if ((lh = src_bytes(r, pos - lhlen, (size_t)lhlen, 0)) == NULL)
+		return reader_fail(r, abk_err_set(err, ABK_E_IO, "read zip entry %s: %s",
+		    r->cur.name, r->src.err ? strerror(r->src.err) : "short read"));
+	rc = zipio_local_check(&c, lh, (size_t)lhlen, desc, ddlen, dd, err);
+	return rc == ABK_OK ? ABK_OK : reader_fail(r, rc);
+}
+
 int
 zipio_next(zipio_reader *r, struct zipio_entry *e, abk_err *err)
 {
 	uint64_t pos;
+	size_t dd;
 	int rc;
 
 	if (r == NULL || e == NULL)
@@ -513,7 +588,15 @@ zipio_next(zipio_reader *r, struct zipio_entry *e, abk_err *err)
 	if ((rc = entry_describe(r, err)) != ABK_OK)
 		return rc;
 	/* Open it now: minizip checks the local header against the central. */
-	if ((rc = unzOpenCurrentFile(r->uf)) != UNZ_OK)
+	rc = unzOpenCurrentFile(r->uf);
+	/* Before the data, minizip's own comparison of the local header with
+	 * the central directory is the only check that can fail: refused with
+	 * the same words as entry_local's finer one. */
+	if (rc == UNZ_BADZIPFILE && r->src.err == 0 && !r->src.short_read)
+		return reader_fail(r, abk_err_set(err, ABK_E_ZIP, "zip entry %s: the local "
+		    "header is missing or disagrees with the central directory (signature, "
+		    "method, CRC-32, sizes or name length)", r->cur.name));
+	if (rc != UNZ_OK)
 		return reader_zip_error(r, err, rc, "open zip entry", r->cur.name);
 	r->entry_open = 1;
 	r->delivered = 0;
@@ -526,7 +609,10 @@ zipio_next(zipio_reader *r, struct zipio_entry *e, abk_err *err)
 	if (pos > r->src.size || r->cur.csize > r->src.size - pos)
 		return reader_fail(r, abk_err_set(err, ABK_E_ZIP,
 		    "zip archive truncated: entry %s runs past its end", r->cur.name));
-	r->next_data = pos + r->cur.csize;
+	if ((rc = entry_local(r, pos, &dd, err)) != ABK_OK)
+		return rc;
+	r->data_pos = pos;
+	r->next_data = pos + r->cur.csize + dd;
 	*e = r->cur;
 	return 1;
 }
@@ -588,7 +674,7 @@ zipio_view(zipio_reader *r, const uint8_t **data, size_t *len, abk_err *err)
 		    "zip entry %s: stored with %llu bytes but declares %llu", r->cur.name,
 		    (unsigned long long)r->cur.csize, (unsigned long long)r->cur.size));
 	/* zipio_next checked that [pos, pos + csize) lies inside the archive */
-	pos = r->next_data - r->cur.csize;
+	pos = r->data_pos;
 	p = r->src.data + pos;
 	if ((uint32_t)crc32_z(crc32(0L, Z_NULL, 0), p, (size_t)r->cur.size) != r->cur.crc)
 		return reader_fail(r, abk_err_set(err, ABK_E_INTEGRITY,

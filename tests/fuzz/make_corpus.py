@@ -75,3 +75,56 @@ put("zipio", "small", z.getvalue())
 put("zipio", "truncated", z.getvalue()[:60])
 # regression (d359b63): a comment longer than the old 4 KiB line buffer
 put("clientconf", "long_comment", b"\0# " + b"x" * 4300 + b"server = evil:1\nuser = u\n")
+
+
+# zipio: local headers against the central directory (zipio_local_check):
+# honest entries with a data descriptor (with and without its signature) and
+# with zip64 local sizes, and each kind of disagreement.
+def zip_raw(items):
+    import zlib
+    out, cd = b"", b""
+    for it in items:
+        name, data, method = it["name"], it["data"], it.get("method", 0)
+        body = data
+        if method == 8:
+            c = zlib.compressobj(9, zlib.DEFLATED, -15)
+            body = c.compress(data) + c.flush()
+        crc, flags = zlib.crc32(data), it.get("flags", 0)
+        lcs, lus, extra = it.get("lcsize", len(body)), it.get("lusize", len(data)), b""
+        if "lzip64" in it:
+            lcs = lus = 0xFFFFFFFF
+            extra = struct.pack("<HHQQ", 1, 16, *it["lzip64"])
+        off = len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, it.get("lflags", flags), method,
+                           0, 0x5821, it.get("lcrc", crc), lcs, lus,
+                           len(it.get("lname", name)), len(extra))
+        out += it.get("lname", name) + extra + body + it.get("dd", b"")
+        cd += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x0314, 20, flags, method, 0,
+                          0x5821, crc, len(body), len(data), len(name), 0, 0, 0, 0,
+                          0o100644 << 16, off) + name
+    return out + cd + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(items), len(items),
+                                  len(cd), len(out), 0)
+
+
+def zip_dd(data, sig=True, lie=0):
+    import zlib
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    n = len(c.compress(data) + c.flush())
+    return (struct.pack("<I", 0x08074B50) if sig else b"") + \
+        struct.pack("<III", zlib.crc32(data), n, len(data) + lie)
+
+
+D = b"descriptor data " * 8
+put("zipio", "descriptor_sig", zip_raw([
+    dict(name=b"d", data=D, method=8, flags=8, lcrc=0, lcsize=0, lusize=0, dd=zip_dd(D)),
+    dict(name=b"e", data=b"next")]))
+put("zipio", "descriptor_nosig", zip_raw([
+    dict(name=b"d", data=D, method=8, flags=8, lcrc=0, lcsize=0, dd=zip_dd(D, False))]))
+put("zipio", "descriptor_lie", zip_raw([
+    dict(name=b"d", data=D, method=8, flags=8, lcrc=0, lcsize=0, lusize=0,
+         dd=zip_dd(D, lie=-100))]))
+put("zipio", "zip64_local", zip_raw([dict(name=b"z", data=b"zip64", lzip64=(5, 5))]))
+put("zipio", "zip64_local_lie", zip_raw([dict(name=b"z", data=b"zip64", lzip64=(9, 5))]))
+put("zipio", "local_name", zip_raw([dict(name=b"a", data=b"x"),
+                                    dict(name=b"good", data=b"y", lname=b"evil")]))
+put("zipio", "local_flags", zip_raw([dict(name=b"f", data=b"x", lflags=0x800)]))

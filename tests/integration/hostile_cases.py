@@ -16,7 +16,9 @@ P = None        # the hostile_peer module (frames, login, Push)
 def zip_raw(items, lie=None):
     """A stored/deflated zip of dicts {name, data, method, crc, csize, usize,
     lname}: the fields given override what is true (lname: the name in the
-    local header only)."""
+    local header only).  Local header only: lflags, lcrc, lcsize, lusize,
+    lzip64 (sizes 0xFFFFFFFF and a zip64 field of these two); flags (both
+    headers) and dd (data descriptor bytes after the data)."""
     out, cd = b"", b""
     for it in items:
         name, data = it["name"], it["data"]
@@ -29,10 +31,16 @@ def zip_raw(items, lie=None):
         csize = it.get("csize", len(body))
         usize = it.get("usize", len(data))
         lname = it.get("lname", name)
+        flags = it.get("flags", 0)
+        lcs, lus, extra = it.get("lcsize", csize), it.get("lusize", usize), b""
+        if "lzip64" in it:
+            lcs = lus = 0xFFFFFFFF
+            extra = struct.pack("<HHQQ", 1, 16, *it["lzip64"])
         off = len(out)
-        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x5821, crc,
-                           csize, usize, len(lname), 0) + lname + body
-        cd += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x0314, 20, 0, method, 0,
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, it.get("lflags", flags), method,
+                           0, 0x5821, it.get("lcrc", crc), lcs, lus, len(lname),
+                           len(extra)) + lname + extra + body + it.get("dd", b"")
+        cd += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x0314, 20, flags, method, 0,
                           0x5821, crc, csize, usize, len(name), 0, 0, 0, 0,
                           0o100644 << 16, off) + name
     eocd = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(items), len(items), len(cd),
@@ -155,6 +163,29 @@ def cd_disagrees(c, s, src):
     return one_file_push(c, s, src, b"f", b"f", data=data, lname=b"g")
 
 
+def local_flags(c, s, src):
+    # the local header alone claims UTF-8 names
+    return one_file_push(c, s, src, b"f", b"f", data=b"flags\n", lflags=0x800)
+
+
+def local_understates(c, s, src):
+    # sizes after the data (flag bit 3): the local header says 0 and the
+    # data descriptor understates the size the central directory gives
+    data = b"u" * 3000
+    body = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = body.compress(data) + body.flush()
+    dd = struct.pack("<IIII", 0x08074B50, zlib.crc32(data), len(body), 100)
+    return one_file_push(c, s, src, b"f", b"f", data=data, method=8, flags=8, lcrc=0,
+                         lcsize=0, lusize=0, dd=dd)
+
+
+def local_zip64_lie(c, s, src):
+    # 0xFFFFFFFF sizes, which minizip does not compare, and a zip64 field
+    # that disagrees with the central directory
+    data = b"6" * 400
+    return one_file_push(c, s, src, b"f", b"f", data=data, lzip64=(1 << 33, 400))
+
+
 def ten_million(c, s, src):
     body = P.cstr(src) + P.cstr(b"/h") + struct.pack(">BQQ", 0, 10_000_000, 0)
     P.send(s, 0x30, body)
@@ -203,7 +234,8 @@ CASES = {
     "duplicate": duplicate, "file-and-dir": file_and_dir,
     "duplicate-zip-entries": duplicate_zip_entries, "zip-bomb": zip_bomb,
     "size-lie": size_lie, "size-lie-list": size_lie_list, "crc-lie": crc_lie,
-    "truncated-zip": truncated, "cd-disagrees": cd_disagrees,
+    "truncated-zip": truncated, "cd-disagrees": cd_disagrees, "local-flags": local_flags,
+    "local-understates": local_understates, "local-zip64-lie": local_zip64_lie,
     "ten-million": ten_million, "frame-over-limit": over_limit,
     "length-ffffffff": length_ffffffff, "unknown-type": unknown_type,
     "other-user-dotdot": other_user(b"../bob/docs"), "other-user-path": other_user(b"bob/docs"),
