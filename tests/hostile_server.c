@@ -11,6 +11,20 @@
  *   parentfile  "a" a file, then "a/b"
  *   badcrc      "good" and "bad": the zip is right (data CRC matches), but
  *               the list's CRC-32 of "bad" is not the data's
+ *   linkfile    "x" a symlink to OUTSIDE, then the file "x/f" through it
+ *   filedir     "f" a file, then "f" a folder
+ *   nul, emptycomp, longname, dotdot, absolute
+ *               a file named "a\0b", "a//b", 5,000 bytes, "../x", OUTSIDE/abs
+ *   zipname     the list says "f", the zip entry is "g"
+ *   localhdr    the zip's local header disagrees with its central directory
+ *               (flags), everything else honest
+ *   bomb        "f" of 10 bytes; the zip declares 10 too but its deflate
+ *               stream expands to 8 MiB
+ *   deldir      "x" a folder and "x/f": the client's target has "x" as a
+ *               symlink to OUTSIDE (restored with --delete)
+ *   unknownframe, hugeframe
+ *               after the list, a frame of unknown type 0x7e, or a header
+ *               announcing 0xFFFFFFFF bytes
  *
  * Usage: hostile_server CERTDIR PORTFILE OUTSIDE.  Listens on 127.0.0.1
  * port 0, writes the port to PORTFILE, serves one connection at a time
@@ -41,9 +55,98 @@ struct hent {
 	const char *target;	/* symlink */
 	const char *data;	/* file */
 	int bad_crc;
+	size_t path_len;	/* 0: strlen(path) */
+	const char *zipname;	/* the zip entry's name, if not path */
 };
 
 static const char *outside;
+static char abs_name[4200], long_name[5001];
+
+static size_t
+hent_len(const struct hent *h)
+{
+	return h->path_len ? h->path_len : strlen(h->path);
+}
+
+static void
+le16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void
+le32(uint8_t *p, uint32_t v)
+{
+	le16(p, v & 0xffff);
+	le16(p + 2, v >> 16);
+}
+
+/*
+ * The bomb: one deflated entry "f" whose headers declare 10 bytes (the list
+ * says so too) while its stream inflates to 8 MiB of zeros.  Returns the
+ * zip's length in out[cap].
+ */
+static size_t
+craft_bomb(uint8_t *out, size_t cap)
+{
+	static const uint8_t zeros[10];
+	uint8_t *big = calloc(1, 8u << 20);
+	uLongf clen = (uLongf)(cap - 200);
+	z_stream zs;
+	uint32_t crc = (uint32_t)crc32(0L, zeros, 10);
+	size_t n, cd;
+
+	if (big == NULL)
+		return 0;
+	memset(&zs, 0, sizeof(zs));
+	if (deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(big);
+		return 0;
+	}
+	zs.next_in = big;
+	zs.avail_in = 8u << 20;
+	zs.next_out = out + 31;
+	zs.avail_out = (uInt)clen;
+	if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
+		clen = 0;
+	else
+		clen = zs.total_out;
+	deflateEnd(&zs);
+	free(big);
+	if (clen == 0)
+		return 0;
+	memset(out, 0, 31);
+	le32(out, 0x04034b50u);
+	le16(out + 4, 20);
+	le16(out + 8, 8);
+	le32(out + 14, crc);
+	le32(out + 18, (uint32_t)clen);
+	le32(out + 22, 10);
+	le16(out + 26, 1);
+	out[30] = 'f';
+	n = 31 + clen;
+	cd = n;
+	memset(out + n, 0, 47);
+	le32(out + n, 0x02014b50u);
+	le16(out + n + 4, 0x0314);
+	le16(out + n + 6, 20);
+	le16(out + n + 10, 8);
+	le32(out + n + 16, crc);
+	le32(out + n + 20, (uint32_t)clen);
+	le32(out + n + 24, 10);
+	le16(out + n + 28, 1);
+	le32(out + n + 38, 0100644u << 16);
+	out[n + 46] = 'f';
+	n += 47;
+	memset(out + n, 0, 22);
+	le32(out + n, 0x06054b50u);
+	le16(out + n + 8, 1);
+	le16(out + n + 10, 1);
+	le32(out + n + 12, (uint32_t)(n - cd));
+	le32(out + n + 16, (uint32_t)cd);
+	return n + 22;
+}
 
 static int
 send_buf(const struct proto_io *io, uint8_t type, abk_buf *b, abk_err *err)
@@ -58,15 +161,29 @@ static int
 serve_restore(const struct proto_io *io, const char *scenario, abk_err *err)
 {
 	static const struct hent dirlink[] = {
-		{ "x", MF_DIR, NULL, NULL, 0 }, { "x", MF_SYMLINK, "OUTSIDE", NULL, 0 } };
-	static const struct hent honest[] = { { "f", MF_FILE, NULL, "evil\n", 0 } };
+		{ "x", MF_DIR, NULL, NULL, 0, 0, NULL }, { "x", MF_SYMLINK, "OUTSIDE", NULL, 0, 0, NULL } };
+	static const struct hent honest[] = { { "f", MF_FILE, NULL, "evil\n", 0, 0, NULL } };
 	static const struct hent twice[] = {
-		{ "f", MF_FILE, NULL, "one\n", 0 }, { "f", MF_FILE, NULL, "two\n", 0 } };
-	static const struct hent orphan[] = { { "a/b", MF_FILE, NULL, "x\n", 0 } };
+		{ "f", MF_FILE, NULL, "one\n", 0, 0, NULL }, { "f", MF_FILE, NULL, "two\n", 0, 0, NULL } };
+	static const struct hent orphan[] = { { "a/b", MF_FILE, NULL, "x\n", 0, 0, NULL } };
 	static const struct hent parentfile[] = {
-		{ "a", MF_FILE, NULL, "x\n", 0 }, { "a/b", MF_FILE, NULL, "y\n", 0 } };
+		{ "a", MF_FILE, NULL, "x\n", 0, 0, NULL }, { "a/b", MF_FILE, NULL, "y\n", 0, 0, NULL } };
 	static const struct hent badcrc[] = {
-		{ "good", MF_FILE, NULL, "good\n", 0 }, { "bad", MF_FILE, NULL, "bad\n", 1 } };
+		{ "good", MF_FILE, NULL, "good\n", 0, 0, NULL }, { "bad", MF_FILE, NULL, "bad\n", 1, 0, NULL } };
+	static const struct hent linkfile[] = {
+		{ "x", MF_SYMLINK, "OUTSIDE", NULL, 0, 0, NULL }, { "x/f", MF_FILE, NULL, "in\n", 0, 0, NULL } };
+	static const struct hent filedir[] = {
+		{ "f", MF_FILE, NULL, "x\n", 0, 0, NULL }, { "f", MF_DIR, NULL, NULL, 0, 0, NULL } };
+	static const struct hent nul[] = { { "a\0b", MF_FILE, NULL, "x\n", 0, 3, NULL } };
+	static const struct hent emptycomp[] = {
+		{ "a", MF_DIR, NULL, NULL, 0, 0, NULL }, { "a//b", MF_FILE, NULL, "x\n", 0, 0, NULL } };
+	static const struct hent longname[] = { { long_name, MF_FILE, NULL, "x\n", 0, 0, NULL } };
+	static const struct hent dotdot[] = { { "../x", MF_FILE, NULL, "x\n", 0, 0, NULL } };
+	static const struct hent absolute[] = { { abs_name, MF_FILE, NULL, "x\n", 0, 0, NULL } };
+	static const struct hent zipname[] = { { "f", MF_FILE, NULL, "x\n", 0, 0, "g" } };
+	static const struct hent deldir[] = {
+		{ "x", MF_DIR, NULL, NULL, 0, 0, NULL }, { "x/f", MF_FILE, NULL, "in\n", 0, 0, NULL } };
+	static const struct hent bomb[] = { { "f", MF_FILE, NULL, "\0\0\0\0\0\0\0\0\0\0", 0, 0, NULL } };
 	const struct hent *v = honest;
 	size_t n = 1;
 	const char *origin = "/nonexistent/origin";
@@ -76,6 +193,7 @@ serve_restore(const struct proto_io *io, const char *scenario, abk_err *err)
 	struct transfer_unit units[8];
 	uint32_t nu = 0;
 	zipio_writer *zw = NULL;
+	static uint8_t crafted[PROTO_ZIP_DATA_MAX];
 	const uint8_t *zdata;
 	size_t zlen;
 	int rc;
@@ -85,7 +203,10 @@ serve_restore(const struct proto_io *io, const char *scenario, abk_err *err)
 	if (0) {
 	}
 	PICK("dirlink", dirlink) PICK("twice", twice) PICK("orphan", orphan)
-	PICK("parentfile", parentfile) PICK("badcrc", badcrc)
+	PICK("parentfile", parentfile) PICK("badcrc", badcrc) PICK("linkfile", linkfile)
+	PICK("filedir", filedir) PICK("nul", nul) PICK("emptycomp", emptycomp)
+	PICK("longname", longname) PICK("dotdot", dotdot) PICK("absolute", absolute)
+	PICK("zipname", zipname) PICK("deldir", deldir) PICK("bomb", bomb)
 #undef PICK
 	if (strcmp(scenario, "origin") == 0)
 		origin = outside;
@@ -103,7 +224,7 @@ serve_restore(const struct proto_io *io, const char *scenario, abk_err *err)
 
 		memset(&e, 0, sizeof(e));
 		e.path = v[i].path;
-		e.path_len = strlen(e.path);
+		e.path_len = hent_len(&v[i]);
 		e.type = v[i].type;
 		e.mode = 0777;
 		if (e.type == MF_SYMLINK) {
@@ -112,7 +233,7 @@ serve_restore(const struct proto_io *io, const char *scenario, abk_err *err)
 			e.size = e.target_len;
 		} else if (e.type == MF_FILE) {
 			e.mode = 0644;
-			e.size = strlen(v[i].data);
+			e.size = v == bomb ? 10 : strlen(v[i].data);
 			e.flags = MF_HAS_CRC;
 			e.crc32 = (uint32_t)crc32(0L, (const Bytef *)v[i].data, (uInt)e.size);
 			if (v[i].bad_crc)
@@ -122,17 +243,31 @@ serve_restore(const struct proto_io *io, const char *scenario, abk_err *err)
 	}
 	if (rc == ABK_OK)
 		rc = send_buf(io, PT_RESTORE_ENTRIES, &b, err);
+	if (rc == ABK_OK && (strcmp(scenario, "unknownframe") == 0 ||
+	    strcmp(scenario, "hugeframe") == 0)) {
+		uint8_t hdr[PROTO_HEADER_LEN] = { 0, 0, 0, 0, 0x7e };
+
+		if (scenario[0] == 'h') {
+			memset(hdr, 0xff, 4);
+			hdr[4] = PT_ZIP_DATA;
+		}
+		rc = io->write_all(io->ctx, hdr, sizeof(hdr), err);
+		abk_buf_free(&b);
+		return rc == ABK_OK ? ABK_E_PROTO : rc;	/* and hang up */
+	}
 	abk_digest_init(&total);
 	if (rc == ABK_OK)
 		rc = zipio_writer_new(&zw, err);
 	for (size_t i = 0; rc == ABK_OK && i < n && nu < 8; i++) {
+		size_t len = v == bomb ? 10 : strlen(v[i].data ? v[i].data : "");
+
 		if (v[i].type != MF_FILE)
 			continue;
-		rc = zipio_add_buffer(zw, v[i].path, v[i].data, strlen(v[i].data), 0644, 0, 0,
-		    NULL, err);
+		rc = zipio_add_buffer(zw, v[i].zipname ? v[i].zipname : v[i].path, v[i].data,
+		    len, 0644, 0, 0, NULL, err);
 		units[nu].index = (uint32_t)i;
 		units[nu].offset = 0;
-		units[nu].len = strlen(v[i].data);
+		units[nu].len = len;
 		units[nu].flags = 0;
 		nu++;
 	}
@@ -141,6 +276,15 @@ serve_restore(const struct proto_io *io, const char *scenario, abk_err *err)
 		rc = send_buf(io, PT_ZIP_BEGIN, &b, err);
 		if (rc == ABK_OK)
 			rc = zipio_writer_finish(zw, &zdata, &zlen, err);
+		if (rc == ABK_OK && v == bomb) {
+			zlen = craft_bomb(crafted, PROTO_ZIP_DATA_MAX);
+			zdata = crafted;
+		} else if (rc == ABK_OK && strcmp(scenario, "localhdr") == 0 &&
+		    zlen <= PROTO_ZIP_DATA_MAX) {
+			memcpy(crafted, zdata, zlen);
+			crafted[6] ^= 0x02;	/* a deflate option bit, local header only */
+			zdata = crafted;
+		}
 		if (rc == ABK_OK) {
 			abk_put_bytes(&b, zdata, zlen);
 			rc = send_buf(io, PT_ZIP_DATA, &b, err);
@@ -222,6 +366,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	outside = argv[3];
+	snprintf(abs_name, sizeof(abs_name), "%s/abs", outside);
+	memset(long_name, 'n', sizeof(long_name) - 1);
 	signal(SIGPIPE, SIG_IGN);	/* clients hang up on a refused list */
 	snprintf(cert, sizeof(cert), "%s/server.pem", argv[1]);
 	snprintf(key, sizeof(key), "%s/server.key", argv[1]);
