@@ -17,8 +17,10 @@
  * The reader returns names exactly as stored: checking them (pathsafe) is
  * the caller's job, but an embedded NUL is reported (name_len != strlen).
  * It enforces the caller's bounds before a byte is inflated (declared size,
- * ratio, entry count, entries that overlap or run past the end) and checks
- * each entry's length and CRC-32 when its data has been read.  It refuses
+ * ratio, entry count, entries that overlap or run past the end), refuses a
+ * local header that disagrees with the central directory
+ * (zipio_local_check), and checks each entry's length and CRC-32 when its
+ * data has been read.  It refuses
  * entries with zip64 sizes (ABK_E_ZIP): Debian's minizip 1.1 misreads them on
  * 64-bit hosts.  Batches never need zip64 (entries are chunks of a few MiB);
  * big --zip archives are for Info-ZIP and other unzip tools.
@@ -30,7 +32,8 @@
  *   ABK_E_NOMEM     out of memory
  *   ABK_E_ZIP       not a zip, corrupt or truncated structure, encrypted
  *                   entry, method other than store/deflate, overlapping data,
- *                   zip64 entry (reader)
+ *                   zip64 entry, local header or data descriptor that
+ *                   disagrees with the central directory (reader)
  *   ABK_E_INTEGRITY CRC mismatch, corrupt deflate data, data shorter than
  *                   declared
  *   ABK_E_LIMIT     a zipio_limits bound was crossed
