@@ -25,6 +25,8 @@
  *   unknownframe, hugeframe
  *               after the list, a frame of unknown type 0x7e, or a header
  *               announcing 0xFFFFFFFF bytes
+ *   stall       RESTORE_BEGIN, then 10 bytes of a 100-byte RESTORE_ENTRIES
+ *               frame, then silence for 6 s (the client's --timeout is less)
  *
  * Usage: hostile_server CERTDIR PORTFILE OUTSIDE.  Listens on 127.0.0.1
  * port 0, writes the port to PORTFILE, serves one connection at a time
@@ -217,6 +219,14 @@ serve_restore(const struct proto_io *io, const char *scenario, abk_err *err)
 	abk_put_u64(&b, n);
 	abk_put_u64(&b, 0);
 	rc = send_buf(io, PT_RESTORE_BEGIN, &b, err);
+	if (rc == ABK_OK && strcmp(scenario, "stall") == 0) {
+		uint8_t part[PROTO_HEADER_LEN + 10] = { 0, 0, 0, 100, PT_RESTORE_ENTRIES, 1 };
+
+		rc = io->write_all(io->ctx, part, sizeof(part), err);
+		sleep(6);
+		abk_buf_free(&b);
+		return rc == ABK_OK ? ABK_E_PROTO : rc;	/* and hang up */
+	}
 	abk_put_u8(&b, 1);
 	abk_put_u32(&b, (uint32_t)n);
 	for (size_t i = 0; i < n; i++) {

@@ -107,6 +107,8 @@ batch_profile(struct batch_opts *o, struct abk_profile *p, abk_err *err)
 	struct abk_config cfg;
 	int rc = abk_config_resolve(&f, ABK_RESOLVE_PROMPT, p, &cfg, err);
 
+	if (o->timeout_s > 0)	/* a server silent mid-frame cannot hold us longer */
+		p->io_timeout_ms = o->timeout_s * 1000;
 	if (rc == ABK_OK && o->verbose)
 		fprintf(stderr, "autobackup: server %s (from %s), user %s (from %s), %s from "
 		    "%s; config file %s%s%s\n", p->server, cfg.server_from ? cfg.server_from : "?",

@@ -26,6 +26,7 @@ struct batch_opts {
 	int one_file_system;		/* push: stay on each PATH's file system */
 	const char *every;		/* schedule add --every */
 	const char *record_status;	/* write this schedule's status file at the end */
+	int timeout_s;			/* --timeout: give up on a silent server (0: 120 s) */
 	char **args;			/* command and its operands */
 	int n_args;
 };

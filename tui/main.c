@@ -33,7 +33,7 @@ usage(FILE *out)
 	    "       autobackup --batch schedule list | schedule remove NAME\n"
 	    "connection: [--server HOST:PORT] [--ca FILE] [--user NAME] [--profile NAME]\n"
 	    "            [--password-file F | --token-file F]  (or AUTOBACKUP_PASSWORD,\n"
-	    "            AUTOBACKUP_TOKEN, the config file, or a prompt)\n"
+	    "            AUTOBACKUP_TOKEN, the config file, or a prompt) [--timeout SECONDS]\n"
 	    "output:     [--json] [--quiet] [--verbose] [--progress]\n"
 	    "See autobackup(1).\n");
 }
@@ -54,7 +54,7 @@ bad_usage(const char *msg)
  */
 enum opt_kind { OPT_STRING, OPT_FLAG, OPT_OWN };
 enum opt_own { OWN_NONE, OWN_HELP, OWN_VERSION, OWN_BATCH, OWN_EXCLUDE, OWN_THREADS,
-	OWN_COMPRESS, OWN_BWLIMIT };
+	OWN_COMPRESS, OWN_BWLIMIT, OWN_TIMEOUT };
 
 struct opt_row {
 	const char *name;
@@ -79,6 +79,7 @@ static const struct opt_row opt_rows[] = {
 	STR("zip", zip), STR("every", every), STR("record-status", record_status),
 	OWN("exclude", 0, OWN_EXCLUDE), OWN("threads", 0, OWN_THREADS),
 	OWN("compress", 0, OWN_COMPRESS), OWN("bwlimit", 0, OWN_BWLIMIT),
+	OWN("timeout", 0, OWN_TIMEOUT),
 	FLAG("json", 0, json), FLAG("checksum", 0, checksum), FLAG("delete", 0, delete_extra),
 	FLAG("dry-run", 0, dry_run), FLAG("progress", 0, progress),
 	FLAG("recursive", 0, recursive), FLAG("force", 0, force),
@@ -127,6 +128,11 @@ opt_own(enum opt_own own, const char *arg, struct batch_opts *o, int *batch)
 		if (abk_parse_size(arg, &o->bwlimit) != ABK_OK || o->bwlimit == 0)
 			return bad_usage("--bwlimit needs a rate in bytes per second, like 500K "
 			    "or 2M");
+		return -1;
+	case OWN_TIMEOUT:
+		if (abk_parse_uint(arg, 1, 86400, &v) != ABK_OK)
+			return bad_usage("--timeout needs a number of seconds from 1 to 86400");
+		o->timeout_s = (int)v;
 		return -1;
 	case OWN_NONE:
 		break;
