@@ -25,6 +25,10 @@
  *   unknownframe, hugeframe
  *               after the list, a frame of unknown type 0x7e, or a header
  *               announcing 0xFFFFFFFF bytes
+ *   badsize     "good" and "bad": the list says "bad" is 3 bytes longer than
+ *               the zip's entry (and the unit) carries
+ *   scope       "sub", "sub/f" and "other": "other" is outside the --path
+ *               sub the client asks for (run with --delete)
  *   stall       RESTORE_BEGIN, then 10 bytes of a 100-byte RESTORE_ENTRIES
  *               frame, then silence for 6 s (the client's --timeout is less)
  *
@@ -56,7 +60,7 @@ struct hent {
 	uint8_t type;
 	const char *target;	/* symlink */
 	const char *data;	/* file */
-	int bad_crc;
+	int bad_crc;		/* 1: the list's CRC-32 lies, 2: its size */
 	size_t path_len;	/* 0: strlen(path) */
 	const char *zipname;	/* the zip entry's name, if not path */
 };
@@ -185,6 +189,11 @@ serve_restore(const struct proto_io *io, const char *scenario, abk_err *err)
 	static const struct hent zipname[] = { { "f", MF_FILE, NULL, "x\n", 0, 0, "g" } };
 	static const struct hent deldir[] = {
 		{ "x", MF_DIR, NULL, NULL, 0, 0, NULL }, { "x/f", MF_FILE, NULL, "in\n", 0, 0, NULL } };
+	static const struct hent badsize[] = {
+		{ "good", MF_FILE, NULL, "good\n", 0, 0, NULL }, { "bad", MF_FILE, NULL, "bad\n", 2, 0, NULL } };
+	static const struct hent scope[] = {
+		{ "sub", MF_DIR, NULL, NULL, 0, 0, NULL }, { "sub/f", MF_FILE, NULL, "in\n", 0, 0, NULL },
+		{ "other", MF_FILE, NULL, "evil\n", 0, 0, NULL } };
 	static const struct hent bomb[] = { { "f", MF_FILE, NULL, "\0\0\0\0\0\0\0\0\0\0", 0, 0, NULL } };
 	const struct hent *v = honest;
 	size_t n = 1;
@@ -209,6 +218,7 @@ serve_restore(const struct proto_io *io, const char *scenario, abk_err *err)
 	PICK("filedir", filedir) PICK("nul", nul) PICK("emptycomp", emptycomp)
 	PICK("longname", longname) PICK("dotdot", dotdot) PICK("absolute", absolute)
 	PICK("zipname", zipname) PICK("deldir", deldir) PICK("bomb", bomb)
+	PICK("badsize", badsize) PICK("scope", scope)
 #undef PICK
 	if (strcmp(scenario, "origin") == 0)
 		origin = outside;
@@ -246,8 +256,10 @@ serve_restore(const struct proto_io *io, const char *scenario, abk_err *err)
 			e.size = v == bomb ? 10 : strlen(v[i].data);
 			e.flags = MF_HAS_CRC;
 			e.crc32 = (uint32_t)crc32(0L, (const Bytef *)v[i].data, (uInt)e.size);
-			if (v[i].bad_crc)
+			if (v[i].bad_crc == 1)
 				e.crc32 ^= 0x00010000u;
+			if (v[i].bad_crc == 2)
+				e.size += 3;
 		}
 		manifest_entry_encode(&b, &e);
 	}
