@@ -166,35 +166,33 @@ send_buf(const struct proto_io *io, uint8_t type, abk_buf *b, abk_err *err)
 static int
 serve_restore(const struct proto_io *io, const char *scenario, abk_err *err)
 {
-	static const struct hent dirlink[] = {
-		{ "x", MF_DIR, NULL, NULL, 0, 0, NULL }, { "x", MF_SYMLINK, "OUTSIDE", NULL, 0, 0, NULL } };
-	static const struct hent honest[] = { { "f", MF_FILE, NULL, "evil\n", 0, 0, NULL } };
-	static const struct hent twice[] = {
-		{ "f", MF_FILE, NULL, "one\n", 0, 0, NULL }, { "f", MF_FILE, NULL, "two\n", 0, 0, NULL } };
-	static const struct hent orphan[] = { { "a/b", MF_FILE, NULL, "x\n", 0, 0, NULL } };
-	static const struct hent parentfile[] = {
-		{ "a", MF_FILE, NULL, "x\n", 0, 0, NULL }, { "a/b", MF_FILE, NULL, "y\n", 0, 0, NULL } };
+	/* one row each: a file with its data, a folder, a symlink */
+#define F(p, d) { p, MF_FILE, NULL, d, 0, 0, NULL }
+#define DIR(p) { p, MF_DIR, NULL, NULL, 0, 0, NULL }
+#define LNK(p, t) { p, MF_SYMLINK, t, NULL, 0, 0, NULL }
+	static const struct hent dirlink[] = { DIR("x"), LNK("x", "OUTSIDE") };
+	static const struct hent honest[] = { F("f", "evil\n") };
+	static const struct hent twice[] = { F("f", "one\n"), F("f", "two\n") };
+	static const struct hent orphan[] = { F("a/b", "x\n") };
+	static const struct hent parentfile[] = { F("a", "x\n"), F("a/b", "y\n") };
 	static const struct hent badcrc[] = {
-		{ "good", MF_FILE, NULL, "good\n", 0, 0, NULL }, { "bad", MF_FILE, NULL, "bad\n", 1, 0, NULL } };
-	static const struct hent linkfile[] = {
-		{ "x", MF_SYMLINK, "OUTSIDE", NULL, 0, 0, NULL }, { "x/f", MF_FILE, NULL, "in\n", 0, 0, NULL } };
-	static const struct hent filedir[] = {
-		{ "f", MF_FILE, NULL, "x\n", 0, 0, NULL }, { "f", MF_DIR, NULL, NULL, 0, 0, NULL } };
+		F("good", "good\n"), { "bad", MF_FILE, NULL, "bad\n", 1, 0, NULL } };
+	static const struct hent linkfile[] = { LNK("x", "OUTSIDE"), F("x/f", "in\n") };
+	static const struct hent filedir[] = { F("f", "x\n"), DIR("f") };
 	static const struct hent nul[] = { { "a\0b", MF_FILE, NULL, "x\n", 0, 3, NULL } };
-	static const struct hent emptycomp[] = {
-		{ "a", MF_DIR, NULL, NULL, 0, 0, NULL }, { "a//b", MF_FILE, NULL, "x\n", 0, 0, NULL } };
-	static const struct hent longname[] = { { long_name, MF_FILE, NULL, "x\n", 0, 0, NULL } };
-	static const struct hent dotdot[] = { { "../x", MF_FILE, NULL, "x\n", 0, 0, NULL } };
-	static const struct hent absolute[] = { { abs_name, MF_FILE, NULL, "x\n", 0, 0, NULL } };
+	static const struct hent emptycomp[] = { DIR("a"), F("a//b", "x\n") };
+	static const struct hent longname[] = { F(long_name, "x\n") };
+	static const struct hent dotdot[] = { F("../x", "x\n") };
+	static const struct hent absolute[] = { F(abs_name, "x\n") };
 	static const struct hent zipname[] = { { "f", MF_FILE, NULL, "x\n", 0, 0, "g" } };
-	static const struct hent deldir[] = {
-		{ "x", MF_DIR, NULL, NULL, 0, 0, NULL }, { "x/f", MF_FILE, NULL, "in\n", 0, 0, NULL } };
+	static const struct hent deldir[] = { DIR("x"), F("x/f", "in\n") };
 	static const struct hent badsize[] = {
-		{ "good", MF_FILE, NULL, "good\n", 0, 0, NULL }, { "bad", MF_FILE, NULL, "bad\n", 2, 0, NULL } };
-	static const struct hent scope[] = {
-		{ "sub", MF_DIR, NULL, NULL, 0, 0, NULL }, { "sub/f", MF_FILE, NULL, "in\n", 0, 0, NULL },
-		{ "other", MF_FILE, NULL, "evil\n", 0, 0, NULL } };
-	static const struct hent bomb[] = { { "f", MF_FILE, NULL, "\0\0\0\0\0\0\0\0\0\0", 0, 0, NULL } };
+		F("good", "good\n"), { "bad", MF_FILE, NULL, "bad\n", 2, 0, NULL } };
+	static const struct hent scope[] = { DIR("sub"), F("sub/f", "in\n"), F("other", "evil\n") };
+	static const struct hent bomb[] = { F("f", "\0\0\0\0\0\0\0\0\0\0") };
+#undef F
+#undef DIR
+#undef LNK
 	const struct hent *v = honest;
 	size_t n = 1;
 	const char *origin = "/nonexistent/origin";

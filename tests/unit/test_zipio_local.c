@@ -77,7 +77,8 @@ craft(const struct item *it, size_t n, size_t *len)
 			z_stream zs;
 
 			memset(&zs, 0, sizeof(zs));
-			ck_assert_int_eq(deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+			ck_assert_int_eq(deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY),
+			    Z_OK);
 			zs.next_in = (Bytef *)(uintptr_t)e->data;
 			zs.avail_in = (uInt)dlen;
 			zs.next_out = body;
@@ -330,8 +331,7 @@ START_TEST(test_check_short_input)
 		uint8_t *d = malloc(n ? n : 1);
 
 		memcpy(d, z + 38, n);
-		ck_assert_int_eq(zipio_local_check(&c, z, 34, d, n, &dd, &err),
-		    n >= 16 ? ABK_OK : ABK_E_ZIP);
+		ck_assert_int_eq(zipio_local_check(&c, z, 34, d, n, &dd, &err), ABK_E_ZIP);
 		free(d);
 	}
 	ck_assert_int_eq(zipio_local_check(&c, z, 34, z + 38, 16, &dd, &err), ABK_OK);
@@ -355,11 +355,12 @@ read_file_zip(const char *path, int min)
 	zipio_reader *r;
 	struct zipio_entry e;
 	uint8_t buf[4096];
-	ssize_t got;
 	int more, n = 0;
 
 	ck_assert_msg(zipio_reader_open_file(path, NULL, &r, &err) == ABK_OK, "%s", err.msg);
 	while ((more = zipio_next(r, &e, &err)) == 1) {
+		ssize_t got;
+
 		n++;
 		while ((got = zipio_read(r, buf, sizeof(buf), &err)) > 0)
 			;
