@@ -177,7 +177,7 @@ static int
 push_send_pieces(struct srv_push *sp, abk_err *err)
 {
 	struct session *s = sp->s;
-	uint8_t (*h)[ABK_DIGEST_LEN] = NULL, (*sh)[ABK_DIGEST_LEN] = NULL;
+	uint8_t (*h)[ABK_PIECE_HASH_LEN] = NULL, (*sh)[ABK_PIECE_HASH_LEN] = NULL;
 	uint32_t *crc = NULL, *scrc = NULL;
 	abk_buf items;
 	uint32_t count = 0;
@@ -232,7 +232,7 @@ push_send_pieces(struct srv_push *sp, abk_err *err)
 		memcpy(h, sh, (size_t)ns * sizeof(*h));
 		memcpy(crc, scrc, (size_t)ns * sizeof(*crc));
 		sp->pcrc[sp->n_pcrc++] = (struct piece_crcs){ sp->need[i], n, ns, prev_size, crc };
-		if (items.len + 16 + (size_t)n * ABK_DIGEST_LEN > PROTO_FRAME_MAX / 2 && count > 0) {
+		if (items.len + 16 + (size_t)n * ABK_PIECE_HASH_LEN > PROTO_FRAME_MAX / 2 && count > 0) {
 			abk_buf_reset(&s->out);
 			msg_list_head_put(&s->out, 0, count);
 			abk_put_bytes(&s->out, items.data, items.len);

@@ -47,6 +47,7 @@
 
 #include "abkerr.h"
 #include "crypto.h"
+#include "piecehash.h"
 #include "manifest.h"
 #include "proto.h"
 #include "retention.h"
@@ -260,7 +261,7 @@ const struct manifest_entry *storage_push_get_entry(const storage_push *p, uint3
  * storage_push_file_keep instead of being sent.  Errors other than a
  * journal write are not errors: the file then travels whole.
  */
-int storage_push_staged_pieces(storage_push *p, uint32_t index, uint8_t (*h)[ABK_DIGEST_LEN],
+int storage_push_staged_pieces(storage_push *p, uint32_t index, uint8_t (*h)[ABK_PIECE_HASH_LEN],
     uint32_t *crc, uint32_t max, unsigned threads, uint32_t *n, abk_err *err);
 
 /*

@@ -943,7 +943,7 @@ START_TEST(test_resume_pieces)
 	storage_user *u = user("alice");
 	struct storage_verdict v;
 	storage_push *p;
-	uint8_t (*h)[ABK_DIGEST_LEN] = malloc(16 * sizeof(*h));
+	uint8_t (*h)[ABK_PIECE_HASH_LEN] = malloc(16 * sizeof(*h));
 	uint32_t crc[16], n = 99;
 	char *buf = malloc(RP_SIZE), path[PATH_MAX];
 	int needed = 0, fd;
