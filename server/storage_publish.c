@@ -182,7 +182,7 @@ build_entry(struct storage_push *p, struct push_ent *pe, abk_err *err)
 	char name[ABK_NAME_MAX + 1], q[FSOPS_QUOTE_MAX];
 	struct timespec ts[2];
 	struct stat st;
-	int dfd, pdfd, fd, rc;
+	int dfd, pdfd, fd, rc, have_st;
 
 	rc = fsops_dircache_parent(&p->sdc, pe->e.path, pe->e.path_len, &dfd, name, err);
 	if (rc != ABK_OK)
@@ -228,8 +228,14 @@ build_entry(struct storage_push *p, struct push_ent *pe, abk_err *err)
 			rc = fsops_remove(dfd, name, NULL, err);
 		if (rc != ABK_OK)
 			return rc;
-		if (linkat(pdfd, name, dfd, name, 0) == 0)
+		/* a link changes the inode's ctime: the piece cache's key is
+		 * checked just before and read again just after */
+		have_st = pe->e.size > PROTO_PIECE && fstatat(pdfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (linkat(pdfd, name, dfd, name, 0) == 0) {
+			if (have_st)
+				push_pieces_linked(p, pe, &st, dfd, name);
 			return ABK_OK;
+		}
 		if (errno != EMLINK && errno != EXDEV)
 			return abk_err_set(err, ABK_E_IO, "hard link \"%s\" from the previous snapshot: %s",
 			    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
@@ -455,7 +461,7 @@ storage_push_commit(storage_push *p, int append_only, const struct retention_pol
 	struct storage_verdict local;
 	struct retention_policy eff;
 	abk_err rerr = ABK_ERR_INIT;
-	uint64_t msize = 0, missing, used;
+	uint64_t msize = 0, pcsize = 0, missing, used;
 	int64_t time_ms = 0;
 	int lk, rc;
 
@@ -497,6 +503,7 @@ storage_push_commit(storage_push *p, int append_only, const struct retention_pol
 		rc = write_manifest(p, time_ms, &msize, err);
 	if (rc != ABK_OK)
 		return rc;
+	pcsize = push_pieces_commit(p);	/* synced and published with the rest */
 	crash_point("manifest-written");
 
 	/* One syncfs, then publish (doc/ARCHITECTURE.md, measured facts). */
@@ -529,7 +536,7 @@ storage_push_commit(storage_push *p, int append_only, const struct retention_pol
 	if (rc == ABK_OK && fsync(p->srcfd) != 0)
 		rc = abk_err_set(err, ABK_E_IO, "fsync source folder: %s", strerror(errno));
 	if (rc == ABK_OK)
-		rc = stg_usage_set_locked(lk, used + p->bytes_stored + msize, err);
+		rc = stg_usage_set_locked(lk, used + p->bytes_stored + msize + pcsize, err);
 	stg_usage_unlock(lk);
 	if (rc != ABK_OK)
 		return rc;
