@@ -147,10 +147,9 @@ rec_read(int fd, uint64_t off, uint8_t **buf, size_t *cap, struct pc_rec *r)
 	return (ssize_t)len + 8;
 }
 
-/* Encode a record into b (reset first). */
-static int
-rec_put(abk_buf *b, const char *path, size_t path_len, const struct pc_key *k, uint32_t n,
-    const uint8_t (*h)[ABK_PIECE_HASH_LEN], const uint32_t *crc, const uint8_t *pieces)
+/* Encode a record into b (reset first): rec_begin, n pieces, rec_end. */
+static void
+rec_begin(abk_buf *b, const char *path, size_t path_len, const struct pc_key *k, uint32_t n)
 {
 	uint32_t body_len = (uint32_t)(PC_BODY_FIXED + path_len + (size_t)n * PC_PIECE_REC);
 
@@ -164,16 +163,26 @@ rec_put(abk_buf *b, const char *path, size_t path_len, const struct pc_key *k, u
 	abk_put_i64(b, k->ctime);
 	abk_put_u32(b, k->ctime_nsec);
 	abk_put_u32(b, n);
-	if (pieces != NULL)
-		abk_put_bytes(b, pieces, (size_t)n * PC_PIECE_REC);
-	else
-		for (uint32_t i = 0; i < n; i++) {
-			abk_put_bytes(b, h[i], ABK_PIECE_HASH_LEN);
-			abk_put_u32(b, crc[i]);
-		}
+}
+
+static int
+rec_end(abk_buf *b, const char *path, size_t path_len, uint32_t n)
+{
+	uint32_t body_len = (uint32_t)(PC_BODY_FIXED + path_len + (size_t)n * PC_PIECE_REC);
+
 	if (b->len != (size_t)body_len + 4)
 		return -1;	/* over the buffer's cap */
 	return abk_put_u32(b, (uint32_t)crc32(0, b->data + 4, body_len)) == ABK_OK ? 0 : -1;
+}
+
+/* A record whose pieces are already encoded (n x PC_PIECE_REC bytes). */
+static int
+rec_put(abk_buf *b, const char *path, size_t path_len, const struct pc_key *k, uint32_t n,
+    const uint8_t *pieces)
+{
+	rec_begin(b, path, path_len, k, n);
+	abk_put_bytes(b, pieces, (size_t)n * PC_PIECE_REC);
+	return rec_end(b, path, path_len, n);
 }
 
 static int
@@ -455,8 +464,12 @@ push_pieces_done(struct storage_push *p, const struct push_ent *pe, int fd)
 	key_of(&st, &k);
 	abk_buf_init(&b, PC_BODY_MAX + 8);
 	/* a torn record (crash, full disk) fails its CRC and ends the scan */
-	if (rec_put(&b, pe->e.path, pe->e.path_len, &k, f->n, (const uint8_t (*)[16])f->h,
-	    f->crc, NULL) == 0)
+	rec_begin(&b, pe->e.path, pe->e.path_len, &k, f->n);
+	for (uint32_t i = 0; i < f->n; i++) {
+		abk_put_bytes(&b, f->h[i], ABK_PIECE_HASH_LEN);
+		abk_put_u32(&b, f->crc[i]);
+	}
+	if (rec_end(&b, pe->e.path, pe->e.path_len, f->n) == 0)
 		(void)write_all(p->pc_stagefd, b.data, b.len);
 	abk_buf_free(&b);
 }
@@ -535,7 +548,7 @@ commit_staged(struct storage_push *p, int out, uint8_t *seen, abk_buf *b)
 		if (!key_eq(&now, &r.key))
 			continue;	/* rewritten since, or its mode and time set again */
 		seen[i] = 1;
-		if (rec_put(b, r.path, r.path_len, &r.key, r.n, NULL, NULL, r.pieces) != 0 ||
+		if (rec_put(b, r.path, r.path_len, &r.key, r.n, r.pieces) != 0 ||
 		    write_all(out, b->data, b->len) != 0) {
 			rc = -1;
 			break;
@@ -575,7 +588,7 @@ push_pieces_commit(struct storage_push *p)
 		    (ssize_t)l->x.len)
 			continue;
 		seen[l->index] = 1;
-		if (rec_put(&b, pe->e.path, pe->e.path_len, &l->key, r.n, NULL, NULL, r.pieces) != 0 ||
+		if (rec_put(&b, pe->e.path, pe->e.path_len, &l->key, r.n, r.pieces) != 0 ||
 		    write_all(out, b.data, b.len) != 0)
 			rc = -1;
 	}
