@@ -8,7 +8,9 @@
  * Filled from what passes during a push, never by an extra read: pieces
  * written are hashed as they arrive, pieces copied from the previous
  * version or kept from an interrupted push carry the hash they were offered
- * with; a completed big file appends its record to STAGING/pieces.  At
+ * with; a completed big file appends its record to STAGING/pieces (a file
+ * resumed from an interrupted push gets it from the read that checks its
+ * CRC-32 at commit, check_resumed).  At
  * commit the staging records of files still as recorded, and the previous
  * snapshot's records of files hard-linked into the new one, are written to
  * a new STAGING/pieces, which is published with the snapshot by the same

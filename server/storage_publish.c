@@ -111,7 +111,8 @@ check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *
 	char q[FSOPS_QUOTE_MAX];
 	struct timespec ts[2];
 	struct stat st;
-	uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0);
+	uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0), before;
+	uint64_t off = 0;
 	uint8_t *buf = NULL;
 	int fd, rc = ABK_OK;
 
@@ -138,7 +139,11 @@ check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *
 		}
 		if (n == 0)
 			break;
+		before = crc;
 		crc = storage_crc32(crc, buf, (size_t)n);
+		/* the same pass fills the piece cache's record of it */
+		push_pieces_feed(p, pe, off, buf, (uint64_t)n, NULL, before, crc);
+		off += (uint64_t)n;
 	}
 	if (crc != pe->crc)
 		goto damaged;
@@ -160,6 +165,8 @@ check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *
 	if (fchmod(fd, push_file_mode(pe->e.mode)) != 0 || futimens(fd, ts) != 0)
 		rc = abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",
 		    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
+	else
+		push_pieces_done(p, pe, fd);
 	p->bytes_stored += pe->e.size;
 	goto out;
 damaged:

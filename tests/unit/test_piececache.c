@@ -426,6 +426,14 @@ START_TEST(test_cache_interrupted)
 	big_push(u, "s", buf, 3, 10, 0, &r);
 	same_content("s", r.id, buf);
 	ck_assert(offered_is_truth(u, "s"));
+	/* the same client file again after a stop: resumed from staging (read
+	 * once at commit, which also makes its record) */
+	change_piece(buf, 0, 10);
+	big_push(u, "s", buf, 4, 10, 1, &r);
+	big_push(u, "s", buf, 4, 10, 0, &r);
+	ck_assert_uint_eq(r.offered, 0);	/* not needed: complete in staging */
+	same_content("s", r.id, buf);
+	ck_assert(offered_is_truth(u, "s"));
 	free(buf);
 	storage_user_close(u);
 }
