@@ -264,7 +264,8 @@ push_pieces_load(struct storage_push *p)
 		off += (uint64_t)used;
 	}
 	free(buf);
-	qsort(p->pcx, p->pcx_n, sizeof(*p->pcx), pcx_cmp);
+	if (p->pcx_n > 1)
+		qsort(p->pcx, p->pcx_n, sizeof(*p->pcx), pcx_cmp);
 	return;
 none:
 	close(p->pc_prevfd);
