@@ -59,6 +59,7 @@ struct piece_crcs {
 					 * previous version */
 	uint64_t size;			/* of the previous version, or staged pieces */
 	uint32_t *crc;			/* n, owned */
+	uint8_t (*hash)[ABK_PIECE_HASH_LEN];	/* n, owned: kept for the piece cache */
 };
 
 struct srv_push {
@@ -164,9 +165,10 @@ push_send_need(struct srv_push *sp, abk_err *err)
 
 /*
  * PUSH_PIECES: for every needed file bigger than one piece whose previous
- * version is a regular file, the BLAKE2b of each piece of that version, so
- * the client sends only the pieces that changed (a log that grew, an image
- * edited in place).  Hashing reads the previous version once.
+ * version is a regular file, the piece hash of each piece of that version,
+ * so the client sends only the pieces that changed (a log that grew, an
+ * image edited in place).  They come from the snapshot's piece cache, or
+ * from reading the previous version once (storage_push_prev_pieces).
  */
 #define PIECES_FILE_MAX 16384u		/* pieces offered per file (64 GiB) */
 /* The client waits while we hash: two threads halve that on any server
@@ -177,8 +179,8 @@ static int
 push_send_pieces(struct srv_push *sp, abk_err *err)
 {
 	struct session *s = sp->s;
-	uint8_t (*h)[ABK_DIGEST_LEN] = NULL, (*sh)[ABK_DIGEST_LEN] = NULL;
-	uint32_t *crc = NULL, *scrc = NULL;
+	uint8_t (*h)[ABK_PIECE_HASH_LEN] = NULL, (*sh)[ABK_PIECE_HASH_LEN] = NULL;
+	uint32_t *c = NULL, *scrc = NULL;
 	abk_buf items;
 	uint32_t count = 0;
 	int rc = ABK_OK;
@@ -192,16 +194,17 @@ push_send_pieces(struct srv_push *sp, abk_err *err)
 	}
 	sh = malloc(PIECES_FILE_MAX * sizeof(*sh));
 	scrc = malloc(PIECES_FILE_MAX * sizeof(*scrc));
-	if (sh == NULL || scrc == NULL) {
+	c = malloc(PIECES_FILE_MAX * sizeof(*c));
+	if (sh == NULL || scrc == NULL || c == NULL) {
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; rc == ABK_OK && i < sp->n_need; i++) {
 		const struct manifest_entry *e = storage_push_get_entry(sp->p, sp->need[i]);
 		abk_err ignored = ABK_ERR_INIT;
+		uint8_t (*hash)[ABK_PIECE_HASH_LEN];
 		uint64_t prev_size = 0;
-		uint32_t n = 0, ns = 0;
-		int fd = -1;
+		uint32_t n = 0, ns = 0, *crc;
 
 		if (e->size <= PROTO_PIECE)
 			continue;
@@ -210,29 +213,28 @@ push_send_pieces(struct srv_push *sp, abk_err *err)
 		    PIECES_HASH_THREADS, &ns, err);
 		if (rc != ABK_OK)
 			break;
-		if (storage_push_open_previous(sp->p, sp->need[i], &fd, &prev_size, &ignored) == ABK_OK)
-			n = (uint32_t)((prev_size + PROTO_PIECE - 1) / PROTO_PIECE);
+		(void)storage_push_prev_pieces(sp->p, sp->need[i], h, c, PIECES_FILE_MAX,
+		    PIECES_HASH_THREADS, &n, &prev_size, &ignored);
 		if (n <= ns) {
 			n = ns;
 			prev_size = (uint64_t)ns * PROTO_PIECE;
 		}
-		crc = n == 0 || n > PIECES_FILE_MAX ? NULL : malloc((size_t)n * sizeof(*crc));
-		if (crc != NULL && fd >= 0 && n > ns && transfer_piece_hashes(fd, prev_size, h, crc,
-		    PIECES_HASH_THREADS, &ignored) != ABK_OK) {
-			/* the previous version cannot be read: the staged pieces alone */
-			n = ns;
-			prev_size = (uint64_t)ns * PROTO_PIECE;
-		}
-		if (fd >= 0)
-			close(fd);
-		if (crc == NULL || n == 0) {
-			free(crc);
+		if (n == 0)
 			continue;	/* no reuse for this one: it travels whole */
+		crc = malloc((size_t)n * sizeof(*crc));
+		hash = malloc((size_t)n * sizeof(*hash));
+		if (crc == NULL || hash == NULL) {
+			free(crc);
+			free(hash);
+			continue;
 		}
 		memcpy(h, sh, (size_t)ns * sizeof(*h));
-		memcpy(crc, scrc, (size_t)ns * sizeof(*crc));
-		sp->pcrc[sp->n_pcrc++] = (struct piece_crcs){ sp->need[i], n, ns, prev_size, crc };
-		if (items.len + 16 + (size_t)n * ABK_DIGEST_LEN > PROTO_FRAME_MAX / 2 && count > 0) {
+		memcpy(c, scrc, (size_t)ns * sizeof(*c));
+		memcpy(hash, h, (size_t)n * sizeof(*h));
+		memcpy(crc, c, (size_t)n * sizeof(*c));
+		sp->pcrc[sp->n_pcrc++] = (struct piece_crcs){ sp->need[i], n, ns, prev_size, crc,
+		    hash };
+		if (items.len + 16 + (size_t)n * ABK_PIECE_HASH_LEN > PROTO_FRAME_MAX / 2 && count > 0) {
 			abk_buf_reset(&s->out);
 			msg_list_head_put(&s->out, 0, count);
 			abk_put_bytes(&s->out, items.data, items.len);
@@ -245,6 +247,15 @@ push_send_pieces(struct srv_push *sp, abk_err *err)
 		count++;
 	}
 	if (rc == ABK_OK) {
+		struct storage_push_counts pc;
+
+		storage_push_get_counts(sp->p, &pc);
+		if (pc.pieces_cached + pc.pieces_hashed > 0)
+			log_event(LOG_LVL_INFO, s->peer, s->user, "push", "%s: piece hashes of "
+			    "previous versions: %llu from the piece cache, %llu read (%llu bytes)",
+			    sp->source, (unsigned long long)pc.pieces_cached,
+			    (unsigned long long)pc.pieces_hashed,
+			    (unsigned long long)pc.pieces_hashed_bytes);
 		abk_buf_reset(&s->out);
 		msg_list_head_put(&s->out, 1, count);
 		abk_put_bytes(&s->out, items.data, items.len);
@@ -254,6 +265,7 @@ out:
 	free(h);
 	free(sh);
 	free(scrc);
+	free(c);
 	abk_buf_free(&items);
 	return rc;
 }
@@ -345,7 +357,8 @@ push_sink_reuse(void *ctx, const struct transfer_unit *u, abk_err *err)
 	uint64_t k = u->offset / PROTO_PIECE;
 
 	if (pc != NULL && k < pc->staged && u->offset % PROTO_PIECE == 0 && u->len == PROTO_PIECE)
-		return storage_push_file_keep(sp->p, u->index, u->offset, u->len, pc->crc[k], err);
+		return storage_push_file_keep(sp->p, u->index, u->offset, u->len, pc->crc[k],
+		    pc->hash[k], err);
 	if (sp->reuse_fd < 0 || sp->reuse_index != u->index) {
 		if (sp->reuse_fd >= 0)
 			close(sp->reuse_fd);
@@ -364,9 +377,9 @@ push_sink_reuse(void *ctx, const struct transfer_unit *u, abk_err *err)
 	if (pc != NULL && k < pc->n &&
 	    (pc->size - u->offset > PROTO_PIECE ? PROTO_PIECE : pc->size - u->offset) == u->len)
 		return storage_push_file_copy(sp->p, u->index, u->offset, sp->reuse_fd, u->offset,
-		    u->len, &pc->crc[k], err);
+		    u->len, &pc->crc[k], pc->hash[k], err);
 	return storage_push_file_copy(sp->p, u->index, u->offset, sp->reuse_fd, u->offset, u->len,
-	    NULL, err);
+	    NULL, NULL, err);
 }
 
 /* Unpacker: write one verified batch through storage. */
@@ -654,8 +667,10 @@ out:
 		(void)session_fail(s, "push", err);
 	if (sp.reuse_fd >= 0)
 		close(sp.reuse_fd);
-	for (size_t i = 0; i < sp.n_pcrc; i++)
+	for (size_t i = 0; i < sp.n_pcrc; i++) {
 		free(sp.pcrc[i].crc);
+		free(sp.pcrc[i].hash);
+	}
 	free(sp.pcrc);
 	budget_release(s->srv->list_mem, s->user, sp.list_mem);
 	session_quota_release(s);

@@ -47,6 +47,7 @@
 
 #include "abkerr.h"
 #include "crypto.h"
+#include "piecehash.h"
 #include "manifest.h"
 #include "proto.h"
 #include "retention.h"
@@ -189,6 +190,9 @@ struct storage_push_counts {
 	uint64_t unchanged;		/* files hard-linked from the previous snapshot */
 	uint64_t resumed;		/* files already complete in staging */
 	uint64_t total_bytes;		/* declared size of all files */
+	/* storage_push_prev_pieces: previous versions whose piece hashes came
+	 * from the piece cache, and those read and hashed (and their bytes) */
+	uint64_t pieces_cached, pieces_hashed, pieces_hashed_bytes;
 };
 
 struct storage_verdict {
@@ -255,12 +259,12 @@ const struct manifest_entry *storage_push_get_entry(const storage_push *p, uint3
  * Resume of a big file (issue 10 item 5): if an interrupted push left a
  * synced prefix of file index's same client version in staging (a partial
  * journal record), read it again, and when its CRC-32 is the recorded one
- * fill h and crc with the BLAKE2b-256 and CRC-32 of its *n whole pieces
+ * fill h and crc with the piece hash and CRC-32 of its *n whole pieces
  * (*n <= max; 0: nothing to offer).  Those pieces may then be kept by
  * storage_push_file_keep instead of being sent.  Errors other than a
  * journal write are not errors: the file then travels whole.
  */
-int storage_push_staged_pieces(storage_push *p, uint32_t index, uint8_t (*h)[ABK_DIGEST_LEN],
+int storage_push_staged_pieces(storage_push *p, uint32_t index, uint8_t (*h)[ABK_PIECE_HASH_LEN],
     uint32_t *crc, uint32_t max, unsigned threads, uint32_t *n, abk_err *err);
 
 /*
@@ -269,12 +273,24 @@ int storage_push_staged_pieces(storage_push *p, uint32_t index, uint8_t (*h)[ABK
  * verified then: the bytes stay where they are; crc joins the file's CRC-32,
  * so the whole file is still checked against the client's when it is done.
  * Not counted in bytes_received.  ABK_E_INTEGRITY if that piece was not
- * offered or is gone.
+ * offered or is gone.  hash (may be NULL): the piece's, for the piece cache.
  */
 int storage_push_file_keep(storage_push *p, uint32_t index, uint64_t offset, uint64_t len,
-    uint32_t crc, abk_err *err);
+    uint32_t crc, const uint8_t *hash, abk_err *err);
 
 int storage_push_open_previous(storage_push *p, uint32_t index, int *fd, uint64_t *size,
+    abk_err *err);
+
+/*
+ * PUSH_PIECES for file index: the piece hash and CRC-32 of each of the
+ * *n pieces of its previous version (*prev_size bytes), from the previous
+ * snapshot's piece cache when its record still describes the stored file
+ * (storage_pieces.c), else by reading it on threads threads.  *n = 0: no
+ * previous version, more than max pieces, or it cannot be read (no reuse).
+ * Counted in pieces_cached / pieces_hashed.  Never fails the push.
+ */
+int storage_push_prev_pieces(storage_push *p, uint32_t index, uint8_t (*h)[ABK_PIECE_HASH_LEN],
+    uint32_t *crc, uint32_t max, unsigned threads, uint32_t *n, uint64_t *prev_size,
     abk_err *err);
 
 /*
@@ -304,10 +320,11 @@ int storage_push_file_write_crc(storage_push *p, uint32_t index, uint64_t offset
  * kernel (copy_file_range) and not read again: crc joins the file's CRC-32
  * by crc32_combine, so the file is still checked whole against the client's
  * CRC-32 when it is done.  Without crc, or where the kernel cannot copy,
- * they are read and written like data from the client.
+ * they are read and written like data from the client.  hash (may be NULL)
+ * is the piece's hash as offered, kept for the piece cache.
  */
 int storage_push_file_copy(storage_push *p, uint32_t index, uint64_t offset, int src_fd,
-    uint64_t src_off, uint64_t len, const uint32_t *crc, abk_err *err);
+    uint64_t src_off, uint64_t len, const uint32_t *crc, const uint8_t *hash, abk_err *err);
 
 /*
  * The last chunk of file index is in: its size must be the declared one and

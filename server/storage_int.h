@@ -25,6 +25,7 @@ struct fsops_dircache;
 #define STG_MANIFEST "manifest"
 #define STG_JOURNAL "journal"
 #define STG_DAMAGED "damaged"	/* beside a snapshot's manifest: what verify found damaged */
+#define STG_PIECES "pieces"	/* beside a snapshot's manifest: its piece cache (storage_pieces.c) */
 
 struct storage_user {
 	int dirfd;		/* DATA/users/USER */

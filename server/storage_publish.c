@@ -111,7 +111,8 @@ check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *
 	char q[FSOPS_QUOTE_MAX];
 	struct timespec ts[2];
 	struct stat st;
-	uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0);
+	uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0), before;
+	uint64_t off = 0;
 	uint8_t *buf = NULL;
 	int fd, rc = ABK_OK;
 
@@ -138,7 +139,11 @@ check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *
 		}
 		if (n == 0)
 			break;
+		before = crc;
 		crc = storage_crc32(crc, buf, (size_t)n);
+		/* the same pass fills the piece cache's record of it */
+		push_pieces_feed(p, pe, off, buf, (uint64_t)n, NULL, before, crc);
+		off += (uint64_t)n;
 	}
 	if (crc != pe->crc)
 		goto damaged;
@@ -160,6 +165,8 @@ check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *
 	if (fchmod(fd, push_file_mode(pe->e.mode)) != 0 || futimens(fd, ts) != 0)
 		rc = abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",
 		    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
+	else
+		push_pieces_done(p, pe, fd);
 	p->bytes_stored += pe->e.size;
 	goto out;
 damaged:
@@ -182,7 +189,7 @@ build_entry(struct storage_push *p, struct push_ent *pe, abk_err *err)
 	char name[ABK_NAME_MAX + 1], q[FSOPS_QUOTE_MAX];
 	struct timespec ts[2];
 	struct stat st;
-	int dfd, pdfd, fd, rc;
+	int dfd, pdfd, fd, rc, have_st;
 
 	rc = fsops_dircache_parent(&p->sdc, pe->e.path, pe->e.path_len, &dfd, name, err);
 	if (rc != ABK_OK)
@@ -228,8 +235,14 @@ build_entry(struct storage_push *p, struct push_ent *pe, abk_err *err)
 			rc = fsops_remove(dfd, name, NULL, err);
 		if (rc != ABK_OK)
 			return rc;
-		if (linkat(pdfd, name, dfd, name, 0) == 0)
+		/* a link changes the inode's ctime: the piece cache's key is
+		 * checked just before and read again just after */
+		have_st = pe->e.size > PROTO_PIECE && fstatat(pdfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (linkat(pdfd, name, dfd, name, 0) == 0) {
+			if (have_st)
+				push_pieces_linked(p, pe, &st, dfd, name);
 			return ABK_OK;
+		}
 		if (errno != EMLINK && errno != EXDEV)
 			return abk_err_set(err, ABK_E_IO, "hard link \"%s\" from the previous snapshot: %s",
 			    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
@@ -455,7 +468,7 @@ storage_push_commit(storage_push *p, int append_only, const struct retention_pol
 	struct storage_verdict local;
 	struct retention_policy eff;
 	abk_err rerr = ABK_ERR_INIT;
-	uint64_t msize = 0, missing, used;
+	uint64_t msize = 0, pcsize = 0, missing, used;
 	int64_t time_ms = 0;
 	int lk, rc;
 
@@ -497,6 +510,7 @@ storage_push_commit(storage_push *p, int append_only, const struct retention_pol
 		rc = write_manifest(p, time_ms, &msize, err);
 	if (rc != ABK_OK)
 		return rc;
+	pcsize = push_pieces_commit(p);	/* synced and published with the rest */
 	crash_point("manifest-written");
 
 	/* One syncfs, then publish (doc/ARCHITECTURE.md, measured facts). */
@@ -529,7 +543,7 @@ storage_push_commit(storage_push *p, int append_only, const struct retention_pol
 	if (rc == ABK_OK && fsync(p->srcfd) != 0)
 		rc = abk_err_set(err, ABK_E_IO, "fsync source folder: %s", strerror(errno));
 	if (rc == ABK_OK)
-		rc = stg_usage_set_locked(lk, used + p->bytes_stored + msize, err);
+		rc = stg_usage_set_locked(lk, used + p->bytes_stored + msize + pcsize, err);
 	stg_usage_unlock(lk);
 	if (rc != ABK_OK)
 		return rc;

@@ -54,6 +54,8 @@ storage_push_begin(storage_user *u, const char *source, const char *origin,
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory starting a push");
 	p->lockfd = p->srcfd = p->stagefd = p->treefd = p->jfd = -1;
 	p->prevfd = p->prevtree = p->cur_fd = -1;
+	p->pc_prevfd = p->pc_stagefd = -1;
+	p->pcf.index = NO_PREV;
 	abk_buf_init(&p->jbuf, JOURNAL_BUF_MAX);
 	p->u = u;
 	p->checksum_mode = checksum_mode;
@@ -428,6 +430,7 @@ file_write(struct storage_push *p, uint32_t index, uint64_t offset, const void *
     size_t len, const uint32_t *known_crc, abk_err *err)
 {
 	struct push_ent *pe;
+	uint32_t before;
 	int rc;
 
 	rc = data_begin(p, index, offset, len, &pe, err);
@@ -437,10 +440,12 @@ file_write(struct storage_push *p, uint32_t index, uint64_t offset, const void *
 		rc = data_pwrite(p, pe, data, len, offset, err);
 	if (rc != ABK_OK)
 		return rc;
+	before = pe->crc;
 	if (known_crc != NULL)
 		pe->crc = (uint32_t)crc32_combine(pe->crc, *known_crc, (z_off_t)len);
 	else
 		pe->crc = storage_crc32(pe->crc, data, len);
+	push_pieces_feed(p, pe, offset, data, len, NULL, before, pe->crc);
 	if (p->cur_sha_ok && abk_sha256_update(&p->sha, data, len) != ABK_OK)
 		p->cur_sha_ok = 0;
 	pe->written += len;
@@ -451,10 +456,11 @@ file_write(struct storage_push *p, uint32_t index, uint64_t offset, const void *
 
 int
 storage_push_file_keep(storage_push *p, uint32_t index, uint64_t offset, uint64_t len,
-    uint32_t crc, abk_err *err)
+    uint32_t crc, const uint8_t *hash, abk_err *err)
 {
 	char q[FSOPS_QUOTE_MAX];
 	struct push_ent *pe;
+	uint32_t before;
 	int rc;
 
 	rc = data_begin(p, index, offset, len, &pe, err);
@@ -465,7 +471,9 @@ storage_push_file_keep(storage_push *p, uint32_t index, uint64_t offset, uint64_
 		    "interrupted push is gone; push again", push_quote(&pe->e, q, sizeof(q)),
 		    (unsigned long long)offset);
 	/* the bytes are in place, verified against the journal when offered */
+	before = pe->crc;
 	pe->crc = (uint32_t)crc32_combine(pe->crc, crc, (z_off_t)len);
+	push_pieces_feed(p, pe, offset, NULL, len, hash, before, pe->crc);
 	p->cur_sha_ok = 0;	/* --checksum: file_done hashes the staged file */
 	pe->written += len;
 	push_part_advance(p, pe);
@@ -517,7 +525,11 @@ copy_by_hand(struct storage_push *p, uint32_t index, int src_fd, uint64_t src_of
 }
 
 /* The whole range in the kernel: 1 done, 0 this filesystem pair cannot
- * (nothing counted yet: copy by hand from the start), < 0 an error. */
+ * (nothing counted yet: copy by hand from the start), < 0 an error.
+ * On XFS (reflink=1) and btrfs copy_file_range shares the blocks (a
+ * reflink: pieces are 4 MiB-aligned, so every whole piece qualifies; the
+ * short last one is copied), elsewhere it copies in the kernel: measured in
+ * README, "Big files".  No FICLONERANGE of our own is needed. */
 static int
 copy_in_kernel(struct storage_push *p, const struct push_ent *pe, int src_fd, uint64_t src_off,
     uint64_t at, uint64_t len, abk_err *err)
@@ -549,7 +561,7 @@ copy_in_kernel(struct storage_push *p, const struct push_ent *pe, int src_fd, ui
 
 int
 storage_push_file_copy(storage_push *p, uint32_t index, uint64_t offset, int src_fd,
-    uint64_t src_off, uint64_t len, const uint32_t *crc, abk_err *err)
+    uint64_t src_off, uint64_t len, const uint32_t *crc, const uint8_t *hash, abk_err *err)
 {
 	struct push_ent *pe;
 	int rc;
@@ -560,9 +572,12 @@ storage_push_file_copy(storage_push *p, uint32_t index, uint64_t offset, int src
 	if (rc != ABK_OK)
 		return rc;
 	if (crc != NULL && (rc = copy_in_kernel(p, pe, src_fd, src_off, offset, len, err)) != 0) {
+		uint32_t before = pe->crc;
+
 		if (rc < 0)
 			return rc;
 		pe->crc = (uint32_t)crc32_combine(pe->crc, *crc, (z_off_t)len);
+		push_pieces_feed(p, pe, offset, NULL, len, hash, before, pe->crc);
 		p->cur_sha_ok = 0;	/* --checksum: file_done hashes the staged file */
 		pe->written += len;
 		p->bytes_received += len;
@@ -649,6 +664,7 @@ storage_push_file_done(storage_push *p, uint32_t index, abk_err *err)
 	if (fchmod(p->cur_fd, push_file_mode(pe->e.mode)) != 0 || futimens(p->cur_fd, ts) != 0)
 		return abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",
 		    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
+	push_pieces_done(p, pe, p->cur_fd);
 	push_close_current(p);
 	rc = push_journal_append(p, pe, JOURNAL_COMPLETE, err);
 	if (rc != ABK_OK)
@@ -707,6 +723,7 @@ storage_push_free(storage_push *p)
 		close(p->stagefd);
 	if (p->srcfd >= 0)
 		close(p->srcfd);
+	push_pieces_free(p);
 	snapfile_free(&p->prev);
 	damaged_free(&p->damaged);
 	pathtab_free(&p->prevtab);

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "crypto.h"
+#include "piecehash.h"
 #include "fsops.h"
 #include "pathtab.h"
 #include "storage_int.h"
@@ -68,6 +69,34 @@ struct jrec {
 	uint8_t sha[ABK_SHA256_LEN];
 };
 
+/* The piece cache (storage_pieces.c). */
+#define PUSH_PC_PIECES_MAX 16384u	/* pieces of a file with a record (64 GiB) */
+struct pc_key {				/* the stored file a record describes */
+	uint64_t ino, size;
+	int64_t mtime, ctime;
+	uint32_t mtime_nsec, ctime_nsec;
+};
+struct pc_index {			/* a record of the previous snapshot's cache */
+	uint32_t prev;			/* its entry in the previous manifest */
+	uint32_t len;			/* bytes in the file */
+	uint64_t off;
+};
+struct pc_link {			/* a big file hard-linked at commit */
+	uint32_t index;
+	struct pc_index x;
+	struct pc_key key;		/* read right after linkat */
+};
+struct pc_fill {			/* the big file being written */
+	uint32_t index;			/* NO_PREV: none */
+	int valid;
+	uint32_t n, k, cap;		/* pieces, done, allocated */
+	uint64_t fill;			/* bytes of piece k so far */
+	uint32_t crc_at;		/* the file's CRC-32 where piece k starts */
+	abk_piecehash *hasher;
+	uint8_t (*h)[ABK_PIECE_HASH_LEN];
+	uint32_t *crc;
+};
+
 struct storage_push {
 	storage_user *u;		/* not owned */
 	char *source;
@@ -107,6 +136,14 @@ struct storage_push {
 	int single_file;		/* the source is one file (manifest flag) */
 	uint64_t skipped;		/* entries in state ST_SKIPPED */
 	uint64_t kept;			/* of those, carried forward from the previous snapshot */
+
+	/* the piece cache: the previous snapshot's (read), staging's (appended) */
+	int pc_prevfd, pc_stagefd;
+	struct pc_index *pcx;		/* ascending by prev */
+	size_t pcx_n;
+	struct pc_link *pcl;
+	size_t pcl_n, pcl_cap;
+	struct pc_fill pcf;
 
 	struct storage_push_counts counts;
 	uint64_t done;			/* needed files complete */
@@ -161,6 +198,25 @@ int push_load_previous(struct storage_push *p, abk_err *err);
 void push_decide_file(struct storage_push *p, struct push_ent *pe);
 /* A skipped entry: carried forward as the previous version (1), or not (0). */
 int push_keep_previous(struct storage_push *p, struct push_ent *pe);
+
+/* storage_pieces.c: the piece cache (see there). */
+/* Index the previous snapshot's cache (after push_load_previous). */
+void push_pieces_load(struct storage_push *p);
+/* [offset, offset+len) of pe was written: data (NULL when copied in the
+ * kernel or kept, then hash is the piece's), the file's CRC-32 before and
+ * after. */
+void push_pieces_feed(struct storage_push *p, const struct push_ent *pe, uint64_t offset,
+    const void *data, uint64_t len, const uint8_t *hash, uint32_t crc_before,
+    uint32_t crc_after);
+/* pe is complete (fd open on it, mode and times set): append its record. */
+void push_pieces_done(struct storage_push *p, const struct push_ent *pe, int fd);
+/* pe was hard-linked from the previous snapshot as dfd/name; before: the
+ * previous version's stat just before the link. */
+void push_pieces_linked(struct storage_push *p, const struct push_ent *pe,
+    const struct stat *before, int dfd, const char *name);
+/* Write the new snapshot's cache in staging; its size (0: none). */
+uint64_t push_pieces_commit(struct storage_push *p);
+void push_pieces_free(struct storage_push *p);
 
 /* storage_push.c */
 void push_close_current(struct storage_push *p);

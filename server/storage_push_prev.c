@@ -82,6 +82,8 @@ push_load_previous(struct storage_push *p, abk_err *err)
 		    (uint32_t)i, NULL) < 0)
 			rc = abk_err_set(err, ABK_E_NOMEM, "out of memory indexing the previous snapshot");
 	fsops_dircache_init(&p->pdc, p->prevtree, 0);
+	if (rc == ABK_OK)
+		push_pieces_load(p);
 out:
 	fsops_names_free(ids, nids);
 	return rc;

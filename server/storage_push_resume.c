@@ -66,7 +66,7 @@ push_part_sync(struct storage_push *p, int force, abk_err *err)
  * and the staged file is ours alone (one link: never a published inode).
  */
 int
-storage_push_staged_pieces(storage_push *p, uint32_t index, uint8_t (*h)[ABK_DIGEST_LEN],
+storage_push_staged_pieces(storage_push *p, uint32_t index, uint8_t (*h)[ABK_PIECE_HASH_LEN],
     uint32_t *crc, uint32_t max, unsigned threads, uint32_t *n, abk_err *err)
 {
 	char name[ABK_NAME_MAX + 1];

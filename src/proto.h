@@ -19,7 +19,9 @@
 #include "buf.h"
 
 #define PROTO_MAGIC 0x41424b31u		/* "ABK1" */
-#define PROTO_VERSION 2		/* 2: Entry stat fields (mtime_nsec, ctime, inode), MF_RACY */
+/* 2: Entry stat fields (mtime_nsec, ctime, inode), MF_RACY.  3: PUSH_PIECES
+ * hashes are XXH3-128 (16 bytes) instead of BLAKE2b-256 (piecehash.h). */
+#define PROTO_VERSION 3
 #define PROTO_HEADER_LEN 5
 
 /* Limits (invariant 7).  Both peers enforce the ones that concern them. */

@@ -304,7 +304,7 @@ msg_pieces_put(abk_buf *b, const struct msg_pieces *m)
 	abk_put_u32(b, m->index);
 	abk_put_u64(b, m->prev_size);
 	abk_put_u32(b, m->n);
-	abk_put_bytes(b, m->hashes, (size_t)m->n * ABK_DIGEST_LEN);
+	abk_put_bytes(b, m->hashes, (size_t)m->n * ABK_PIECE_HASH_LEN);
 	return msg_put_done(b);
 }
 
@@ -318,12 +318,12 @@ msg_pieces_get(abk_rd *r, struct msg_pieces *m, abk_err *err)
 	if (!r->failed && m->n > PROTO_PIECES_MAX)
 		return abk_err_set(err, ABK_E_LIMIT, "PUSH_PIECES: %u pieces, more than %u",
 		    m->n, PROTO_PIECES_MAX);
-	if (!r->failed && (size_t)m->n * ABK_DIGEST_LEN > r->left)
+	if (!r->failed && (size_t)m->n * ABK_PIECE_HASH_LEN > r->left)
 		r->failed = 1;
 	if (!r->failed) {
 		m->hashes = r->p;
-		r->p += (size_t)m->n * ABK_DIGEST_LEN;
-		r->left -= (size_t)m->n * ABK_DIGEST_LEN;
+		r->p += (size_t)m->n * ABK_PIECE_HASH_LEN;
+		r->left -= (size_t)m->n * ABK_PIECE_HASH_LEN;
 	}
 	return msg_done(r, err, "PUSH_PIECES");
 }

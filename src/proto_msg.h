@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "pathsafe.h"
+#include "piecehash.h"
 #include "proto.h"
 
 /* HELLO (C→S) */
@@ -156,7 +157,8 @@ int msg_push_ready_get(abk_rd *r, uint32_t *max_batch, abk_err *err);
 int msg_need_put(abk_buf *b, uint32_t index);
 int msg_need_get(abk_rd *r, uint32_t *index, abk_err *err);
 
-/* PUSH_PIECES item; hashes point into the reader's bytes (n × 32). */
+/* PUSH_PIECES item; hashes point into the reader's bytes (n × ABK_PIECE_HASH_LEN,
+ * XXH3-128 since protocol 3). */
 struct msg_pieces {
 	uint32_t index;
 	uint64_t prev_size;

@@ -51,11 +51,11 @@ push_thread_count(const struct abk_push_opts *opts)
 }
 
 /* Piece hashes of our version of entry index, or NULL if it cannot be read. */
-static uint8_t (*push_own_hashes(struct push_job *job, uint32_t index))[ABK_DIGEST_LEN]
+static uint8_t (*push_own_hashes(struct push_job *job, uint32_t index))[ABK_PIECE_HASH_LEN]
 {
 	const struct scan_entry *e = &job->scan->v[index];
 	uint64_t n = (e->size + PUSH_CHUNK - 1) / PUSH_CHUNK;
-	uint8_t (*h)[ABK_DIGEST_LEN];
+	uint8_t (*h)[ABK_PIECE_HASH_LEN];
 	abk_err ignored = ABK_ERR_INIT;
 	int fd;
 
@@ -110,10 +110,10 @@ push_read_pieces(struct push_job *job, abk_err *err)
 				return abk_err_set(err, ABK_E_PROTO, "malformed PUSH_PIECES");
 			}
 			last_index = pv.index;
-			pv.h = malloc((size_t)pv.n * ABK_DIGEST_LEN);
+			pv.h = malloc((size_t)pv.n * ABK_PIECE_HASH_LEN);
 			if (pv.h == NULL)
 				return abk_err_set(err, ABK_E_NOMEM, "out of memory");
-			memcpy(pv.h, m.hashes, (size_t)pv.n * ABK_DIGEST_LEN);
+			memcpy(pv.h, m.hashes, (size_t)pv.n * ABK_PIECE_HASH_LEN);
 			if (job->n_prev == cap) {
 				size_t ncap = cap ? cap * 2 : 16;
 				struct push_prev *np = realloc(job->prev, ncap * sizeof(*np));
@@ -151,7 +151,7 @@ push_plan(struct push_job *job, const uint32_t *need, size_t n_need, abk_err *er
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory planning the transfer");
 	for (size_t i = 0, pi = 0; i < n_need; i++) {
 		uint64_t size = job->scan->v[need[i]].size, off = 0;
-		uint8_t (*own)[ABK_DIGEST_LEN] = NULL;
+		uint8_t (*own)[ABK_PIECE_HASH_LEN] = NULL;
 		const struct push_prev *pv = NULL;
 
 		while (pi < job->n_prev && job->prev[pi].index < need[i])
@@ -165,7 +165,7 @@ push_plan(struct push_job *job, const uint32_t *need, size_t n_need, abk_err *er
 			uint64_t k = off / PUSH_CHUNK;
 			int reuse = own != NULL && k < pv->n && pv->size - off >= len &&
 			    (pv->size - off > PUSH_CHUNK ? PUSH_CHUNK : pv->size - off) == len &&
-			    memcmp(own[k], pv->h[k], ABK_DIGEST_LEN) == 0;
+			    memcmp(own[k], pv->h[k], ABK_PIECE_HASH_LEN) == 0;
 			uint64_t wire = reuse ? 0 : len;
 
 			if (batch_count > 0 && (batch_bytes + wire > PUSH_BATCH_TARGET ||

@@ -63,7 +63,7 @@ struct push_prev {
 	uint32_t index;
 	uint64_t size;
 	uint32_t n;
-	uint8_t (*h)[ABK_DIGEST_LEN];
+	uint8_t (*h)[ABK_PIECE_HASH_LEN];
 };
 
 struct push_job {

@@ -141,7 +141,7 @@ transfer_unpack(const uint8_t *zip, size_t len, const struct transfer_unit *unit
 struct hash_share {
 	int fd;
 	uint64_t size;
-	uint8_t (*out)[ABK_DIGEST_LEN];
+	uint8_t (*out)[ABK_PIECE_HASH_LEN];
 	uint32_t *crcs;
 	uint64_t first, stride;
 	int rc;
@@ -154,16 +154,17 @@ hash_share_run(void *arg)
 	static const size_t bufsz = 256 * 1024;
 	struct hash_share *h = arg;
 	uint8_t *buf = malloc(bufsz);
+	abk_piecehash *d = abk_piecehash_new();
 	uint64_t pieces = (h->size + PROTO_PIECE - 1) / PROTO_PIECE;
 
-	h->rc = buf == NULL ? abk_err_set(&h->err, ABK_E_NOMEM, "out of memory") : ABK_OK;
+	h->rc = buf == NULL || d == NULL ? abk_err_set(&h->err, ABK_E_NOMEM, "out of memory") :
+	    ABK_OK;
 	for (uint64_t k = h->first; h->rc == ABK_OK && k < pieces; k += h->stride) {
 		uint64_t off = k * PROTO_PIECE;
 		uint64_t end = h->size - off > PROTO_PIECE ? off + PROTO_PIECE : h->size;
 		uLong crc = crc32(0L, Z_NULL, 0);
-		abk_digest_ctx d;
 
-		abk_digest_init(&d);
+		abk_piecehash_reset(d);
 		while (off < end) {
 			size_t want = end - off > bufsz ? bufsz : (size_t)(end - off);
 			ssize_t n = pread(h->fd, buf, want, (off_t)off);
@@ -175,21 +176,22 @@ hash_share_run(void *arg)
 				    n < 0 ? strerror(errno) : "file shrank");
 				break;
 			}
-			abk_digest_update(&d, buf, (size_t)n);
+			abk_piecehash_update(d, buf, (size_t)n);
 			if (h->crcs != NULL)
 				crc = crc32_z(crc, buf, (size_t)n);
 			off += (uint64_t)n;
 		}
 		if (h->crcs != NULL)
 			h->crcs[k] = (uint32_t)crc;
-		abk_digest_final(&d, h->out[k]);
+		abk_piecehash_final(d, h->out[k]);
 	}
+	abk_piecehash_free(d);
 	free(buf);
 	return NULL;
 }
 
 int
-transfer_piece_hashes(int fd, uint64_t size, uint8_t (*out)[ABK_DIGEST_LEN], uint32_t *crcs,
+transfer_piece_hashes(int fd, uint64_t size, uint8_t (*out)[ABK_PIECE_HASH_LEN], uint32_t *crcs,
     unsigned threads, abk_err *err)
 {
 	struct hash_share share[TRANSFER_HASH_THREADS_MAX];

@@ -19,6 +19,7 @@
 #include "abkerr.h"
 #include "buf.h"
 #include "crypto.h"
+#include "piecehash.h"
 #include "proto_msg.h"	/* struct transfer_unit, ZIP_BEGIN's codec */
 
 /* Digest of the batch zip[0..len) into out. ABK_E_ZIP if it is no archive. */
@@ -62,13 +63,13 @@ int transfer_unpack(const uint8_t *zip, size_t len, const struct transfer_unit *
 #define TRANSFER_HASH_THREADS_MAX 8
 
 /*
- * BLAKE2b-256 of each PROTO_PIECE piece of fd's first size bytes into out[],
+ * The piece hash (piecehash.h: XXH3-128) of each PROTO_PIECE piece of fd's first size bytes into out[],
  * and, when crcs is not NULL, each piece's CRC-32 into crcs[] (same read).
  * Pieces are shared among threads (the caller's included, at most
  * TRANSFER_HASH_THREADS_MAX): a changed big file is hashed while the other
  * side waits, so it is worth every core.
  */
-int transfer_piece_hashes(int fd, uint64_t size, uint8_t (*out)[ABK_DIGEST_LEN],
+int transfer_piece_hashes(int fd, uint64_t size, uint8_t (*out)[ABK_PIECE_HASH_LEN],
     uint32_t *crcs, unsigned threads, abk_err *err);
 
 #endif

@@ -25,7 +25,7 @@ Modes (USER/PW log in with a password; each prints one result line):
 """
 import hashlib, io, os, socket, ssl, struct, sys, threading, time, zipfile, zlib
 
-HELLO_BODY = b"ABK1" + struct.pack(">HH", 2, 2) + struct.pack(">I", 6) + b"hostile"
+HELLO_BODY = b"ABK1" + struct.pack(">HH", 3, 3) + struct.pack(">I", 6) + b"hostile"
 PIECE = 4 << 20
 SRC = None      # --from address
 

@@ -6,7 +6,7 @@ Each CASE crosses one limit of doc/PROTOCOL.md ("Limits and their errors").
 """
 import struct, sys
 
-HELLO_BODY = b"ABK1" + struct.pack(">HH", 2, 2) + struct.pack(">I", 0)
+HELLO_BODY = b"ABK1" + struct.pack(">HH", 3, 3) + struct.pack(">I", 0)
 
 
 # The frame and TLS helpers of the hostile peer: one copy for every test peer.

@@ -340,16 +340,41 @@ START_TEST(test_entry_hostile)
 }
 END_TEST
 
+/* The piece hash is XXH3-128 in xxHash's canonical (big-endian) form, as
+ * doc/PROTOCOL.md gives it: a second implementation must agree. */
+START_TEST(test_piece_hash_known)
+{
+	static const uint8_t empty[ABK_PIECE_HASH_LEN] = { 0x99, 0xaa, 0x06, 0xd3, 0x01, 0x47,
+	    0x98, 0xd8, 0x60, 0x01, 0xc3, 0x24, 0x46, 0x8d, 0x49, 0x7f };
+	static const uint8_t abc[ABK_PIECE_HASH_LEN] = { 0x06, 0xb0, 0x5a, 0xb6, 0x73, 0x3a,
+	    0x61, 0x85, 0x78, 0xaf, 0x5f, 0x94, 0x89, 0x2f, 0x39, 0x50 };
+	uint8_t got[ABK_PIECE_HASH_LEN];
+	abk_piecehash *h = abk_piecehash_new();
+
+	ck_assert_ptr_nonnull(h);
+	abk_piecehash_once("", 0, got);
+	ck_assert_mem_eq(got, empty, sizeof(got));
+	abk_piecehash_update(h, "a", 1);
+	abk_piecehash_update(h, "bc", 2);
+	abk_piecehash_final(h, got);
+	ck_assert_mem_eq(got, abc, sizeof(got));
+	abk_piecehash_reset(h);
+	abk_piecehash_final(h, got);
+	ck_assert_mem_eq(got, empty, sizeof(got));
+	abk_piecehash_free(h);
+}
+END_TEST
+
 /* Piece hashes and CRCs: the same whatever the number of threads, and
  * each one the hash of exactly its piece (the last one short). */
 START_TEST(test_piece_hashes_threads)
 {
 	abk_err err = ABK_ERR_INIT;
 	const uint64_t size = 2 * (uint64_t)PROTO_PIECE + PROTO_PIECE / 3;
-	uint8_t (*h1)[ABK_DIGEST_LEN] = calloc(3, ABK_DIGEST_LEN);
-	uint8_t (*h3)[ABK_DIGEST_LEN] = calloc(3, ABK_DIGEST_LEN);
+	uint8_t (*h1)[ABK_PIECE_HASH_LEN] = calloc(3, ABK_PIECE_HASH_LEN);
+	uint8_t (*h3)[ABK_PIECE_HASH_LEN] = calloc(3, ABK_PIECE_HASH_LEN);
 	uint32_t c1[3], c3[3];
-	uint8_t *data = malloc(size), want[ABK_DIGEST_LEN];
+	uint8_t *data = malloc(size), want[ABK_PIECE_HASH_LEN];
 	FILE *f = tmpfile();
 	int fd;
 
@@ -361,17 +386,13 @@ START_TEST(test_piece_hashes_threads)
 	fd = fileno(f);
 	ck_assert_int_eq(transfer_piece_hashes(fd, size, h1, c1, 1, &err), ABK_OK);
 	ck_assert_int_eq(transfer_piece_hashes(fd, size, h3, c3, 3, &err), ABK_OK);
-	ck_assert_mem_eq(h1, h3, 3 * ABK_DIGEST_LEN);
+	ck_assert_mem_eq(h1, h3, 3 * ABK_PIECE_HASH_LEN);
 	ck_assert_mem_eq(c1, c3, sizeof(c1));
 	for (int k = 0; k < 3; k++) {
 		uint64_t off = (uint64_t)k * PROTO_PIECE;
 		size_t len = (size_t)(size - off > PROTO_PIECE ? PROTO_PIECE : size - off);
-		abk_digest_ctx d;
-
-		abk_digest_init(&d);
-		abk_digest_update(&d, data + off, len);
-		abk_digest_final(&d, want);
-		ck_assert_mem_eq(h3[k], want, ABK_DIGEST_LEN);
+		abk_piecehash_once(data + off, len, want);
+		ck_assert_mem_eq(h3[k], want, ABK_PIECE_HASH_LEN);
 		ck_assert_uint_eq(c3[k], (uint32_t)crc32(0, data + off, (uInt)len));
 	}
 	/* a file shorter than it was said to be is an error, not a guess */
@@ -610,6 +631,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_login_ok_usage);
 	tcase_add_test(tc, test_msg_limits);
 	tcase_add_test(tc, test_piece_hashes_threads);
+	tcase_add_test(tc, test_piece_hash_known);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -666,7 +666,7 @@ push_reusing(storage_user *u, const char *src, int mode, struct storage_verdict 
 	ck_assert_uint_eq(prev_size, 16);
 	if (mode == 2)
 		piece_crc ^= 1;		/* a hash pass that lied */
-	rc = storage_push_file_copy(p, 0, 0, fd, 0, 10, mode == 0 ? NULL : &piece_crc, err);
+	rc = storage_push_file_copy(p, 0, 0, fd, 0, 10, mode == 0 ? NULL : &piece_crc, NULL, err);
 	close(fd);
 	if (rc == ABK_OK)
 		rc = storage_push_file_write(p, 0, 10, new_data + 10, 6, err);
@@ -943,7 +943,7 @@ START_TEST(test_resume_pieces)
 	storage_user *u = user("alice");
 	struct storage_verdict v;
 	storage_push *p;
-	uint8_t (*h)[ABK_DIGEST_LEN] = malloc(16 * sizeof(*h));
+	uint8_t (*h)[ABK_PIECE_HASH_LEN] = malloc(16 * sizeof(*h));
 	uint32_t crc[16], n = 99;
 	char *buf = malloc(RP_SIZE), path[PATH_MAX];
 	int needed = 0, fd;
@@ -968,9 +968,9 @@ START_TEST(test_resume_pieces)
 	ck_assert_uint_eq(n, 2);
 	ck_assert_uint_eq(crc[1], (uint32_t)crc32(0, (const Bytef *)buf + piece, (uInt)piece));
 	/* a piece not offered cannot be kept */
-	ck_assert_int_eq(storage_push_file_keep(p, 0, 0, piece, crc[0], &err), ABK_OK);
-	ck_assert_int_eq(storage_push_file_keep(p, 0, piece, piece, crc[1], &err), ABK_OK);
-	ck_assert_int_eq(storage_push_file_keep(p, 0, 2 * piece, RP_SIZE - 2 * piece, 0, &err),
+	ck_assert_int_eq(storage_push_file_keep(p, 0, 0, piece, crc[0], NULL, &err), ABK_OK);
+	ck_assert_int_eq(storage_push_file_keep(p, 0, piece, piece, crc[1], NULL, &err), ABK_OK);
+	ck_assert_int_eq(storage_push_file_keep(p, 0, 2 * piece, RP_SIZE - 2 * piece, 0, NULL, &err),
 	    ABK_E_INTEGRITY);
 	abk_err_clear(&err);
 	ck_assert_int_eq(storage_push_file_write(p, 0, 2 * piece, buf + 2 * piece,
@@ -1004,7 +1004,7 @@ START_TEST(test_resume_pieces)
 	p = rp_begin(u, "dmg", buf, &needed);
 	ck_assert_int_eq(storage_push_staged_pieces(p, 0, h, crc, 16, 1, &n, &err), ABK_OK);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(storage_push_file_keep(p, 0, 0, piece, crc[0], &err), ABK_E_INTEGRITY);
+	ck_assert_int_eq(storage_push_file_keep(p, 0, 0, piece, crc[0], NULL, &err), ABK_E_INTEGRITY);
 	abk_err_clear(&err);
 	storage_push_free(p);
 	/* another version of the file (new stat fields): nothing offered either */
