@@ -12,6 +12,11 @@
  * would make unzip ignore their Unix modes and turn symlinks into files.
  * zipio_writer_finish captures the central directory and puts the Unix host
  * byte back in every header.
+ *
+ * Stored entries of memory archives (every batch on a fast link) skip
+ * minizip's byte-by-byte data copy: add_stored_direct reads the data into
+ * its place in the archive and has minizip write the headers in raw mode;
+ * the compressed size minizip could not count is set in both headers.
  */
 #include "config.h"
 
@@ -441,7 +446,7 @@ zipio_writer_reset(zipio_writer *w, abk_err *err)
  */
 static int
 entry_open(zipio_writer *w, const char *name, uint32_t unix_mode, int64_t mtime,
-    int level, uint64_t size_hint, abk_err *err)
+    int level, uint64_t size_hint, int raw, abk_err *err)
 {
 	zip_fileinfo zi;
 	uint8_t ut[UT_LEN];
@@ -468,7 +473,7 @@ entry_open(zipio_writer *w, const char *name, uint32_t unix_mode, int64_t mtime,
 
 	w->entry_pos = w->sink.pos;
 	rc = zipOpenNewFileInZip4_64(w->zf, name, &zi, ut, (uInt)utlen, ut,
-	    (uInt)utlen, NULL, level == 0 ? 0 : Z_DEFLATED, level, 0, -MAX_WBITS,
+	    (uInt)utlen, NULL, level == 0 ? 0 : Z_DEFLATED, level, raw, -MAX_WBITS,
 	    DEF_MEM_LEVEL, Z_DEFAULT_STRATEGY, NULL, 0,
 	    ZIPIO_MADE_BY_UNIX | (zip64 ? 45u : 20u),
 	    zipio_name_is_utf8(name, namelen) ? ZIPIO_GPBF_UTF8 : 0, zip64);
@@ -510,8 +515,10 @@ zipio_write(zipio_writer *w, const void *data, size_t len, abk_err *err)
 	return ABK_OK;
 }
 
-int
-zipio_end_file(zipio_writer *w, uint32_t *crc_out, abk_err *err)
+/* Close the open entry: minizip writes its sizes and CRC-32 (raw: the
+ * ones given, see add_stored_direct) and keeps its central header. */
+static int
+entry_close(zipio_writer *w, int raw, uint32_t raw_crc, uint32_t *crc_out, abk_err *err)
 {
 	uint8_t c[4];
 	uint64_t csize;
@@ -520,14 +527,30 @@ zipio_end_file(zipio_writer *w, uint32_t *crc_out, abk_err *err)
 
 	if ((rc = writer_check(w, W_ENTRY, err)) != ABK_OK)
 		return rc;
-	if ((rc = zipCloseFileInZip(w->zf)) != ZIP_OK)
+	rc = raw ? zipCloseFileInZipRaw64(w->zf, w->entry_bytes, raw_crc) :
+	    zipCloseFileInZip(w->zf);
+	if (rc != ZIP_OK)
 		return writer_fail(w, zipio_zip_error(err, rc, w->sink.err, 0,
 		    "close zip entry", w->entry_name));
-	/* minizip has patched the CRC into the local header: read it back
-	 * rather than computing it twice. */
-	if ((rc = sink_pread(&w->sink, c, sizeof(c), w->entry_pos + 14)) != 0)
+	if (raw) {
+		/* minizip counts the compressed size from what went through
+		 * it, nothing here: the local header gets the real one (the
+		 * central header is mended in fix_central). */
+		uint32_t n = (uint32_t)w->entry_bytes;
+
+		for (int i = 0; i < 4; i++)
+			w->sink.buf[w->entry_pos + 18 - w->sink.base + (size_t)i] =
+			    (uint8_t)(n >> (8 * i));
+		c[0] = (uint8_t)raw_crc;
+		c[1] = (uint8_t)(raw_crc >> 8);
+		c[2] = (uint8_t)(raw_crc >> 16);
+		c[3] = (uint8_t)(raw_crc >> 24);
+	} else if ((rc = sink_pread(&w->sink, c, sizeof(c), w->entry_pos + 14)) != 0) {
+		/* minizip has patched the CRC into the local header: read it
+		 * back rather than computing it twice. */
 		return writer_fail(w, abk_err_set(err, ABK_E_IO, "read back zip entry %s: %s",
 		    w->entry_name, strerror(rc)));
+	}
 	if (crc_out != NULL)
 		*crc_out = (uint32_t)c[0] | (uint32_t)c[1] << 8 |
 		    (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
@@ -543,23 +566,16 @@ zipio_end_file(zipio_writer *w, uint32_t *crc_out, abk_err *err)
 }
 
 int
-zipio_begin_file(zipio_writer *w, const char *name, uint32_t mode, int64_t mtime,
-    int level, uint64_t size_hint, abk_err *err)
+zipio_end_file(zipio_writer *w, uint32_t *crc_out, abk_err *err)
 {
-	return entry_open(w, name, S_IFREG | (mode & 07777), mtime, level, size_hint, err);
+	return entry_close(w, 0, 0, crc_out, err);
 }
 
 int
-zipio_add_buffer(zipio_writer *w, const char *name, const void *data, size_t len,
-    uint32_t mode, int64_t mtime, int level, uint32_t *crc_out, abk_err *err)
+zipio_begin_file(zipio_writer *w, const char *name, uint32_t mode, int64_t mtime,
+    int level, uint64_t size_hint, abk_err *err)
 {
-	int rc;
-
-	if ((rc = zipio_begin_file(w, name, mode, mtime, level, len, err)) != ABK_OK)
-		return rc;
-	if ((rc = zipio_write(w, data, len, err)) != ABK_OK)
-		return rc;
-	return zipio_end_file(w, crc_out, err);
+	return entry_open(w, name, S_IFREG | (mode & 07777), mtime, level, size_hint, 0, err);
 }
 
 /* pread exactly len bytes; ABK_E_IO on error or if the file is shorter. */
@@ -583,6 +599,80 @@ pread_full(int fd, void *buf, size_t len, uint64_t off, const char *name,
 		done += (size_t)n;
 	}
 	return ABK_OK;
+}
+
+/*
+ * A stored entry of a memory archive that needs no zip64 block can bypass
+ * minizip's data path: zipWriteInFileInZip copies stored data byte by byte
+ * into a 64 KiB buffer and then through sink_write, which was the biggest
+ * cost of building a batch after the CRC.  Here the data is read (or
+ * copied) straight to where it lands in the archive, the CRC-32 is taken
+ * there, and minizip still writes every header, in raw mode.
+ */
+static int
+direct_ok(const zipio_writer *w, int level, uint64_t len)
+{
+	return level == 0 && w->sink.fd < 0 && !w->sink.discard &&
+	    w->sink.pos == w->sink.end && w->sink.pos < 0x7fffffffu &&
+	    len < 0x7fffffffu - w->sink.pos;
+}
+
+static int
+add_stored_direct(zipio_writer *w, const char *name, int fd, const void *data,
+    uint64_t offset, size_t len, uint32_t mode, int64_t mtime, uint32_t *crc_out,
+    abk_err *err)
+{
+	uint8_t ut[UT_LEN];
+	size_t namelen, at;
+	uint32_t crc;
+	int rc;
+
+	if ((rc = writer_check(w, W_OPEN, err)) != ABK_OK)
+		return rc;
+	if (name == NULL || (namelen = strlen(name)) == 0 || namelen > ZIPIO_NAME_MAX)
+		return abk_err_set(err, ABK_E_USAGE, "zip entry name empty or over %d bytes",
+		    ZIPIO_NAME_MAX);
+	/* where entry_open's local header will end (no zip64 block) */
+	at = (size_t)(w->sink.pos - w->sink.base) + LOCAL_HDR + namelen + ut_extra(ut, mtime);
+	if ((rc = sink_grow(&w->sink, at + len)) != 0)
+		return abk_err_set(err, ABK_E_NOMEM, "zip entry %s: out of memory", name);
+	/* Data first: a file that shrank adds nothing. */
+	if (fd >= 0) {
+		if ((rc = pread_full(fd, w->sink.buf + at, len, offset, name, err)) != ABK_OK)
+			return rc;
+	} else if (len > 0) {
+		memcpy(w->sink.buf + at, data, len);
+	}
+	crc = (uint32_t)crc32_z(0, w->sink.buf + at, len);
+	if ((rc = entry_open(w, name, S_IFREG | (mode & 07777), mtime, 0, len, 1,
+	    err)) != ABK_OK)
+		return rc;
+	if (w->entry_data - w->sink.base != at)
+		return writer_fail(w, abk_err_set(err, ABK_E_INTERNAL,
+		    "zip entry %s: local header of an unexpected size", name));
+	w->sink.pos += len;
+	w->sink.end = w->sink.pos;
+	w->sink.len = at + len;
+	w->entry_bytes = len;
+	return entry_close(w, 1, crc, crc_out, err);
+}
+
+int
+zipio_add_buffer(zipio_writer *w, const char *name, const void *data, size_t len,
+    uint32_t mode, int64_t mtime, int level, uint32_t *crc_out, abk_err *err)
+{
+	int rc;
+
+	if (w != NULL && direct_ok(w, level, len)) {
+		if (len > 0 && data == NULL)
+			return abk_err_set(err, ABK_E_USAGE, "zipio_add_buffer: NULL data");
+		return add_stored_direct(w, name, -1, data, 0, len, mode, mtime, crc_out, err);
+	}
+	if ((rc = zipio_begin_file(w, name, mode, mtime, level, len, err)) != ABK_OK)
+		return rc;
+	if ((rc = zipio_write(w, data, len, err)) != ABK_OK)
+		return rc;
+	return zipio_end_file(w, crc_out, err);
 }
 
 static int
@@ -612,6 +702,9 @@ zipio_add_file(zipio_writer *w, const char *name, int fd, uint64_t offset,
 	    len > (uint64_t)INT64_MAX - offset)
 		return abk_err_set(err, ABK_E_USAGE, "zipio_add_file %s: bad name, fd or range",
 		    name ? name : "(null)");
+	if (direct_ok(w, level, len))
+		return add_stored_direct(w, name, fd, NULL, offset, (size_t)len, mode, mtime,
+		    crc_out, err);
 	if (len <= ZIPIO_PREREAD_MAX) {
 		/* Whole range first: a file that shrank adds nothing. */
 		if ((rc = scratch_reserve(w, (size_t)len, err)) != ABK_OK ||
@@ -645,7 +738,8 @@ zipio_add_symlink(zipio_writer *w, const char *name, const char *target,
 	if (target == NULL || (len = strlen(target)) == 0)
 		return abk_err_set(err, ABK_E_USAGE, "symlink %s: empty target", name ? name : "");
 	mode &= 07777;
-	if ((rc = entry_open(w, name, S_IFLNK | (mode ? mode : 0777), mtime, 0, len, err)) != ABK_OK)
+	if ((rc = entry_open(w, name, S_IFLNK | (mode ? mode : 0777), mtime, 0, len, 0,
+	    err)) != ABK_OK)
 		return rc;
 	if ((rc = zipio_write(w, target, len, err)) != ABK_OK)
 		return rc;
@@ -670,7 +764,7 @@ zipio_add_dir(zipio_writer *w, const char *name, uint32_t mode, int64_t mtime,
 		slashed[len + 1] = '\0';
 		name = slashed;
 	}
-	rc = entry_open(w, name, S_IFDIR | (mode & 07777), mtime, 0, 0, err);
+	rc = entry_open(w, name, S_IFDIR | (mode & 07777), mtime, 0, 0, 0, err);
 	if (rc == ABK_OK)
 		rc = zipio_end_file(w, NULL, err);
 	free(slashed);
@@ -719,6 +813,10 @@ fix_central(uint8_t *p, size_t n, uint64_t count, abk_err *err)
 			    "zip central directory not where expected (entry %llu)",
 			    (unsigned long long)i);
 		p[off + 5] = ZIPIO_MADE_BY_UNIX >> 8;
+		/* a stored entry written by add_stored_direct: csize = size */
+		if (p[off + 10] == 0 && p[off + 11] == 0 && !memcmp(p + off + 20, "\0\0\0\0", 4) &&
+		    memcmp(p + off + 24, "\xff\xff\xff\xff", 4) != 0)
+			memcpy(p + off + 20, p + off + 24, 4);
 		hdr = ZIPIO_CENTRAL_HDR + (p[off + 28] | (size_t)p[off + 29] << 8) +
 		    (p[off + 30] | (size_t)p[off + 31] << 8) +
 		    (p[off + 32] | (size_t)p[off + 33] << 8);
