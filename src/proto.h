@@ -25,6 +25,7 @@
 /* Limits (invariant 7).  Both peers enforce the ones that concern them. */
 #define PROTO_FRAME_MAX (1024u * 1024u)		/* payload bytes in one frame */
 #define PROTO_ZIP_DATA_MAX (256u * 1024u)	/* payload of one ZIP_DATA frame */
+#define PROTO_SPLIT_FIRST (16384u - 5u)	/* proto_send_split's first frame: one TLS record */
 #define PROTO_ZIP_BATCH_MAX (64u * 1024u * 1024u) /* bytes of one zip batch */
 #define PROTO_ZIP_BATCH_ENTRIES 4096u		/* entries in one zip batch */
 #define PROTO_CHUNK_MAX (8u * 1024u * 1024u)	/* uncompressed bytes of one chunk */
@@ -155,11 +156,15 @@ int proto_send(const struct proto_io *io, uint8_t type, const void *payload,
 /*
  * Send data[0..len) as consecutive frames of type with payloads of at most
  * PROTO_ZIP_DATA_MAX bytes, each header and payload in one write (one TLS
- * record train; scratch holds PROTO_HEADER_LEN + PROTO_ZIP_DATA_MAX bytes).
- * after (may be NULL) runs after each frame with its size on the wire; a
- * non-zero return stops the sending and is returned.
+ * record train).  The data is not copied: the first frame, of
+ * PROTO_SPLIT_FIRST bytes at most, goes out through scratch (which holds
+ * PROTO_HEADER_LEN + PROTO_SPLIT_FIRST bytes); every later frame's header is
+ * written over the PROTO_HEADER_LEN bytes in front of its payload (already
+ * sent) and they are put back after the write, so data is unchanged on
+ * return.  after (may be NULL) runs after each frame with its size on the
+ * wire; a non-zero return stops the sending and is returned.
  */
-int proto_send_split(const struct proto_io *io, uint8_t type, const uint8_t *data,
+int proto_send_split(const struct proto_io *io, uint8_t type, uint8_t *data,
     size_t len, uint8_t *scratch, int (*after)(void *ctx, size_t n, abk_err *err),
     void *ctx, abk_err *err);
 

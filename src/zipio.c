@@ -424,6 +424,12 @@ zipio_writer_free(zipio_writer *w)
 	free(w);
 }
 
+uint8_t *
+zipio_writer_archive(zipio_writer *w)
+{
+	return w != NULL && w->state == W_DONE && w->sink.fd < 0 ? w->sink.buf : NULL;
+}
+
 int
 zipio_writer_reset(zipio_writer *w, abk_err *err)
 {

@@ -134,6 +134,13 @@ int zipio_writer_finish(zipio_writer *w, const uint8_t **data, size_t *len,
     abk_err *err);
 
 /*
+ * The finished memory archive of zipio_writer_finish, writable: the sender
+ * borrows the bytes in front of each frame's payload for its header
+ * (proto_send_split).  NULL for a file writer or before finishing.
+ */
+uint8_t *zipio_writer_archive(zipio_writer *w);
+
+/*
  * Start a new, empty archive in the same writer (memory writers only),
  * keeping the buffer's capacity; also clears a failed state.  Anything not
  * finished is discarded.

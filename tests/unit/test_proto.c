@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -83,6 +84,63 @@ START_TEST(test_large_frame)
 	ck_assert_int_eq(in.data[n - 1], 0xab);
 	abk_buf_free(&in);
 	free(big);
+}
+END_TEST
+
+/* proto_send_split: frames of the right sizes carrying the data in order,
+ * no frame past the limit, and the data unchanged after the headers were
+ * written in front of each later frame's payload and put back. */
+static int
+count_after(void *ctx, size_t n, abk_err *err)
+{
+	(void)err;
+	*(size_t *)ctx += n;
+	return ABK_OK;
+}
+
+START_TEST(test_send_split)
+{
+	abk_buf in;
+	abk_err err = ABK_ERR_INIT;
+	size_t n = 3 * PROTO_ZIP_DATA_MAX + 1000, got = 0, frames = 0;
+	uint8_t *data = malloc(n), *copy = malloc(n);
+	uint8_t scratch[PROTO_HEADER_LEN + PROTO_SPLIT_FIRST];
+	uint8_t type = 0;
+	int status;
+	pid_t pid;
+
+	for (size_t i = 0; i < n; i++)
+		data[i] = (uint8_t)(i * 31 + i / 997);
+	memcpy(copy, data, n);
+	pid = fork();
+	if (pid == 0) {
+		abk_err e2 = ABK_ERR_INIT;
+		size_t wire = 0;
+		int rc = proto_send_split(&io_a, PT_ZIP_DATA, data, n, scratch, count_after,
+		    &wire, &e2);
+
+		_exit(rc == ABK_OK && memcmp(data, copy, n) == 0 &&
+		    wire == n + 4 * PROTO_HEADER_LEN ? 0 : 1);
+	}
+	abk_buf_init(&in, PROTO_FRAME_MAX);
+	while (got < n) {
+		ck_assert_int_eq(proto_recv(&io_b, &type, &in, &err), ABK_OK);
+		ck_assert_int_eq(type, PT_ZIP_DATA);
+		ck_assert_uint_eq(in.len, frames == 0 ? PROTO_SPLIT_FIRST :
+		    n - got < PROTO_ZIP_DATA_MAX ? n - got : PROTO_ZIP_DATA_MAX);
+		ck_assert_mem_eq(in.data, copy + got, in.len);
+		got += in.len;
+		frames++;
+	}
+	ck_assert_uint_eq(frames, 4);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* nothing to send: no frame */
+	ck_assert_int_eq(proto_send_split(&io_a, PT_ZIP_DATA, data, 0, scratch, NULL, NULL,
+	    &err), ABK_OK);
+	abk_buf_free(&in);
+	free(data);
+	free(copy);
 }
 END_TEST
 
@@ -593,6 +651,7 @@ proto_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_frame_round_trip);
 	tcase_add_test(tc, test_large_frame);
+	tcase_add_test(tc, test_send_split);
 	tcase_add_test(tc, test_oversized_refused_before_payload);
 	tcase_add_test(tc, test_sender_refuses_oversized);
 	tcase_add_test(tc, test_unknown_type);
