@@ -58,6 +58,15 @@ int batchrecv_frame(struct batchrecv *br, uint8_t type, const uint8_t *payload, 
     struct batchrecv_batch *done, abk_err *err);
 
 /*
+ * Receive one frame from io and take it as batchrecv_frame does, except that
+ * the payload of a ZIP_DATA inside a batch is read straight into the
+ * batch's buffer (in is left empty): other frames are read into in (its
+ * max bounds them).  Same returns as batchrecv_frame, or the stream's error.
+ */
+int batchrecv_recv(struct batchrecv *br, const struct proto_io *io, uint8_t *type,
+    abk_buf *in, struct batchrecv_batch *done, abk_err *err);
+
+/*
  * The end frame (PUSH_END, RESTORE_END: a 32-byte digest): refuses it inside
  * a batch and compares its digest with the digest of all batches
  * (INTEGRITY "<what> digest mismatch" if they differ).

@@ -112,18 +112,26 @@ proto_make_header(uint8_t hdr[PROTO_HEADER_LEN], uint8_t type, uint32_t len)
 }
 
 int
-proto_recv(const struct proto_io *io, uint8_t *type, abk_buf *payload, abk_err *err)
+proto_recv_header(const struct proto_io *io, size_t max, uint8_t *type, uint32_t *len,
+    abk_err *err)
 {
 	uint8_t hdr[PROTO_HEADER_LEN];
+	int rc = io->read_full(io->ctx, hdr, sizeof(hdr), err);
+
+	if (rc != ABK_OK)
+		return rc;
+	return proto_parse_header(hdr, max < PROTO_FRAME_MAX ? max : PROTO_FRAME_MAX, type,
+	    len, err);
+}
+
+int
+proto_recv(const struct proto_io *io, uint8_t *type, abk_buf *payload, abk_err *err)
+{
 	uint32_t len;
 	int rc;
 
 	abk_buf_reset(payload);
-	rc = io->read_full(io->ctx, hdr, sizeof(hdr), err);
-	if (rc != ABK_OK)
-		return rc;
-	rc = proto_parse_header(hdr, payload->max < PROTO_FRAME_MAX ? payload->max :
-	    PROTO_FRAME_MAX, type, &len, err);
+	rc = proto_recv_header(io, payload->max, type, &len, err);
 	if (rc != ABK_OK)
 		return rc;
 	if (abk_buf_reserve(payload, len) != 0)

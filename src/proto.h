@@ -149,6 +149,11 @@ void proto_make_header(uint8_t hdr[PROTO_HEADER_LEN], uint8_t type, uint32_t len
  */
 int proto_recv(const struct proto_io *io, uint8_t *type, abk_buf *payload, abk_err *err);
 
+/* The first half of proto_recv: read and check one header (payload length
+ * at most max, and PROTO_FRAME_MAX); the caller then reads *len bytes. */
+int proto_recv_header(const struct proto_io *io, size_t max, uint8_t *type, uint32_t *len,
+    abk_err *err);
+
 /* Write one frame (header + payload). */
 int proto_send(const struct proto_io *io, uint8_t type, const void *payload,
     size_t len, abk_err *err);
