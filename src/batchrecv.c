@@ -81,7 +81,8 @@ batchrecv_zip_end(struct batchrecv *br, abk_rd *r, struct batchrecv_batch *done,
 	return ABK_OK;
 }
 
-int
+/* Take one frame that was read whole (see batchrecv_recv). */
+static int
 batchrecv_frame(struct batchrecv *br, uint8_t type, const uint8_t *payload, size_t len,
     struct batchrecv_batch *done, abk_err *err)
 {
