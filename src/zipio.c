@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crc32.h"
 #include "zipio.h"
 #include "zipio_int.h"
 
@@ -649,7 +650,7 @@ add_stored_direct(zipio_writer *w, const char *name, int fd, const void *data,
 	} else if (len > 0) {
 		memcpy(w->sink.buf + at, data, len);
 	}
-	crc = (uint32_t)crc32_z(0, w->sink.buf + at, len);
+	crc = abk_crc32(0, w->sink.buf + at, len);
 	if ((rc = entry_open(w, name, S_IFREG | (mode & 07777), mtime, 0, len, 1,
 	    err)) != ABK_OK)
 		return rc;
