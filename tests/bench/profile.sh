@@ -13,14 +13,16 @@
 #   PROF_PHASES   phases to run (default "full inc res")
 #   PROF_FREQ     samples per second (default 2000)
 #   PROF_KEEP     1: keep the perf.data files (WORKDIR/perf-PHASE-SIDE.data)
+#   PROF_BIN      folder holding the autobackup and autobackupd to profile
+#                 (default: this tree's), e.g. an older build to compare
 # The dataset is the one of bench.sh (same generator, same seed); the 1%
 # change is issue 12's: 1% of the small files overwritten in place (256
 # bytes) and appended to, 0.5% deleted, 0.5% new, one 1 MiB region of every
 # big file overwritten in place.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
-AB=$top/autobackup
-ABD=$top/autobackupd
+AB=${PROF_BIN:-$top}/autobackup
+ABD=${PROF_BIN:-$top}/autobackupd
 for t in "$AB" "$ABD"; do [ -x "$t" ] || { echo "build first: $t missing" >&2; exit 1; }; done
 WOLFSSL=$(readlink -f "$(ldd "$AB" | awk '/libwolfssl/ { print $3 }')")
 command -v perf >/dev/null || { echo "perf missing (apt-get install linux-perf)" >&2; exit 1; }
@@ -87,7 +89,11 @@ for name in ("random1.bin", "random2.bin", "log1.txt", "numbers.txt"):
 PY
 }
 
-# Categories by symbol, first match wins.  wolfSSL's ChaCha and Poly1305
+# Categories by symbol, first match wins: cipher (ChaCha20, Poly1305),
+# crc/hash (CRC-32, BLAKE2b, SHA-256), zip (minizip, deflate, inflate),
+# memcpy (user space), kcopy (the kernel copying file or socket data and
+# clearing pages), kernel (the rest of the kernel: syscalls, page cache,
+# file creation, TCP), tls-other (wolfSSL outside the cipher), other.  wolfSSL's ChaCha and Poly1305
 # block functions are static: an address without a symbol counts as the
 # cipher when the next exported symbol after it is a ChaCha/Poly1305 one.
 split() {
@@ -121,7 +127,7 @@ for line in sys.stdin:
         c = "cipher"
     elif re.search(r"crc32|blake2|sha256|transform_sha|xxh|sha512", sym, re.I):
         c = "crc/hash"
-    elif re.search(r"mem(cpy|move)|copy_user|copy_page|_copy_to_iter|_copy_from_iter|rep_movs", sym):
+    elif re.search(r"mem(cpy|move)|copy_user|copy_page|copy_folio|_copy_to_iter|_copy_from_iter|rep_movs", sym):
         c = "kcopy" if "kernel" in dso else "memcpy"
     elif "kernel" in dso and re.search(r"clear_page", sym):
         c = "kcopy"
@@ -169,10 +175,15 @@ profile() {
 		--user prof --token-file "$W/token" --config /dev/null -q "$@" >/dev/null
 	sleep 0.5
 	kill -INT "$ppid_srv"; wait "$ppid_srv" 2>/dev/null || true
+	tot=0
 	for side in client server; do
 		f=$W/perf-$phase-$side.data
-		printf '%-5s %-6s %s\n' "$phase" "$side" "$(split "$f" "$(cpu_seconds "$f")")"
+		s=$(cpu_seconds "$f")
+		printf '%-5s %-6s %s\n' "$phase" "$side" "$(split "$f" "$s")"
+		tot=$(awk -v a="$tot" -v b="$s" 'BEGIN { print a + b }')
 	done
+	awk -v t="$tot" -v mb="$MB" -v p="$phase" \
+	    'BEGIN { printf "%-5s both   %6.2f CPU-s, %.2f CPU-s per GB of the dataset\n", p, t, t * 1024 / mb }'
 }
 
 printf '# %s MB: %s small files + 4 x %s MB; CPU-seconds\n' "$MB" "$SMALL" "$BIG"
