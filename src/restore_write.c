@@ -205,7 +205,10 @@ restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
 		return ABK_OK;
 	}
 	if (e->type == MF_FILE && e->size > 0) {
-		restore_check_present(j, e);
+		/* into a new or empty target nothing can be there already
+		 * (restore_target_has_files): no lookup per file */
+		if (j->have)
+			restore_check_present(j, e);
 		return ABK_OK;
 	}
 	rc = fsops_dircache_parent(&j->dc, e->path, e->path_len, &dirfd, name, err);
