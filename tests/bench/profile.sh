@@ -15,6 +15,8 @@
 #   PROF_KEEP     1: keep the perf.data files (WORKDIR/perf-PHASE-SIDE.data)
 #   PROF_BIN      folder holding the autobackup and autobackupd to profile
 #                 (default: this tree's), e.g. an older build to compare
+# Kernel time is sampled only as root or with kernel.perf_event_paranoid
+# at 1 or less; otherwise the kernel columns read 0.
 # The dataset is the one of bench.sh (same generator, same seed); the 1%
 # change is issue 12's: 1% of the small files overwritten in place (256
 # bytes) and appended to, 0.5% deleted, 0.5% new, one 1 MiB region of every
