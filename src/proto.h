@@ -25,7 +25,8 @@
 /* Limits (invariant 7).  Both peers enforce the ones that concern them. */
 #define PROTO_FRAME_MAX (1024u * 1024u)		/* payload bytes in one frame */
 #define PROTO_ZIP_DATA_MAX (256u * 1024u)	/* payload of one ZIP_DATA frame */
-#define PROTO_SPLIT_FIRST (16384u - PROTO_HEADER_LEN) /* proto_send_split: first frame = one TLS record */
+/* proto_send_split's first frame of a batch: one TLS record */
+#define PROTO_SPLIT_FIRST (16384u - PROTO_HEADER_LEN)
 #define PROTO_ZIP_BATCH_MAX (64u * 1024u * 1024u) /* bytes of one zip batch */
 #define PROTO_ZIP_BATCH_ENTRIES 4096u		/* entries in one zip batch */
 #define PROTO_CHUNK_MAX (8u * 1024u * 1024u)	/* uncompressed bytes of one chunk */
