@@ -78,170 +78,6 @@ zipio_zip_error(abk_err *err, int zrc, int io_errno, int short_read, const char 
 	}
 }
 
-/* ---- byte sink (writer side) -------------------------------------------- */
-
-struct zipio_sink {
-	int fd;			/* -1: the archive lives in buf */
-	int capture;		/* fd: writes at offsets >= base go to buf */
-	int discard;		/* drop writes (closing an abandoned archive) */
-	uint8_t *buf;
-	size_t cap;
-	size_t len;		/* valid bytes in buf */
-	uint64_t base;		/* archive offset of buf[0] */
-	uint64_t pos;
-	uint64_t end;		/* archive size so far */
-	int err;		/* errno of the first failure */
-};
-
-static int
-sink_in_memory(const struct zipio_sink *s, uint64_t off)
-{
-	return s->fd < 0 || (s->capture && off >= s->base);
-}
-
-static int
-sink_grow(struct zipio_sink *s, size_t need)
-{
-	size_t ncap = s->cap ? s->cap : (size_t)1 << 20;
-	uint8_t *nbuf;
-
-	while (ncap < need) {
-		if (ncap > SIZE_MAX / 2)
-			return ENOMEM;
-		ncap *= 2;
-	}
-	if (ncap == s->cap)
-		return 0;
-	if ((nbuf = realloc(s->buf, ncap)) == NULL)
-		return ENOMEM;
-	s->buf = nbuf;
-	s->cap = ncap;
-	return 0;
-}
-
-static uLong
-sink_write(voidpf opaque, voidpf stream, const void *data, uLong size)
-{
-	struct zipio_sink *s = opaque;
-	const uint8_t *p = data;
-	size_t done = 0;
-
-	(void)stream;
-	if (s->err != 0)
-		return 0;
-	if (s->discard) {
-		s->pos += size;
-		return size;
-	}
-	if (sink_in_memory(s, s->pos)) {
-		uint64_t off = s->pos - s->base;
-
-		if (off > SIZE_MAX - size) {
-			s->err = ENOMEM;
-			return 0;
-		}
-		if ((s->err = sink_grow(s, (size_t)off + size)) != 0)
-			return 0;
-		if (off > s->len)
-			memset(s->buf + s->len, 0, (size_t)off - s->len);
-		memcpy(s->buf + off, p, size);
-		if ((size_t)off + size > s->len)
-			s->len = (size_t)off + size;
-		done = size;
-	} else {
-		while (done < size) {
-			ssize_t n = pwrite(s->fd, p + done, size - done,
-			    (off_t)(s->pos + done));
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				s->err = n < 0 ? errno : EIO;
-				break;
-			}
-			done += (size_t)n;
-		}
-	}
-	s->pos += done;
-	if (s->pos > s->end)
-		s->end = s->pos;
-	return (uLong)done;
-}
-
-/* Read back n bytes the sink holds at off (used for the CRC minizip wrote). */
-static int
-sink_pread(struct zipio_sink *s, void *out, size_t n, uint64_t off)
-{
-	if (sink_in_memory(s, off)) {
-		if (off < s->base || off - s->base > s->len || s->len - (off - s->base) < n)
-			return EINVAL;
-		memcpy(out, s->buf + (off - s->base), n);
-		return 0;
-	}
-	while (n > 0) {
-		ssize_t r = pread(s->fd, out, n, (off_t)off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? errno : EIO;
-		out = (uint8_t *)out + r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
-
-static uLong
-sink_read(voidpf opaque, voidpf stream, void *buf, uLong size)
-{
-	struct zipio_sink *s = opaque;
-	uint64_t avail = s->end > s->pos ? s->end - s->pos : 0;
-
-	(void)stream;
-	if (size > avail)
-		size = (uLong)avail;
-	if (size == 0 || sink_pread(s, buf, size, s->pos) != 0)
-		return 0;
-	s->pos += size;
-	return size;
-}
-
-static ZPOS64_T
-sink_tell(voidpf opaque, voidpf stream)
-{
-	(void)stream;
-	return ((struct zipio_sink *)opaque)->pos;
-}
-
-static long
-sink_seek(voidpf opaque, voidpf stream, ZPOS64_T off, int origin)
-{
-	struct zipio_sink *s = opaque;
-
-	(void)stream;
-	switch (origin) {
-	case ZLIB_FILEFUNC_SEEK_SET:
-		s->pos = off;
-		return 0;
-	case ZLIB_FILEFUNC_SEEK_CUR:
-		s->pos += off;
-		return 0;
-	case ZLIB_FILEFUNC_SEEK_END:
-		s->pos = s->end + off;
-		return 0;
-	default:
-		return -1;
-	}
-}
-
-static int
-sink_error(voidpf opaque, voidpf stream)
-{
-	(void)stream;
-	return ((struct zipio_sink *)opaque)->err;
-}
-
 /* ---- time --------------------------------------------------------------- */
 
 /* DOS date/time (local time, as Info-ZIP writes it), clamped to 1980..2107. */
@@ -338,17 +174,9 @@ writer_check(zipio_writer *w, enum writer_state want, abk_err *err)
 static int
 writer_open_zip(zipio_writer *w, abk_err *err)
 {
-	zlib_filefunc64_def ff = {
-		.zopen64_file = zipio_io_open,
-		.zread_file = sink_read,
-		.zwrite_file = sink_write,
-		.ztell64_file = sink_tell,
-		.zseek64_file = sink_seek,
-		.zclose_file = zipio_io_close,
-		.zerror_file = sink_error,
-		.opaque = &w->sink,
-	};
+	zlib_filefunc64_def ff;
 
+	zipio_sink_filefunc(&w->sink, &ff);
 	w->zf = zipOpen2_64("zipio", APPEND_STATUS_CREATE, NULL, &ff);
 	if (w->zf == NULL)
 		return writer_fail(w, zipio_zip_error(err, Z_ERRNO,
@@ -552,7 +380,7 @@ entry_close(zipio_writer *w, int raw, uint32_t raw_crc, uint32_t *crc_out, abk_e
 		c[1] = (uint8_t)(raw_crc >> 8);
 		c[2] = (uint8_t)(raw_crc >> 16);
 		c[3] = (uint8_t)(raw_crc >> 24);
-	} else if ((rc = sink_pread(&w->sink, c, sizeof(c), w->entry_pos + 14)) != 0) {
+	} else if ((rc = zipio_sink_pread(&w->sink, c, sizeof(c), w->entry_pos + 14)) != 0) {
 		/* minizip has patched the CRC into the local header: read it
 		 * back rather than computing it twice. */
 		return writer_fail(w, abk_err_set(err, ABK_E_IO, "read back zip entry %s: %s",
@@ -641,7 +469,7 @@ add_stored_direct(zipio_writer *w, const char *name, int fd, const void *data,
 		    ZIPIO_NAME_MAX);
 	/* where entry_open's local header will end (no zip64 block) */
 	at = (size_t)(w->sink.pos - w->sink.base) + LOCAL_HDR + namelen + ut_extra(ut, mtime);
-	if ((rc = sink_grow(&w->sink, at + len)) != 0)
+	if ((rc = zipio_sink_grow(&w->sink, at + len)) != 0)
 		return abk_err_set(err, ABK_E_NOMEM, "zip entry %s: out of memory", name);
 	/* Data first: a file that shrank adds nothing. */
 	if (fd >= 0) {
