@@ -667,7 +667,7 @@ zipio_writer_finish(zipio_writer *w, const uint8_t **data, size_t *len, abk_err 
 {
 	uint64_t cd_start;
 	uint8_t *tail;
-	size_t tail_len, done = 0;
+	size_t tail_len;
 	int rc;
 
 	if ((rc = writer_check(w, W_OPEN, err)) != ABK_OK)
@@ -688,6 +688,8 @@ zipio_writer_finish(zipio_writer *w, const uint8_t **data, size_t *len, abk_err 
 	if ((rc = fix_central(tail, tail_len, w->entries, err)) != ABK_OK)
 		return writer_fail(w, rc);
 	if (w->sink.fd >= 0) {
+		size_t done = 0;
+
 		while (done < tail_len) {
 			ssize_t n = pwrite(w->sink.fd, tail + done, tail_len - done,
 			    (off_t)(cd_start + done));
