@@ -466,17 +466,14 @@ push_receive(struct srv_push *sp, abk_err *err)
 		struct batchrecv_batch done;
 		uint8_t type;
 		abk_rd r;
-		int rc = proto_recv(&s->io, &type, &s->in, err);
+		int rc = batchrecv_recv(&sp->br, &s->io, &type, &s->in, &done, err);
 
-		if (rc != ABK_OK)
+		if (rc < 0)
 			return rc;
 		/* From the first batch on (not while the client hashes pieces),
 		 * the data must keep up --min-rate. */
 		if (type == PT_ZIP_BEGIN && !s->rate_on)
 			session_rate(s, 1);
-		rc = batchrecv_frame(&sp->br, type, s->in.data, s->in.len, &done, err);
-		if (rc < 0)
-			return rc;
 		if (rc == ABK_OK) {
 			if (done.n_units == 0)
 				continue;	/* ZIP_BEGIN, ZIP_DATA */

@@ -164,7 +164,7 @@ enum rslot_state { RSLOT_FREE, RSLOT_READY };
 struct restore_slot {
 	enum rslot_state state;
 	zipio_writer *zw;
-	const uint8_t *data;
+	uint8_t *data;		/* the finished zip (zipio_writer_archive) */
 	size_t len;
 	struct transfer_unit units[PROTO_ZIP_BATCH_ENTRIES];
 	uint32_t n;
@@ -228,7 +228,8 @@ restore_build_batch(struct srv_restore *sr, struct restore_slot *sl, abk_err *er
 		close(fd);
 	prefetch_end(&pf);
 	if (rc == ABK_OK)
-		rc = zipio_writer_finish(sl->zw, &sl->data, &sl->len, err);
+		rc = zipio_writer_finish(sl->zw, NULL, &sl->len, err);
+	sl->data = zipio_writer_archive(sl->zw);
 	if (rc == ABK_OK)
 		rc = transfer_batch_digest(sl->data, sl->len, sl->digest, err);
 	return rc;
@@ -344,7 +345,7 @@ static int
 restore_send_data(struct srv_restore *sr, abk_err *err)
 {
 	struct restore_pipe rp;
-	uint8_t *frame = malloc(PROTO_HEADER_LEN + PROTO_ZIP_DATA_MAX);
+	uint8_t *frame = malloc(PROTO_HEADER_LEN + PROTO_SPLIT_FIRST);
 	abk_digest_ctx total;
 	uint8_t digest[ABK_DIGEST_LEN];
 	pthread_t tid;

@@ -11,6 +11,7 @@
 
 #include "abkerr.h"
 #include "buf.h"
+#include "crc32.h"
 #include "manifest.h"
 #include "pathsafe.h"
 #include "storage.h"
@@ -161,20 +162,12 @@ int stg_usage_invalidate_locked(int lockfd, abk_err *err);
 int stg_usage_set_locked(int lockfd, uint64_t bytes, abk_err *err);
 void stg_usage_unlock(int lockfd);
 
-/* crc32 over any length (zlib takes uInt): push data, snapshot files. */
+/* crc32 over any length: push data, snapshot files (abk_crc32: the
+ * carry-less multiplication one where the CPU has it). */
 static inline uint32_t
 storage_crc32(uint32_t crc, const void *data, size_t len)
 {
-	const uint8_t *p = data;
-
-	while (len > 0) {
-		uInt n = len > 0x40000000u ? 0x40000000u : (uInt)len;
-
-		crc = (uint32_t)crc32(crc, p, n);
-		p += n;
-		len -= n;
-	}
-	return crc;
+	return abk_crc32(crc, data, len);
 }
 
 #endif

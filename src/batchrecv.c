@@ -81,7 +81,8 @@ batchrecv_zip_end(struct batchrecv *br, abk_rd *r, struct batchrecv_batch *done,
 	return ABK_OK;
 }
 
-int
+/* Take one frame that was read whole (see batchrecv_recv). */
+static int
 batchrecv_frame(struct batchrecv *br, uint8_t type, const uint8_t *payload, size_t len,
     struct batchrecv_batch *done, abk_err *err)
 {
@@ -104,6 +105,39 @@ batchrecv_frame(struct batchrecv *br, uint8_t type, const uint8_t *payload, size
 	default:
 		return 1;
 	}
+}
+
+/*
+ * Reading ZIP_DATA into a frame buffer and appending it to the batch was a
+ * copy of every received byte on top of the TLS library's own.
+ */
+int
+batchrecv_recv(struct batchrecv *br, const struct proto_io *io, uint8_t *type, abk_buf *in,
+    struct batchrecv_batch *done, abk_err *err)
+{
+	abk_buf *zip = &br->zips[br->fill];
+	uint32_t len;
+	int rc;
+
+	memset(done, 0, sizeof(*done));
+	abk_buf_reset(in);
+	if ((rc = proto_recv_header(io, in->max, type, &len, err)) != ABK_OK)
+		return rc;
+	if (*type != PT_ZIP_DATA || br->n_units == 0) {
+		if (abk_buf_reserve(in, len) != 0)
+			return abk_err_set(err, ABK_E_NOMEM, "cannot allocate a %u-byte frame", len);
+		if (len > 0 && (rc = io->read_full(io->ctx, in->data, len, err)) != ABK_OK)
+			return rc;
+		in->len = len;
+		return batchrecv_frame(br, *type, in->data, in->len, done, err);
+	}
+	if (abk_buf_reserve(zip, len) != 0)
+		return abk_err_set(err, ABK_E_LIMIT, "zip batch over %u bytes",
+		    PROTO_ZIP_BATCH_MAX);
+	if (len > 0 && (rc = io->read_full(io->ctx, zip->data + zip->len, len, err)) != ABK_OK)
+		return rc;
+	zip->len += len;
+	return ABK_OK;
 }
 
 int

@@ -48,14 +48,16 @@ int batchrecv_init(struct batchrecv *br, batchrecv_check_fn check, void *ctx, ab
 void batchrecv_free(struct batchrecv *br);
 
 /*
- * Take one frame.  Returns 1 (and does nothing) if type is not ZIP_BEGIN,
- * ZIP_DATA or ZIP_END; else ABK_OK or the error (PROTO out of order or
- * malformed, LIMIT over a bound, INTEGRITY digest mismatch).  When a ZIP_END
- * completed a verified batch, *done describes it (done->n_units > 0), else
- * done->n_units is 0.
+ * Receive one frame from io and take it.  Returns 1 (and does nothing more)
+ * if type is not ZIP_BEGIN, ZIP_DATA or ZIP_END: its payload is in in (whose
+ * max bounds it); else ABK_OK or the error (PROTO out of order or malformed,
+ * LIMIT over a bound, INTEGRITY digest mismatch, or the stream's error).
+ * The payload of a ZIP_DATA inside a batch is read straight into the
+ * batch's buffer (in is left empty).  When a ZIP_END completed a verified
+ * batch, *done describes it (done->n_units > 0), else done->n_units is 0.
  */
-int batchrecv_frame(struct batchrecv *br, uint8_t type, const uint8_t *payload, size_t len,
-    struct batchrecv_batch *done, abk_err *err);
+int batchrecv_recv(struct batchrecv *br, const struct proto_io *io, uint8_t *type,
+    abk_buf *in, struct batchrecv_batch *done, abk_err *err);
 
 /*
  * The end frame (PUSH_END, RESTORE_END: a 32-byte digest): refuses it inside

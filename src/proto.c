@@ -112,18 +112,26 @@ proto_make_header(uint8_t hdr[PROTO_HEADER_LEN], uint8_t type, uint32_t len)
 }
 
 int
-proto_recv(const struct proto_io *io, uint8_t *type, abk_buf *payload, abk_err *err)
+proto_recv_header(const struct proto_io *io, size_t max, uint8_t *type, uint32_t *len,
+    abk_err *err)
 {
 	uint8_t hdr[PROTO_HEADER_LEN];
+	int rc = io->read_full(io->ctx, hdr, sizeof(hdr), err);
+
+	if (rc != ABK_OK)
+		return rc;
+	return proto_parse_header(hdr, max < PROTO_FRAME_MAX ? max : PROTO_FRAME_MAX, type,
+	    len, err);
+}
+
+int
+proto_recv(const struct proto_io *io, uint8_t *type, abk_buf *payload, abk_err *err)
+{
 	uint32_t len;
 	int rc;
 
 	abk_buf_reset(payload);
-	rc = io->read_full(io->ctx, hdr, sizeof(hdr), err);
-	if (rc != ABK_OK)
-		return rc;
-	rc = proto_parse_header(hdr, payload->max < PROTO_FRAME_MAX ? payload->max :
-	    PROTO_FRAME_MAX, type, &len, err);
+	rc = proto_recv_header(io, payload->max, type, &len, err);
 	if (rc != ABK_OK)
 		return rc;
 	if (abk_buf_reserve(payload, len) != 0)
@@ -163,19 +171,36 @@ proto_send(const struct proto_io *io, uint8_t type, const void *payload,
 	return rc;
 }
 
+/*
+ * Copying every frame's payload behind its header cost a pass over all the
+ * data sent (the TLS library copies it once more into its records): only
+ * the first frame is copied, small; the later ones borrow the bytes in
+ * front of them for their header.
+ */
 int
-proto_send_split(const struct proto_io *io, uint8_t type, const uint8_t *data, size_t len,
+proto_send_split(const struct proto_io *io, uint8_t type, uint8_t *data, size_t len,
     uint8_t *scratch, int (*after)(void *ctx, size_t n, abk_err *err), void *ctx,
     abk_err *err)
 {
-	int rc = ABK_OK;
+	size_t n = len < PROTO_SPLIT_FIRST ? len : PROTO_SPLIT_FIRST;
+	int rc;
 
-	for (size_t off = 0; rc == ABK_OK && off < len; off += PROTO_ZIP_DATA_MAX) {
-		size_t n = len - off > PROTO_ZIP_DATA_MAX ? PROTO_ZIP_DATA_MAX : len - off;
+	if (len == 0)
+		return ABK_OK;
+	proto_make_header(scratch, type, (uint32_t)n);
+	memcpy(scratch + PROTO_HEADER_LEN, data, n);
+	rc = io->write_all(io->ctx, scratch, PROTO_HEADER_LEN + n, err);
+	if (rc == ABK_OK && after != NULL)
+		rc = after(ctx, PROTO_HEADER_LEN + n, err);
+	for (size_t off = n; rc == ABK_OK && off < len; off += n) {
+		uint8_t *hdr = data + off - PROTO_HEADER_LEN;
+		uint8_t saved[PROTO_HEADER_LEN];
 
-		proto_make_header(scratch, type, (uint32_t)n);
-		memcpy(scratch + PROTO_HEADER_LEN, data + off, n);
-		rc = io->write_all(io->ctx, scratch, PROTO_HEADER_LEN + n, err);
+		n = len - off > PROTO_ZIP_DATA_MAX ? PROTO_ZIP_DATA_MAX : len - off;
+		memcpy(saved, hdr, sizeof(saved));
+		proto_make_header(hdr, type, (uint32_t)n);
+		rc = io->write_all(io->ctx, hdr, PROTO_HEADER_LEN + n, err);
+		memcpy(hdr, saved, sizeof(saved));
 		if (rc == ABK_OK && after != NULL)
 			rc = after(ctx, PROTO_HEADER_LEN + n, err);
 	}

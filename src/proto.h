@@ -27,6 +27,8 @@
 /* Limits (invariant 7).  Both peers enforce the ones that concern them. */
 #define PROTO_FRAME_MAX (1024u * 1024u)		/* payload bytes in one frame */
 #define PROTO_ZIP_DATA_MAX (256u * 1024u)	/* payload of one ZIP_DATA frame */
+/* proto_send_split's first frame of a batch: one TLS record */
+#define PROTO_SPLIT_FIRST (16384u - PROTO_HEADER_LEN)
 #define PROTO_ZIP_BATCH_MAX (64u * 1024u * 1024u) /* bytes of one zip batch */
 #define PROTO_ZIP_BATCH_ENTRIES 4096u		/* entries in one zip batch */
 #define PROTO_CHUNK_MAX (8u * 1024u * 1024u)	/* uncompressed bytes of one chunk */
@@ -150,6 +152,11 @@ void proto_make_header(uint8_t hdr[PROTO_HEADER_LEN], uint8_t type, uint32_t len
  */
 int proto_recv(const struct proto_io *io, uint8_t *type, abk_buf *payload, abk_err *err);
 
+/* The first half of proto_recv: read and check one header (payload length
+ * at most max, and PROTO_FRAME_MAX); the caller then reads *len bytes. */
+int proto_recv_header(const struct proto_io *io, size_t max, uint8_t *type, uint32_t *len,
+    abk_err *err);
+
 /* Write one frame (header + payload). */
 int proto_send(const struct proto_io *io, uint8_t type, const void *payload,
     size_t len, abk_err *err);
@@ -157,11 +164,15 @@ int proto_send(const struct proto_io *io, uint8_t type, const void *payload,
 /*
  * Send data[0..len) as consecutive frames of type with payloads of at most
  * PROTO_ZIP_DATA_MAX bytes, each header and payload in one write (one TLS
- * record train; scratch holds PROTO_HEADER_LEN + PROTO_ZIP_DATA_MAX bytes).
- * after (may be NULL) runs after each frame with its size on the wire; a
- * non-zero return stops the sending and is returned.
+ * record train).  The data is not copied: the first frame, of
+ * PROTO_SPLIT_FIRST bytes at most, goes out through scratch (which holds
+ * PROTO_HEADER_LEN + PROTO_SPLIT_FIRST bytes); every later frame's header is
+ * written over the PROTO_HEADER_LEN bytes in front of its payload (already
+ * sent) and they are put back after the write, so data is unchanged on
+ * return.  after (may be NULL) runs after each frame with its size on the
+ * wire; a non-zero return stops the sending and is returned.
  */
-int proto_send_split(const struct proto_io *io, uint8_t type, const uint8_t *data,
+int proto_send_split(const struct proto_io *io, uint8_t type, uint8_t *data,
     size_t len, uint8_t *scratch, int (*after)(void *ctx, size_t n, abk_err *err),
     void *ctx, abk_err *err);
 

@@ -537,7 +537,7 @@ push_transfer(struct push_job *job, struct abk_progress *prog, uint64_t *wire_by
 	    job->opts->compress == ABK_COMPRESS_ALWAYS, (unsigned)(2 * (n_threads + 1)));
 	atomic_store(&job->deflate, ad.mode);
 	threads = calloc(n_threads, sizeof(*threads));
-	frame = malloc(PROTO_HEADER_LEN + PROTO_ZIP_DATA_MAX);
+	frame = malloc(PROTO_HEADER_LEN + PROTO_SPLIT_FIRST);
 	if ((rc = push_slots_new(job, err)) != ABK_OK)
 		goto out;
 	if (threads == NULL || frame == NULL) {

@@ -246,7 +246,8 @@ push_build(struct push_job *job, size_t b, struct push_slot *s)
 	prefetch_end(&pf);
 	free(sample);
 	if (s->rc == ABK_OK && s->n_sent > 0) {
-		s->rc = zipio_writer_finish(s->zw, &s->data, &s->len, &s->err);
+		s->rc = zipio_writer_finish(s->zw, NULL, &s->len, &s->err);
+		s->data = zipio_writer_archive(s->zw);
 		if (s->rc == ABK_OK)
 			s->rc = transfer_batch_digest(s->data, s->len, s->digest, &s->err);
 	}

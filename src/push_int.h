@@ -39,7 +39,7 @@ struct push_slot {
 	enum slot_state state;
 	size_t next_batch;		/* the batch this slot may take next */
 	zipio_writer *zw;
-	const uint8_t *data;
+	uint8_t *data;			/* the finished zip (zipio_writer_archive) */
 	size_t len;
 	uint8_t digest[ABK_DIGEST_LEN];
 	struct push_unit *sent;		/* units in the zip, in order */

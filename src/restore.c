@@ -200,6 +200,8 @@ restore_receive(struct rjob *j, abk_err *err)
 		goto out;
 	started = 1;
 	rc = handoff_start(&rp.ho, restore_write_batch, restore_written, &rp, err);
+	if (rc == ABK_OK && c->broken)
+		rc = abk_err_set(err, ABK_E_NET, "connection is no longer usable");
 	while (rc == ABK_OK) {
 		uint8_t type;
 
@@ -207,16 +209,18 @@ restore_receive(struct rjob *j, abk_err *err)
 			rc = abk_err_set(err, ABK_E_CANCELED, "canceled");
 			break;
 		}
-		rc = client_recv(c, 0, &type, err);
-		if (rc != ABK_OK)
+		/* client_recv, with ZIP_DATA read straight into the batch */
+		rc = batchrecv_recv(&br, &c->io, &type, &c->in, &done[next], err);
+		if (rc > 0 && type == PT_ERROR) {
+			rc = proto_decode_error(c->in.data, c->in.len, err);
 			break;
-		if (type == PT_RESTORE_END) {
+		}
+		if (rc > 0 && type == PT_RESTORE_END) {
 			rc = batchrecv_end(&br, type, c->in.data, c->in.len, "restore", err);
 			if (rc == ABK_OK)
 				rc = handoff_post(&rp.ho, NULL, err);	/* all written? */
 			break;
 		}
-		rc = batchrecv_frame(&br, type, c->in.data, c->in.len, &done[next], err);
 		if (rc > 0) {
 			rc = abk_err_set(err, ABK_E_PROTO, "unexpected %s during a restore",
 			    proto_type_name(type));

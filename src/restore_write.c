@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "crc32.h"
 #include "crypto.h"
 #include "restore_int.h"
 
@@ -167,7 +168,7 @@ restore_check_present(struct rjob *j, struct rentry *e)
 			continue;
 		if (n <= 0)
 			goto out;
-		crc = (uint32_t)crc32_z(crc, buf, (size_t)n);
+		crc = abk_crc32(crc, buf, (size_t)n);
 		left -= (uint64_t)n;
 	}
 	if (crc == e->crc) {
@@ -204,7 +205,10 @@ restore_entry_now(struct rjob *j, struct rentry *e, abk_err *err)
 		return ABK_OK;
 	}
 	if (e->type == MF_FILE && e->size > 0) {
-		restore_check_present(j, e);
+		/* into a new or empty target nothing can be there already
+		 * (restore_target_has_files): no lookup per file */
+		if (j->have)
+			restore_check_present(j, e);
 		return ABK_OK;
 	}
 	rc = fsops_dircache_parent(&j->dc, e->path, e->path_len, &dirfd, name, err);
@@ -335,7 +339,7 @@ restore_sink_data(void *ctx, const struct transfer_unit *u, uint64_t offset, con
 	struct rentry *e = &j->v[u->index];
 
 	(void)offset;	/* pieces are written in order: offset is the file position */
-	e->crc_got = (uint32_t)crc32_z(e->crc_got, buf, n);
+	e->crc_got = abk_crc32(e->crc_got, buf, n);
 	return restore_write(j, e, buf, n, err);
 }
 

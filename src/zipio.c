@@ -12,6 +12,11 @@
  * would make unzip ignore their Unix modes and turn symlinks into files.
  * zipio_writer_finish captures the central directory and puts the Unix host
  * byte back in every header.
+ *
+ * Stored entries of memory archives (every batch on a fast link) skip
+ * minizip's byte-by-byte data copy: add_stored_direct reads the data into
+ * its place in the archive and has minizip write the headers in raw mode;
+ * the compressed size minizip could not count is set in both headers.
  */
 #include "config.h"
 
@@ -24,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crc32.h"
 #include "zipio.h"
 #include "zipio_int.h"
 
@@ -70,170 +76,6 @@ zipio_zip_error(abk_err *err, int zrc, int io_errno, int short_read, const char 
 	default:
 		return abk_err_set(err, ABK_E_ZIP, "%s %s: minizip error %d", what, name, zrc);
 	}
-}
-
-/* ---- byte sink (writer side) -------------------------------------------- */
-
-struct zipio_sink {
-	int fd;			/* -1: the archive lives in buf */
-	int capture;		/* fd: writes at offsets >= base go to buf */
-	int discard;		/* drop writes (closing an abandoned archive) */
-	uint8_t *buf;
-	size_t cap;
-	size_t len;		/* valid bytes in buf */
-	uint64_t base;		/* archive offset of buf[0] */
-	uint64_t pos;
-	uint64_t end;		/* archive size so far */
-	int err;		/* errno of the first failure */
-};
-
-static int
-sink_in_memory(const struct zipio_sink *s, uint64_t off)
-{
-	return s->fd < 0 || (s->capture && off >= s->base);
-}
-
-static int
-sink_grow(struct zipio_sink *s, size_t need)
-{
-	size_t ncap = s->cap ? s->cap : (size_t)1 << 20;
-	uint8_t *nbuf;
-
-	while (ncap < need) {
-		if (ncap > SIZE_MAX / 2)
-			return ENOMEM;
-		ncap *= 2;
-	}
-	if (ncap == s->cap)
-		return 0;
-	if ((nbuf = realloc(s->buf, ncap)) == NULL)
-		return ENOMEM;
-	s->buf = nbuf;
-	s->cap = ncap;
-	return 0;
-}
-
-static uLong
-sink_write(voidpf opaque, voidpf stream, const void *data, uLong size)
-{
-	struct zipio_sink *s = opaque;
-	const uint8_t *p = data;
-	size_t done = 0;
-
-	(void)stream;
-	if (s->err != 0)
-		return 0;
-	if (s->discard) {
-		s->pos += size;
-		return size;
-	}
-	if (sink_in_memory(s, s->pos)) {
-		uint64_t off = s->pos - s->base;
-
-		if (off > SIZE_MAX - size) {
-			s->err = ENOMEM;
-			return 0;
-		}
-		if ((s->err = sink_grow(s, (size_t)off + size)) != 0)
-			return 0;
-		if (off > s->len)
-			memset(s->buf + s->len, 0, (size_t)off - s->len);
-		memcpy(s->buf + off, p, size);
-		if ((size_t)off + size > s->len)
-			s->len = (size_t)off + size;
-		done = size;
-	} else {
-		while (done < size) {
-			ssize_t n = pwrite(s->fd, p + done, size - done,
-			    (off_t)(s->pos + done));
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				s->err = n < 0 ? errno : EIO;
-				break;
-			}
-			done += (size_t)n;
-		}
-	}
-	s->pos += done;
-	if (s->pos > s->end)
-		s->end = s->pos;
-	return (uLong)done;
-}
-
-/* Read back n bytes the sink holds at off (used for the CRC minizip wrote). */
-static int
-sink_pread(struct zipio_sink *s, void *out, size_t n, uint64_t off)
-{
-	if (sink_in_memory(s, off)) {
-		if (off < s->base || off - s->base > s->len || s->len - (off - s->base) < n)
-			return EINVAL;
-		memcpy(out, s->buf + (off - s->base), n);
-		return 0;
-	}
-	while (n > 0) {
-		ssize_t r = pread(s->fd, out, n, (off_t)off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? errno : EIO;
-		out = (uint8_t *)out + r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
-
-static uLong
-sink_read(voidpf opaque, voidpf stream, void *buf, uLong size)
-{
-	struct zipio_sink *s = opaque;
-	uint64_t avail = s->end > s->pos ? s->end - s->pos : 0;
-
-	(void)stream;
-	if (size > avail)
-		size = (uLong)avail;
-	if (size == 0 || sink_pread(s, buf, size, s->pos) != 0)
-		return 0;
-	s->pos += size;
-	return size;
-}
-
-static ZPOS64_T
-sink_tell(voidpf opaque, voidpf stream)
-{
-	(void)stream;
-	return ((struct zipio_sink *)opaque)->pos;
-}
-
-static long
-sink_seek(voidpf opaque, voidpf stream, ZPOS64_T off, int origin)
-{
-	struct zipio_sink *s = opaque;
-
-	(void)stream;
-	switch (origin) {
-	case ZLIB_FILEFUNC_SEEK_SET:
-		s->pos = off;
-		return 0;
-	case ZLIB_FILEFUNC_SEEK_CUR:
-		s->pos += off;
-		return 0;
-	case ZLIB_FILEFUNC_SEEK_END:
-		s->pos = s->end + off;
-		return 0;
-	default:
-		return -1;
-	}
-}
-
-static int
-sink_error(voidpf opaque, voidpf stream)
-{
-	(void)stream;
-	return ((struct zipio_sink *)opaque)->err;
 }
 
 /* ---- time --------------------------------------------------------------- */
@@ -332,17 +174,9 @@ writer_check(zipio_writer *w, enum writer_state want, abk_err *err)
 static int
 writer_open_zip(zipio_writer *w, abk_err *err)
 {
-	zlib_filefunc64_def ff = {
-		.zopen64_file = zipio_io_open,
-		.zread_file = sink_read,
-		.zwrite_file = sink_write,
-		.ztell64_file = sink_tell,
-		.zseek64_file = sink_seek,
-		.zclose_file = zipio_io_close,
-		.zerror_file = sink_error,
-		.opaque = &w->sink,
-	};
+	zlib_filefunc64_def ff;
 
+	zipio_sink_filefunc(&w->sink, &ff);
 	w->zf = zipOpen2_64("zipio", APPEND_STATUS_CREATE, NULL, &ff);
 	if (w->zf == NULL)
 		return writer_fail(w, zipio_zip_error(err, Z_ERRNO,
@@ -419,6 +253,12 @@ zipio_writer_free(zipio_writer *w)
 	free(w);
 }
 
+uint8_t *
+zipio_writer_archive(zipio_writer *w)
+{
+	return w != NULL && w->state == W_DONE && w->sink.fd < 0 ? w->sink.buf : NULL;
+}
+
 int
 zipio_writer_reset(zipio_writer *w, abk_err *err)
 {
@@ -441,7 +281,7 @@ zipio_writer_reset(zipio_writer *w, abk_err *err)
  */
 static int
 entry_open(zipio_writer *w, const char *name, uint32_t unix_mode, int64_t mtime,
-    int level, uint64_t size_hint, abk_err *err)
+    int level, uint64_t size_hint, int raw, abk_err *err)
 {
 	zip_fileinfo zi;
 	uint8_t ut[UT_LEN];
@@ -468,7 +308,7 @@ entry_open(zipio_writer *w, const char *name, uint32_t unix_mode, int64_t mtime,
 
 	w->entry_pos = w->sink.pos;
 	rc = zipOpenNewFileInZip4_64(w->zf, name, &zi, ut, (uInt)utlen, ut,
-	    (uInt)utlen, NULL, level == 0 ? 0 : Z_DEFLATED, level, 0, -MAX_WBITS,
+	    (uInt)utlen, NULL, level == 0 ? 0 : Z_DEFLATED, level, raw, -MAX_WBITS,
 	    DEF_MEM_LEVEL, Z_DEFAULT_STRATEGY, NULL, 0,
 	    ZIPIO_MADE_BY_UNIX | (zip64 ? 45u : 20u),
 	    zipio_name_is_utf8(name, namelen) ? ZIPIO_GPBF_UTF8 : 0, zip64);
@@ -510,8 +350,10 @@ zipio_write(zipio_writer *w, const void *data, size_t len, abk_err *err)
 	return ABK_OK;
 }
 
-int
-zipio_end_file(zipio_writer *w, uint32_t *crc_out, abk_err *err)
+/* Close the open entry: minizip writes its sizes and CRC-32 (raw: the
+ * ones given, see add_stored_direct) and keeps its central header. */
+static int
+entry_close(zipio_writer *w, int raw, uint32_t raw_crc, uint32_t *crc_out, abk_err *err)
 {
 	uint8_t c[4];
 	uint64_t csize;
@@ -520,14 +362,30 @@ zipio_end_file(zipio_writer *w, uint32_t *crc_out, abk_err *err)
 
 	if ((rc = writer_check(w, W_ENTRY, err)) != ABK_OK)
 		return rc;
-	if ((rc = zipCloseFileInZip(w->zf)) != ZIP_OK)
+	rc = raw ? zipCloseFileInZipRaw64(w->zf, w->entry_bytes, raw_crc) :
+	    zipCloseFileInZip(w->zf);
+	if (rc != ZIP_OK)
 		return writer_fail(w, zipio_zip_error(err, rc, w->sink.err, 0,
 		    "close zip entry", w->entry_name));
-	/* minizip has patched the CRC into the local header: read it back
-	 * rather than computing it twice. */
-	if ((rc = sink_pread(&w->sink, c, sizeof(c), w->entry_pos + 14)) != 0)
+	if (raw) {
+		/* minizip counts the compressed size from what went through
+		 * it, nothing here: the local header gets the real one (the
+		 * central header is mended in fix_central). */
+		uint32_t n = (uint32_t)w->entry_bytes;
+
+		for (int i = 0; i < 4; i++)
+			w->sink.buf[w->entry_pos + 18 - w->sink.base + (size_t)i] =
+			    (uint8_t)(n >> (8 * i));
+		c[0] = (uint8_t)raw_crc;
+		c[1] = (uint8_t)(raw_crc >> 8);
+		c[2] = (uint8_t)(raw_crc >> 16);
+		c[3] = (uint8_t)(raw_crc >> 24);
+	} else if ((rc = zipio_sink_pread(&w->sink, c, sizeof(c), w->entry_pos + 14)) != 0) {
+		/* minizip has patched the CRC into the local header: read it
+		 * back rather than computing it twice. */
 		return writer_fail(w, abk_err_set(err, ABK_E_IO, "read back zip entry %s: %s",
 		    w->entry_name, strerror(rc)));
+	}
 	if (crc_out != NULL)
 		*crc_out = (uint32_t)c[0] | (uint32_t)c[1] << 8 |
 		    (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
@@ -543,23 +401,16 @@ zipio_end_file(zipio_writer *w, uint32_t *crc_out, abk_err *err)
 }
 
 int
-zipio_begin_file(zipio_writer *w, const char *name, uint32_t mode, int64_t mtime,
-    int level, uint64_t size_hint, abk_err *err)
+zipio_end_file(zipio_writer *w, uint32_t *crc_out, abk_err *err)
 {
-	return entry_open(w, name, S_IFREG | (mode & 07777), mtime, level, size_hint, err);
+	return entry_close(w, 0, 0, crc_out, err);
 }
 
 int
-zipio_add_buffer(zipio_writer *w, const char *name, const void *data, size_t len,
-    uint32_t mode, int64_t mtime, int level, uint32_t *crc_out, abk_err *err)
+zipio_begin_file(zipio_writer *w, const char *name, uint32_t mode, int64_t mtime,
+    int level, uint64_t size_hint, abk_err *err)
 {
-	int rc;
-
-	if ((rc = zipio_begin_file(w, name, mode, mtime, level, len, err)) != ABK_OK)
-		return rc;
-	if ((rc = zipio_write(w, data, len, err)) != ABK_OK)
-		return rc;
-	return zipio_end_file(w, crc_out, err);
+	return entry_open(w, name, S_IFREG | (mode & 07777), mtime, level, size_hint, 0, err);
 }
 
 /* pread exactly len bytes; ABK_E_IO on error or if the file is shorter. */
@@ -583,6 +434,80 @@ pread_full(int fd, void *buf, size_t len, uint64_t off, const char *name,
 		done += (size_t)n;
 	}
 	return ABK_OK;
+}
+
+/*
+ * A stored entry of a memory archive that needs no zip64 block can bypass
+ * minizip's data path: zipWriteInFileInZip copies stored data byte by byte
+ * into a 64 KiB buffer and then through sink_write, which was the biggest
+ * cost of building a batch after the CRC.  Here the data is read (or
+ * copied) straight to where it lands in the archive, the CRC-32 is taken
+ * there, and minizip still writes every header, in raw mode.
+ */
+static int
+direct_ok(const zipio_writer *w, int level, uint64_t len)
+{
+	return level == 0 && w->sink.fd < 0 && !w->sink.discard &&
+	    w->sink.pos == w->sink.end && w->sink.pos < 0x7fffffffu &&
+	    len < 0x7fffffffu - w->sink.pos;
+}
+
+static int
+add_stored_direct(zipio_writer *w, const char *name, int fd, const void *data,
+    uint64_t offset, size_t len, uint32_t mode, int64_t mtime, uint32_t *crc_out,
+    abk_err *err)
+{
+	uint8_t ut[UT_LEN];
+	size_t namelen, at;
+	uint32_t crc;
+	int rc;
+
+	if ((rc = writer_check(w, W_OPEN, err)) != ABK_OK)
+		return rc;
+	if (name == NULL || (namelen = strlen(name)) == 0 || namelen > ZIPIO_NAME_MAX)
+		return abk_err_set(err, ABK_E_USAGE, "zip entry name empty or over %d bytes",
+		    ZIPIO_NAME_MAX);
+	/* where entry_open's local header will end (no zip64 block) */
+	at = (size_t)(w->sink.pos - w->sink.base) + LOCAL_HDR + namelen + ut_extra(ut, mtime);
+	if ((rc = zipio_sink_grow(&w->sink, at + len)) != 0)
+		return abk_err_set(err, ABK_E_NOMEM, "zip entry %s: out of memory", name);
+	/* Data first: a file that shrank adds nothing. */
+	if (fd >= 0) {
+		if ((rc = pread_full(fd, w->sink.buf + at, len, offset, name, err)) != ABK_OK)
+			return rc;
+	} else if (len > 0) {
+		memcpy(w->sink.buf + at, data, len);
+	}
+	crc = abk_crc32(0, w->sink.buf + at, len);
+	if ((rc = entry_open(w, name, S_IFREG | (mode & 07777), mtime, 0, len, 1,
+	    err)) != ABK_OK)
+		return rc;
+	if (w->entry_data - w->sink.base != at)
+		return writer_fail(w, abk_err_set(err, ABK_E_INTERNAL,
+		    "zip entry %s: local header of an unexpected size", name));
+	w->sink.pos += len;
+	w->sink.end = w->sink.pos;
+	w->sink.len = at + len;
+	w->entry_bytes = len;
+	return entry_close(w, 1, crc, crc_out, err);
+}
+
+int
+zipio_add_buffer(zipio_writer *w, const char *name, const void *data, size_t len,
+    uint32_t mode, int64_t mtime, int level, uint32_t *crc_out, abk_err *err)
+{
+	int rc;
+
+	if (w != NULL && direct_ok(w, level, len)) {
+		if (len > 0 && data == NULL)
+			return abk_err_set(err, ABK_E_USAGE, "zipio_add_buffer: NULL data");
+		return add_stored_direct(w, name, -1, data, 0, len, mode, mtime, crc_out, err);
+	}
+	if ((rc = zipio_begin_file(w, name, mode, mtime, level, len, err)) != ABK_OK)
+		return rc;
+	if ((rc = zipio_write(w, data, len, err)) != ABK_OK)
+		return rc;
+	return zipio_end_file(w, crc_out, err);
 }
 
 static int
@@ -612,6 +537,9 @@ zipio_add_file(zipio_writer *w, const char *name, int fd, uint64_t offset,
 	    len > (uint64_t)INT64_MAX - offset)
 		return abk_err_set(err, ABK_E_USAGE, "zipio_add_file %s: bad name, fd or range",
 		    name ? name : "(null)");
+	if (direct_ok(w, level, len))
+		return add_stored_direct(w, name, fd, NULL, offset, (size_t)len, mode, mtime,
+		    crc_out, err);
 	if (len <= ZIPIO_PREREAD_MAX) {
 		/* Whole range first: a file that shrank adds nothing. */
 		if ((rc = scratch_reserve(w, (size_t)len, err)) != ABK_OK ||
@@ -645,7 +573,8 @@ zipio_add_symlink(zipio_writer *w, const char *name, const char *target,
 	if (target == NULL || (len = strlen(target)) == 0)
 		return abk_err_set(err, ABK_E_USAGE, "symlink %s: empty target", name ? name : "");
 	mode &= 07777;
-	if ((rc = entry_open(w, name, S_IFLNK | (mode ? mode : 0777), mtime, 0, len, err)) != ABK_OK)
+	if ((rc = entry_open(w, name, S_IFLNK | (mode ? mode : 0777), mtime, 0, len, 0,
+	    err)) != ABK_OK)
 		return rc;
 	if ((rc = zipio_write(w, target, len, err)) != ABK_OK)
 		return rc;
@@ -670,7 +599,7 @@ zipio_add_dir(zipio_writer *w, const char *name, uint32_t mode, int64_t mtime,
 		slashed[len + 1] = '\0';
 		name = slashed;
 	}
-	rc = entry_open(w, name, S_IFDIR | (mode & 07777), mtime, 0, 0, err);
+	rc = entry_open(w, name, S_IFDIR | (mode & 07777), mtime, 0, 0, 0, err);
 	if (rc == ABK_OK)
 		rc = zipio_end_file(w, NULL, err);
 	free(slashed);
@@ -719,6 +648,10 @@ fix_central(uint8_t *p, size_t n, uint64_t count, abk_err *err)
 			    "zip central directory not where expected (entry %llu)",
 			    (unsigned long long)i);
 		p[off + 5] = ZIPIO_MADE_BY_UNIX >> 8;
+		/* a stored entry written by add_stored_direct: csize = size */
+		if (p[off + 10] == 0 && p[off + 11] == 0 && !memcmp(p + off + 20, "\0\0\0\0", 4) &&
+		    memcmp(p + off + 24, "\xff\xff\xff\xff", 4) != 0)
+			memcpy(p + off + 20, p + off + 24, 4);
 		hdr = ZIPIO_CENTRAL_HDR + (p[off + 28] | (size_t)p[off + 29] << 8) +
 		    (p[off + 30] | (size_t)p[off + 31] << 8) +
 		    (p[off + 32] | (size_t)p[off + 33] << 8);
@@ -734,7 +667,7 @@ zipio_writer_finish(zipio_writer *w, const uint8_t **data, size_t *len, abk_err 
 {
 	uint64_t cd_start;
 	uint8_t *tail;
-	size_t tail_len, done = 0;
+	size_t tail_len;
 	int rc;
 
 	if ((rc = writer_check(w, W_OPEN, err)) != ABK_OK)
@@ -755,6 +688,8 @@ zipio_writer_finish(zipio_writer *w, const uint8_t **data, size_t *len, abk_err 
 	if ((rc = fix_central(tail, tail_len, w->entries, err)) != ABK_OK)
 		return writer_fail(w, rc);
 	if (w->sink.fd >= 0) {
+		size_t done = 0;
+
 		while (done < tail_len) {
 			ssize_t n = pwrite(w->sink.fd, tail + done, tail_len - done,
 			    (off_t)(cd_start + done));

@@ -85,7 +85,8 @@ void zipio_writer_free(zipio_writer *w);
  * (pread; fd's file offset is untouched), so that a large file can travel as
  * several chunks.  mode: permission bits (07777); mtime: seconds since the
  * epoch; level: 0 store, 1..9 deflate.  *crc_out (may be NULL) gets the
- * CRC-32 of the data.  A range up to ZIPIO_PREREAD_MAX is read completely
+ * CRC-32 of the data.  A range up to ZIPIO_PREREAD_MAX, or any stored range
+ * of a memory writer (read straight into the archive), is read completely
  * first: if the file turns out shorter, ABK_E_IO is returned and nothing is
  * added (the writer stays usable).  A larger range is streamed; a short read
  * then leaves the writer failed.
@@ -135,6 +136,13 @@ uint64_t zipio_writer_entries(const zipio_writer *w);
  */
 int zipio_writer_finish(zipio_writer *w, const uint8_t **data, size_t *len,
     abk_err *err);
+
+/*
+ * The finished memory archive of zipio_writer_finish, writable: the sender
+ * borrows the bytes in front of each frame's payload for its header
+ * (proto_send_split).  NULL for a file writer or before finishing.
+ */
+uint8_t *zipio_writer_archive(zipio_writer *w);
 
 /*
  * Start a new, empty archive in the same writer (memory writers only),

@@ -1,10 +1,14 @@
 /*
- * zipio_int.h - what the two halves of the zip module share: zipio.c (the
- * writer) and zipio_read.c (the reader).  Not for other modules: only these
- * two files include minizip (STYLE.md habit 4).
+ * zipio_int.h - what the files of the zip module share: zipio.c (the
+ * writer), zipio_sink.c (the writer's byte sink) and zipio_read.c (the
+ * reader).  Not for other modules: only these files include minizip
+ * (STYLE.md habit 4).
  */
 #ifndef ABK_ZIPIO_INT_H
 #define ABK_ZIPIO_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include "abkerr.h"
 
@@ -30,6 +34,28 @@
  */
 int zipio_zip_error(abk_err *err, int zrc, int io_errno, int short_read,
     const char *what, const char *name);
+
+/* The writer's byte sink (zipio_sink.c). */
+struct zipio_sink {
+	int fd;			/* -1: the archive lives in buf */
+	int capture;		/* fd: writes at offsets >= base go to buf */
+	int discard;		/* drop writes (closing an abandoned archive) */
+	uint8_t *buf;
+	size_t cap;
+	size_t len;		/* valid bytes in buf */
+	uint64_t base;		/* archive offset of buf[0] */
+	uint64_t pos;
+	uint64_t end;		/* archive size so far */
+	int err;		/* errno of the first failure */
+};
+
+/* Make room for need bytes in the memory buffer: 0 or an errno. */
+int zipio_sink_grow(struct zipio_sink *s, size_t need);
+/* Read back n bytes the sink holds at off (in memory or in the file):
+ * 0 or an errno. */
+int zipio_sink_pread(struct zipio_sink *s, void *out, size_t n, uint64_t off);
+/* minizip's callbacks over s. */
+void zipio_sink_filefunc(struct zipio_sink *s, zlib_filefunc64_def *ff);
 
 /* minizip "opens" the stream we hand it as opaque and closes nothing. */
 static inline voidpf

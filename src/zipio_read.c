@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crc32.h"
 #include "zipio.h"
 #include "zipio_int.h"
 
@@ -676,7 +677,7 @@ zipio_view(zipio_reader *r, const uint8_t **data, size_t *len, abk_err *err)
 	/* zipio_next checked that [pos, pos + csize) lies inside the archive */
 	pos = r->data_pos;
 	p = r->src.data + pos;
-	if ((uint32_t)crc32_z(crc32(0L, Z_NULL, 0), p, (size_t)r->cur.size) != r->cur.crc)
+	if (abk_crc32(0, p, (size_t)r->cur.size) != r->cur.crc)
 		return reader_fail(r, abk_err_set(err, ABK_E_INTEGRITY,
 		    "zip entry %s: CRC-32 mismatch", r->cur.name));
 	(void)unzCloseCurrentFile(r->uf);	/* nothing read: minizip checks nothing */

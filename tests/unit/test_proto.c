@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "batchrecv.h"
 #include "buf.h"
 #include "manifest.h"
 #include "crypto.h"
@@ -19,6 +21,7 @@
 #include "proto.h"
 #include "proto_msg.h"
 #include "transfer.h"
+#include "zipio.h"
 #include "fdio.h"
 
 
@@ -83,6 +86,147 @@ START_TEST(test_large_frame)
 	ck_assert_int_eq(in.data[n - 1], 0xab);
 	abk_buf_free(&in);
 	free(big);
+}
+END_TEST
+
+/* proto_send_split: frames of the right sizes carrying the data in order,
+ * no frame past the limit, and the data unchanged after the headers were
+ * written in front of each later frame's payload and put back. */
+static int
+count_after(void *ctx, size_t n, abk_err *err)
+{
+	(void)err;
+	*(size_t *)ctx += n;
+	return ABK_OK;
+}
+
+START_TEST(test_send_split)
+{
+	abk_buf in;
+	abk_err err = ABK_ERR_INIT;
+	size_t n = 3 * PROTO_ZIP_DATA_MAX + 1000, got = 0, frames = 0;
+	uint8_t *data = malloc(n), *copy = malloc(n);
+	uint8_t scratch[PROTO_HEADER_LEN + PROTO_SPLIT_FIRST];
+	uint8_t type = 0;
+	int status;
+	pid_t pid;
+
+	for (size_t i = 0; i < n; i++)
+		data[i] = (uint8_t)(i * 31 + i / 997);
+	memcpy(copy, data, n);
+	pid = fork();
+	if (pid == 0) {
+		abk_err e2 = ABK_ERR_INIT;
+		size_t wire = 0;
+		int rc = proto_send_split(&io_a, PT_ZIP_DATA, data, n, scratch, count_after,
+		    &wire, &e2);
+
+		_exit(rc == ABK_OK && memcmp(data, copy, n) == 0 &&
+		    wire == n + 4 * PROTO_HEADER_LEN ? 0 : 1);
+	}
+	abk_buf_init(&in, PROTO_FRAME_MAX);
+	while (got < n) {
+		ck_assert_int_eq(proto_recv(&io_b, &type, &in, &err), ABK_OK);
+		ck_assert_int_eq(type, PT_ZIP_DATA);
+		ck_assert_uint_eq(in.len, frames == 0 ? PROTO_SPLIT_FIRST :
+		    n - got < PROTO_ZIP_DATA_MAX ? n - got : PROTO_ZIP_DATA_MAX);
+		ck_assert_mem_eq(in.data, copy + got, in.len);
+		got += in.len;
+		frames++;
+	}
+	ck_assert_uint_eq(frames, 4);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* nothing to send: no frame */
+	ck_assert_int_eq(proto_send_split(&io_a, PT_ZIP_DATA, data, 0, scratch, NULL, NULL,
+	    &err), ABK_OK);
+	abk_buf_free(&in);
+	free(data);
+	free(copy);
+}
+END_TEST
+
+/* batchrecv_recv: a batch's ZIP_DATA lands in the batch buffer (the frame
+ * buffer stays empty), the verified batch is the archive sent; frames that
+ * are not a batch's come back (1) with their payload; ZIP_DATA outside a
+ * batch is refused. */
+static int
+accept_unit(void *ctx, const struct transfer_unit *u, abk_err *err)
+{
+	(void)ctx;
+	(void)u;
+	(void)err;
+	return ABK_OK;
+}
+
+START_TEST(test_batchrecv_recv)
+{
+	abk_err err = ABK_ERR_INIT;
+	struct transfer_unit u = { .index = 0, .offset = 0, .len = 300000 };
+	struct batchrecv br;
+	struct batchrecv_batch done;
+	const uint8_t *zip;
+	uint8_t *data = malloc(u.len), digest[ABK_DIGEST_LEN], type = 0;
+	uint8_t scratch[PROTO_HEADER_LEN + PROTO_SPLIT_FIRST];
+	zipio_writer *w;
+	abk_buf out, in;
+	size_t zlen;
+	int rc, frames = 0, status;
+	pid_t pid;
+
+	for (size_t i = 0; i < u.len; i++)
+		data[i] = (uint8_t)(i ^ (i >> 9));
+	ck_assert_int_eq(zipio_writer_new(&w, &err), ABK_OK);
+	ck_assert_int_eq(zipio_add_buffer(w, "f", data, u.len, 0644, 1, 0, NULL, &err), ABK_OK);
+	ck_assert_int_eq(zipio_writer_finish(w, &zip, &zlen, &err), ABK_OK);
+	ck_assert_int_eq(transfer_batch_digest(zip, zlen, digest, &err), ABK_OK);
+	pid = fork();
+	if (pid == 0) {
+		abk_err e2 = ABK_ERR_INIT;
+
+		abk_buf_init(&out, PROTO_FRAME_MAX);
+		msg_zip_begin_put(&out, &u, 1);
+		rc = proto_send(&io_a, PT_ZIP_BEGIN, out.data, out.len, &e2);
+		if (rc == ABK_OK)
+			rc = proto_send_split(&io_a, PT_ZIP_DATA, zipio_writer_archive(w), zlen,
+			    scratch, NULL, NULL, &e2);
+		abk_buf_reset(&out);
+		msg_zip_end_put(&out, zlen, digest);
+		if (rc == ABK_OK)
+			rc = proto_send(&io_a, PT_ZIP_END, out.data, out.len, &e2);
+		if (rc == ABK_OK)
+			rc = proto_send(&io_a, PT_BYE, "bye", 3, &e2);
+		if (rc == ABK_OK)
+			rc = proto_send(&io_a, PT_ZIP_DATA, "x", 1, &e2);
+		_exit(rc == ABK_OK ? 0 : 1);
+	}
+	ck_assert_int_eq(batchrecv_init(&br, accept_unit, NULL, &err), ABK_OK);
+	abk_buf_init(&in, PROTO_FRAME_MAX);
+	do {
+		rc = batchrecv_recv(&br, &io_b, &type, &in, &done, &err);
+		ck_assert_msg(rc == ABK_OK, "batchrecv_recv: %s", err.msg);
+		if (type == PT_ZIP_DATA) {
+			ck_assert_uint_eq(in.len, 0);
+			frames++;
+		}
+	} while (done.n_units == 0);
+	ck_assert_int_eq(type, PT_ZIP_END);
+	ck_assert_int_ge(frames, 2);
+	ck_assert_uint_eq(done.n_units, 1);
+	ck_assert_uint_eq(done.zip->len, zlen);
+	ck_assert_mem_eq(done.zip->data, zip, zlen);
+	ck_assert_int_eq(batchrecv_recv(&br, &io_b, &type, &in, &done, &err), 1);
+	ck_assert_int_eq(type, PT_BYE);
+	ck_assert_uint_eq(in.len, 3);
+	ck_assert_mem_eq(in.data, "bye", 3);
+	ck_assert_int_eq(batchrecv_recv(&br, &io_b, &type, &in, &done, &err), ABK_E_PROTO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "outside a batch"));
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	batchrecv_free(&br);
+	abk_buf_free(&in);
+	zipio_writer_free(w);
+	free(data);
 }
 END_TEST
 
@@ -614,6 +758,8 @@ proto_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_frame_round_trip);
 	tcase_add_test(tc, test_large_frame);
+	tcase_add_test(tc, test_send_split);
+	tcase_add_test(tc, test_batchrecv_recv);
 	tcase_add_test(tc, test_oversized_refused_before_payload);
 	tcase_add_test(tc, test_sender_refuses_oversized);
 	tcase_add_test(tc, test_unknown_type);

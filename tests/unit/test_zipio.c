@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -674,6 +675,66 @@ START_TEST(test_short_file)
 }
 END_TEST
 
+/*
+ * Stored entries of a memory archive take the direct path (data read into
+ * place, minizip writing the headers in raw mode): the archive must be
+ * byte for byte what minizip's own data path makes (zipio_write), sizes and
+ * CRC in both headers included, and a file that shrank adds nothing.
+ */
+START_TEST(test_stored_direct)
+{
+	abk_err err = ABK_ERR_INIT;
+	static uint8_t data[300000];
+	const uint8_t *a, *b;
+	size_t alen, blen;
+	zipio_writer *wa, *wb;
+	uint32_t crc_a = 0, crc_b = 1;
+	int fd;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + i / 251);
+	write_file(tpath("direct"), data, sizeof(data));
+	fd = open(tpath("direct"), O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(zipio_writer_new(&wa, &err), ABK_OK);
+	ck_assert_int_eq(zipio_writer_new(&wb, &err), ABK_OK);
+	/* direct: from a file, from memory, empty; and a shrunk file */
+	ck_assert_int_eq(zipio_add_file(wa, "d/file", fd, 1000, 250000, 0640, MTIME_1990, 0,
+	    &crc_a, &err), ABK_OK);
+	ck_assert_int_eq(zipio_add_file(wa, "short", fd, 299990, 20, 0644, 0, 0, NULL, &err),
+	    ABK_E_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "shrank"));
+	abk_err_clear(&err);
+	ck_assert_int_eq(zipio_add_buffer(wa, "mem", data, 70000, 0600, 5, 0, NULL, &err), ABK_OK);
+	ck_assert_int_eq(zipio_add_buffer(wa, "empty", NULL, 0, 0600, 5, 0, NULL, &err), ABK_OK);
+	ck_assert_int_eq(zipio_add_symlink(wa, "link", "d/file", 0777, 5, &err), ABK_OK);
+	ck_assert_uint_eq(zipio_writer_entries(wa), 4);
+	/* minizip's data path */
+	ck_assert_int_eq(zipio_begin_file(wb, "d/file", 0640, MTIME_1990, 0, 250000, &err), ABK_OK);
+	ck_assert_int_eq(zipio_write(wb, data + 1000, 250000, &err), ABK_OK);
+	ck_assert_int_eq(zipio_end_file(wb, &crc_b, &err), ABK_OK);
+	ck_assert_int_eq(zipio_begin_file(wb, "mem", 0600, 5, 0, 70000, &err), ABK_OK);
+	ck_assert_int_eq(zipio_write(wb, data, 70000, &err), ABK_OK);
+	ck_assert_int_eq(zipio_end_file(wb, NULL, &err), ABK_OK);
+	ck_assert_int_eq(zipio_begin_file(wb, "empty", 0600, 5, 0, 0, &err), ABK_OK);
+	ck_assert_int_eq(zipio_end_file(wb, NULL, &err), ABK_OK);
+	ck_assert_int_eq(zipio_add_symlink(wb, "link", "d/file", 0777, 5, &err), ABK_OK);
+
+	ck_assert_uint_eq(crc_a, crc_b);
+	ck_assert_uint_eq(crc_a, crc32(0, data + 1000, 250000));
+	ck_assert_uint_eq(zipio_writer_size(wa), zipio_writer_size(wb));
+	ck_assert_int_eq(zipio_writer_finish(wa, &a, &alen, &err), ABK_OK);
+	ck_assert_int_eq(zipio_writer_finish(wb, &b, &blen, &err), ABK_OK);
+	ck_assert_uint_eq(alen, blen);
+	ck_assert_mem_eq(a, b, alen);
+	write_file(tpath("direct.zip"), a, alen);
+	ck_assert_int_eq(sh("unzip -t -qq '%s'", tpath("direct.zip")), 0);
+	zipio_writer_free(wa);
+	zipio_writer_free(wb);
+	close(fd);
+}
+END_TEST
+
 /* 65535 entries: minizip's reader treats that count as "unknown". */
 START_TEST(test_many_entries)
 {
@@ -1142,6 +1203,7 @@ zipio_suite(void)
 	tcase_add_unchecked_fixture(rt, setup, teardown);
 	tcase_set_timeout(rt, 60);
 	tcase_add_test(rt, test_memory_roundtrip);
+	tcase_add_test(rt, test_stored_direct);
 	tcase_add_test(rt, test_file_writer_unzip);
 	tcase_add_test(rt, test_mtime_edges);
 	tcase_add_test(rt, test_reset_and_size);
