@@ -30,6 +30,9 @@
 #   BENCH_CLIENT_OPTS  extra autobackup options (e.g. "--compress never")
 #   BENCH_DAEMON   1: also an rsync daemon on 127.0.0.1 (unencrypted; default 0)
 #   BENCH_SSH      0: no rsync over ssh (default 1; needs openssh-server)
+# One compound command: the shell reads it whole before running it, so
+# editing this file during a run cannot change the run.
+{
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 AB=$top/autobackup
@@ -351,3 +354,5 @@ if [ "$DAEMON" = 1 ] && [ "$other" = ssh ]; then
 fi
 echo
 echo "every run: $W/results"
+exit
+}
