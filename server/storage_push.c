@@ -541,8 +541,12 @@ copy_in_kernel(struct storage_push *p, const struct push_ent *pe, int src_fd, ui
 		if (at + done >= p->cur_zero_from) {
 			off_t data = lseek(src_fd, in, SEEK_DATA);
 			uint64_t skip;
+			struct stat st;
 
-			if (data < 0 && errno != ENXIO)
+			/* ENXIO: no data from in to the end (a hole, or past the
+			 * end: then copy_file_range below reports that it shrank) */
+			if (data < 0 && (errno != ENXIO || fstat(src_fd, &st) != 0 ||
+			    (uint64_t)st.st_size < src_off + len))
 				data = in;	/* cannot tell: copy it all */
 			skip = data < 0 ? len - done : (uint64_t)(data - in);
 			if (skip > len - done)
