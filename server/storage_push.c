@@ -339,9 +339,11 @@ open_current(struct storage_push *p, uint32_t index, abk_err *err)
 
 			p->cur_fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 			if (p->cur_fd >= 0 && fstat(p->cur_fd, &st) == 0 && S_ISREG(st.st_mode) &&
-			    st.st_nlink == 1 && (uint64_t)st.st_size >= pe->staged)
+			    st.st_nlink == 1 && (uint64_t)st.st_size >= pe->staged) {
 				p->part_synced = pe->staged;
-			else {
+				p->cur_zero_from = (uint64_t)st.st_size;
+				p->cur_sparse = 1;	/* its end may be a hole */
+			} else {
 				if (p->cur_fd >= 0)
 					close(p->cur_fd);
 				p->cur_fd = -1;
@@ -355,8 +357,11 @@ open_current(struct storage_push *p, uint32_t index, abk_err *err)
 			if (rc != ABK_OK)
 				return rc;
 		}
-		if (p->cur_fd < 0)
+		if (p->cur_fd < 0) {
 			p->cur_fd = fsops_create_file(dfd, name, err);
+			p->cur_zero_from = 0;
+			p->cur_sparse = 0;
+		}
 		if (p->cur_fd < 0)
 			return p->cur_fd;
 		if (pe->e.flags & MF_HAS_SHA256) {
@@ -370,6 +375,13 @@ open_current(struct storage_push *p, uint32_t index, abk_err *err)
 		if (p->cur_fd < 0)
 			return abk_err_set(err, ABK_E_IO, "reopen \"%s\" in staging: %s",
 			    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
+		/* what was written before may end in a hole: zeros only past its end */
+		{
+			struct stat st;
+
+			p->cur_zero_from = fstat(p->cur_fd, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX;
+		}
+		p->cur_sparse = 1;
 	}
 	p->cur = index;
 	return ABK_OK;
@@ -410,18 +422,10 @@ data_pwrite(struct storage_push *p, const struct push_ent *pe, const uint8_t *d,
 {
 	char q[FSOPS_QUOTE_MAX];
 
-	while (left > 0) {
-		ssize_t n = pwrite(p->cur_fd, d, left, (off_t)at);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return abk_err_set(err, ABK_E_IO, "write \"%s\" in staging: %s",
-			    push_quote(&pe->e, q, sizeof(q)), n < 0 ? strerror(errno) : "no progress");
-		d += n;
-		at += (uint64_t)n;
-		left -= (size_t)n;
-	}
+	/* blocks of zeros stay holes: a sparse disk image is stored sparse */
+	if (fsops_pwrite_sparse(p->cur_fd, d, left, at, p->cur_zero_from, &p->cur_sparse) != 0)
+		return abk_err_set(err, ABK_E_IO, "write \"%s\" in staging: %s",
+		    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
 	return ABK_OK;
 }
 
@@ -540,7 +544,38 @@ copy_in_kernel(struct storage_push *p, const struct push_ent *pe, int src_fd, ui
 
 	while (done < len) {
 		off_t in = (off_t)(src_off + done), out = (off_t)(at + done);
-		ssize_t n = copy_file_range(src_fd, &in, p->cur_fd, &out, (size_t)(len - done), 0);
+		uint64_t want = len - done;
+		ssize_t n;
+
+		/* Holes of the previous version stay holes where the new file
+		 * reads as zeros already (copy_file_range without reflinks,
+		 * e.g. on ext4, would write them out as real zeros). */
+		if (at + done >= p->cur_zero_from) {
+			off_t data = lseek(src_fd, in, SEEK_DATA);
+			uint64_t skip;
+			struct stat st;
+
+			/* ENXIO: no data from in to the end (a hole, or past the
+			 * end: then copy_file_range below reports that it shrank) */
+			if (data < 0 && (errno != ENXIO || fstat(src_fd, &st) != 0 ||
+			    (uint64_t)st.st_size < src_off + len))
+				data = in;	/* cannot tell: copy it all */
+			skip = data < 0 ? len - done : (uint64_t)(data - in);
+			if (skip > len - done)
+				skip = len - done;
+			if (skip >= FSOPS_HOLE_BLOCK) {
+				done += skip;
+				p->cur_sparse = 1;
+				continue;
+			}
+			if (data >= 0) {
+				off_t hole = lseek(src_fd, data, SEEK_HOLE);
+
+				if (hole > in && (uint64_t)(hole - in) < want)
+					want = (uint64_t)(hole - in);
+			}
+		}
+		n = copy_file_range(src_fd, &in, p->cur_fd, &out, (size_t)want, 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -660,6 +695,9 @@ storage_push_file_done(storage_push *p, uint32_t index, abk_err *err)
 			    "\"%s\" arrived damaged (SHA-256 mismatch)",
 			    push_quote(&pe->e, q, sizeof(q)));
 	}
+	if (p->cur_sparse && fsops_sparse_end(p->cur_fd, pe->e.size) != 0)
+		return abk_err_set(err, ABK_E_IO, "set the size of \"%s\": %s",
+		    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
 	push_mtime(&pe->e, ts);
 	if (fchmod(p->cur_fd, push_file_mode(pe->e.mode)) != 0 || futimens(p->cur_fd, ts) != 0)
 		return abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",

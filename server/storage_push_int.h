@@ -127,6 +127,8 @@ struct storage_push {
 	uint32_t cur;			/* file open for writing, if cur_fd >= 0 */
 	int cur_fd;
 	int cur_sha_ok;			/* sha holds all of cur's bytes so far */
+	uint64_t cur_zero_from;		/* cur reads as zeros from here: holes may stay */
+	int cur_sparse;			/* a block was left as a hole: set the size at the end */
 	/* cur's resume state: the journal holds a partial record of
 	 * [0, part_synced); [0, part_at) (a piece boundary) has CRC part_crc */
 	uint64_t part_synced, part_at;

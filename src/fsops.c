@@ -50,6 +50,84 @@ fsops_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+static int
+pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t at)
+{
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)at);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		at += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* One aligned block all zeros?  Data that is not ends at its first word. */
+static int
+block_is_zero(const uint8_t *p)
+{
+	static const uint8_t zero[FSOPS_HOLE_BLOCK];
+
+	return memcmp(p, zero, FSOPS_HOLE_BLOCK) == 0;
+}
+
+int
+fsops_pwrite_sparse(int fd, const void *buf, size_t len, uint64_t at, uint64_t zero_from,
+    int *skipped)
+{
+	const uint8_t *p = buf;
+	size_t i, run = 0;	/* p[run..i) is still to be written */
+
+	/* the first whole block at or past zero_from: below it, write everything */
+	i = 0;
+	if (at < zero_from)
+		i = zero_from - at >= len ? len : (size_t)(zero_from - at);
+	if (i < len && (at + i) % FSOPS_HOLE_BLOCK != 0) {
+		size_t to = FSOPS_HOLE_BLOCK - (size_t)((at + i) % FSOPS_HOLE_BLOCK);
+
+		i = to >= len - i ? len : i + to;
+	}
+	while (len - i >= FSOPS_HOLE_BLOCK) {
+		if (!block_is_zero(p + i)) {
+			i += FSOPS_HOLE_BLOCK;
+			continue;
+		}
+		if (pwrite_all(fd, p + run, i - run, at + run) != 0)
+			return -1;
+		while (len - i >= FSOPS_HOLE_BLOCK && block_is_zero(p + i))
+			i += FSOPS_HOLE_BLOCK;
+		run = i;
+		*skipped = 1;
+	}
+	return pwrite_all(fd, p + run, len - run, at + run);
+}
+
+int
+fsops_sparse_end(int fd, uint64_t size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return -1;
+	if ((uint64_t)st.st_size >= size)
+		return 0;
+	while (ftruncate(fd, (off_t)size) != 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
 int
 fsops_open_dir(int dirfd, const char *name, int create, abk_err *err)
 {

@@ -95,6 +95,25 @@ int fsops_read_file(int dirfd, const char *name, size_t max, uint8_t **data,
 int fsops_write_all(int fd, const void *buf, size_t len);
 
 /*
+ * Sparse writes (issue 12 item 4: a 20 GB disk image that is mostly zeros
+ * must not become 20 GB of real zeros on the server and again on restore).
+ * fsops_pwrite_sparse writes all of buf at offset at, except that every
+ * FSOPS_HOLE_BLOCK-aligned block of zeros at or past zero_from is left
+ * unwritten, as a hole.  zero_from is where the file is known to read as
+ * zeros already (its size when opened: 0 for a fresh file); below it zeros
+ * are written, since skipping them would leave the old bytes there.  When a
+ * block is skipped *skipped is set (never cleared): the file may then end
+ * short of its size, and fsops_sparse_end must set it.  Runs of non-zero
+ * blocks go out in one pwrite.  0, or -1 with errno.
+ */
+#define FSOPS_HOLE_BLOCK 4096
+int fsops_pwrite_sparse(int fd, const void *buf, size_t len, uint64_t at,
+    uint64_t zero_from, int *skipped);
+/* After the last sparse write: extend the file to size when it ends in a
+ * hole (ftruncate; a longer file is left alone).  0, or -1 with errno. */
+int fsops_sparse_end(int fd, uint64_t size);
+
+/*
  * Names in directory fd (its own descriptor is not consumed), without "."
  * and "..", sorted by strcmp: *names is a malloc'd array of malloc'd
  * strings, free with fsops_names_free.  Each string carries, after its NUL,

@@ -76,6 +76,7 @@ struct rjob {
 	char cur_tmp[64];
 	int cur_dirfd;			/* owned copy (dup) of its folder */
 	int cur_exists;			/* its final name exists: sync before rename */
+	int cur_sparse;			/* a block of zeros was left as a hole */
 	struct rpending *pend;		/* in-place files of this batch, not renamed yet */
 	size_t n_pend;
 	char cur_name[ABK_NAME_MAX + 1];

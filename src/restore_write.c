@@ -311,6 +311,7 @@ restore_sink_begin(void *ctx, const struct transfer_unit *u, abk_err *err)
 	if (j->cur_fd < 0)
 		return err->code ? err->code : ABK_E_IO;
 	j->cur_index = u->index;
+	j->cur_sparse = 0;
 	{
 		struct stat st;
 
@@ -320,13 +321,15 @@ restore_sink_begin(void *ctx, const struct transfer_unit *u, abk_err *err)
 }
 
 static int
-restore_write(struct rjob *j, struct rentry *e, const void *buf, size_t n, abk_err *err)
+restore_write(struct rjob *j, struct rentry *e, uint64_t at, const void *buf, size_t n,
+    abk_err *err)
 {
 	if (j->zw != NULL)
 		return zipio_write(j->zw, buf, n, err);
 	if (e->state != RENTRY_PENDING)
 		return ABK_OK;		/* not restored: its data is skipped */
-	if (fsops_write_all(j->cur_fd, buf, n) != 0)
+	/* a fresh file: blocks of zeros stay holes (a sparse image stays sparse) */
+	if (fsops_pwrite_sparse(j->cur_fd, buf, n, at, 0, &j->cur_sparse) != 0)
 		return abk_err_set(err, ABK_E_IO, "writing %s: %s", e->path, strerror(errno));
 	return ABK_OK;
 }
@@ -338,9 +341,8 @@ restore_sink_data(void *ctx, const struct transfer_unit *u, uint64_t offset, con
 	struct rjob *j = ctx;
 	struct rentry *e = &j->v[u->index];
 
-	(void)offset;	/* pieces are written in order: offset is the file position */
 	e->crc_got = abk_crc32(e->crc_got, buf, n);
-	return restore_write(j, e, buf, n, err);
+	return restore_write(j, e, offset, buf, n, err);
 }
 
 /* A stored piece whose CRC-32 the zip reader verified: combine, not recompute. */
@@ -352,7 +354,7 @@ restore_sink_whole(void *ctx, const struct transfer_unit *u, const void *buf, si
 	struct rentry *e = &j->v[u->index];
 
 	e->crc_got = (uint32_t)crc32_combine(e->crc_got, crc, (z_off_t)n);
-	return restore_write(j, e, buf, n, err);
+	return restore_write(j, e, u->offset, buf, n, err);
 }
 
 /* A piece is complete: count it; the file's last piece puts it in place. */
@@ -396,7 +398,8 @@ restore_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
 		e->state = RENTRY_DAMAGED;
 		return ABK_OK;
 	}
-	if (fchmod(j->cur_fd, e->mode) != 0 || futimens(j->cur_fd, ts) != 0)
+	if ((j->cur_sparse && fsops_sparse_end(j->cur_fd, e->size) != 0) ||
+	    fchmod(j->cur_fd, e->mode) != 0 || futimens(j->cur_fd, ts) != 0)
 		rc = abk_err_set(&local, ABK_E_IO, "%s: %s", e->path, strerror(errno));
 	if (rc == ABK_OK && j->cur_exists) {
 		/* in place: renamed after the batch's sync (restore_flush_pending) */
