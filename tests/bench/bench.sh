@@ -62,27 +62,8 @@ trap cleanup EXIT
 echo "# dataset: $SMALL small files + 4 x ${BIG} MB (2 compressible, 2 random) in $W/src"
 if [ ! -d "$W/src.orig" ]; then
 	rm -rf "$W/src"
-	mkdir -p "$W/src/small"
-	python3 - "$W/src/small" "$SMALL" <<'PY'
-import os, sys, random
-root, n = sys.argv[1], int(sys.argv[2])
-random.seed(1)
-words = [b"alpha", b"beta", b"gamma", b"delta", b"backup", b"server", b"file", b"data"]
-for i in range(n):
-    d = os.path.join(root, "d%03d" % (i // 200))
-    os.makedirs(d, exist_ok=True)
-    size = random.randint(200, 40000)
-    if i % 3 == 0:
-        data = os.urandom(size)
-    else:
-        data = b" ".join(random.choice(words) for _ in range(size // 5))[:size]
-    with open(os.path.join(d, "f%05d.txt" % i), "wb") as f:
-        f.write(data)
-PY
-	head -c $((BIG * 1048576)) /dev/urandom >"$W/src/random1.bin"
-	head -c $((BIG * 1048576)) /dev/urandom >"$W/src/random2.bin"
-	yes "compressible log line $(date) autobackup benchmark" | head -c $((BIG * 1048576)) >"$W/src/log1.txt"
-	seq 1 100000000 | head -c $((BIG * 1048576)) >"$W/src/numbers.txt"
+	mkdir -p "$W/src"
+	python3 "$top/tests/bench/dataset.py" make "$W/src" "$SMALL" "$BIG"
 	# a pristine copy: every round starts again from it
 	mv "$W/src" "$W/src.orig"
 fi
@@ -94,41 +75,7 @@ cold=yes
 
 fresh_src() { rm -rf "$W/src" && cp -a "$W/src.orig" "$W/src"; }
 # The 1% change of round $1: the same files and bytes for every tool.
-change_1pct() {
-	python3 - "$W/src" "$1" <<'PY'
-import os, sys, random
-root, seed = sys.argv[1], int(sys.argv[2])
-rng = random.Random(seed)
-small = []
-for d, dirs, files in os.walk(os.path.join(root, "small")):
-    dirs.sort()
-    small += [os.path.join(d, f) for f in sorted(files)]
-n = len(small)
-k1, k05 = max(1, n // 100), max(1, n // 200)
-picks = rng.sample(range(n), min(n, k1 + k05))
-for i in picks[:k1]:            # edited in place: 256 bytes, and a line appended
-    f = small[i]
-    size = os.path.getsize(f)
-    with open(f, "r+b") as fh:
-        fh.seek(rng.randrange(max(1, size - 256)))
-        fh.write(rng.randbytes(256))
-        fh.seek(0, 2)
-        fh.write(b"appended in round %d\n" % seed)
-for i in picks[k1:]:            # deleted
-    os.remove(small[i])
-os.makedirs(os.path.join(root, "small", "new"), exist_ok=True)
-for j in range(k05):            # new
-    with open(os.path.join(root, "small", "new", "r%d-%05d.txt" % (seed, j)), "wb") as fh:
-        fh.write(rng.randbytes(rng.randint(200, 40000)))
-for f in sorted(os.listdir(root)):      # every big file: 1 MiB overwritten in place
-    p = os.path.join(root, f)
-    if os.path.isfile(p):
-        size = os.path.getsize(p)
-        with open(p, "r+b") as fh:
-            fh.seek(rng.randrange(max(1, size - 1048576)))
-            fh.write(rng.randbytes(1048576))
-PY
-}
+change_1pct() { python3 "$top/tests/bench/dataset.py" change "$W/src" "$1"; }
 drop_caches() { sync; [ "$cold" = yes ] && echo 3 >/proc/sys/vm/drop_caches; true; }
 # CPU-seconds (user + system) of process $1 and its reaped children so far.
 cpu_of() { awk -v hz="$HZ" '{ printf "%.2f\n", ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"; }

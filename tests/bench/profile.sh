@@ -40,56 +40,13 @@ cleanup() { [ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/nu
 trap cleanup EXIT
 
 if [ ! -d "$W/src.orig" ]; then
-	mkdir -p "$W/src.new/small"
-	python3 - "$W/src.new/small" "$SMALL" <<'PY'
-import os, sys, random
-root, n = sys.argv[1], int(sys.argv[2])
-random.seed(1)
-words = [b"alpha", b"beta", b"gamma", b"delta", b"backup", b"server", b"file", b"data"]
-for i in range(n):
-    d = os.path.join(root, "d%03d" % (i // 200))
-    os.makedirs(d, exist_ok=True)
-    size = random.randint(200, 40000)
-    if i % 3 == 0:
-        data = os.urandom(size)
-    else:
-        data = b" ".join(random.choice(words) for _ in range(size // 5))[:size]
-    with open(os.path.join(d, "f%05d.txt" % i), "wb") as f:
-        f.write(data)
-PY
-	head -c $((BIG * 1048576)) /dev/urandom >"$W/src.new/random1.bin"
-	head -c $((BIG * 1048576)) /dev/urandom >"$W/src.new/random2.bin"
-	yes "compressible log line autobackup benchmark" | head -c $((BIG * 1048576)) >"$W/src.new/log1.txt"
-	seq 1 100000000 | head -c $((BIG * 1048576)) >"$W/src.new/numbers.txt"
+	mkdir -p "$W/src.new"
+	python3 "$top/tests/bench/dataset.py" make "$W/src.new" "$SMALL" "$BIG"
 	mv "$W/src.new" "$W/src.orig"
 fi
 MB=$(du -sm --apparent-size "$W/src.orig" | cut -f1)
 
-change_1pct() {
-	python3 - "$W/src" <<'PY'
-import os, sys, random
-root = sys.argv[1]
-random.seed(2)
-small = sorted(os.path.join(d, f) for d, _, fs in os.walk(os.path.join(root, "small")) for f in fs)
-for i, p in enumerate(small):
-    if i % 100 == 0:            # 1%: 256 bytes overwritten in place, a line appended
-        with open(p, "r+b") as f:
-            f.write(os.urandom(256))
-            f.seek(0, 2)
-            f.write(b"appended line\n")
-    elif i % 200 == 1:          # 0.5% deleted
-        os.unlink(p)
-    elif i % 200 == 2:          # 0.5% new
-        with open(p + ".new", "wb") as f:
-            f.write(os.urandom(random.randint(200, 40000)))
-for name in ("random1.bin", "random2.bin", "log1.txt", "numbers.txt"):
-    p = os.path.join(root, name)
-    size = os.path.getsize(p)
-    with open(p, "r+b") as f:   # one 1 MiB region overwritten in place
-        f.seek(random.randrange(0, size - (1 << 20)) & ~4095)
-        f.write(os.urandom(1 << 20))
-PY
-}
+change_1pct() { python3 "$top/tests/bench/dataset.py" change "$W/src" 1; }
 
 # Categories by symbol, first match wins: cipher (ChaCha20, Poly1305),
 # crc/hash (CRC-32, BLAKE2b, SHA-256), zip (minizip, deflate, inflate),
