@@ -9,6 +9,7 @@
  * Connections not yet logged in have their own budget (server.h: at most
  * unauth_workers workers, a cap per address), so strangers that connect and
  * go silent cannot hold every worker; session.c bounds their time.
+ * The sweep of abandoned staging runs on its own thread (server_sweep.c).
  * Shutdown: stop accepting, wake idle sessions, give busy ones the grace
  * period, then shut their sockets down, join every worker and close the
  * account database last.
@@ -577,36 +578,6 @@ srv_new(const struct srv_config *cfg, struct srv **out, abk_err *err)
 	return ABK_OK;
 }
 
-/*
- * Remove staging areas untouched for --staging-ttl (and leftovers of cut
- * removals): at start, then every srv_sweep_period_ms from the accept loop,
- * so that abandoned pushes stop counting against a quota (issue 11).
- * Sources with a push running are skipped (their lock is held).
- */
-static void
-srv_sweep_staging(struct srv *srv, const char *when)
-{
-	abk_err err = ABK_ERR_INIT;
-	unsigned removed = 0;
-
-	if (storage_cleanup_staging(srv->cfg.data_dir, srv->cfg.staging_max_age_s, &removed,
-	    &err) != ABK_OK)
-		log_event(LOG_LVL_WARN, NULL, NULL, when, "staging cleanup: %s", err.msg);
-	else if (removed > 0)
-		log_event(LOG_LVL_INFO, NULL, NULL, when,
-		    "removed %u abandoned staging area(s) older than %u s", removed,
-		    srv->cfg.staging_max_age_s);
-}
-
-/* A quarter of the TTL, between 1 s and an hour. */
-static int
-srv_sweep_period_ms(const struct srv *srv)
-{
-	unsigned q = srv->cfg.staging_max_age_s / 4;
-
-	return (int)(q < 1 ? 1000 : q > 3600 ? 3600000 : q * 1000);
-}
-
 /* TLS context, account store, staging cleanup, listening socket. */
 static int
 srv_open(struct srv *srv, abk_err *err)
@@ -647,6 +618,8 @@ struct srv_threads {
 	unsigned nworkers;		/* started */
 	pthread_t console;
 	int console_started;
+	pthread_t sweeper;
+	int sweeper_started;
 };
 
 static int
@@ -669,6 +642,9 @@ srv_start_threads(struct srv *srv, struct srv_threads *t, abk_err *err)
 			return abk_err_set(err, ABK_E_INTERNAL, "cannot start worker thread: %s",
 			    strerror(e));
 	}
+	if (pthread_create(&t->sweeper, NULL, srv_sweeper, srv) != 0)
+		return abk_err_set(err, ABK_E_INTERNAL, "cannot start the staging sweeper");
+	t->sweeper_started = 1;
 	if (cfg->console) {
 		if (pthread_create(&t->console, NULL, console_thread, srv) == 0)
 			t->console_started = 1;
@@ -682,21 +658,12 @@ srv_start_threads(struct srv *srv, struct srv_threads *t, abk_err *err)
 static int
 srv_accept_loop(struct srv *srv, abk_err *err)
 {
-	int period = srv_sweep_period_ms(srv);
-	long long next_sweep = net_now_ms() + period;
-
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = srv->listen_fd, .events = POLLIN },
 			{ .fd = srv->wake_pipe[0], .events = POLLIN },
 		};
-		long long left = next_sweep - net_now_ms();
-		int n = poll(pfd, 2, left <= 0 ? 0 : (int)left);
-
-		if (net_now_ms() >= next_sweep) {
-			srv_sweep_staging(srv, "sweep");
-			next_sweep = net_now_ms() + period;
-		}
+		int n = poll(pfd, 2, -1);
 
 		if (n < 0 && errno != EINTR)
 			return abk_err_set(err, ABK_E_INTERNAL, "poll: %s", strerror(errno));
@@ -724,6 +691,10 @@ srv_stop(struct srv *srv, struct srv_threads *t)
 		/* The console polls the wake pipe too, so it has ended. */
 		pthread_join(t->console, NULL);
 	}
+	/* The sweeper waits on srv->cond, broadcast by srv_request_stop; a
+	 * sweep under way finishes its walk first. */
+	if (t->sweeper_started)
+		pthread_join(t->sweeper, NULL);
 	/* Rejecters are detached; wait for them so srv outlives them. */
 	pthread_mutex_lock(&srv->lock);
 	while (srv->rejecters > 0)
@@ -778,10 +749,11 @@ int
 srv_run(const struct srv_config *cfg, abk_err *err)
 {
 	struct srv *srv = NULL;
-	struct srv_threads t = { NULL, 0, 0, 0 };
+	struct srv_threads t;
 	char polbuf[128];
 	int rc;
 
+	memset(&t, 0, sizeof(t));
 	log_init(cfg->use_syslog, 0);
 	srv_raise_nofile();
 	rc = srv_new(cfg, &srv, err);
