@@ -305,6 +305,17 @@ srv_request_stop(struct srv *srv)
 	pthread_mutex_unlock(&srv->lock);
 }
 
+int
+srv_is_stopping(struct srv *srv)
+{
+	int stopping;
+
+	pthread_mutex_lock(&srv->lock);
+	stopping = srv->stopping;
+	pthread_mutex_unlock(&srv->lock);
+	return stopping;
+}
+
 static void *
 srv_worker(void *arg)
 {

@@ -153,6 +153,9 @@ void srv_console_take_sigint(int fd);
 /* Ask the server to stop (console `shutdown`); async-signal-unsafe. */
 void srv_request_stop(struct srv *srv);
 
+/* 1 once the server is stopping (a signal or srv_request_stop). */
+int srv_is_stopping(struct srv *srv);
+
 /*
  * The session on peer no longer counts against the strangers' budget: it
  * logged in, or it ended before.  session.c calls it exactly once.
