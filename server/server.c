@@ -324,10 +324,10 @@ static void *
 srv_worker(void *arg)
 {
 	struct srv *srv = arg;
-	int idle;
 
 	for (;;) {
 		struct srv_queued q;
+		int idle;
 
 		/* A queued connection is a stranger until it logs in: take it
 		 * only while the strangers' budget has room, so that they never
