@@ -153,6 +153,9 @@ void srv_console_take_sigint(int fd);
 /* Ask the server to stop (console `shutdown`); async-signal-unsafe. */
 void srv_request_stop(struct srv *srv);
 
+/* 1 once the server is stopping (a signal or srv_request_stop). */
+int srv_is_stopping(struct srv *srv);
+
 /*
  * The session on peer no longer counts against the strangers' budget: it
  * logged in, or it ended before.  session.c calls it exactly once.
@@ -170,6 +173,15 @@ void srv_session_set_action(struct srv *srv, struct srv_session_info *info,
  */
 void srv_auth_enter(struct srv *srv);
 void srv_auth_leave(struct srv *srv);
+
+/*
+ * The staging sweep (server_sweep.c): srv_sweep_staging removes staging
+ * older than cfg.staging_max_age_s once (logged under `when`);
+ * srv_sweeper is the thread that repeats it every quarter of the TTL until
+ * srv->stopping, off the accept thread.
+ */
+void srv_sweep_staging(struct srv *srv, const char *when);
+void *srv_sweeper(void *arg);
 
 /* Add to a statistics counter under the lock. */
 void srv_stat_add(struct srv *srv, uint64_t *counter, uint64_t n);

@@ -118,7 +118,8 @@ session_fail(struct session *s, const char *action, const abk_err *e)
 
 	log_event(lvl, s->peer, s->user[0] ? s->user : NULL, action, "refused: %s",
 	    e->msg[0] ? e->msg : abk_strerror(e->code));
-	(void)proto_send_error(&s->io, proto_error_from_code(e->code), &ignored, "%s",
+	(void)proto_send_error(&s->io, s->shutting_down ? PE_SHUTDOWN :
+	    proto_error_from_code(e->code), &ignored, "%s",
 	    e->msg[0] ? e->msg : abk_strerror(e->code));
 	return e->code;
 }
@@ -561,7 +562,7 @@ session_loop(struct session *s)
 		tls_conn_set_wake_fd(s->conn, s->srv->wake_pipe[0]);
 		rc = proto_recv(&s->io, &type, &s->in, &err);
 		tls_conn_set_wake_fd(s->conn, -1);
-		if (rc == ABK_E_CANCELED) {
+		if (rc == ABK_E_CANCELED || s->shutting_down) {
 			(void)proto_send_error(&s->io, PE_SHUTDOWN, NULL,
 			    "server is shutting down");
 			return;

@@ -47,6 +47,8 @@ struct session {
 	long long acct_checked_ms;	/* last re-read of the account */
 	uint64_t quota_reserved;	/* this session's bytes in srv->quota_flight */
 	int acct_failed;		/* a check failed: the session is ending */
+	int shutting_down;		/* cut at a frame boundary by a stopping
+					 * server: its ERROR is PE_SHUTDOWN */
 	struct storage_user *store;	/* the user's folder, after login */
 };
 

@@ -16,6 +16,7 @@
 
 #define SESSION_WAIT_SLICE_MS 2000	/* re-read the account this often when idle */
 #define SESSION_LINGER_MS 10000	/* drain after an ERROR that ends a stream */
+#define SESSION_LINGER_STOP_MS 2000	/* the same when the server is stopping */
 
 /* The deadline that bounds waits between frames: the login's, until then. */
 static long long
@@ -77,11 +78,25 @@ session_rate_left(const struct session *s)
 	    s->srv->cfg.frame_timeout_ms - s->rate_wait_ms : 0;
 }
 
+/* The server is stopping: this session ends at the frame boundary it
+ * reached (session_fail and session_loop then send PE_SHUTDOWN). */
+static int
+session_shutdown_cut(struct session *s, abk_err *err)
+{
+	s->shutting_down = 1;
+	return abk_err_set(err, ABK_E_BUSY, "server is shutting down");
+}
+
 /*
  * Wait for the first byte of a frame.  A logged-in session waits in slices
  * and re-reads its account between them (session_account.c), so that an
  * idle session of a disabled user ends within seconds, and a session
  * receiving data notices a changed account; the idle timeout stays whole.
+ * A stopping server ends a logged-in session here, between two frames: a
+ * push in its data phase stops with what arrived synced in staging (a
+ * resume sends the rest) instead of running on for the whole grace period;
+ * the wake pipe ends the wait of a session whose client is silent.  A frame
+ * already begun is read to its end (its own deadline bounds it).
  */
 static int
 session_first_byte(struct session *s, void *buf, abk_err *err)
@@ -91,6 +106,8 @@ session_first_byte(struct session *s, void *buf, abk_err *err)
 
 	if (!s->logged_in)
 		return tls_read_full(s->conn, buf, 1, err);
+	if (srv_is_stopping(s->srv))
+		return session_shutdown_cut(s, err);
 	if ((rc = session_account_check(s, 0, err)) != ABK_OK)
 		return rc;
 	idle_end = net_now_ms() + s->srv->cfg.idle_timeout_ms;
@@ -103,10 +120,14 @@ session_first_byte(struct session *s, void *buf, abk_err *err)
 
 		tls_conn_set_timeout(s->conn, left > SESSION_WAIT_SLICE_MS ?
 		    SESSION_WAIT_SLICE_MS : left > 0 ? (int)left : 1);
+		tls_conn_set_wake_fd(s->conn, s->srv->wake_pipe[0]);
 		rc = tls_read_full(s->conn, buf, 1, &tmp);
+		tls_conn_set_wake_fd(s->conn, -1);
 		tls_conn_set_timeout(s->conn, s->srv->cfg.idle_timeout_ms);
 		if (rc == ABK_OK)
 			return ABK_OK;
+		if (rc == ABK_E_CANCELED)
+			return session_shutdown_cut(s, err);
 		if (rc == ABK_E_TIMEOUT && rate_end != 0 && net_now_ms() >= rate_end) {
 			s->rate_failed = 1;
 			return abk_err_set(err, ABK_E_TIMEOUT, "minimum transfer rate deadline passed");
@@ -260,7 +281,10 @@ session_linger(struct session *s)
 
 	if (!s->logged_in)
 		return;		/* nothing streams before login; its deadline stands */
-	tls_conn_set_deadline(s->conn, net_now_ms() + SESSION_LINGER_MS);
+	/* Stopping: the client reads our ERROR between two batches; a slow
+	 * one is not waited for (the grace period bounds this anyway). */
+	tls_conn_set_deadline(s->conn, net_now_ms() +
+	    (s->shutting_down ? SESSION_LINGER_STOP_MS : SESSION_LINGER_MS));
 	while (tls_read_full(s->conn, scratch, sizeof(scratch), &ignored) == ABK_OK)
 		;
 	tls_conn_set_deadline(s->conn, 0);

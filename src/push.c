@@ -505,7 +505,7 @@ static void
 push_builders_join(struct push_job *job, pthread_t *threads, size_t started)
 {
 	pthread_mutex_lock(&job->lock);
-	job->abort = 1;
+	__atomic_store_n(&job->abort, 1, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&job->cond);
 	pthread_mutex_unlock(&job->lock);
 	for (size_t i = 0; i < started; i++)

@@ -227,7 +227,9 @@ push_build(struct push_job *job, size_t b, struct push_slot *s)
 	for (size_t i = 0; i < batch->count && s->rc == ABK_OK; i++) {
 		const struct push_unit *u = &job->units[batch->first + i];
 
-		if (job->abort)
+		/* Without the lock, between files: atomic (TSan: a plain read
+		 * raced the store in push_builders_join). */
+		if (__atomic_load_n(&job->abort, __ATOMIC_RELAXED))
 			break;
 		/* a skipped file's later chunks are skipped too */
 		if (s->n_skips > 0 && s->skips[s->n_skips - 1].index == u->index)

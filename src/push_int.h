@@ -87,7 +87,9 @@ struct push_job {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	size_t next_to_build;
-	int abort;
+	int abort;			/* set under lock with __atomic_store_n; read
+					 * under lock, or with __atomic_load_n
+					 * between files */
 	atomic_int deflate;		/* 1: level 1 for compressible files */
 };
 

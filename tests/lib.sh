@@ -17,6 +17,20 @@ AUTOBACKUP="$top_builddir/autobackup"
 AUTOBACKUPD="$top_builddir/autobackupd"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/abtest.XXXXXX") || exit 99
+# AB_VALGRIND=DIR: both programs run under valgrind memcheck (issue 11 item
+# 6), through wrappers that exec it (same PID, so stop_pid still works);
+# one log per process in DIR.  Deadlines in the tests are not scaled: a
+# slow run may fail timing checks.
+if [ -n "${AB_VALGRIND:-}" ]; then
+	mkdir -p "$T/vg" "$AB_VALGRIND" || exit 99
+	for _p in autobackup autobackupd; do
+		printf '#!/bin/sh\nexec valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --num-callers=30 --log-file=%s/vg.%%p.log %s "$@"\n' \
+			"$AB_VALGRIND" "$top_builddir/$_p" >"$T/vg/$_p"
+		chmod +x "$T/vg/$_p"
+	done
+	AUTOBACKUP=$T/vg/autobackup
+	AUTOBACKUPD=$T/vg/autobackupd
+fi
 # the client's record of where it pushed from (origins.h) stays in the test
 XDG_STATE_HOME=$T/state
 export XDG_STATE_HOME
