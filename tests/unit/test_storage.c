@@ -2047,6 +2047,30 @@ START_TEST(test_snapshot_list_memory)
 	ck_assert_msg(after <= before + entries * 48,
 	    "a push after a snapshot took %zu heap bytes for its %zu entries", after - before,
 	    entries);
+	/* the same list again: the push's own record of each entry */
+	before = after;
+	for (int d = 0; d < MEM_DIRS; d++) {
+		char path[16];
+		struct tent t = D(path, 0755);
+		struct manifest_entry e;
+		int needed;
+
+		snprintf(path, sizeof(path), "d%02d", d);
+		e = mk(&t);
+		ck_assert_msg(storage_push_entry(p, &e, &needed, &err) == ABK_OK, "%s", err.msg);
+		for (int f = 0; f < MEM_PER; f++) {
+			struct tent tf = F(path, 0644, "x");
+
+			snprintf(path, sizeof(path), "d%02d/f%04d", d, f);
+			e = mk(&tf);
+			ck_assert_msg(storage_push_entry(p, &e, &needed, &err) == ABK_OK, "%s",
+			    err.msg);
+		}
+	}
+	after = heap_in_use();
+	/* 96-byte records, paths and their index; 196 bytes an entry before */
+	ck_assert_msg(after <= before + entries * 150,
+	    "listing %zu entries took %zu heap bytes", entries, after - before);
 	storage_push_free(p);
 	storage_user_close(u);
 }
