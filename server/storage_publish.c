@@ -432,7 +432,7 @@ fill_verdict(struct storage_push *p, struct storage_verdict *v, abk_err *err)
 	for (size_t i = 0; i < p->n; i++) {
 		const struct push_ent *pe = &p->ents[i];
 		const struct manifest_entry *o;
-		struct manifest_entry eb, *e = &eb, ob;
+		struct manifest_entry ob;
 
 		if (pe->prev == NO_PREV) {
 			v->added++;
@@ -448,16 +448,15 @@ fill_verdict(struct storage_push *p, struct storage_verdict *v, abk_err *err)
 		}
 		snapfile_entry(&p->prev, pe->prev, &ob);
 		o = &ob;
-		push_ent_entry(pe, &eb);
 		if (seen != NULL && !seen[pe->prev]) {
 			seen[pe->prev] = 1;
 			seen_n++;
 		}
-		if (o->type == e->type && o->mode == e->mode && o->mtime == e->mtime &&
-		    o->size == e->size &&
-		    (e->type != MF_FILE || pe->state == ST_LINK || e->size == 0) &&
-		    (e->type != MF_SYMLINK || (o->target_len == e->target_len &&
-		    memcmp(o->target, e->target, e->target_len) == 0)))
+		if (o->type == pe->type && o->mode == pe->mode && o->mtime == pe->mtime &&
+		    o->size == pe->size &&
+		    (pe->type != MF_FILE || pe->state == ST_LINK || pe->size == 0) &&
+		    (pe->type != MF_SYMLINK || (o->target_len == pe->target_len &&
+		    memcmp(o->target, push_target(pe), pe->target_len) == 0)))
 			v->unchanged++;
 		else
 			v->changed++;
