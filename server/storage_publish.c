@@ -438,20 +438,21 @@ fill_verdict(struct storage_push *p, struct storage_verdict *v, abk_err *err)
 			v->added++;
 			continue;
 		}
-		if (pe->kept) {
-			v->kept++;
-			if (seen != NULL && !seen[pe->prev]) {
-				seen[pe->prev] = 1;
-				seen_n++;
-			}
-			continue;
-		}
-		snapfile_entry(&p->prev, pe->prev, &ob);
-		o = &ob;
 		if (seen != NULL && !seen[pe->prev]) {
 			seen[pe->prev] = 1;
 			seen_n++;
 		}
+		if (pe->kept) {
+			v->kept++;
+			continue;
+		}
+		if (pe->state == ST_LINK) {
+			/* push_decide_file found type, mode, size and mtime equal */
+			v->unchanged++;
+			continue;
+		}
+		snapfile_entry(&p->prev, pe->prev, &ob);
+		o = &ob;
 		if (o->type == pe->type && o->mode == pe->mode && o->mtime == pe->mtime &&
 		    o->size == pe->size &&
 		    (pe->type != MF_FILE || pe->state == ST_LINK || pe->size == 0) &&
