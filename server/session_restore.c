@@ -146,11 +146,16 @@ restore_read_have(struct srv_restore *sr, abk_err *err)
 		for (uint32_t k = 0; k < head.count; k++) {
 			struct manifest_entry e;
 			uint32_t idx = 0;
+			int bad;
 
 			(void)msg_need_get(&r, &idx, err);	/* cannot fail: count checked */
-			if ((int64_t)idx > prev && idx < sr->n)
+			bad = (int64_t)idx <= prev || idx >= sr->n;
+
+			if (!bad) {
 				restore_entry(sr, idx, &e);
-			if ((int64_t)idx <= prev || idx >= sr->n || e.type != MF_FILE || e.size == 0)
+				bad = e.type != MF_FILE || e.size == 0;
+			}
+			if (bad)
 				return abk_err_set(err, ABK_E_PROTO, "RESTORE_HAVE names entry %u: "
 				    "out of order, out of range or not a file with data", idx);
 			prev = idx;
