@@ -477,14 +477,14 @@ storage_snapshot_entry(storage_snapshot *s, uint32_t index, struct manifest_entr
 }
 
 const char *
-storage_snapshot_entry_path(const storage_snapshot *s, uint32_t index, size_t *len)
+storage_snapshot_entry_path(storage_snapshot *s, uint32_t index, size_t *len)
 {
 	return snapfile_path(&s->sf, index, len);
 }
 
 /* 1 if the path of entry i is p itself or below it (no decoding). */
 static int
-path_under(const storage_snapshot *s, size_t i, const char *p, size_t plen)
+path_under(storage_snapshot *s, size_t i, const char *p, size_t plen)
 {
 	size_t len;
 	const char *path = snapfile_path(&s->sf, i, &len);

@@ -166,7 +166,7 @@ int storage_snapshot_foreach(storage_snapshot *s, const char *subpath, storage_e
 /* Decode entry index (from a callback above) into e (path and target: as above). */
 void storage_snapshot_entry(storage_snapshot *s, uint32_t index, struct manifest_entry *e);
 /* Entry index's path, without decoding the rest. */
-const char *storage_snapshot_entry_path(const storage_snapshot *s, uint32_t index,
+const char *storage_snapshot_entry_path(storage_snapshot *s, uint32_t index,
     size_t *len);
 
 /* The direct children of directory dir ("" or NULL: the top), in manifest order. */

@@ -79,8 +79,9 @@ void snapfile_free(struct snapfile *sf);
 /* Decode entry i (< sf->n) into e; its path and target point into the
  * mapping and stay valid until snapfile_free. */
 void snapfile_entry(struct snapfile *sf, size_t i, struct manifest_entry *e);
-/* Entry i's path (the first field of an entry: no decoding). */
-const char *snapfile_path(const struct snapfile *sf, size_t i, size_t *len);
+/* Entry i's path (the first field of an entry: no decoding); counts toward
+ * the drop like snapfile_entry (building a path index walks every entry). */
+const char *snapfile_path(struct snapfile *sf, size_t i, size_t *len);
 /* Only the header (cheap, for listings). */
 int snapfile_read_header(int snapdir, struct snapfile_header *h, abk_err *err);
 

@@ -136,11 +136,21 @@ snapfile_drop(const struct snapfile *sf, size_t from, size_t to)
 		(void)madvise((void *)(uintptr_t)(sf->data + from), to - from, MADV_DONTNEED);
 }
 
+/* One more entry touched: every SNAPFILE_DROP_EVERY, hand the pages back. */
+static void
+snapfile_touch(struct snapfile *sf)
+{
+	if ((atomic_fetch_add_explicit(&sf->decoded, 1, memory_order_relaxed) + 1) %
+	    SNAPFILE_DROP_EVERY == 0)
+		snapfile_drop(sf, 0, sf->len);
+}
+
 const char *
-snapfile_path(const struct snapfile *sf, size_t i, size_t *len)
+snapfile_path(struct snapfile *sf, size_t i, size_t *len)
 {
 	const uint8_t *q = sf->data + sf->off[i];
 
+	snapfile_touch(sf);
 	/* abk_put_str: u32 big-endian length, then the bytes (checked at load) */
 	*len = ((size_t)q[0] << 24) | ((size_t)q[1] << 16) | ((size_t)q[2] << 8) | q[3];
 	return (const char *)q + 4;
@@ -151,9 +161,7 @@ snapfile_entry(struct snapfile *sf, size_t i, struct manifest_entry *e)
 {
 	size_t end = i + 1 < sf->n ? (size_t)sf->off[i + 1] : sf->len - 4;
 
-	if ((atomic_fetch_add_explicit(&sf->decoded, 1, memory_order_relaxed) + 1) %
-	    SNAPFILE_DROP_EVERY == 0)
-		snapfile_drop(sf, 0, sf->len);
+	snapfile_touch(sf);
 	/* checked at load (manifest_entry_decode); manifests are never
 	 * changed in place (storage_publish.c writes a new one) */
 	if (manifest_entry_decode_trusted(sf->data + sf->off[i], end - (size_t)sf->off[i], e) != 0)
