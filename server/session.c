@@ -464,8 +464,9 @@ session_list_snapshots(struct session *s, abk_err *err)
 }
 
 static int
-list_file_cb(void *ctx, const struct manifest_entry *e)
+list_file_cb(void *ctx, uint32_t index, const struct manifest_entry *e)
 {
+	(void)index;
 	struct session_lister *l = ctx;
 
 	if (manifest_entry_encode(&l->items, e) != 0)

@@ -200,12 +200,13 @@ push_send_pieces(struct srv_push *sp, abk_err *err)
 		goto out;
 	}
 	for (size_t i = 0; rc == ABK_OK && i < sp->n_need; i++) {
-		const struct manifest_entry *e = storage_push_get_entry(sp->p, sp->need[i]);
+		struct manifest_entry ent, *e = &ent;
 		abk_err ignored = ABK_ERR_INIT;
 		uint8_t (*hash)[ABK_PIECE_HASH_LEN];
 		uint64_t prev_size = 0;
 		uint32_t n = 0, ns = 0, *crc;
 
+		(void)storage_push_get_entry(sp->p, sp->need[i], &ent);	/* need: in range */
 		if (e->size <= PROTO_PIECE)
 			continue;
 		/* pieces an interrupted push left in staging come first (resume) */
@@ -274,10 +275,10 @@ out:
 static int
 push_check_unit(void *ctx, const struct transfer_unit *u, abk_err *err)
 {
-	const struct manifest_entry *e = storage_push_get_entry(((struct srv_push *)ctx)->p,
-	    u->index);
+	struct manifest_entry ent, *e = &ent;
 
-	if (e == NULL || e->type != MF_FILE)
+	if (storage_push_get_entry(((struct srv_push *)ctx)->p, u->index, &ent) != 0 ||
+	    e->type != MF_FILE)
 		return abk_err_set(err, ABK_E_PROTO, "ZIP_BEGIN names entry %u, "
 		    "which is not a file of this push", u->index);
 	if (u->len == 0 || u->len > PROTO_CHUNK_MAX || u->offset > e->size ||
@@ -291,11 +292,12 @@ push_check_unit(void *ctx, const struct transfer_unit *u, abk_err *err)
 static const char *
 push_sink_path(void *ctx, const struct transfer_unit *u, size_t *len)
 {
-	const struct manifest_entry *e = storage_push_get_entry(((struct srv_push *)ctx)->p,
-	    u->index);
+	struct manifest_entry e;
 
-	*len = e->path_len;	/* ZIP_BEGIN checked that index is a file of the list */
-	return e->path;
+	/* ZIP_BEGIN checked that index is a file of the list */
+	(void)storage_push_get_entry(((struct srv_push *)ctx)->p, u->index, &e);
+	*len = e.path_len;
+	return e.path;
 }
 
 static int
@@ -319,10 +321,11 @@ static int
 push_sink_end(void *ctx, const struct transfer_unit *u, abk_err *err)
 {
 	struct srv_push *sp = ctx;
-	const struct manifest_entry *e = storage_push_get_entry(sp->p, u->index);
+	struct manifest_entry e;
 	int rc;
 
-	if (u->offset + u->len != e->size)
+	(void)storage_push_get_entry(sp->p, u->index, &e);	/* checked at ZIP_BEGIN */
+	if (u->offset + u->len != e.size)
 		return ABK_OK;		/* more pieces of this file follow */
 	rc = storage_push_file_done(sp->p, u->index, err);
 	if (rc == ABK_OK)

@@ -33,7 +33,7 @@
 struct srv_restore {
 	struct session *s;
 	storage_snapshot *snap;
-	const struct manifest_entry **v;	/* point into snap */
+	uint32_t *v;			/* entries of snap, decoded when used */
 	size_t n, cap;
 	struct pathtab seen;
 	int seen_ready;
@@ -48,12 +48,18 @@ restore_key(void *ctx, uint32_t idx, size_t *len)
 {
 	struct srv_restore *sr = ctx;
 
-	*len = sr->v[idx]->path_len;
-	return sr->v[idx]->path;
+	return storage_snapshot_entry_path(sr->snap, sr->v[idx], len);
+}
+
+/* Decode the i-th entry being restored. */
+static void
+restore_entry(struct srv_restore *sr, size_t i, struct manifest_entry *e)
+{
+	storage_snapshot_entry(sr->snap, sr->v[i], e);
 }
 
 static int
-restore_collect(void *ctx, const struct manifest_entry *e)
+restore_collect(void *ctx, uint32_t index, const struct manifest_entry *e)
 {
 	struct srv_restore *sr = ctx;
 	uint32_t existing;
@@ -61,14 +67,14 @@ restore_collect(void *ctx, const struct manifest_entry *e)
 
 	if (sr->n == sr->cap) {
 		size_t ncap = sr->cap ? sr->cap * 2 : 1024;
-		const struct manifest_entry **nv = realloc(sr->v, ncap * sizeof(*nv));
+		uint32_t *nv = realloc(sr->v, ncap * sizeof(*nv));
 
 		if (nv == NULL)
 			return ABK_E_NOMEM;
 		sr->v = nv;
 		sr->cap = ncap;
 	}
-	sr->v[sr->n] = e;
+	sr->v[sr->n] = index;
 	ins = pathtab_insert(&sr->seen, e->path, e->path_len, (uint32_t)sr->n, &existing);
 	if (ins < 0)
 		return ABK_E_NOMEM;
@@ -93,7 +99,10 @@ restore_send_list(struct srv_restore *sr, abk_err *err)
 
 		abk_buf_init(&items, PROTO_FRAME_MAX - 64);
 		while (i < sr->n && items.len < PROTO_FRAME_MAX / 2) {
-			if (manifest_entry_encode(&items, sr->v[i]) != 0) {
+			struct manifest_entry e;
+
+			restore_entry(sr, i, &e);
+			if (manifest_entry_encode(&items, &e) != 0) {
 				abk_buf_free(&items);
 				return abk_err_set(err, ABK_E_INTERNAL, "entry too large");
 			}
@@ -135,11 +144,18 @@ restore_read_have(struct srv_restore *sr, abk_err *err)
 		if (head.count > r.left / 4)
 			return abk_err_set(err, ABK_E_PROTO, "malformed RESTORE_HAVE");
 		for (uint32_t k = 0; k < head.count; k++) {
+			struct manifest_entry e;
 			uint32_t idx = 0;
+			int bad;
 
 			(void)msg_need_get(&r, &idx, err);	/* cannot fail: count checked */
-			if ((int64_t)idx <= prev || idx >= sr->n || sr->v[idx]->type != MF_FILE ||
-			    sr->v[idx]->size == 0)
+			bad = (int64_t)idx <= prev || idx >= sr->n;
+
+			if (!bad) {
+				restore_entry(sr, idx, &e);
+				bad = e.type != MF_FILE || e.size == 0;
+			}
+			if (bad)
 				return abk_err_set(err, ABK_E_PROTO, "RESTORE_HAVE names entry %u: "
 				    "out of order, out of range or not a file with data", idx);
 			prev = idx;
@@ -188,9 +204,11 @@ restore_open_stored(void *ctx, uint32_t index, int *fd)
 {
 	struct srv_restore *sr = ctx;
 	abk_err ignored = ABK_ERR_INIT;
+	struct manifest_entry e;
 
+	restore_entry(sr, index, &e);
 	errno = 0;
-	return storage_snapshot_open_file(sr->snap, sr->v[index], fd, &ignored) == ABK_OK ? 0 : -1;
+	return storage_snapshot_open_file(sr->snap, &e, fd, &ignored) == ABK_OK ? 0 : -1;
 }
 
 /* Builder: zip units[0..n) into slot. */
@@ -206,8 +224,9 @@ restore_build_batch(struct srv_restore *sr, struct restore_slot *sl, abk_err *er
 	/* a cold cache (a restore after a disaster) reads the batch at once */
 	prefetch_start(&pf, sl->units, sl->n, PREFETCH_FILES, restore_open_stored, sr);
 	for (uint32_t i = 0; rc == ABK_OK && i < sl->n; i++) {
-		const struct manifest_entry *e = sr->v[sl->units[i].index];
+		struct manifest_entry ent, *e = &ent;
 
+		restore_entry(sr, sl->units[i].index, &ent);
 		/* manifest paths point into the manifest, unterminated */
 		memcpy(name, e->path, e->path_len);
 		name[e->path_len] = '\0';
@@ -278,9 +297,12 @@ restore_builder(void *arg)
 	int rc = sl == NULL ? ABK_E_CANCELED : ABK_OK;
 
 	for (size_t i = 0; rc == ABK_OK && i < sr->n; i++) {
-		const struct manifest_entry *e = sr->v[i];
+		struct manifest_entry ent, *e = &ent;
 		uint64_t off = 0;
 
+		if (sr->have != NULL && sr->have[i])
+			continue;
+		restore_entry(sr, i, &ent);
 		if (e->type != MF_FILE || e->size == 0 || (sr->have != NULL && sr->have[i]))
 			continue;
 		while (rc == ABK_OK && off < e->size) {

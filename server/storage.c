@@ -470,13 +470,28 @@ check_subpath(const char *p, abk_err *err)
 	return ABK_OK;
 }
 
-/* 1 if e is p itself or below it. */
-static int
-is_under(const struct manifest_entry *e, const char *p, size_t plen)
+void
+storage_snapshot_entry(storage_snapshot *s, uint32_t index, struct manifest_entry *e)
 {
-	if (e->path_len < plen || memcmp(e->path, p, plen) != 0)
+	snapfile_entry(&s->sf, index, e);
+}
+
+const char *
+storage_snapshot_entry_path(storage_snapshot *s, uint32_t index, size_t *len)
+{
+	return snapfile_path(&s->sf, index, len);
+}
+
+/* 1 if the path of entry i is p itself or below it (no decoding). */
+static int
+path_under(storage_snapshot *s, size_t i, const char *p, size_t plen)
+{
+	size_t len;
+	const char *path = snapfile_path(&s->sf, i, &len);
+
+	if (len < plen || memcmp(path, p, plen) != 0)
 		return 0;
-	return e->path_len == plen || e->path[plen] == '/';
+	return len == plen || path[plen] == '/';
 }
 
 int
@@ -494,12 +509,13 @@ storage_snapshot_foreach(storage_snapshot *s, const char *subpath, storage_entry
 		plen = strlen(subpath);
 	}
 	for (size_t i = 0; i < s->sf.n; i++) {
-		const struct manifest_entry *e = &s->sf.ents[i];
+		struct manifest_entry e;
 
-		if (plen > 0 && !is_under(e, subpath, plen))
+		if (plen > 0 && !path_under(s, i, subpath, plen))
 			continue;
 		found = 1;
-		rc = cb(ctx, e);
+		snapfile_entry(&s->sf, i, &e);
+		rc = cb(ctx, (uint32_t)i, &e);
 		if (rc != ABK_OK)
 			return rc;
 	}
@@ -518,42 +534,49 @@ storage_snapshot_list_dir(storage_snapshot *s, const char *dir, storage_entry_cb
 	int rc;
 
 	if (dir != NULL && dir[0] != '\0') {
-		const struct manifest_entry *d = NULL;
+		struct manifest_entry d;
+		int found = 0;
 
 		rc = check_subpath(dir, err);
 		if (rc != ABK_OK)
 			return rc;
 		dlen = strlen(dir);
-		for (size_t i = 0; i < s->sf.n && d == NULL; i++)
-			if (s->sf.ents[i].path_len == dlen &&
-			    memcmp(s->sf.ents[i].path, dir, dlen) == 0) {
-				d = &s->sf.ents[i];
+		for (size_t i = 0; i < s->sf.n && !found; i++) {
+			size_t len;
+			const char *path = snapfile_path(&s->sf, i, &len);
+
+			if (len == dlen && memcmp(path, dir, dlen) == 0) {
+				snapfile_entry(&s->sf, i, &d);
+				found = 1;
 				start = i + 1;	/* children come after their parent */
 			}
-		if (d == NULL)
+		}
+		if (!found)
 			return abk_err_set(err, ABK_E_NOTFOUND, "\"%s\" is not in snapshot %s",
 			    fsops_quote(dir, dlen, q, sizeof(q)), s->id);
-		if (d->type != MF_DIR)
+		if (d.type != MF_DIR)
 			return abk_err_set(err, ABK_E_USAGE, "\"%s\" is not a directory",
 			    fsops_quote(dir, dlen, q, sizeof(q)));
 	}
 	for (size_t i = start; i < s->sf.n; i++) {
-		const struct manifest_entry *e = &s->sf.ents[i];
-		const char *rest;
-		size_t rlen;
+		struct manifest_entry e;
+		const char *rest, *path;
+		size_t rlen, len;
 
+		path = snapfile_path(&s->sf, i, &len);
 		if (dlen > 0) {
-			if (e->path_len <= dlen + 1 || !is_under(e, dir, dlen))
+			if (len <= dlen + 1 || !path_under(s, i, dir, dlen))
 				continue;
-			rest = e->path + dlen + 1;
-			rlen = e->path_len - dlen - 1;
+			rest = path + dlen + 1;
+			rlen = len - dlen - 1;
 		} else {
-			rest = e->path;
-			rlen = e->path_len;
+			rest = path;
+			rlen = len;
 		}
 		if (memchr(rest, '/', rlen) != NULL)
 			continue;
-		rc = cb(ctx, e);
+		snapfile_entry(&s->sf, i, &e);
+		rc = cb(ctx, (uint32_t)i, &e);
 		if (rc != ABK_OK)
 			return rc;
 	}

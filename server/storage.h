@@ -149,16 +149,25 @@ const char *storage_snapshot_origin(const storage_snapshot *s);
 /* 1 if the snapshot's source is a single file rather than a folder. */
 int storage_snapshot_single_file(const storage_snapshot *s);
 
-typedef int (*storage_entry_cb)(void *ctx, const struct manifest_entry *e);
+/* index: the entry's place in the manifest (for storage_snapshot_entry). */
+typedef int (*storage_entry_cb)(void *ctx, uint32_t index, const struct manifest_entry *e);
 
 /*
  * Call cb for every entry in manifest order (parents before children), or
  * only for subpath and what lies below it (subpath NULL or "": all).
- * Entries point into the handle and stay valid until it is closed.
+ * e is decoded for the call (the list is not held decoded: 1,000,000
+ * entries would take 128 MB); its path and target point into the handle and
+ * stay valid until it is closed.  Keep index, not e.
  * ABK_E_NOTFOUND if subpath is not in the snapshot, ABK_E_PATH if invalid.
  */
 int storage_snapshot_foreach(storage_snapshot *s, const char *subpath, storage_entry_cb cb,
     void *ctx, abk_err *err);
+
+/* Decode entry index (from a callback above) into e (path and target: as above). */
+void storage_snapshot_entry(storage_snapshot *s, uint32_t index, struct manifest_entry *e);
+/* Entry index's path, without decoding the rest. */
+const char *storage_snapshot_entry_path(storage_snapshot *s, uint32_t index,
+    size_t *len);
 
 /* The direct children of directory dir ("" or NULL: the top), in manifest order. */
 int storage_snapshot_list_dir(storage_snapshot *s, const char *dir, storage_entry_cb cb,
@@ -244,10 +253,10 @@ int storage_push_entry(storage_push *p, const struct manifest_entry *e, int *nee
 void storage_push_get_counts(const storage_push *p, struct storage_push_counts *c);
 
 /*
- * Entry index as stored by the push (NULL if out of range).  Valid until the
- * next storage_push_entry (the array may move) or storage_push_free.
+ * Entry index as stored by the push into e (-1 if out of range); e's path and
+ * target stay valid until storage_push_free.
  */
-const struct manifest_entry *storage_push_get_entry(const storage_push *p, uint32_t index);
+int storage_push_get_entry(const storage_push *p, uint32_t index, struct manifest_entry *e);
 
 /*
  * Open the previous snapshot's version of file index (for reusing pieces of

@@ -6,6 +6,7 @@
 #ifndef ABS_STORAGE_INT_H
 #define ABS_STORAGE_INT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <zlib.h>
 
@@ -54,18 +55,33 @@ struct snapfile_header {
 	uint64_t bytes;
 };
 
-/* A loaded manifest: ents[i] point into data. */
+/*
+ * A loaded manifest: the file mapped read-only (data) and where each entry
+ * starts (off), decoded on demand by snapfile_entry: the decoded list of
+ * 1,000,000 entries would take 128 MB, the offsets take 8 MB.  The mapped
+ * pages are the page cache's: snapfile_entry hands them back (MADV_DONTNEED)
+ * every SNAPFILE_DROP_EVERY entries, so a walk keeps only a window of the
+ * file resident.  Manifests are written once and never changed in place
+ * (a new snapshot is a new file), so the mapping stays valid.
+ */
 struct snapfile {
 	struct snapfile_header hdr;
-	uint8_t *data;
+	const uint8_t *data;		/* mapped, len bytes */
 	size_t len;
-	struct manifest_entry *ents;
+	uint64_t *off;			/* [n]: entry i at data + off[i] */
 	size_t n;
+	atomic_size_t decoded;		/* entries decoded (restore's prefetch threads too) */
 };
 
-/* Load and check (CRC, every entry decoded) snapdir/manifest. */
+/* Map and check (CRC, every entry decoded once) snapdir/manifest. */
 int snapfile_load(int snapdir, struct snapfile *sf, abk_err *err);
 void snapfile_free(struct snapfile *sf);
+/* Decode entry i (< sf->n) into e; its path and target point into the
+ * mapping and stay valid until snapfile_free. */
+void snapfile_entry(struct snapfile *sf, size_t i, struct manifest_entry *e);
+/* Entry i's path (the first field of an entry: no decoding); counts toward
+ * the drop like snapfile_entry (building a path index walks every entry). */
+const char *snapfile_path(struct snapfile *sf, size_t i, size_t *len);
 /* Only the header (cheap, for listings). */
 int snapfile_read_header(int snapdir, struct snapfile_header *h, abk_err *err);
 

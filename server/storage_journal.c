@@ -240,19 +240,19 @@ journal_put(struct storage_push *p, const struct push_ent *pe, int kind, uint32_
 
 	abk_put_u32(b, 0);	/* length, filled in below */
 	abk_put_u8(b, (uint8_t)kind);
-	abk_put_str(b, pe->e.path, pe->e.path_len);
-	abk_put_u64(b, pe->e.size);
-	abk_put_i64(b, pe->e.mtime);
+	abk_put_str(b, pe->path, pe->path_len);
+	abk_put_u64(b, pe->size);
+	abk_put_i64(b, pe->mtime);
 	abk_put_u32(b, crc32v);
-	abk_put_u8(b, (pe->e.flags & MF_HAS_SHA256) ? 1 : 0);
-	if (pe->e.flags & MF_HAS_SHA256)
-		abk_put_bytes(b, pe->e.sha256, sizeof(pe->e.sha256));
-	abk_put_u8(b, pe->e.flags & (MF_HAS_STAT | MF_RACY));
-	if (pe->e.flags & MF_HAS_STAT) {
-		abk_put_u32(b, pe->e.mtime_nsec);
-		abk_put_i64(b, pe->e.ctime);
-		abk_put_u32(b, pe->e.ctime_nsec);
-		abk_put_u64(b, pe->e.inode);
+	abk_put_u8(b, (pe->flags & MF_HAS_SHA256) ? 1 : 0);
+	if (pe->flags & MF_HAS_SHA256)
+		abk_put_bytes(b, push_sha(pe), ABK_SHA256_LEN);
+	abk_put_u8(b, pe->flags & (MF_HAS_STAT | MF_RACY));
+	if (pe->flags & MF_HAS_STAT) {
+		abk_put_u32(b, pe->mtime_nsec);
+		abk_put_i64(b, pe->ctime);
+		abk_put_u32(b, pe->ctime_nsec);
+		abk_put_u64(b, pe->inode);
 	}
 	if (kind == JOURNAL_PARTIAL)
 		abk_put_u64(b, part_len);
@@ -271,10 +271,10 @@ journal_put(struct storage_push *p, const struct push_ent *pe, int kind, uint32_
 	if (b->len >= JOURNAL_FLUSH_AT && (rc = push_journal_flush(p, err)) != ABK_OK)
 		return rc;
 	memset(&j, 0, sizeof(j));
-	j.path = pe->e.path;
-	j.path_len = pe->e.path_len;
-	j.st = pe->e;
-	j.st.flags = pe->e.flags & (MF_HAS_STAT | MF_RACY);
+	j.path = pe->path;
+	j.path_len = pe->path_len;
+	push_ent_entry(pe, &j.st);
+	j.st.flags = pe->flags & (MF_HAS_STAT | MF_RACY);
 	j.st.path = NULL;
 	j.st.path_len = 0;
 	j.st.target = NULL;
@@ -282,9 +282,9 @@ journal_put(struct storage_push *p, const struct push_ent *pe, int kind, uint32_
 	j.crc = crc32v;
 	j.part_len = kind == JOURNAL_PARTIAL ? part_len : 0;
 	j.complete = kind == JOURNAL_COMPLETE;
-	j.has_sha = (pe->e.flags & MF_HAS_SHA256) ? 1 : 0;
+	j.has_sha = (pe->flags & MF_HAS_SHA256) ? 1 : 0;
 	if (j.has_sha)
-		memcpy(j.sha, pe->e.sha256, sizeof(j.sha));
+		memcpy(j.sha, push_sha(pe), sizeof(j.sha));
 	return journal_apply(p, &j, 0, err);
 }
 

@@ -292,15 +292,16 @@ pcx_find(const struct storage_push *p, uint32_t prev)
 
 /* The previous snapshot's record of prev entry o, if it describes st. */
 static int
-prev_record(const struct storage_push *p, uint32_t prev, const struct stat *st, uint8_t **buf,
+prev_record(struct storage_push *p, uint32_t prev, const struct stat *st, uint8_t **buf,
     size_t *cap, struct pc_rec *r, const struct pc_index **x)
 {
-	const struct manifest_entry *o = &p->prev.ents[prev];
+	struct manifest_entry ob, *o = &ob;
 	struct pc_key now;
 
 	*x = p->pc_prevfd >= 0 ? pcx_find(p, prev) : NULL;
 	if (*x == NULL || rec_read(p->pc_prevfd, (*x)->off, buf, cap, r) != (ssize_t)(*x)->len)
 		return 0;
+	snapfile_entry(&p->prev, prev, &ob);
 	key_of(st, &now);
 	return r->path_len == o->path_len && memcmp(r->path, o->path, o->path_len) == 0 &&
 	    key_eq(&r->key, &now) && now.size == o->size;
@@ -371,10 +372,10 @@ push_pieces_feed(struct storage_push *p, const struct push_ent *pe, uint64_t off
 	uint32_t index = (uint32_t)(pe - p->ents);
 	uint64_t piece_end;
 
-	if (pe->e.size <= PROTO_PIECE)
+	if (pe->size <= PROTO_PIECE)
 		return;
 	if (f->index != index) {
-		uint32_t n = pieces_of(pe->e.size);
+		uint32_t n = pieces_of(pe->size);
 
 		f->index = index;
 		f->valid = 0;
@@ -404,8 +405,8 @@ push_pieces_feed(struct storage_push *p, const struct push_ent *pe, uint64_t off
 	if (!f->valid)
 		return;
 	piece_end = (uint64_t)f->k * PROTO_PIECE + PROTO_PIECE;
-	if (piece_end > pe->e.size)
-		piece_end = pe->e.size;
+	if (piece_end > pe->size)
+		piece_end = pe->size;
 	/* Our client's units are pieces: a block never crosses a piece's end.
 	 * Another client's may; its file simply gets no record. */
 	if (f->k >= f->n || offset != (uint64_t)f->k * PROTO_PIECE + f->fill ||
@@ -462,17 +463,17 @@ push_pieces_done(struct storage_push *p, const struct push_ent *pe, int fd)
 	if (f->index != (uint32_t)(pe - p->ents) || !f->valid || f->k != f->n)
 		return;
 	f->index = NO_PREV;
-	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != pe->e.size || stage_open(p) != 0)
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != pe->size || stage_open(p) != 0)
 		return;
 	key_of(&st, &k);
 	abk_buf_init(&b, PC_BODY_MAX + 8);
 	/* a torn record (crash, full disk) fails its CRC and ends the scan */
-	rec_begin(&b, pe->e.path, pe->e.path_len, &k, f->n);
+	rec_begin(&b, pe->path, pe->path_len, &k, f->n);
 	for (uint32_t i = 0; i < f->n; i++) {
 		abk_put_bytes(&b, f->h[i], ABK_PIECE_HASH_LEN);
 		abk_put_u32(&b, f->crc[i]);
 	}
-	if (rec_end(&b, pe->e.path, pe->e.path_len, f->n) == 0)
+	if (rec_end(&b, pe->path, pe->path_len, f->n) == 0)
 		(void)write_all(p->pc_stagefd, b.data, b.len);
 	abk_buf_free(&b);
 }
@@ -543,7 +544,7 @@ commit_staged(struct storage_push *p, int out, uint8_t *seen, abk_buf *b)
 		off += (uint64_t)used;
 		if (!pathtab_find(&p->tab, r.path, r.path_len, &i) || seen[i] ||
 		    (p->ents[i].state != ST_DONE && p->ents[i].state != ST_RESUMED) ||
-		    p->ents[i].e.size != r.key.size ||
+		    p->ents[i].size != r.key.size ||
 		    fsops_dircache_parent(&p->sdc, r.path, r.path_len, &dfd, name, NULL) != ABK_OK ||
 		    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
@@ -591,7 +592,7 @@ push_pieces_commit(struct storage_push *p)
 		    (ssize_t)l->x.len)
 			continue;
 		seen[l->index] = 1;
-		if (rec_put(&b, pe->e.path, pe->e.path_len, &l->key, r.n, r.pieces) != 0 ||
+		if (rec_put(&b, pe->path, pe->path_len, &l->key, r.n, r.pieces) != 0 ||
 		    write_all(out, b.data, b.len) != 0)
 			rc = -1;
 	}

@@ -62,7 +62,7 @@ remove_extras(struct storage_push *p, int dirfd, char *path, size_t plen, abk_er
 				path[plen] = '/';
 			memcpy(path + (plen ? plen + 1 : 0), names[i], nlen);
 			keep = pathtab_find(&p->tab, path, clen, &idx) &&
-			    type_matches(p->ents[idx].e.type, mode);
+			    type_matches(p->ents[idx].type, mode);
 		}
 		if (!keep) {
 			rc = fsops_remove(dirfd, names[i], NULL, err);
@@ -119,13 +119,13 @@ check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return abk_err_set(err, ABK_E_IO, "open staged \"%s\": %s",
-		    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
+		    push_quote(pe, q, sizeof(q)), strerror(errno));
 	buf = malloc(READ_BUF);
 	if (buf == NULL) {
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory checking staged files");
 		goto out;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != pe->e.size)
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != pe->size)
 		goto damaged;
 	for (;;) {
 		ssize_t n = read(fd, buf, READ_BUF);
@@ -134,7 +134,7 @@ check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *
 			continue;
 		if (n < 0) {
 			rc = abk_err_set(err, ABK_E_IO, "read staged \"%s\": %s",
-			    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
+			    push_quote(pe, q, sizeof(q)), strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -147,12 +147,12 @@ check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *
 	}
 	if (crc != pe->crc)
 		goto damaged;
-	push_mtime(&pe->e, ts);
+	push_mtime(pe, ts);
 	if (st.st_nlink > 1) {
 		/* Staged files are created with one link; another one means an
 		 * interrupted commit linked a published snapshot's inode here.
 		 * Its mode and time are that snapshot's: never change them. */
-		if ((st.st_mode & 07777) == push_file_mode(pe->e.mode) &&
+		if ((st.st_mode & 07777) == push_file_mode(pe->mode) &&
 		    st.st_mtim.tv_sec == ts[1].tv_sec && st.st_mtim.tv_nsec == ts[1].tv_nsec)
 			goto out;	/* already right: share it, as an unchanged file */
 		close(fd);
@@ -162,12 +162,12 @@ check_resumed(struct storage_push *p, struct push_ent *pe, int dfd, const char *
 			goto out;
 		}
 	}
-	if (fchmod(fd, push_file_mode(pe->e.mode)) != 0 || futimens(fd, ts) != 0)
+	if (fchmod(fd, push_file_mode(pe->mode)) != 0 || futimens(fd, ts) != 0)
 		rc = abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",
-		    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
+		    push_quote(pe, q, sizeof(q)), strerror(errno));
 	else
 		push_pieces_done(p, pe, fd);
-	p->bytes_stored += pe->e.size;
+	p->bytes_stored += pe->size;
 	goto out;
 damaged:
 	/* Kept from an interrupted push but not intact: forget it so the
@@ -175,7 +175,7 @@ damaged:
 	push_journal_append(p, pe, JOURNAL_WITHDRAWN, NULL);
 	rc = abk_err_set(err, ABK_E_INTEGRITY,
 	    "\"%s\", kept from an interrupted push, is damaged; push again",
-	    push_quote(&pe->e, q, sizeof(q)));
+	    push_quote(pe, q, sizeof(q)));
 out:
 	free(buf);
 	if (fd >= 0)
@@ -191,10 +191,10 @@ build_entry(struct storage_push *p, struct push_ent *pe, abk_err *err)
 	struct stat st;
 	int dfd, pdfd, fd, rc, have_st;
 
-	rc = fsops_dircache_parent(&p->sdc, pe->e.path, pe->e.path_len, &dfd, name, err);
+	rc = fsops_dircache_parent(&p->sdc, pe->path, pe->path_len, &dfd, name, err);
 	if (rc != ABK_OK)
 		return rc;
-	push_mtime(&pe->e, ts);
+	push_mtime(pe, ts);
 	switch (pe->state) {
 	case ST_DIR:
 		if (mkdirat(dfd, name, 0700) == 0)
@@ -211,18 +211,18 @@ build_entry(struct storage_push *p, struct push_ent *pe, abk_err *err)
 		rc = fsops_remove(dfd, name, NULL, err);
 		if (rc != ABK_OK)
 			return rc;
-		if (symlinkat(pe->e.target, dfd, name) != 0 ||
+		if (symlinkat(push_target(pe), dfd, name) != 0 ||
 		    utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) != 0)
 			return abk_err_set(err, ABK_E_IO, "symlink \"%s\" in staging: %s",
-			    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
+			    push_quote(pe, q, sizeof(q)), strerror(errno));
 		return ABK_OK;
 	case ST_EMPTY:
 		fd = fsops_create_file(dfd, name, err);
 		if (fd < 0)
 			return fd;
-		rc = (fchmod(fd, push_file_mode(pe->e.mode)) != 0 || futimens(fd, ts) != 0) ?
+		rc = (fchmod(fd, push_file_mode(pe->mode)) != 0 || futimens(fd, ts) != 0) ?
 		    abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",
-		    push_quote(&pe->e, q, sizeof(q)), strerror(errno)) : ABK_OK;
+		    push_quote(pe, q, sizeof(q)), strerror(errno)) : ABK_OK;
 		close(fd);
 		return rc;
 	case ST_DONE:
@@ -230,14 +230,14 @@ build_entry(struct storage_push *p, struct push_ent *pe, abk_err *err)
 	case ST_RESUMED:
 		return check_resumed(p, pe, dfd, name, err);
 	case ST_LINK:
-		rc = fsops_dircache_parent(&p->pdc, pe->e.path, pe->e.path_len, &pdfd, name, err);
+		rc = fsops_dircache_parent(&p->pdc, pe->path, pe->path_len, &pdfd, name, err);
 		if (rc == ABK_OK)
 			rc = fsops_remove(dfd, name, NULL, err);
 		if (rc != ABK_OK)
 			return rc;
 		/* a link changes the inode's ctime: the piece cache's key is
 		 * checked just before and read again just after */
-		have_st = pe->e.size > PROTO_PIECE && fstatat(pdfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		have_st = pe->size > PROTO_PIECE && fstatat(pdfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 		if (linkat(pdfd, name, dfd, name, 0) == 0) {
 			if (have_st)
 				push_pieces_linked(p, pe, &st, dfd, name);
@@ -245,16 +245,16 @@ build_entry(struct storage_push *p, struct push_ent *pe, abk_err *err)
 		}
 		if (errno != EMLINK && errno != EXDEV)
 			return abk_err_set(err, ABK_E_IO, "hard link \"%s\" from the previous snapshot: %s",
-			    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
+			    push_quote(pe, q, sizeof(q)), strerror(errno));
 		/* Too many links (or another file system): copy instead. */
 		rc = fsops_copy_file(pdfd, name, dfd, name, err);
 		if (rc != ABK_OK)
 			return rc;
-		if (fchmodat(dfd, name, push_file_mode(pe->e.mode), 0) != 0 ||
+		if (fchmodat(dfd, name, push_file_mode(pe->mode), 0) != 0 ||
 		    utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) != 0)
 			return abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",
-			    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
-		p->bytes_stored += pe->e.size;
+			    push_quote(pe, q, sizeof(q)), strerror(errno));
+		p->bytes_stored += pe->size;
 		return ABK_OK;
 	default:
 		return abk_err_set(err, ABK_E_INTERNAL, "entry in state %d at commit", pe->state);
@@ -274,14 +274,14 @@ finish_dirs(struct storage_push *p, abk_err *err)
 
 		if (pe->state != ST_DIR)
 			continue;
-		rc = fsops_dircache_parent(&p->sdc, pe->e.path, pe->e.path_len, &dfd, name, err);
+		rc = fsops_dircache_parent(&p->sdc, pe->path, pe->path_len, &dfd, name, err);
 		if (rc != ABK_OK)
 			return rc;
-		push_mtime(&pe->e, ts);
-		if (fchmodat(dfd, name, push_dir_mode(pe->e.mode), 0) != 0 ||
+		push_mtime(pe, ts);
+		if (fchmodat(dfd, name, push_dir_mode(pe->mode), 0) != 0 ||
 		    utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) != 0)
 			return abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",
-			    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
+			    push_quote(pe, q, sizeof(q)), strerror(errno));
 	}
 	return ABK_OK;
 }
@@ -301,9 +301,9 @@ write_manifest(struct storage_push *p, int64_t time_ms, uint64_t *size, abk_err 
 	h->time_ms = time_ms;
 	h->entries = p->n;
 	for (size_t i = 0; i < p->n; i++)
-		if (p->ents[i].e.type == MF_FILE) {
+		if (p->ents[i].type == MF_FILE) {
 			h->files++;
-			h->bytes += p->ents[i].e.size;
+			h->bytes += p->ents[i].size;
 		}
 	fd = fsops_create_file(p->stagefd, STG_MANIFEST, err);
 	if (fd < 0) {
@@ -312,8 +312,9 @@ write_manifest(struct storage_push *p, int64_t time_ms, uint64_t *size, abk_err 
 	}
 	rc = snapfile_write_begin(&w, fd, h, err);
 	for (size_t i = 0; rc == ABK_OK && i < p->n; i++) {
-		struct manifest_entry e = p->ents[i].e;
+		struct manifest_entry e;
 
+		push_ent_entry(&p->ents[i], &e);
 		if (e.type == MF_FILE) {
 			e.flags |= MF_HAS_CRC;
 			e.crc32 = p->ents[i].crc;
@@ -430,13 +431,13 @@ fill_verdict(struct storage_push *p, struct storage_verdict *v, abk_err *err)
 		abk_err_set(err, ABK_E_NOMEM, "out of memory counting removed entries");
 	for (size_t i = 0; i < p->n; i++) {
 		const struct push_ent *pe = &p->ents[i];
-		const struct manifest_entry *e = &pe->e, *o;
+		const struct manifest_entry *o;
+		struct manifest_entry ob;
 
 		if (pe->prev == NO_PREV) {
 			v->added++;
 			continue;
 		}
-		o = &p->prev.ents[pe->prev];
 		if (seen != NULL && !seen[pe->prev]) {
 			seen[pe->prev] = 1;
 			seen_n++;
@@ -445,11 +446,18 @@ fill_verdict(struct storage_push *p, struct storage_verdict *v, abk_err *err)
 			v->kept++;
 			continue;
 		}
-		if (o->type == e->type && o->mode == e->mode && o->mtime == e->mtime &&
-		    o->size == e->size &&
-		    (e->type != MF_FILE || pe->state == ST_LINK || e->size == 0) &&
-		    (e->type != MF_SYMLINK || (o->target_len == e->target_len &&
-		    memcmp(o->target, e->target, e->target_len) == 0)))
+		if (pe->state == ST_LINK) {
+			/* push_decide_file found type, mode, size and mtime equal */
+			v->unchanged++;
+			continue;
+		}
+		snapfile_entry(&p->prev, pe->prev, &ob);
+		o = &ob;
+		if (o->type == pe->type && o->mode == pe->mode && o->mtime == pe->mtime &&
+		    o->size == pe->size &&
+		    (pe->type != MF_FILE || pe->state == ST_LINK || pe->size == 0) &&
+		    (pe->type != MF_SYMLINK || (o->target_len == pe->target_len &&
+		    memcmp(o->target, push_target(pe), pe->target_len) == 0)))
 			v->unchanged++;
 		else
 			v->changed++;

@@ -30,8 +30,8 @@ ent_key(void *ctx, uint32_t idx, size_t *len)
 {
 	struct storage_push *p = ctx;
 
-	*len = p->ents[idx].e.path_len;
-	return p->ents[idx].e.path;
+	*len = p->ents[idx].path_len;
+	return p->ents[idx].path;
 }
 
 /* ---- begin ---------------------------------------------------------------------- */
@@ -122,35 +122,35 @@ check_entry(const struct manifest_entry *e, abk_err *err)
 	v = pathsafe_check(e->path, e->path_len);
 	if (v != PATHSAFE_OK)
 		return abk_err_set(err, ABK_E_PATH, "refused entry name \"%s\": %s",
-		    push_quote(e, q, sizeof(q)), pathsafe_reason(v));
+		    entry_quote(e, q, sizeof(q)), pathsafe_reason(v));
 	for (size_t i = 0; i < e->path_len; i++)
 		depth += e->path[i] == '/';
 	if (depth > STORAGE_MAX_DEPTH)
 		return abk_err_set(err, ABK_E_LIMIT, "\"%s\" is deeper than %d directories",
-		    push_quote(e, q, sizeof(q)), STORAGE_MAX_DEPTH);
+		    entry_quote(e, q, sizeof(q)), STORAGE_MAX_DEPTH);
 	if (e->mode & ~MF_MODE_MASK)
 		return abk_err_set(err, ABK_E_PROTO, "\"%s\" has an invalid mode",
-		    push_quote(e, q, sizeof(q)));
+		    entry_quote(e, q, sizeof(q)));
 	switch (e->type) {
 	case MF_DIR:
 		if (e->size != 0)
 			return abk_err_set(err, ABK_E_PROTO, "directory \"%s\" has a size",
-			    push_quote(e, q, sizeof(q)));
+			    entry_quote(e, q, sizeof(q)));
 		break;
 	case MF_SYMLINK:
 		if (e->target == NULL || e->target_len == 0 || e->target_len > MF_TARGET_MAX ||
 		    e->size != e->target_len || memchr(e->target, '\0', e->target_len) != NULL)
 			return abk_err_set(err, ABK_E_PROTO, "symlink \"%s\" has a bad target",
-			    push_quote(e, q, sizeof(q)));
+			    entry_quote(e, q, sizeof(q)));
 		break;
 	case MF_FILE:
 		if (e->size > INT64_MAX)
 			return abk_err_set(err, ABK_E_LIMIT, "\"%s\" is too large",
-			    push_quote(e, q, sizeof(q)));
+			    entry_quote(e, q, sizeof(q)));
 		break;
 	default:
 		return abk_err_set(err, ABK_E_PROTO, "\"%s\" has unknown type %u",
-		    push_quote(e, q, sizeof(q)), e->type);
+		    entry_quote(e, q, sizeof(q)), e->type);
 	}
 	return ABK_OK;
 }
@@ -182,10 +182,10 @@ storage_push_entry(storage_push *p, const struct manifest_entry *e, int *needed,
 		if (!pathtab_find(&p->tab, e->path, (size_t)(slash - e->path), &idx))
 			return abk_err_set(err, ABK_E_PROTO,
 			    "\"%s\" is listed before its parent directory, or without it",
-			    push_quote(e, q, sizeof(q)));
-		if (p->ents[idx].e.type != MF_DIR)
+			    entry_quote(e, q, sizeof(q)));
+		if (p->ents[idx].type != MF_DIR)
 			return abk_err_set(err, ABK_E_PROTO, "the parent of \"%s\" is not a directory",
-			    push_quote(e, q, sizeof(q)));
+			    entry_quote(e, q, sizeof(q)));
 	}
 	if (e->type == MF_FILE && p->counts.total_bytes > UINT64_MAX - e->size)
 		return abk_err_set(err, ABK_E_LIMIT, "the declared total size is too large");
@@ -200,22 +200,14 @@ storage_push_entry(storage_push *p, const struct manifest_entry *e, int *needed,
 	}
 	pe = &p->ents[p->n];
 	memset(pe, 0, sizeof(*pe));
-	pe->e = *e;
-	pe->e.path = arena_dup(&p->arena, e->path, e->path_len);
-	if (e->type == MF_SYMLINK)
-		pe->e.target = arena_dup(&p->arena, e->target, e->target_len);
-	else {
-		pe->e.target = NULL;
-		pe->e.target_len = 0;
-	}
-	if (pe->e.path == NULL || (e->type == MF_SYMLINK && pe->e.target == NULL))
+	if (push_ent_set(p, pe, e, NULL) != ABK_OK)
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory for the file list");
-	rc = pathtab_insert(&p->tab, pe->e.path, pe->e.path_len, (uint32_t)p->n, NULL);
+	rc = pathtab_insert(&p->tab, pe->path, pe->path_len, (uint32_t)p->n, NULL);
 	if (rc < 0)
 		return abk_err_set(err, ABK_E_NOMEM, "out of memory for the file list");
 	if (rc > 0)
 		return abk_err_set(err, ABK_E_PROTO, "\"%s\" is listed twice",
-		    push_quote(e, q, sizeof(q)));
+		    entry_quote(e, q, sizeof(q)));
 	pe->prev = NO_PREV;
 	if (p->prevtree >= 0 && pathtab_find(&p->prevtab, e->path, e->path_len, &idx))
 		pe->prev = idx;
@@ -240,16 +232,104 @@ storage_push_entry(storage_push *p, const struct manifest_entry *e, int *needed,
 	return ABK_OK;
 }
 
+/* The list's memory at 1,000,000 files (storage_push_int.h). */
+_Static_assert(sizeof(struct push_ent) <= 96, "struct push_ent grew");
+
+int
+push_ent_set(struct storage_push *p, struct push_ent *pe, const struct manifest_entry *e,
+    const char *path)
+{
+	uint8_t x[ABK_SHA256_LEN + MF_TARGET_MAX];
+	size_t xlen = 0;
+
+	pe->path = path != NULL ? path : arena_dup(&p->arena, e->path, e->path_len);
+	if (pe->path == NULL)
+		return ABK_E_NOMEM;
+	pe->path_len = (uint32_t)e->path_len;	/* <= ABK_PATH_MAX (decoded) */
+	pe->type = e->type;
+	pe->mode = (uint16_t)(e->mode & MF_MODE_MASK);
+	pe->mtime = e->mtime;
+	pe->size = e->size;
+	pe->flags = e->flags;
+	pe->crc32 = e->crc32;
+	pe->mtime_nsec = e->mtime_nsec;
+	pe->ctime = e->ctime;
+	pe->ctime_nsec = e->ctime_nsec;
+	pe->inode = e->inode;
+	pe->target_len = 0;
+	pe->x = NULL;
+	if (e->flags & MF_HAS_SHA256) {
+		memcpy(x, e->sha256, ABK_SHA256_LEN);
+		xlen = ABK_SHA256_LEN;
+	}
+	if (e->type == MF_SYMLINK) {
+		size_t tl = e->target_len > MF_TARGET_MAX ? MF_TARGET_MAX : e->target_len;
+
+		memcpy(x + xlen, e->target, tl);	/* <= MF_TARGET_MAX (decoded) */
+		xlen += tl;
+		pe->target_len = (uint16_t)tl;
+	}
+	if (xlen > 0 || e->type == MF_SYMLINK) {
+		pe->x = (uint8_t *)arena_dup(&p->arena, (const char *)x, xlen);
+		if (pe->x == NULL)
+			return ABK_E_NOMEM;
+	}
+	return ABK_OK;
+}
+
+int
+push_ent_set_sha(struct storage_push *p, struct push_ent *pe, const uint8_t *sha)
+{
+	if (pe->flags & MF_HAS_SHA256) {
+		memcpy(pe->x, sha, ABK_SHA256_LEN);
+		return ABK_OK;
+	}
+	if (pe->type != MF_FILE)
+		return ABK_E_INTERNAL;	/* only files gain one */
+	pe->x = (uint8_t *)arena_dup(&p->arena, (const char *)sha, ABK_SHA256_LEN);
+	if (pe->x == NULL)
+		return ABK_E_NOMEM;
+	pe->flags |= MF_HAS_SHA256;
+	return ABK_OK;
+}
+
+void
+push_ent_entry(const struct push_ent *pe, struct manifest_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->path = pe->path;
+	e->path_len = pe->path_len;
+	e->type = pe->type;
+	e->mode = pe->mode;
+	e->mtime = pe->mtime;
+	e->size = pe->size;
+	e->flags = pe->flags;
+	e->crc32 = pe->crc32;
+	if (pe->flags & MF_HAS_SHA256)
+		memcpy(e->sha256, push_sha(pe), ABK_SHA256_LEN);
+	e->mtime_nsec = pe->mtime_nsec;
+	e->ctime = pe->ctime;
+	e->ctime_nsec = pe->ctime_nsec;
+	e->inode = pe->inode;
+	if (pe->type == MF_SYMLINK) {
+		e->target = push_target(pe);
+		e->target_len = pe->target_len;
+	}
+}
+
 void
 storage_push_get_counts(const storage_push *p, struct storage_push_counts *c)
 {
 	*c = p->counts;
 }
 
-const struct manifest_entry *
-storage_push_get_entry(const storage_push *p, uint32_t index)
+int
+storage_push_get_entry(const storage_push *p, uint32_t index, struct manifest_entry *e)
 {
-	return index < p->n ? &p->ents[index].e : NULL;
+	if (index >= p->n)
+		return -1;
+	push_ent_entry(&p->ents[index], e);
+	return 0;
 }
 
 int
@@ -308,10 +388,10 @@ data_target(struct storage_push *p, uint32_t index, struct push_ent **out, abk_e
 	pe = &p->ents[index];
 	if (pe->state == ST_DONE)
 		return abk_err_set(err, ABK_E_PROTO, "more data for \"%s\" after it was complete",
-		    push_quote(&pe->e, q, sizeof(q)));
+		    push_quote(pe, q, sizeof(q)));
 	if (pe->state != ST_NEED)
 		return abk_err_set(err, ABK_E_PROTO, "data for \"%s\", which was not requested",
-		    push_quote(&pe->e, q, sizeof(q)));
+		    push_quote(pe, q, sizeof(q)));
 	*out = pe;
 	return ABK_OK;
 }
@@ -325,7 +405,7 @@ open_current(struct storage_push *p, uint32_t index, abk_err *err)
 	int dfd, rc;
 
 	push_close_current(p);
-	rc = fsops_dircache_parent(&p->sdc, pe->e.path, pe->e.path_len, &dfd, name, err);
+	rc = fsops_dircache_parent(&p->sdc, pe->path, pe->path_len, &dfd, name, err);
 	if (rc != ABK_OK)
 		return rc;
 	if (pe->written == 0) {
@@ -351,7 +431,7 @@ open_current(struct storage_push *p, uint32_t index, abk_err *err)
 			}
 		}
 		/* An older journal record for this path no longer holds. */
-		if (p->cur_fd < 0 && pathtab_find(&p->jtab, pe->e.path, pe->e.path_len, &j) &&
+		if (p->cur_fd < 0 && pathtab_find(&p->jtab, pe->path, pe->path_len, &j) &&
 		    (p->jr[j].complete || p->jr[j].part_len > 0)) {
 			rc = push_journal_append(p, pe, JOURNAL_WITHDRAWN, err);
 			if (rc != ABK_OK)
@@ -364,7 +444,7 @@ open_current(struct storage_push *p, uint32_t index, abk_err *err)
 		}
 		if (p->cur_fd < 0)
 			return p->cur_fd;
-		if (pe->e.flags & MF_HAS_SHA256) {
+		if (pe->flags & MF_HAS_SHA256) {
 			rc = abk_sha256_init(&p->sha);
 			if (rc != ABK_OK)
 				return abk_err_set(err, ABK_E_CRYPTO, "SHA-256 init failed");
@@ -374,7 +454,7 @@ open_current(struct storage_push *p, uint32_t index, abk_err *err)
 		p->cur_fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (p->cur_fd < 0)
 			return abk_err_set(err, ABK_E_IO, "reopen \"%s\" in staging: %s",
-			    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
+			    push_quote(pe, q, sizeof(q)), strerror(errno));
 		/* what was written before may end in a hole: zeros only past its end */
 		{
 			struct stat st;
@@ -401,12 +481,12 @@ data_begin(struct storage_push *p, uint32_t index, uint64_t offset, uint64_t len
 		return rc;
 	if (offset != pe->written)
 		return abk_err_set(err, ABK_E_PROTO, "data for \"%s\" at offset %llu, expected %llu",
-		    push_quote(&pe->e, q, sizeof(q)), (unsigned long long)offset,
+		    push_quote(pe, q, sizeof(q)), (unsigned long long)offset,
 		    (unsigned long long)pe->written);
-	if (len > pe->e.size - pe->written)
+	if (len > pe->size - pe->written)
 		return abk_err_set(err, ABK_E_LIMIT,
 		    "\"%s\" is larger than the %llu bytes declared in the file list",
-		    push_quote(&pe->e, q, sizeof(q)), (unsigned long long)pe->e.size);
+		    push_quote(pe, q, sizeof(q)), (unsigned long long)pe->size);
 	if (p->cur_fd < 0 || p->cur != index) {
 		rc = open_current(p, index, err);
 		if (rc != ABK_OK)
@@ -425,7 +505,7 @@ data_pwrite(struct storage_push *p, const struct push_ent *pe, const uint8_t *d,
 	/* blocks of zeros stay holes: a sparse disk image is stored sparse */
 	if (fsops_pwrite_sparse(p->cur_fd, d, left, at, p->cur_zero_from, &p->cur_sparse) != 0)
 		return abk_err_set(err, ABK_E_IO, "write \"%s\" in staging: %s",
-		    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
+		    push_quote(pe, q, sizeof(q)), strerror(errno));
 	return ABK_OK;
 }
 
@@ -472,7 +552,7 @@ storage_push_file_keep(storage_push *p, uint32_t index, uint64_t offset, uint64_
 		return rc;
 	if (offset % PROTO_PIECE != 0 || offset + len > pe->staged)
 		return abk_err_set(err, ABK_E_INTEGRITY, "\"%s\": the piece at %llu kept from an "
-		    "interrupted push is gone; push again", push_quote(&pe->e, q, sizeof(q)),
+		    "interrupted push is gone; push again", push_quote(pe, q, sizeof(q)),
 		    (unsigned long long)offset);
 	/* the bytes are in place, verified against the journal when offered */
 	before = pe->crc;
@@ -584,7 +664,7 @@ copy_in_kernel(struct storage_push *p, const struct push_ent *pe, int src_fd, ui
 			return 0;
 		if (n <= 0)
 			return abk_err_set(err, ABK_E_IO, "copy into \"%s\" from its previous version: %s",
-			    push_quote(&pe->e, q, sizeof(q)), n < 0 ? strerror(errno) : "it shrank");
+			    push_quote(pe, q, sizeof(q)), n < 0 ? strerror(errno) : "it shrank");
 		done += (uint64_t)n;
 	}
 	return 1;
@@ -632,7 +712,7 @@ sha_of_staged(struct storage_push *p, const struct push_ent *pe, uint8_t out[32]
 	uint8_t *buf;
 	int dfd, fd, rc;
 
-	rc = fsops_dircache_parent(&p->sdc, pe->e.path, pe->e.path_len, &dfd, name, err);
+	rc = fsops_dircache_parent(&p->sdc, pe->path, pe->path_len, &dfd, name, err);
 	if (rc != ABK_OK)
 		return rc;
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -668,20 +748,20 @@ storage_push_file_done(storage_push *p, uint32_t index, abk_err *err)
 	rc = data_target(p, index, &pe, err);
 	if (rc != ABK_OK)
 		return rc;
-	if (pe->written != pe->e.size)
+	if (pe->written != pe->size)
 		return abk_err_set(err, ABK_E_INTEGRITY,
 		    "\"%s\": received %llu bytes, the file list declared %llu",
-		    push_quote(&pe->e, q, sizeof(q)), (unsigned long long)pe->written,
-		    (unsigned long long)pe->e.size);
+		    push_quote(pe, q, sizeof(q)), (unsigned long long)pe->written,
+		    (unsigned long long)pe->size);
 	if (p->cur_fd < 0 || p->cur != index) {
 		rc = open_current(p, index, err);
 		if (rc != ABK_OK)
 			return rc;
 	}
-	if ((pe->e.flags & MF_HAS_CRC) && pe->crc != pe->e.crc32)
+	if ((pe->flags & MF_HAS_CRC) && pe->crc != pe->crc32)
 		return abk_err_set(err, ABK_E_INTEGRITY,
-		    "\"%s\" arrived damaged (CRC-32 mismatch)", push_quote(&pe->e, q, sizeof(q)));
-	if (pe->e.flags & MF_HAS_SHA256) {
+		    "\"%s\" arrived damaged (CRC-32 mismatch)", push_quote(pe, q, sizeof(q)));
+	if (pe->flags & MF_HAS_SHA256) {
 		if (p->cur_sha_ok)
 			rc = abk_sha256_final(&p->sha, sha) == ABK_OK ? ABK_OK :
 			    abk_err_set(err, ABK_E_CRYPTO, "SHA-256 failed");
@@ -690,18 +770,18 @@ storage_push_file_done(storage_push *p, uint32_t index, abk_err *err)
 		p->cur_sha_ok = 0;
 		if (rc != ABK_OK)
 			return rc;
-		if (memcmp(sha, pe->e.sha256, sizeof(sha)) != 0)
+		if (memcmp(sha, push_sha(pe), sizeof(sha)) != 0)
 			return abk_err_set(err, ABK_E_INTEGRITY,
 			    "\"%s\" arrived damaged (SHA-256 mismatch)",
-			    push_quote(&pe->e, q, sizeof(q)));
+			    push_quote(pe, q, sizeof(q)));
 	}
-	if (p->cur_sparse && fsops_sparse_end(p->cur_fd, pe->e.size) != 0)
+	if (p->cur_sparse && fsops_sparse_end(p->cur_fd, pe->size) != 0)
 		return abk_err_set(err, ABK_E_IO, "set the size of \"%s\": %s",
-		    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
-	push_mtime(&pe->e, ts);
-	if (fchmod(p->cur_fd, push_file_mode(pe->e.mode)) != 0 || futimens(p->cur_fd, ts) != 0)
+		    push_quote(pe, q, sizeof(q)), strerror(errno));
+	push_mtime(pe, ts);
+	if (fchmod(p->cur_fd, push_file_mode(pe->mode)) != 0 || futimens(p->cur_fd, ts) != 0)
 		return abk_err_set(err, ABK_E_IO, "set mode and time of \"%s\": %s",
-		    push_quote(&pe->e, q, sizeof(q)), strerror(errno));
+		    push_quote(pe, q, sizeof(q)), strerror(errno));
 	push_pieces_done(p, pe, p->cur_fd);
 	push_close_current(p);
 	rc = push_journal_append(p, pe, JOURNAL_COMPLETE, err);
@@ -709,7 +789,7 @@ storage_push_file_done(storage_push *p, uint32_t index, abk_err *err)
 		return rc;
 	pe->state = ST_DONE;
 	p->done++;
-	p->bytes_stored += pe->e.size;
+	p->bytes_stored += pe->size;
 	return ABK_OK;
 }
 
@@ -803,7 +883,7 @@ storage_push_skip(storage_push *p, uint32_t index, abk_err *err)
 	if (pe->state == ST_DONE)
 		p->done--;
 	p->counts.needed--;
-	p->counts.needed_bytes -= pe->e.size;
+	p->counts.needed_bytes -= pe->size;
 	pe->state = ST_SKIPPED;
 	p->skipped++;
 	return ABK_OK;
@@ -830,7 +910,7 @@ push_drop_skipped(struct storage_push *p, abk_err *err)
 	pathtab_free(&p->tab);
 	rc = pathtab_init(&p->tab, p->n > 1024 ? p->n : 1024, ent_key, p, err);
 	for (size_t i = 0; rc == ABK_OK && i < p->n; i++)
-		if (pathtab_insert(&p->tab, p->ents[i].e.path, p->ents[i].e.path_len,
+		if (pathtab_insert(&p->tab, p->ents[i].path, p->ents[i].path_len,
 		    (uint32_t)i, NULL) < 0)
 			rc = abk_err_set(err, ABK_E_NOMEM, "out of memory at commit");
 	return rc;

@@ -46,16 +46,47 @@ enum ent_state {
 
 enum push_phase { PH_LIST, PH_DATA, PH_FAILED, PH_CLOSED };
 
+/*
+ * One listed entry: its manifest fields without the rare ones.  96 bytes
+ * (a struct manifest_entry alone is 128): 1,000,000 files must fit in
+ * 256 MiB with the previous snapshot's index (issue 12 item 4).  The
+ * SHA-256 (MF_HAS_SHA256) and a symlink's target live in the arena, at x:
+ * [32 bytes of SHA-256, if flagged][the target and a NUL, for a symlink].
+ */
 struct push_ent {
-	struct manifest_entry e;	/* path and target live in the arena */
+	const char *path;		/* in the arena, NUL-terminated */
+	uint8_t *x;			/* in the arena: see above; NULL: neither */
+	uint64_t size;
+	int64_t mtime;
+	int64_t ctime;
+	uint64_t inode;
 	uint64_t written;
 	uint64_t staged;		/* verified prefix kept in staging from an
 					 * interrupted push (storage_push_staged_pieces) */
+	uint32_t path_len;
+	uint32_t mtime_nsec, ctime_nsec;
+	uint32_t crc32;			/* listed, valid with MF_HAS_CRC */
 	uint32_t prev;			/* index in the previous manifest */
 	uint32_t crc;
+	uint16_t mode;
+	uint16_t target_len;
+	uint8_t type;
+	uint8_t flags;
 	uint8_t state;
 	uint8_t kept;			/* unreadable on the client: previous version linked */
 };
+
+static inline const uint8_t *
+push_sha(const struct push_ent *pe)
+{
+	return pe->x;
+}
+
+static inline const char *
+push_target(const struct push_ent *pe)
+{
+	return (const char *)pe->x + ((pe->flags & MF_HAS_SHA256) ? ABK_SHA256_LEN : 0);
+}
 
 struct jrec {
 	const char *path;
@@ -154,9 +185,15 @@ struct storage_push {
 };
 
 static inline const char *
-push_quote(const struct manifest_entry *e, char *q, size_t qsz)
+entry_quote(const struct manifest_entry *e, char *q, size_t qsz)
 {
 	return fsops_quote(e->path, e->path_len, q, qsz);
+}
+
+static inline const char *
+push_quote(const struct push_ent *pe, char *q, size_t qsz)
+{
+	return fsops_quote(pe->path, pe->path_len, q, qsz);
 }
 
 static inline uint32_t
@@ -172,13 +209,22 @@ push_dir_mode(uint32_t mode)
 }
 
 static inline void
-push_mtime(const struct manifest_entry *e, struct timespec ts[2])
+push_mtime(const struct push_ent *pe, struct timespec ts[2])
 {
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
-	ts[1].tv_sec = (time_t)e->mtime;
-	ts[1].tv_nsec = (e->flags & MF_HAS_STAT) ? (long)e->mtime_nsec : 0;
+	ts[1].tv_sec = (time_t)pe->mtime;
+	ts[1].tv_nsec = (pe->flags & MF_HAS_STAT) ? (long)pe->mtime_nsec : 0;
 }
+
+/* storage_push.c: set pe from e (path: the arena copy of e's, or NULL to
+ * copy it); ABK_OK or ABK_E_NOMEM. */
+int push_ent_set(struct storage_push *p, struct push_ent *pe, const struct manifest_entry *e,
+    const char *path);
+/* Give pe this SHA-256 (MF_HAS_SHA256); ABK_OK or ABK_E_NOMEM. */
+int push_ent_set_sha(struct storage_push *p, struct push_ent *pe, const uint8_t *sha);
+/* pe as a manifest entry (path and target point into the arena). */
+void push_ent_entry(const struct push_ent *pe, struct manifest_entry *e);
 
 /* storage_journal.c: open and read SOURCE/.staging/journal (p->jfd, p->jr, p->jtab). */
 int push_journal_load(struct storage_push *p, abk_err *err);

@@ -26,8 +26,7 @@ prev_key(void *ctx, uint32_t idx, size_t *len)
 {
 	struct storage_push *p = ctx;
 
-	*len = p->prev.ents[idx].path_len;
-	return p->prev.ents[idx].path;
+	return snapfile_path(&p->prev, idx, len);
 }
 
 int
@@ -77,10 +76,13 @@ push_load_previous(struct storage_push *p, abk_err *err)
 		goto out;
 	}
 	rc = pathtab_init(&p->prevtab, p->prev.n, prev_key, p, err);
-	for (size_t i = 0; rc == ABK_OK && i < p->prev.n; i++)
-		if (pathtab_insert(&p->prevtab, p->prev.ents[i].path, p->prev.ents[i].path_len,
-		    (uint32_t)i, NULL) < 0)
+	for (size_t i = 0; rc == ABK_OK && i < p->prev.n; i++) {
+		size_t len;
+		const char *path = snapfile_path(&p->prev, i, &len);
+
+		if (pathtab_insert(&p->prevtab, path, len, (uint32_t)i, NULL) < 0)
 			rc = abk_err_set(err, ABK_E_NOMEM, "out of memory indexing the previous snapshot");
+	}
 	fsops_dircache_init(&p->pdc, p->prevtree, 0);
 	if (rc == ABK_OK)
 		push_pieces_load(p);
@@ -143,21 +145,25 @@ same_content(const struct storage_push *p, const struct manifest_entry *o,
 void
 push_decide_file(struct storage_push *p, struct push_ent *pe)
 {
-	const struct manifest_entry *e = &pe->e, *o;
+	const struct manifest_entry *e, *o;
+	struct manifest_entry eb, ob;
 	uint32_t j;
 
+	push_ent_entry(pe, &eb);
+	e = &eb;
+
 	if (pe->prev != NO_PREV) {
-		o = &p->prev.ents[pe->prev];
+		snapfile_entry(&p->prev, pe->prev, &ob);
+		o = &ob;
 		if (o->type == MF_FILE && o->mode == e->mode && (o->flags & MF_HAS_CRC) &&
 		    same_content(p, o, e) &&
 		    (!(e->flags & MF_HAS_CRC) || e->crc32 == o->crc32) &&
-		    stored_ok(p, &p->pdc, o)) {
+		    stored_ok(p, &p->pdc, o) &&
+		    /* keep the previous SHA-256 (out of memory: send the file) */
+		    ((e->flags & MF_HAS_SHA256) || !(o->flags & MF_HAS_SHA256) ||
+		    push_ent_set_sha(p, pe, o->sha256) == ABK_OK)) {
 			pe->state = ST_LINK;
 			pe->crc = o->crc32;
-			if (!(e->flags & MF_HAS_SHA256) && (o->flags & MF_HAS_SHA256)) {
-				pe->e.flags |= MF_HAS_SHA256;
-				memcpy(pe->e.sha256, o->sha256, sizeof(o->sha256));
-			}
 			p->counts.unchanged++;
 			return;
 		}
@@ -169,13 +175,10 @@ push_decide_file(struct storage_push *p, struct push_ent *pe)
 		    (!(e->flags & MF_HAS_CRC) || e->crc32 == r->crc) &&
 		    (!(e->flags & MF_HAS_SHA256) ||
 		    (r->has_sha && memcmp(r->sha, e->sha256, sizeof(r->sha)) == 0)) &&
-		    stored_ok(p, &p->sdc, e)) {
+		    stored_ok(p, &p->sdc, e) &&
+		    (!r->has_sha || push_ent_set_sha(p, pe, r->sha) == ABK_OK)) {
 			pe->state = ST_RESUMED;
 			pe->crc = r->crc;
-			if (r->has_sha) {
-				pe->e.flags |= MF_HAS_SHA256;
-				memcpy(pe->e.sha256, r->sha, sizeof(r->sha));
-			}
 			p->counts.resumed++;
 			return;
 		}
@@ -190,19 +193,21 @@ int
 push_keep_previous(struct storage_push *p, struct push_ent *pe)
 {
 	const struct manifest_entry *o;
-	const char *path = pe->e.path;
+	struct manifest_entry ob;
+	const char *path = pe->path;
 
 	if (pe->prev == NO_PREV)
 		return 0;
-	o = &p->prev.ents[pe->prev];
+	snapfile_entry(&p->prev, pe->prev, &ob);
+	o = &ob;
 	/* Issue 8 item 9: a file the client could not read keeps its last good
 	 * copy rather than vanish from the backup (and be pruned after `keep`
 	 * pushes).  The entry becomes the previous one: it describes the
 	 * stored bytes.  A damaged copy is not carried forward. */
 	if (o->type != MF_FILE || !(o->flags & MF_HAS_CRC) || !stored_ok(p, &p->pdc, o))
 		return 0;
-	pe->e = *o;
-	pe->e.path = path;
+	if (push_ent_set(p, pe, o, path) != ABK_OK)
+		return 0;	/* out of memory: dropped, as if damaged */
 	pe->state = o->size == 0 ? ST_EMPTY : ST_LINK;
 	pe->crc = o->crc32;
 	pe->kept = 1;
@@ -216,13 +221,15 @@ storage_push_open_previous(storage_push *p, uint32_t index, int *fd, uint64_t *s
 {
 	const struct push_ent *pe;
 	const struct manifest_entry *o;
+	struct manifest_entry ob;
 
 	if (index >= p->n)
 		return abk_err_set(err, ABK_E_NOTFOUND, "no entry %u", index);
 	pe = &p->ents[index];
 	if (pe->prev == NO_PREV || p->prevtree < 0)
 		return abk_err_set(err, ABK_E_NOTFOUND, "no previous version");
-	o = &p->prev.ents[pe->prev];
+	snapfile_entry(&p->prev, pe->prev, &ob);
+	o = &ob;
 	if (o->type != MF_FILE)
 		return abk_err_set(err, ABK_E_NOTFOUND, "previous version is not a file");
 	/* the snapshot reader's checks: no symlink followed, the recorded size */

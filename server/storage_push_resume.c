@@ -21,7 +21,7 @@
 void
 push_part_advance(struct storage_push *p, const struct push_ent *pe)
 {
-	if (pe->written % PROTO_PIECE == 0 || pe->written == pe->e.size) {
+	if (pe->written % PROTO_PIECE == 0 || pe->written == pe->size) {
 		p->part_at = pe->written;
 		p->part_crc = pe->crc;
 	}
@@ -58,6 +58,16 @@ push_part_sync(struct storage_push *p, int force, abk_err *err)
 	return push_journal_partial(p, pe, p->part_at, p->part_crc, err);
 }
 
+/* manifest_same_stat(was, pe's listing) */
+static int
+same_stat(const struct manifest_entry *was, const struct push_ent *pe)
+{
+	struct manifest_entry now;
+
+	push_ent_entry(pe, &now);
+	return manifest_same_stat(was, &now);
+}
+
 /*
  * Issue 10 item 5: what an interrupted push left of a big file.  A partial
  * journal record of the same client file (same size and stat fields, not
@@ -80,17 +90,17 @@ storage_push_staged_pieces(storage_push *p, uint32_t index, uint8_t (*h)[ABK_PIE
 	if (index >= p->n)
 		return abk_err_set(err, ABK_E_NOTFOUND, "no entry %u", index);
 	pe = &p->ents[index];
-	if (pe->state != ST_NEED || !pathtab_find(&p->jtab, pe->e.path, pe->e.path_len, &j))
+	if (pe->state != ST_NEED || !pathtab_find(&p->jtab, pe->path, pe->path_len, &j))
 		return ABK_OK;
 	r = &p->jr[j];
 	if (r->complete || r->part_len == 0 || r->part_len % PROTO_PIECE != 0 ||
-	    r->part_len > pe->e.size || r->part_len / PROTO_PIECE > max ||
-	    !manifest_same_stat(&r->st, &pe->e) ||
-	    ((pe->e.flags & MF_HAS_SHA256) &&
-	    (!r->has_sha || memcmp(r->sha, pe->e.sha256, sizeof(r->sha)) != 0)))
+	    r->part_len > pe->size || r->part_len / PROTO_PIECE > max ||
+	    !same_stat(&r->st, pe) ||
+	    ((pe->flags & MF_HAS_SHA256) &&
+	    (!r->has_sha || memcmp(r->sha, push_sha(pe), sizeof(r->sha)) != 0)))
 		return ABK_OK;
 	k = (uint32_t)(r->part_len / PROTO_PIECE);
-	if (fsops_dircache_parent(&p->sdc, pe->e.path, pe->e.path_len, &dfd, name, NULL) == ABK_OK)
+	if (fsops_dircache_parent(&p->sdc, pe->path, pe->path_len, &dfd, name, NULL) == ABK_OK)
 		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return ABK_OK;

@@ -15,9 +15,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +33,11 @@
 #define SNAPFILE_HEADER_MAX (4 + 4 + 4 + ABK_PATH_MAX + 4 + 8 * 4)
 #define SNAPFILE_MIN_ENTRY 27	/* smallest encoded entry */
 #define SNAPFILE_MAX_SIZE ((uint64_t)1 << 40)
+/* Checking a manifest drops what it has read every this many bytes; decoding
+ * entries drops the whole mapping every SNAPFILE_DROP_EVERY entries: what a
+ * walk keeps resident is a window, not the file (1,000,000 entries: ~70 MB). */
+#define SNAPFILE_CHECK_CHUNK ((size_t)8 << 20)
+#define SNAPFILE_DROP_EVERY 65536u
 
 static void
 put_header(abk_buf *b, const struct snapfile_header *h)
@@ -111,34 +118,101 @@ snapfile_free(struct snapfile *sf)
 {
 	if (sf == NULL)
 		return;
-	free(sf->data);
-	free(sf->ents);
+	if (sf->data != NULL)
+		munmap((void *)(uintptr_t)sf->data, sf->len);
+	free(sf->off);
 	memset(sf, 0, sizeof(*sf));
+}
+
+/* Hand the mapped pages back: they stay in the page cache, a later access
+ * maps them again (same bytes, same addresses). */
+static void
+snapfile_drop(const struct snapfile *sf, size_t from, size_t to)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	from -= from % pg;
+	if (to > from)
+		(void)madvise((void *)(uintptr_t)(sf->data + from), to - from, MADV_DONTNEED);
+}
+
+/* One more entry touched: every SNAPFILE_DROP_EVERY, hand the pages back. */
+static void
+snapfile_touch(struct snapfile *sf)
+{
+	if ((atomic_fetch_add_explicit(&sf->decoded, 1, memory_order_relaxed) + 1) %
+	    SNAPFILE_DROP_EVERY == 0)
+		snapfile_drop(sf, 0, sf->len);
+}
+
+const char *
+snapfile_path(struct snapfile *sf, size_t i, size_t *len)
+{
+	const uint8_t *q = sf->data + sf->off[i];
+
+	snapfile_touch(sf);
+	/* abk_put_str: u32 big-endian length, then the bytes (checked at load) */
+	*len = ((size_t)q[0] << 24) | ((size_t)q[1] << 16) | ((size_t)q[2] << 8) | q[3];
+	return (const char *)q + 4;
+}
+
+void
+snapfile_entry(struct snapfile *sf, size_t i, struct manifest_entry *e)
+{
+	size_t end = i + 1 < sf->n ? (size_t)sf->off[i + 1] : sf->len - 4;
+
+	snapfile_touch(sf);
+	/* checked at load (manifest_entry_decode); manifests are never
+	 * changed in place (storage_publish.c writes a new one) */
+	if (manifest_entry_decode_trusted(sf->data + sf->off[i], end - (size_t)sf->off[i], e) != 0)
+		memset(e, 0, sizeof(*e));
 }
 
 int
 snapfile_load(int snapdir, struct snapfile *sf, abk_err *err)
 {
 	uint32_t want, got;
+	struct stat st;
+	size_t dropped = 0;
 	abk_rd r, tr;
-	int rc;
+	void *map;
+	int fd, rc;
 
 	memset(sf, 0, sizeof(*sf));
-	rc = fsops_read_file(snapdir, STG_MANIFEST, (size_t)SNAPFILE_MAX_SIZE, &sf->data,
-	    &sf->len, err);
-	if (rc == ABK_E_NOTFOUND) {
-		abk_err_clear(err);
-		return abk_err_set(err, ABK_E_INTEGRITY, "snapshot manifest is missing");
+	fd = openat(snapdir, STG_MANIFEST, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return abk_err_set(err, ABK_E_INTEGRITY, "snapshot manifest is missing");
+		return abk_err_set(err, ABK_E_IO, "open snapshot manifest: %s", strerror(errno));
 	}
-	if (rc != ABK_OK)
+	if (fstat(fd, &st) != 0) {
+		rc = abk_err_set(err, ABK_E_IO, "stat snapshot manifest: %s", strerror(errno));
+		close(fd);
 		return rc;
-	if (sf->len < 4) {
-		rc = abk_err_set(err, ABK_E_INTEGRITY, "snapshot manifest is truncated");
-		goto fail;
 	}
+	if (!S_ISREG(st.st_mode) || st.st_size < 4 || (uint64_t)st.st_size > SNAPFILE_MAX_SIZE) {
+		close(fd);
+		return abk_err_set(err, ABK_E_INTEGRITY, S_ISREG(st.st_mode) && st.st_size < 4 ?
+		    "snapshot manifest is truncated" : "snapshot manifest has an impossible size");
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return abk_err_set(err, errno == ENOMEM ? ABK_E_NOMEM : ABK_E_IO,
+		    "map snapshot manifest: %s", strerror(errno));
+	sf->data = map;
+	sf->len = (size_t)st.st_size;
+	(void)madvise(map, sf->len, MADV_SEQUENTIAL);
 	abk_rd_init(&tr, sf->data + sf->len - 4, 4);
 	abk_get_u32(&tr, &want);
-	got = storage_crc32((uint32_t)crc32(0, Z_NULL, 0), sf->data, sf->len - 4);
+	got = (uint32_t)crc32(0, Z_NULL, 0);
+	for (size_t at = 0; at < sf->len - 4; at += SNAPFILE_CHECK_CHUNK) {
+		size_t n = sf->len - 4 - at < SNAPFILE_CHECK_CHUNK ? sf->len - 4 - at :
+		    SNAPFILE_CHECK_CHUNK;
+
+		got = storage_crc32(got, sf->data + at, n);
+		snapfile_drop(sf, at, at + n);
+	}
 	if (got != want) {
 		rc = abk_err_set(err, ABK_E_INTEGRITY,
 		    "snapshot manifest is damaged (CRC mismatch)");
@@ -152,24 +226,33 @@ snapfile_load(int snapdir, struct snapfile *sf, abk_err *err)
 		rc = abk_err_set(err, ABK_E_INTEGRITY, "snapshot manifest entry count is impossible");
 		goto fail;
 	}
-	sf->ents = calloc(sf->hdr.entries ? sf->hdr.entries : 1, sizeof(*sf->ents));
-	if (sf->ents == NULL) {
+	sf->off = malloc((sf->hdr.entries ? sf->hdr.entries : 1) * sizeof(*sf->off));
+	if (sf->off == NULL) {
 		rc = abk_err_set(err, ABK_E_NOMEM, "out of memory loading a manifest");
 		goto fail;
 	}
 	for (sf->n = 0; sf->n < sf->hdr.entries; sf->n++) {
 		abk_err derr = ABK_ERR_INIT;
+		struct manifest_entry e;
+		size_t at = (size_t)(r.p - sf->data);
 
-		if (manifest_entry_decode(&r, &sf->ents[sf->n], &derr) != ABK_OK) {
+		sf->off[sf->n] = at;
+		if (manifest_entry_decode(&r, &e, &derr) != ABK_OK) {
 			rc = abk_err_set(err, ABK_E_INTEGRITY,
 			    "snapshot manifest entry %zu is damaged: %s", sf->n, derr.msg);
 			goto fail;
+		}
+		if (at - dropped >= SNAPFILE_CHECK_CHUNK) {
+			snapfile_drop(sf, dropped, at);
+			dropped = at;
 		}
 	}
 	if (r.left != 0) {
 		rc = abk_err_set(err, ABK_E_INTEGRITY, "snapshot manifest has trailing bytes");
 		goto fail;
 	}
+	snapfile_drop(sf, 0, sf->len);
+	(void)madvise((void *)(uintptr_t)sf->data, sf->len, MADV_NORMAL);
 	return ABK_OK;
 fail:
 	snapfile_free(sf);

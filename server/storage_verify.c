@@ -183,10 +183,11 @@ struct verify_walk {
 };
 
 static int
-verify_cb(void *ctx, const struct manifest_entry *e)
+verify_cb(void *ctx, uint32_t index, const struct manifest_entry *e)
 {
 	struct verify_walk *w = ctx;
 
+	(void)index;
 	return verify_entry(w->v, w->dc, e, w->err);
 }
 

@@ -32,11 +32,79 @@ manifest_entry_encode(abk_buf *b, const struct manifest_entry *e)
 	return b->failed ? -1 : 0;
 }
 
+/* Big-endian loads written out (a loop over the bytes is not unrolled at -O2
+ * and cost half of a decode): the compiler turns these into one load and a
+ * byte swap. */
+static inline uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t
+be64(const uint8_t *p)
+{
+	return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+int
+manifest_entry_decode_trusted(const void *data, size_t len, struct manifest_entry *e)
+{
+	/* the fields of manifest_entry_decode, in its order (keep them in step);
+	 * read in place: this runs for every entry a push or restore looks up */
+	const uint8_t *p = data, *end = p + len;
+
+	memset(e, 0, sizeof(*e));
+	if (len < 4 + 1 + 4 + 8 + 8 + 1)
+		return -1;
+	e->path_len = (size_t)be32(p);
+	p += 4;
+	if (e->path_len > (size_t)(end - p) - (1 + 4 + 8 + 8 + 1))
+		return -1;
+	e->path = (const char *)p;
+	p += e->path_len;
+	e->type = p[0];
+	e->mode = (uint32_t)be32(p + 1);
+	e->mtime = (int64_t)be64(p + 5);
+	e->size = be64(p + 13);
+	e->flags = p[21];
+	p += 22;
+	if ((size_t)(end - p) < ((e->flags & MF_HAS_CRC) ? 4u : 0u) +
+	    ((e->flags & MF_HAS_SHA256) ? 32u : 0u) + ((e->flags & MF_HAS_STAT) ? 24u : 0u))
+		return -1;
+	if (e->flags & MF_HAS_CRC) {
+		e->crc32 = (uint32_t)be32(p);
+		p += 4;
+	}
+	if (e->flags & MF_HAS_SHA256) {
+		memcpy(e->sha256, p, sizeof(e->sha256));
+		p += sizeof(e->sha256);
+	}
+	if (e->flags & MF_HAS_STAT) {
+		e->mtime_nsec = (uint32_t)be32(p);
+		e->ctime = (int64_t)be64(p + 4);
+		e->ctime_nsec = (uint32_t)be32(p + 12);
+		e->inode = be64(p + 16);
+		p += 24;
+	}
+	if (e->type == MF_SYMLINK) {
+		if (end - p < 4)
+			return -1;
+		e->target_len = (size_t)be32(p);
+		if (e->target_len > (size_t)(end - p) - 4)
+			return -1;
+		e->target = (const char *)p + 4;
+		p += 4 + e->target_len;
+	}
+	return p == end ? 0 : -1;
+}
+
 int
 manifest_entry_decode(abk_rd *r, struct manifest_entry *e, abk_err *err)
 {
 	enum pathsafe_verdict v;
 
+	/* the fields as manifest_entry_decode_trusted reads them (keep them in step) */
 	memset(e, 0, sizeof(*e));
 	abk_get_str(r, &e->path, &e->path_len, ABK_PATH_MAX);
 	if (r->over_max != 0)	/* a limit, not a short frame (PROTOCOL.md, "Limits") */

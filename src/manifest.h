@@ -82,6 +82,14 @@ int manifest_entry_encode(abk_buf *b, const struct manifest_entry *e);
 int manifest_entry_decode(abk_rd *r, struct manifest_entry *e, abk_err *err);
 
 /*
+ * Decode the one entry in data[0..len) that manifest_entry_decode accepted
+ * before (a stored manifest checked when it was loaded, its bytes unchanged
+ * since): the fields only, none of the checks but the lengths.  0, or -1
+ * (e zeroed) if the entry does not fill len exactly.  Never for a peer's bytes.
+ */
+int manifest_entry_decode_trusted(const void *data, size_t len, struct manifest_entry *e);
+
+/*
  * 1 if a regular file listed as now may be taken as unchanged since was
  * (both recorded with MF_HAS_STAT, was not racy, same size, mtime to the
  * nanosecond, ctime to the nanosecond and inode).  Mode and content hashes

@@ -4,8 +4,9 @@
  * snapshot manifest on disk) decoded one after the other until it ends or
  * an entry is refused.  Every accepted entry must be sane (safe path, known
  * type and flags, mode bits only, stat fields only with MF_HAS_STAT), must
- * encode back to the very bytes it came from, and manifest_same_stat must
- * agree with itself.
+ * encode back to the very bytes it came from, decode the same with
+ * manifest_entry_decode_trusted (and not from one byte less), and
+ * manifest_same_stat must agree with itself.
  */
 #include "config.h"
 
@@ -57,6 +58,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (b.len != before - r.left || memcmp(b.data, start, b.len) != 0)
 			abort();
+		/* The stored-manifest decoder (no checks) reads the same entry. */
+		{
+			struct manifest_entry t;
+
+			if (manifest_entry_decode_trusted(start, before - r.left, &t) != 0 ||
+			    memcmp(&t, &e, sizeof(t)) != 0)
+				abort();
+			if (before - r.left > 0 &&
+			    manifest_entry_decode_trusted(start, before - r.left - 1, &t) == 0)
+				abort();
+		}
 		/* The unchanged-file rule: symmetric in the stat fields, never
 		 * true without them or for a racy earlier entry. */
 		if (manifest_same_stat(&e, &e) &&

@@ -223,10 +223,11 @@ struct collect {
 };
 
 static int
-collect_cb(void *ctx, const struct manifest_entry *e)
+collect_cb(void *ctx, uint32_t index, const struct manifest_entry *e)
 {
 	struct collect *c = ctx;
 
+	(void)index;
 	ck_assert(c->n < 64 && e->path_len < 64);
 	memcpy(c->paths[c->n], e->path, e->path_len);
 	c->paths[c->n][e->path_len] = '\0';
@@ -371,14 +372,23 @@ END_TEST
 
 /* The manifest records CRCs and exact modes; open_file gives the data. */
 static int
-check_entry_cb(void *ctx, const struct manifest_entry *e)
+check_entry_cb(void *ctx, uint32_t index, const struct manifest_entry *e)
 {
 	storage_snapshot *s = ctx;
 	abk_err err = ABK_ERR_INIT;
+	struct manifest_entry again;
+	const char *path;
+	size_t len;
 	char buf[64];
 	ssize_t n;
 	int fd;
 
+	/* the index decodes the same entry again, later */
+	storage_snapshot_entry(s, index, &again);
+	path = storage_snapshot_entry_path(s, index, &len);
+	ck_assert(len == e->path_len && memcmp(path, e->path, len) == 0);
+	ck_assert(again.path == e->path && again.size == e->size && again.type == e->type &&
+	    again.crc32 == e->crc32 && again.mtime == e->mtime);
 	if (e->type != MF_FILE)
 		return 0;
 	ck_assert(e->flags & MF_HAS_CRC);
@@ -1959,6 +1969,113 @@ START_TEST(test_journal_memory)
 }
 END_TEST
 
+/* Push MEM_FILES one-byte files in folders of 1000 to source "many". */
+#define MEM_DIRS 4
+#define MEM_PER 1000
+static void
+push_many(storage_user *u)
+{
+	abk_err err = ABK_ERR_INIT;
+	storage_push *p = NULL;
+	struct storage_verdict v;
+	static char paths[MEM_DIRS * (MEM_PER + 1)][16];
+	size_t n = 0;
+	int needed;
+
+	ck_assert_int_eq(storage_push_begin(u, "many", "/home/alice/many", 0, &p, &err), ABK_OK);
+	for (int d = 0; d < MEM_DIRS; d++) {
+		struct tent t = D(paths[n], 0755);
+
+		snprintf(paths[n++], sizeof(paths[0]), "d%02d", d);
+		struct manifest_entry e = mk(&t);
+
+		ck_assert_msg(storage_push_entry(p, &e, &needed, &err) == ABK_OK, "%s", err.msg);
+		for (int f = 0; f < MEM_PER; f++) {
+			struct tent tf = F(paths[n], 0644, "x");
+
+			snprintf(paths[n++], sizeof(paths[0]), "d%02d/f%04d", d, f);
+			e = mk(&tf);
+			ck_assert_msg(storage_push_entry(p, &e, &needed, &err) == ABK_OK, "%s",
+			    err.msg);
+		}
+	}
+	ck_assert_msg(storage_push_plan(p, 0, &err) == ABK_OK, "%s", err.msg);
+	for (size_t i = 0; i < n; i++) {
+		if (i % (MEM_PER + 1) == 0)
+			continue;	/* a folder */
+		ck_assert_msg(storage_push_file_write(p, (uint32_t)i, 0, "x", 1, &err) == ABK_OK,
+		    "%s", err.msg);
+		ck_assert_msg(storage_push_file_done(p, (uint32_t)i, &err) == ABK_OK, "%s", err.msg);
+	}
+	ck_assert_msg(storage_push_commit(p, 0, KEEP(5), &v, &err) == ABK_OK, "%s", err.msg);
+	storage_push_free(p);
+}
+
+/*
+ * Issue 12 item 4: a snapshot's list is not held decoded.  Opening a
+ * snapshot of 4,004 entries (a restore) and beginning a push after it (the
+ * previous snapshot's list and its path index) cost a few bytes an entry on
+ * the heap: before, the manifest's bytes plus a 128-byte decoded entry each
+ * (about 200 and 215 bytes an entry; 1,000,000 files put the server over
+ * 256 MiB).
+ */
+START_TEST(test_snapshot_list_memory)
+{
+	const size_t entries = MEM_DIRS * (MEM_PER + 1);
+	abk_err err = ABK_ERR_INIT;
+	storage_user *u = user("alice");
+	storage_snapshot *s = NULL;
+	storage_push *p = NULL;
+	struct collect c;
+	size_t before, after;
+
+	push_many(u);
+	before = heap_in_use();
+	ck_assert_msg(storage_snapshot_open(u, "many", NULL, &s, &err) == ABK_OK, "%s", err.msg);
+	after = heap_in_use();
+	ck_assert_msg(after <= before + entries * 16,
+	    "opening a snapshot took %zu heap bytes for %zu entries", after - before, entries);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(storage_snapshot_foreach(s, "d03/f0999", collect_cb, &c, &err), ABK_OK);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_str_eq(c.paths[0], "d03/f0999");
+	storage_snapshot_close(s);
+
+	before = heap_in_use();
+	ck_assert_int_eq(storage_push_begin(u, "many", "/home/alice/many", 0, &p, &err), ABK_OK);
+	after = heap_in_use();
+	ck_assert_msg(after <= before + entries * 48,
+	    "a push after a snapshot took %zu heap bytes for its %zu entries", after - before,
+	    entries);
+	/* the same list again: the push's own record of each entry */
+	before = after;
+	for (int d = 0; d < MEM_DIRS; d++) {
+		char path[16];
+		struct tent t = D(path, 0755);
+		struct manifest_entry e;
+		int needed;
+
+		snprintf(path, sizeof(path), "d%02d", d);
+		e = mk(&t);
+		ck_assert_msg(storage_push_entry(p, &e, &needed, &err) == ABK_OK, "%s", err.msg);
+		for (int f = 0; f < MEM_PER; f++) {
+			struct tent tf = F(path, 0644, "x");
+
+			snprintf(path, sizeof(path), "d%02d/f%04d", d, f);
+			e = mk(&tf);
+			ck_assert_msg(storage_push_entry(p, &e, &needed, &err) == ABK_OK, "%s",
+			    err.msg);
+		}
+	}
+	after = heap_in_use();
+	/* 96-byte records, paths and their index; 196 bytes an entry before */
+	ck_assert_msg(after <= before + entries * 150,
+	    "listing %zu entries took %zu heap bytes", entries, after - before);
+	storage_push_free(p);
+	storage_user_close(u);
+}
+END_TEST
+
 static Suite *
 storage_suite(void)
 {
@@ -2000,6 +2117,7 @@ storage_suite(void)
 	tcase_add_test(tc, test_staging_links_not_written_through);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_journal_memory);
+	tcase_add_test(tc, test_snapshot_list_memory);
 	suite_add_tcase(s, tc);
 	return s;
 }
