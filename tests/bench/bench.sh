@@ -56,7 +56,9 @@ fi
 AUTH=${BENCH_AUTH:-token}
 HZ=$(getconf CLK_TCK)
 pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
+# under set -e a kill of a process already gone would end the trap, and the
+# script, with status 1
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 echo "# dataset: $SMALL small files + 4 x ${BIG} MB (2 compressible, 2 random) in $W/src"
@@ -301,5 +303,5 @@ if [ "$DAEMON" = 1 ] && [ "$other" = ssh ]; then
 fi
 echo
 echo "every run: $W/results"
-exit
+exit 0
 }
