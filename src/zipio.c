@@ -31,6 +31,7 @@
 
 #include "crc32.h"
 #include "zipio.h"
+#include "zipio_bytes.h"
 #include "zipio_int.h"
 
 #define UT_LEN 9		/* id, size, flags, mtime */
@@ -356,6 +357,7 @@ static int
 entry_close(zipio_writer *w, int raw, uint32_t raw_crc, uint32_t *crc_out, abk_err *err)
 {
 	uint8_t c[4];
+	uint32_t crc;
 	uint64_t csize;
 	size_t z64 = 0;
 	int rc;
@@ -371,24 +373,19 @@ entry_close(zipio_writer *w, int raw, uint32_t raw_crc, uint32_t *crc_out, abk_e
 		/* minizip counts the compressed size from what went through
 		 * it, nothing here: the local header gets the real one (the
 		 * central header is mended in fix_central). */
-		uint32_t n = (uint32_t)w->entry_bytes;
-
-		for (int i = 0; i < 4; i++)
-			w->sink.buf[w->entry_pos + 18 - w->sink.base + (size_t)i] =
-			    (uint8_t)(n >> (8 * i));
-		c[0] = (uint8_t)raw_crc;
-		c[1] = (uint8_t)(raw_crc >> 8);
-		c[2] = (uint8_t)(raw_crc >> 16);
-		c[3] = (uint8_t)(raw_crc >> 24);
+		zipio_put32(w->sink.buf + (w->entry_pos + 18 - w->sink.base),
+		    (uint32_t)w->entry_bytes);
+		crc = raw_crc;
 	} else if ((rc = zipio_sink_pread(&w->sink, c, sizeof(c), w->entry_pos + 14)) != 0) {
 		/* minizip has patched the CRC into the local header: read it
 		 * back rather than computing it twice. */
 		return writer_fail(w, abk_err_set(err, ABK_E_IO, "read back zip entry %s: %s",
 		    w->entry_name, strerror(rc)));
+	} else {
+		crc = zipio_get32(c);
 	}
 	if (crc_out != NULL)
-		*crc_out = (uint32_t)c[0] | (uint32_t)c[1] << 8 |
-		    (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
+		*crc_out = crc;
 	/* Mirror minizip's central header, zip64 block included. */
 	csize = w->sink.pos - w->entry_data;
 	z64 += w->entry_bytes >= 0xffffffffu ? 8 : 0;
@@ -652,9 +649,8 @@ fix_central(uint8_t *p, size_t n, uint64_t count, abk_err *err)
 		if (p[off + 10] == 0 && p[off + 11] == 0 && !memcmp(p + off + 20, "\0\0\0\0", 4) &&
 		    memcmp(p + off + 24, "\xff\xff\xff\xff", 4) != 0)
 			memcpy(p + off + 20, p + off + 24, 4);
-		hdr = ZIPIO_CENTRAL_HDR + (p[off + 28] | (size_t)p[off + 29] << 8) +
-		    (p[off + 30] | (size_t)p[off + 31] << 8) +
-		    (p[off + 32] | (size_t)p[off + 33] << 8);
+		hdr = ZIPIO_CENTRAL_HDR + (size_t)zipio_get16(p + off + 28) +
+		    zipio_get16(p + off + 30) + zipio_get16(p + off + 32);
 		if (hdr > n - off)
 			return abk_err_set(err, ABK_E_INTERNAL, "zip central directory truncated");
 		off += hdr;

@@ -19,29 +19,12 @@
 
 #include "strutil.h"
 #include "zipio.h"
+#include "zipio_bytes.h"
 
 #define LOCAL_SIG 0x04034b50u
 #define DESCRIPTOR_SIG 0x08074b50u
 #define GPBF_DESCRIPTOR (1u << 3)	/* CRC and sizes follow the data */
 #define EXTRA_ZIP64 0x0001u
-
-static uint32_t
-get16(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return get16(p) | get16(p + 2) << 16;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 /* The zip64 extra field's sizes (uncompressed, then compressed: APPNOTE
  * 4.5.3, both present when both 32-bit fields are 0xFFFFFFFF).  0 if absent. */
@@ -49,13 +32,13 @@ static int
 local_zip64(const uint8_t *x, size_t n, uint64_t *usize, uint64_t *csize)
 {
 	while (n >= 4) {
-		uint32_t id = get16(x), sz = get16(x + 2);
+		uint32_t id = zipio_get16(x), sz = zipio_get16(x + 2);
 
 		if (sz > n - 4)
 			return 0;
 		if (id == EXTRA_ZIP64 && sz >= 16) {
-			*usize = get64(x + 4);
-			*csize = get64(x + 12);
+			*usize = zipio_get64(x + 4);
+			*csize = zipio_get64(x + 12);
 			return 1;
 		}
 		x += 4 + sz;
@@ -107,28 +90,28 @@ check_descriptor(const struct zipio_central *c, const uint8_t *dd, size_t ddlen,
 		const uint8_t *p = dd + skip;
 		uint64_t cs, us;
 
-		if (skip == 4 && (ddlen < 4 || get32(dd) != DESCRIPTOR_SIG))
+		if (skip == 4 && (ddlen < 4 || zipio_get32(dd) != DESCRIPTOR_SIG))
 			break;
 		if (ddlen < skip + body)
 			continue;
-		cs = wide ? get64(p + 4) : get32(p + 4);
-		us = wide ? get64(p + 12) : get32(p + 8);
-		if (get32(p) == c->crc && cs == c->csize && us == c->usize) {
+		cs = wide ? zipio_get64(p + 4) : zipio_get32(p + 4);
+		us = wide ? zipio_get64(p + 12) : zipio_get32(p + 8);
+		if (zipio_get32(p) == c->crc && cs == c->csize && us == c->usize) {
 			*used = skip + body;
 			return ABK_OK;
 		}
 	}
-	if (ddlen >= 4 + body && get32(dd) == DESCRIPTOR_SIG)
+	if (ddlen >= 4 + body && zipio_get32(dd) == DESCRIPTOR_SIG)
 		dd += 4;
 	else if (ddlen < body)
 		return refuse(c, err, "data descriptor missing (archive truncated)");
-	if (get32(dd) != c->crc)
-		return disagree(c, err, "data descriptor", "CRC-32", get32(dd), c->crc);
-	if ((wide ? get64(dd + 4) : get32(dd + 4)) != c->csize)
+	if (zipio_get32(dd) != c->crc)
+		return disagree(c, err, "data descriptor", "CRC-32", zipio_get32(dd), c->crc);
+	if ((wide ? zipio_get64(dd + 4) : zipio_get32(dd + 4)) != c->csize)
 		return disagree(c, err, "data descriptor", "compressed size",
-		    wide ? get64(dd + 4) : get32(dd + 4), c->csize);
+		    wide ? zipio_get64(dd + 4) : zipio_get32(dd + 4), c->csize);
 	return disagree(c, err, "data descriptor", "size",
-	    wide ? get64(dd + 12) : get32(dd + 8), c->usize);
+	    wide ? zipio_get64(dd + 12) : zipio_get32(dd + 8), c->usize);
 }
 
 int
@@ -141,14 +124,14 @@ zipio_local_check(const struct zipio_central *c, const uint8_t *lh, size_t lhlen
 	int deferred, wide = 0;
 
 	*dd_used = 0;
-	if (lhlen < ZIPIO_LOCAL_HDR || get32(lh) != LOCAL_SIG)
+	if (lhlen < ZIPIO_LOCAL_HDR || zipio_get32(lh) != LOCAL_SIG)
 		return refuse(c, err, "no local header where the central directory points");
-	flags = get16(lh + 6);
-	lcrc = get32(lh + 14);
-	lcs = get32(lh + 18);
-	lus = get32(lh + 22);
-	namelen = get16(lh + 26);
-	extralen = get16(lh + 28);
+	flags = zipio_get16(lh + 6);
+	lcrc = zipio_get32(lh + 14);
+	lcs = zipio_get32(lh + 18);
+	lus = zipio_get32(lh + 22);
+	namelen = zipio_get16(lh + 26);
+	extralen = zipio_get16(lh + 28);
 	if (lhlen < ZIPIO_LOCAL_HDR + (size_t)namelen + extralen)
 		return refuse(c, err, "local header runs past the archive");
 	if (namelen != c->name_len)
@@ -157,8 +140,8 @@ zipio_local_check(const struct zipio_central *c, const uint8_t *lh, size_t lhlen
 		return refuse(c, err, "local header names another file");
 	if (flags != c->flags)
 		return disagree(c, err, lh_, "flags", flags, c->flags);
-	if (get16(lh + 8) != c->method)
-		return disagree(c, err, lh_, "method", get16(lh + 8), c->method);
+	if (zipio_get16(lh + 8) != c->method)
+		return disagree(c, err, lh_, "method", zipio_get16(lh + 8), c->method);
 	deferred = (flags & GPBF_DESCRIPTOR) != 0;
 	if (lcs == 0xffffffffu && lus == 0xffffffffu) {
 		if (!local_zip64(lh + ZIPIO_LOCAL_HDR + namelen, extralen, &lus, &lcs))

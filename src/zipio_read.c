@@ -28,6 +28,7 @@
 
 #include "crc32.h"
 #include "zipio.h"
+#include "zipio_bytes.h"
 #include "zipio_int.h"
 
 /* ---- byte source (reader side) ------------------------------------------ */
@@ -319,27 +320,20 @@ zipio_reader_entries(const zipio_reader *r)
 	return r ? r->count : 0;
 }
 
-static uint16_t
-le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
 /* Scan the central extra field for 0x5455 (mtime) and 0x0001 (zip64). */
 static void
 parse_extra(const uint8_t *p, size_t n, const tm_unz *dos, struct zipio_entry *e,
     int *have_ut)
 {
 	while (n >= 4) {
-		uint16_t id = le16(p), sz = le16(p + 2);
+		uint32_t id = zipio_get16(p), sz = zipio_get16(p + 2);
 
 		if (sz > n - 4)
 			break;
 		if (id == ZIPIO_EXTRA_ZIP64)
 			e->zip64 = 1;
 		if (id == ZIPIO_EXTRA_UT && sz >= 5 && (p[4] & 1)) {
-			uint32_t v = (uint32_t)p[5] | (uint32_t)p[6] << 8 |
-			    (uint32_t)p[7] << 16 | (uint32_t)p[8] << 24;
+			uint32_t v = zipio_get32(p + 5);
 
 			/* Signed, unless the DOS year says it is past 2038. */
 			if (v > INT32_MAX && dos->tm_year >= 2038)
@@ -730,10 +724,8 @@ zipio_central_directory(const uint8_t *zip, size_t len, const uint8_t **cd, size
 	if (e[0] != 0x50 || e[1] != 0x4b || e[2] != 0x05 || e[3] != 0x06 ||
 	    e[20] != 0 || e[21] != 0)
 		return abk_err_set(err, ABK_E_ZIP, "archive does not end with a central directory");
-	size = (uint32_t)e[12] | (uint32_t)e[13] << 8 | (uint32_t)e[14] << 16 |
-	    (uint32_t)e[15] << 24;
-	offset = (uint32_t)e[16] | (uint32_t)e[17] << 8 | (uint32_t)e[18] << 16 |
-	    (uint32_t)e[19] << 24;
+	size = zipio_get32(e + 12);
+	offset = zipio_get32(e + 16);
 	if (offset == 0xffffffffu || size == 0xffffffffu || offset > len - 22 ||
 	    size > len - 22 - offset)
 		return abk_err_set(err, ABK_E_ZIP, "central directory outside the archive");
