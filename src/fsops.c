@@ -50,9 +50,11 @@ fsops_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int
-pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t at)
+int
+fsops_pwrite_all(int fd, const void *buf, size_t len, uint64_t at)
 {
+	const uint8_t *p = buf;
+
 	while (len > 0) {
 		ssize_t n = pwrite(fd, p, len, (off_t)at);
 
@@ -102,14 +104,14 @@ fsops_pwrite_sparse(int fd, const void *buf, size_t len, uint64_t at, uint64_t z
 			i += FSOPS_HOLE_BLOCK;
 			continue;
 		}
-		if (pwrite_all(fd, p + run, i - run, at + run) != 0)
+		if (fsops_pwrite_all(fd, p + run, i - run, at + run) != 0)
 			return -1;
 		while (len - i >= FSOPS_HOLE_BLOCK && block_is_zero(p + i))
 			i += FSOPS_HOLE_BLOCK;
 		run = i;
 		*skipped = 1;
 	}
-	return pwrite_all(fd, p + run, len - run, at + run);
+	return fsops_pwrite_all(fd, p + run, len - run, at + run);
 }
 
 int

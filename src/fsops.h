@@ -93,6 +93,9 @@ int fsops_read_file(int dirfd, const char *name, size_t max, uint8_t **data,
 
 /* write(2) all of buf, retrying on EINTR and short writes; 0 or -1. */
 int fsops_write_all(int fd, const void *buf, size_t len);
+/* pwrite(2) all of buf at offset at, the same way; 0 or -1 with errno
+ * (EIO when the file takes no more). */
+int fsops_pwrite_all(int fd, const void *buf, size_t len, uint64_t at);
 
 /*
  * Sparse writes (issue 12 item 4: a 20 GB disk image that is mostly zeros

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "crc32.h"
+#include "fsops.h"
 #include "zipio.h"
 #include "zipio_bytes.h"
 #include "zipio_int.h"
@@ -684,20 +685,9 @@ zipio_writer_finish(zipio_writer *w, const uint8_t **data, size_t *len, abk_err 
 	if ((rc = fix_central(tail, tail_len, w->entries, err)) != ABK_OK)
 		return writer_fail(w, rc);
 	if (w->sink.fd >= 0) {
-		size_t done = 0;
-
-		while (done < tail_len) {
-			ssize_t n = pwrite(w->sink.fd, tail + done, tail_len - done,
-			    (off_t)(cd_start + done));
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return writer_fail(w, abk_err_set(err, ABK_E_IO,
-				    "write zip central directory: %s",
-				    n < 0 ? strerror(errno) : "short write"));
-			done += (size_t)n;
-		}
+		if (fsops_pwrite_all(w->sink.fd, tail, tail_len, cd_start) != 0)
+			return writer_fail(w, abk_err_set(err, ABK_E_IO,
+			    "write zip central directory: %s", strerror(errno)));
 		if (fsync(w->sink.fd) != 0)
 			return writer_fail(w, abk_err_set(err, ABK_E_IO, "fsync zip: %s",
 			    strerror(errno)));

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsops.h"
 #include "zipio.h"
 #include "zipio_int.h"
 
@@ -69,19 +70,10 @@ sink_write(voidpf opaque, voidpf stream, const void *data, uLong size)
 		if ((size_t)off + size > s->len)
 			s->len = (size_t)off + size;
 		done = size;
+	} else if (fsops_pwrite_all(s->fd, p, size, s->pos) != 0) {
+		s->err = errno;
 	} else {
-		while (done < size) {
-			ssize_t n = pwrite(s->fd, p + done, size - done,
-			    (off_t)(s->pos + done));
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				s->err = n < 0 ? errno : EIO;
-				break;
-			}
-			done += (size_t)n;
-		}
+		done = size;
 	}
 	s->pos += done;
 	if (s->pos > s->end)
