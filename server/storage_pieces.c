@@ -188,24 +188,6 @@ rec_put(abk_buf *b, const char *path, size_t path_len, const struct pc_key *k, u
 }
 
 static int
-write_all(int fd, const void *data, size_t len)
-{
-	const uint8_t *d = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, d, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		d += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
 head_ok(int fd)
 {
 	uint8_t h[PC_HEAD_LEN];
@@ -219,7 +201,7 @@ head_write(int fd)
 {
 	static const uint8_t h[PC_HEAD_LEN] = { 'A', 'B', 'K', 'P', 0, 0, 0, PC_VERSION };
 
-	return write_all(fd, h, sizeof(h));
+	return fsops_write_all(fd, h, sizeof(h));
 }
 
 static int
@@ -474,7 +456,7 @@ push_pieces_done(struct storage_push *p, const struct push_ent *pe, int fd)
 		abk_put_u32(&b, f->crc[i]);
 	}
 	if (rec_end(&b, pe->path, pe->path_len, f->n) == 0)
-		(void)write_all(p->pc_stagefd, b.data, b.len);
+		(void)fsops_write_all(p->pc_stagefd, b.data, b.len);
 	abk_buf_free(&b);
 }
 
@@ -553,7 +535,7 @@ commit_staged(struct storage_push *p, int out, uint8_t *seen, abk_buf *b)
 			continue;	/* rewritten since, or its mode and time set again */
 		seen[i] = 1;
 		if (rec_put(b, r.path, r.path_len, &r.key, r.n, r.pieces) != 0 ||
-		    write_all(out, b->data, b->len) != 0) {
+		    fsops_write_all(out, b->data, b->len) != 0) {
 			rc = -1;
 			break;
 		}
@@ -593,7 +575,7 @@ push_pieces_commit(struct storage_push *p)
 			continue;
 		seen[l->index] = 1;
 		if (rec_put(&b, pe->path, pe->path_len, &l->key, r.n, r.pieces) != 0 ||
-		    write_all(out, b.data, b.len) != 0)
+		    fsops_write_all(out, b.data, b.len) != 0)
 			rc = -1;
 	}
 	if (out >= 0 && (fstat(out, &st) != 0 || close(out) != 0))
